@@ -1,0 +1,315 @@
+//! Synthetic data sets (seeded, with Gaussian noise), a stratified train/test split, and
+//! the targets Y in course layout: X is (n_x, m), one column per example.
+
+use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::network::Task;
+use ndarray::{Array2, Axis};
+use rand::rngs::ChaCha8Rng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use std::f64::consts::PI;
+
+/// A labelled classification data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Inputs X, shape (n_x, m).
+    pub x: Array2<f64>,
+    /// Class label of each column, in 0..n_classes.
+    pub labels: Vec<usize>,
+    /// Number of classes k.
+    pub n_classes: usize,
+}
+
+impl Dataset {
+    /// Builds a data set, checking that labels match X's columns and lie in 0..n_classes.
+    pub fn new(x: Array2<f64>, labels: Vec<usize>, n_classes: usize) -> Result<Self> {
+        if labels.len() != x.ncols() {
+            return Err(AnnError::ShapeMismatch {
+                context: "one label per column of X".into(),
+                expected: format!("{} labels", x.ncols()),
+                got: format!("{} labels", labels.len()),
+            });
+        }
+        if let Some(&bad) = labels.iter().find(|&&c| c >= n_classes) {
+            return Err(AnnError::InvalidLabels(format!("label {bad} is not in 0..{n_classes}")));
+        }
+        Ok(Dataset { x, labels, n_classes })
+    }
+
+    /// m, the number of examples.
+    pub fn len(&self) -> usize {
+        self.x.ncols()
+    }
+
+    /// Whether there are no examples.
+    pub fn is_empty(&self) -> bool {
+        self.x.ncols() == 0
+    }
+
+    /// Y for `task`: a (1, m) row of 0/1 for [`Task::Binary`] (label 1 is the positive
+    /// class), one-hot (k, m) for [`Task::MultiClass`], the label as a number for
+    /// [`Task::Regression`].
+    pub fn targets(&self, task: Task) -> Array2<f64> {
+        match task {
+            Task::Binary => {
+                Array2::from_shape_fn((1, self.len()), |(_, j)| if self.labels[j] == 1 { 1.0 } else { 0.0 })
+            }
+            Task::MultiClass => one_hot(&self.labels, self.n_classes),
+            Task::Regression => Array2::from_shape_fn((1, self.len()), |(_, j)| self.labels[j] as f64),
+        }
+    }
+
+    /// The examples at `idx`, in that order.
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        Dataset {
+            x: self.x.select(Axis(1), idx),
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            n_classes: self.n_classes,
+        }
+    }
+}
+
+/// One-hot encoding: Y[c, j] = 1 if labels[j] = c; shape (k, m).
+pub fn one_hot(labels: &[usize], k: usize) -> Array2<f64> {
+    let mut y = Array2::zeros((k, labels.len()));
+    for (j, &c) in labels.iter().enumerate() {
+        if c < k {
+            y[[c, j]] = 1.0;
+        }
+    }
+    y
+}
+
+fn check_m(m: usize, min: usize) -> Result<()> {
+    if m < min {
+        Err(bad_hyper("m (number of examples)", m, &format!("must be at least {min}")))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_noise(noise: f64) -> Result<()> {
+    if noise.is_finite() && noise >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad_hyper("noise", noise, "must be finite and >= 0"))
+    }
+}
+
+fn gauss(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+/// Shuffles the columns so that classes are interleaved (the generators build them in order).
+fn shuffled(points: Vec<[f64; 2]>, labels: Vec<usize>, k: usize, rng: &mut ChaCha8Rng) -> Dataset {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.shuffle(rng);
+    let x = Array2::from_shape_fn((2, order.len()), |(r, j)| points[order[j]][r]);
+    Dataset { x, labels: order.iter().map(|&i| labels[i]).collect(), n_classes: k }
+}
+
+/// Two interleaving half circles: class 0 is (cos t, sin t), class 1 is
+/// (1 − cos t, ½ − sin t), t evenly spaced in [0, π], plus N(0, noise²) on each coordinate.
+pub fn two_moons(m: usize, noise: f64, seed: u64) -> Result<Dataset> {
+    check_m(m, 2)?;
+    check_noise(noise)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (m0, m1) = (m - m / 2, m / 2);
+    let mut pts = Vec::with_capacity(m);
+    let mut labels = Vec::with_capacity(m);
+    for (class, count) in [(0usize, m0), (1, m1)] {
+        for i in 0..count {
+            let t = PI * i as f64 / (count.max(2) - 1) as f64;
+            let p = if class == 0 { [t.cos(), t.sin()] } else { [1.0 - t.cos(), 0.5 - t.sin()] };
+            pts.push([p[0] + noise * gauss(&mut rng), p[1] + noise * gauss(&mut rng)]);
+            labels.push(class);
+        }
+    }
+    Ok(shuffled(pts, labels, 2, &mut rng))
+}
+
+/// Two concentric circles: class 0 of radius 1, class 1 of radius `factor` (0 < factor < 1),
+/// plus N(0, noise²) on each coordinate.
+pub fn circles(m: usize, noise: f64, factor: f64, seed: u64) -> Result<Dataset> {
+    check_m(m, 2)?;
+    check_noise(noise)?;
+    if !(factor > 0.0 && factor < 1.0) {
+        return Err(bad_hyper("factor", factor, "must lie in (0, 1)"));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (m0, m1) = (m - m / 2, m / 2);
+    let mut pts = Vec::with_capacity(m);
+    let mut labels = Vec::with_capacity(m);
+    for (class, count, r) in [(0usize, m0, 1.0), (1, m1, factor)] {
+        for i in 0..count {
+            let t = 2.0 * PI * i as f64 / count as f64;
+            pts.push([r * t.cos() + noise * gauss(&mut rng), r * t.sin() + noise * gauss(&mut rng)]);
+            labels.push(class);
+        }
+    }
+    Ok(shuffled(pts, labels, 2, &mut rng))
+}
+
+/// k interleaved spiral arms (the CS231n data set): arm c has points r (sin θ, cos θ) with
+/// r evenly spaced in [0, 1] and θ = 2πc/k + 8r + N(0, noise²) (noise turns the arms fuzzy).
+pub fn spirals(m: usize, k: usize, noise: f64, seed: u64) -> Result<Dataset> {
+    if k < 2 {
+        return Err(bad_hyper("k (classes)", k, "must be at least 2"));
+    }
+    check_m(m, k)?;
+    check_noise(noise)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut pts = Vec::with_capacity(m);
+    let mut labels = Vec::with_capacity(m);
+    for c in 0..k {
+        let count = m / k + usize::from(c < m % k);
+        for i in 0..count {
+            let r = i as f64 / (count.max(2) - 1) as f64;
+            // Each arm turns by 8 rad (~1.3 rounds) as r goes 0 → 1, arms offset by 2π/k.
+            let theta = c as f64 * 2.0 * PI / k as f64 + 8.0 * r + noise * gauss(&mut rng);
+            pts.push([r * theta.sin(), r * theta.cos()]);
+            labels.push(c);
+        }
+    }
+    Ok(shuffled(pts, labels, k, &mut rng))
+}
+
+/// XOR: points uniform in [−1, 1]²; class 1 where the signs of x₁ and x₂ differ; then
+/// N(0, noise²) added to each coordinate.
+pub fn xor(m: usize, noise: f64, seed: u64) -> Result<Dataset> {
+    check_m(m, 1)?;
+    check_noise(noise)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut pts = Vec::with_capacity(m);
+    let mut labels = Vec::with_capacity(m);
+    for _ in 0..m {
+        let (a, b) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
+        labels.push(usize::from((a > 0.0) != (b > 0.0)));
+        pts.push([a + noise * gauss(&mut rng), b + noise * gauss(&mut rng)]);
+    }
+    Ok(shuffled(pts, labels, 2, &mut rng))
+}
+
+/// Gaussian blobs: k centres drawn uniformly in [−5, 5]^n_features, each example its
+/// class centre plus N(0, std²) per feature. Classes are balanced and interleaved.
+pub fn blobs(m: usize, k: usize, n_features: usize, std: f64, seed: u64) -> Result<Dataset> {
+    if k < 1 {
+        return Err(bad_hyper("k (classes)", k, "must be at least 1"));
+    }
+    if n_features < 1 {
+        return Err(bad_hyper("n_features", n_features, "must be at least 1"));
+    }
+    check_m(m, k)?;
+    check_noise(std)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let centres = Array2::from_shape_simple_fn((n_features, k), || rng.random_range(-5.0..5.0));
+    let labels: Vec<usize> = {
+        let mut l: Vec<usize> = (0..m).map(|j| j % k).collect();
+        l.shuffle(&mut rng);
+        l
+    };
+    let x = Array2::from_shape_fn((n_features, m), |(r, j)| centres[[r, labels[j]]]);
+    let noise = Array2::from_shape_simple_fn((n_features, m), || std * gauss(&mut rng));
+    Ok(Dataset { x: x + noise, labels, n_classes: k })
+}
+
+/// A 1-D regression set: x uniform in [−π, π], y = sin(x) + N(0, noise²); shapes (1, m).
+pub fn noisy_sine(m: usize, noise: f64, seed: u64) -> Result<(Array2<f64>, Array2<f64>)> {
+    check_m(m, 1)?;
+    check_noise(noise)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = Array2::from_shape_simple_fn((1, m), || rng.random_range(-PI..PI));
+    let y = x.mapv(f64::sin) + Array2::from_shape_simple_fn((1, m), || noise * gauss(&mut rng));
+    Ok((x, y))
+}
+
+/// Stratified split: from each class, a `test_fraction` share (rounded) goes to the test
+/// set, chosen by a seeded shuffle. Returns (train, test).
+pub fn train_test_split(data: &Dataset, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+    if !(test_fraction > 0.0 && test_fraction < 1.0) {
+        return Err(bad_hyper("test_fraction", test_fraction, "must lie in (0, 1)"));
+    }
+    if data.len() < 2 {
+        return Err(AnnError::EmptyInput(format!(
+            "cannot split {} example(s) X {}",
+            data.len(),
+            shape_str(data.x.shape())
+        )));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for c in 0..data.n_classes {
+        let mut idx: Vec<usize> = (0..data.len()).filter(|&j| data.labels[j] == c).collect();
+        idx.shuffle(&mut rng);
+        let n_test = ((idx.len() as f64) * test_fraction).round() as usize;
+        test.extend_from_slice(&idx[..n_test]);
+        train.extend_from_slice(&idx[n_test..]);
+    }
+    if train.is_empty() || test.is_empty() {
+        return Err(AnnError::EmptyInput(format!("test_fraction {test_fraction} leaves an empty side")));
+    }
+    train.shuffle(&mut rng);
+    test.shuffle(&mut rng);
+    Ok((data.subset(&train), data.subset(&test)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generators_are_seeded_balanced_and_shaped() {
+        let a = two_moons(101, 0.2, 5).unwrap();
+        assert_eq!(a, two_moons(101, 0.2, 5).unwrap());
+        assert_ne!(a, two_moons(101, 0.2, 6).unwrap());
+        assert_eq!(a.x.dim(), (2, 101));
+        assert_eq!(a.labels.iter().filter(|&&c| c == 1).count(), 50);
+        let s = spirals(300, 3, 0.2, 1).unwrap();
+        assert_eq!(s.n_classes, 3);
+        assert_eq!(s.labels.iter().filter(|&&c| c == 2).count(), 100);
+        let b = blobs(50, 5, 784, 1.0, 2).unwrap();
+        assert_eq!(b.x.dim(), (784, 50));
+        assert_eq!(circles(10, 0.0, 0.5, 0).unwrap().x.dim(), (2, 10));
+        let x = xor(200, 0.0, 3).unwrap();
+        for (j, &c) in x.labels.iter().enumerate() {
+            assert_eq!(c, usize::from((x.x[[0, j]] > 0.0) != (x.x[[1, j]] > 0.0)));
+        }
+        let (xs, ys) = noisy_sine(20, 0.0, 1).unwrap();
+        assert_eq!(ys, xs.mapv(f64::sin));
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert!(two_moons(0, 0.1, 0).is_err());
+        assert!(two_moons(10, -0.1, 0).is_err());
+        assert!(two_moons(10, f64::NAN, 0).is_err());
+        assert!(circles(10, 0.1, 1.5, 0).is_err());
+        assert!(spirals(10, 1, 0.1, 0).is_err());
+        assert!(blobs(10, 0, 2, 1.0, 0).is_err());
+        assert!(Dataset::new(Array2::zeros((2, 3)), vec![0, 1], 2).is_err());
+        assert!(Dataset::new(Array2::zeros((2, 2)), vec![0, 2], 2).is_err());
+    }
+
+    #[test]
+    fn split_is_stratified_and_disjoint() {
+        let d = blobs(1000, 4, 3, 0.5, 9).unwrap();
+        let (train, test) = train_test_split(&d, 0.2, 1).unwrap();
+        assert_eq!(train.len() + test.len(), 1000);
+        assert_eq!(test.len(), 200);
+        for c in 0..4 {
+            assert_eq!(test.labels.iter().filter(|&&l| l == c).count(), 50);
+        }
+        assert!(train_test_split(&d, 1.0, 1).is_err());
+    }
+
+    #[test]
+    fn targets() {
+        let d = Dataset::new(Array2::zeros((1, 3)), vec![0, 2, 1], 3).unwrap();
+        assert_eq!(
+            d.targets(Task::MultiClass),
+            ndarray::array![[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+        );
+        assert_eq!(d.targets(Task::Binary), ndarray::array![[0.0, 0.0, 1.0]]);
+    }
+}

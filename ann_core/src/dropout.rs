@@ -1,0 +1,110 @@
+//! Inverted dropout: during training each unit of A[l] is kept with probability
+//! keep_prob[l] and the survivors are scaled by 1/keep_prob[l], so E[A[l]] is unchanged
+//! and nothing needs rescaling at test time.
+//!
+//! D[l] ~ Bernoulli(keep_prob[l]) (0/1, shape (n_l, m)),  A[l] ← A[l] ⊙ D[l] / keep_prob[l],
+//! and in backprop dA[l] ← dA[l] ⊙ D[l] / keep_prob[l].
+
+use crate::error::{AnnError, Result, bad_hyper};
+use ndarray::Array2;
+use rand::RngExt;
+use rand::rngs::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// keep_prob per layer: `keep_probs()[l − 1]` for layer l. The output layer is never dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dropout {
+    keep_probs: Vec<f64>,
+}
+
+impl Dropout {
+    /// No dropout on any of the `num_layers` layers (keep_prob = 1).
+    pub fn none(num_layers: usize) -> Self {
+        Dropout { keep_probs: vec![1.0; num_layers] }
+    }
+
+    /// keep_prob = `keep` on every hidden layer 1..L−1, 1 on the output layer L.
+    pub fn hidden(num_layers: usize, keep: f64) -> Result<Self> {
+        let mut keep_probs = vec![keep; num_layers];
+        if let Some(last) = keep_probs.last_mut() {
+            *last = 1.0;
+        }
+        Self::per_layer(keep_probs)
+    }
+
+    /// Explicit keep_prob for each layer 1..=L; each must lie in (0, 1] and the last must be 1.
+    pub fn per_layer(keep_probs: Vec<f64>) -> Result<Self> {
+        for (i, &k) in keep_probs.iter().enumerate() {
+            if !(k > 0.0 && k <= 1.0) {
+                return Err(bad_hyper(&format!("keep_prob[{}]", i + 1), k, "must lie in (0, 1]"));
+            }
+        }
+        if let Some(&last) = keep_probs.last() {
+            if last != 1.0 {
+                return Err(bad_hyper(
+                    &format!("keep_prob[{}]", keep_probs.len()),
+                    last,
+                    "the output layer cannot be dropped: use 1",
+                ));
+            }
+        }
+        Ok(Dropout { keep_probs })
+    }
+
+    /// The keep probabilities, layer 1 first.
+    pub fn keep_probs(&self) -> &[f64] {
+        &self.keep_probs
+    }
+
+    /// keep_prob[l] for layer l (1-based); 1 for layers out of range.
+    pub fn keep(&self, l: usize) -> f64 {
+        self.keep_probs.get(l.wrapping_sub(1)).copied().unwrap_or(1.0)
+    }
+
+    /// Whether any layer drops units.
+    pub fn is_active(&self) -> bool {
+        self.keep_probs.iter().any(|&k| k < 1.0)
+    }
+
+    pub(crate) fn check_layers(&self, num_layers: usize) -> Result<()> {
+        if self.keep_probs.len() != num_layers {
+            return Err(AnnError::ShapeMismatch {
+                context: "dropout keep_probs (one per layer)".into(),
+                expected: format!("{num_layers} values"),
+                got: format!("{} values", self.keep_probs.len()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Draws a 0/1 mask D of shape (rows, cols) with P(D = 1) = keep, row-major from `rng`.
+pub fn draw_mask(rows: usize, cols: usize, keep: f64, rng: &mut ChaCha8Rng) -> Array2<f64> {
+    Array2::from_shape_simple_fn((rows, cols), || if rng.random::<f64>() < keep { 1.0 } else { 0.0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn validation() {
+        assert!(Dropout::hidden(3, 0.0).is_err());
+        assert!(Dropout::hidden(3, 1.5).is_err());
+        assert!(Dropout::hidden(3, f64::NAN).is_err());
+        assert!(Dropout::per_layer(vec![0.5, 0.5]).is_err());
+        let d = Dropout::hidden(3, 0.8).unwrap();
+        assert_eq!(d.keep_probs(), &[0.8, 0.8, 1.0]);
+        assert_eq!(d.keep(1), 0.8);
+        assert_eq!(d.keep(3), 1.0);
+    }
+
+    #[test]
+    fn mask_keeps_about_keep_prob() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let d = draw_mask(100, 100, 0.8, &mut rng);
+        let frac = d.sum() / 10_000.0;
+        assert!((frac - 0.8).abs() < 0.02, "{frac}");
+    }
+}

@@ -1,0 +1,169 @@
+//! Gradient checking: compare backprop's dθ with the central difference
+//! dθ_approx[i] = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε, tensor by tensor, with the relative
+//! error ‖dθ − dθ_approx‖₂ / (‖dθ‖₂ + ‖dθ_approx‖₂). Below ~1e-7 backprop is right.
+
+use crate::backward::{Gradients, LayerGrad};
+use crate::dropout::Dropout;
+use crate::error::{Result, bad_hyper};
+use crate::network::Network;
+use ndarray::{Array2, ArrayView2};
+
+/// The comparison of one tensor, e.g. dW[2].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorCheck {
+    /// "dW[l]" or "db[l]".
+    pub name: String,
+    /// ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) (0 if both are 0).
+    pub relative_error: f64,
+    /// Largest absolute difference of one entry.
+    pub max_abs_diff: f64,
+}
+
+/// Per-tensor results of a gradient check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradCheckReport {
+    /// dW[1], db[1], dW[2], ... in order.
+    pub tensors: Vec<TensorCheck>,
+}
+
+impl GradCheckReport {
+    /// The worst relative error over all tensors.
+    pub fn max_relative_error(&self) -> f64 {
+        self.tensors.iter().map(|t| t.relative_error).fold(0.0, f64::max)
+    }
+
+    /// Whether every tensor's relative error is below `tolerance`.
+    pub fn passes(&self, tolerance: f64) -> bool {
+        self.max_relative_error() < tolerance
+    }
+}
+
+impl std::fmt::Display for GradCheckReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for t in &self.tensors {
+            writeln!(
+                f,
+                "{:>7}  relative error {:.3e}  max |diff| {:.3e}",
+                t.name, t.relative_error, t.max_abs_diff
+            )?;
+        }
+        write!(f, "worst relative error: {:.3e}", self.max_relative_error())
+    }
+}
+
+/// Frozen dropout for a check: the keep probabilities and the masks D[l] of one pass.
+#[derive(Debug, Clone, Copy)]
+pub struct FrozenDropout<'a> {
+    /// keep_prob per layer.
+    pub dropout: &'a Dropout,
+    /// D[l] per layer (`masks[l − 1]`), e.g. from [`crate::Cache::masks`].
+    pub masks: &'a [Option<Array2<f64>>],
+}
+
+/// J(θ) (+ L2) of `net` on (X, Y), with frozen dropout masks if given.
+pub fn cost_at(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    lambda: f64,
+    dropout: Option<FrozenDropout<'_>>,
+) -> Result<f64> {
+    match dropout {
+        None => net.cost(&net.forward(x)?, y, lambda),
+        Some(d) => net.cost(&net.forward_with_masks(x, d.dropout, d.masks)?, y, lambda),
+    }
+}
+
+/// Backprop's gradients for the same pass [`cost_at`] evaluates.
+pub fn analytic_gradients(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    lambda: f64,
+    dropout: Option<FrozenDropout<'_>>,
+) -> Result<Gradients> {
+    match dropout {
+        None => net.backward(&net.forward(x)?, y, lambda),
+        Some(d) => net.backward(&net.forward_with_masks(x, d.dropout, d.masks)?, y, lambda),
+    }
+}
+
+/// Central-difference gradients of J with step `epsilon` (1e-7 is a good choice in f64),
+/// one parameter at a time: 2 forward passes per parameter, so use small networks.
+pub fn numerical_gradients(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    lambda: f64,
+    epsilon: f64,
+    dropout: Option<FrozenDropout<'_>>,
+) -> Result<Gradients> {
+    if !(epsilon.is_finite() && epsilon > 0.0) {
+        return Err(bad_hyper("epsilon", epsilon, "must be finite and > 0"));
+    }
+    let mut probe = net.clone();
+    let mut grads = Gradients::zeros_like(net);
+    for l in 0..net.num_layers() {
+        for is_bias in [false, true] {
+            let len = if is_bias { net.layers()[l].b.len() } else { net.layers()[l].w.len() };
+            for k in 0..len {
+                let original = param(&mut probe, l, is_bias, k);
+                *param_mut(&mut probe, l, is_bias, k) = original + epsilon;
+                let plus = cost_at(&probe, x, y, lambda, dropout)?;
+                *param_mut(&mut probe, l, is_bias, k) = original - epsilon;
+                let minus = cost_at(&probe, x, y, lambda, dropout)?;
+                *param_mut(&mut probe, l, is_bias, k) = original;
+                let g: &mut LayerGrad = &mut grads.layers[l];
+                let target = if is_bias { &mut g.db } else { &mut g.dw };
+                if let Some(v) = target.as_slice_mut().and_then(|s| s.get_mut(k)) {
+                    *v = (plus - minus) / (2.0 * epsilon);
+                }
+            }
+        }
+    }
+    Ok(grads)
+}
+
+fn param(net: &mut Network, l: usize, is_bias: bool, k: usize) -> f64 {
+    *param_mut(net, l, is_bias, k)
+}
+
+fn param_mut(net: &mut Network, l: usize, is_bias: bool, k: usize) -> &mut f64 {
+    let layer = &mut net.layers_mut()[l];
+    let t = if is_bias { &mut layer.b } else { &mut layer.w };
+    // Layers built by this crate are standard (row-major) arrays; index k in that order.
+    let cols = t.ncols();
+    &mut t[[k / cols, k % cols]]
+}
+
+/// Compares two sets of gradients tensor by tensor (e.g. a deliberately buggy backprop
+/// against [`numerical_gradients`]).
+pub fn compare_gradients(analytic: &Gradients, numeric: &Gradients) -> GradCheckReport {
+    let mut tensors = Vec::new();
+    for (l, (a, n)) in analytic.layers.iter().zip(&numeric.layers).enumerate() {
+        for (name, ta, tn) in [("dW", &a.dw, &n.dw), ("db", &a.db, &n.db)] {
+            let diff: f64 = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt();
+            let na: f64 = ta.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let nn: f64 = tn.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let relative_error = if na + nn == 0.0 { 0.0 } else { diff / (na + nn) };
+            let max_abs_diff = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+            tensors.push(TensorCheck { name: format!("{name}[{}]", l + 1), relative_error, max_abs_diff });
+        }
+    }
+    GradCheckReport { tensors }
+}
+
+/// Gradient check of backprop against central differences for `net` on (X, Y) with L2
+/// strength `lambda` and, optionally, frozen dropout masks.
+pub fn gradient_check(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    lambda: f64,
+    epsilon: f64,
+    dropout: Option<FrozenDropout<'_>>,
+) -> Result<GradCheckReport> {
+    let analytic = analytic_gradients(net, x, y, lambda, dropout)?;
+    let numeric = numerical_gradients(net, x, y, lambda, epsilon, dropout)?;
+    Ok(compare_gradients(&analytic, &numeric))
+}

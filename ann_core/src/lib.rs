@@ -1,0 +1,60 @@
+//! # ann_core — a deep neural network from first principles
+//!
+//! Course notation throughout: X is (n_x, m) with one column per example; layer l has
+//! W[l] of shape (n_l, n_{l−1}) and b[l] of shape (n_l, 1);
+//! Z[l] = W[l] A[l−1] + b[l], A[l] = g[l](Z[l]), A[0] = X, Ŷ = A[L].
+//!
+//! | math | module |
+//! |---|---|
+//! | architecture, layers | [`network`], [`layer`] |
+//! | activations g, g' | [`activation`] |
+//! | initialization | [`init`] |
+//! | forward propagation | [`forward`] |
+//! | the cache (Z, A, D) | [`cache`] |
+//! | losses J | [`loss`] |
+//! | backpropagation | [`backward`] |
+//! | inverted dropout | [`dropout`] |
+//! | mini-batches | [`batch`] |
+//! | SGD, Momentum, RMSProp, Adam | [`optim`] |
+//! | learning-rate schedules | [`schedule`] |
+//! | training loop, History | [`train`], [`history`] |
+//! | gradient checking | [`gradcheck`] |
+//! | data sets, scaling | [`data`], [`scaler`] |
+//! | errors | [`error`] |
+
+pub mod activation;
+pub mod backward;
+pub mod batch;
+pub mod cache;
+pub mod data;
+pub mod dropout;
+pub mod error;
+pub mod forward;
+pub mod gradcheck;
+pub mod history;
+pub mod init;
+pub mod layer;
+pub mod loss;
+pub mod network;
+pub mod optim;
+pub mod scaler;
+pub mod schedule;
+pub mod train;
+
+pub use activation::{Activation, relu, sigmoid};
+pub use backward::{Gradients, LayerGrad, frobenius};
+pub use batch::{gather_columns, shuffled_batches};
+pub use cache::{Cache, Eval, Train};
+pub use data::{Dataset, blobs, circles, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor};
+pub use dropout::Dropout;
+pub use error::{AnnError, Result};
+pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
+pub use history::History;
+pub use init::Init;
+pub use layer::Layer;
+pub use loss::Loss;
+pub use network::{Network, Task, accuracy, labels_from_output};
+pub use optim::{Adam, Moments, Momentum, Optimizer, OptimizerState, RmsProp, Sgd};
+pub use scaler::StandardScaler;
+pub use schedule::LrSchedule;
+pub use train::{Data, EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};

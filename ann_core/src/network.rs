@@ -1,0 +1,299 @@
+//! The L-layer network: architecture, construction and prediction.
+//!
+//! Layers are numbered as in the course, l = 1..=L; `layers()[l − 1]` holds W[l], b[l].
+//! A[0] = X has shape (n_x, m): one column per example.
+
+use crate::activation::Activation;
+use crate::error::{AnnError, Result, check_finite, shape_str};
+use crate::init::Init;
+use crate::layer::Layer;
+use crate::loss::Loss;
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// What the network is for; fixes the output activation and the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Task {
+    /// Sigmoid output + binary cross-entropy; labels Y ∈ {0, 1}, shape (1, m).
+    Binary,
+    /// Softmax output + cross-entropy; one-hot labels Y, shape (k, m).
+    MultiClass,
+    /// Linear output + mean squared error; real targets Y, shape (n_L, m).
+    Regression,
+}
+
+impl Task {
+    /// (g[L], loss) for this task.
+    pub fn output(self) -> (Activation, Loss) {
+        match self {
+            Task::Binary => (Activation::Sigmoid, Loss::BinaryCrossEntropy),
+            Task::MultiClass => (Activation::Softmax, Loss::CrossEntropy),
+            Task::Regression => (Activation::Linear, Loss::MeanSquaredError),
+        }
+    }
+}
+
+/// An L-layer fully connected network with its loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    layers: Vec<Layer>,
+    loss: Loss,
+}
+
+impl Network {
+    /// Builds a network from layer sizes [n_0 = n_x, n_1, ..., n_L], with `hidden` as g[l]
+    /// for l < L and the output activation and loss of `task`; weights from `init` with a
+    /// ChaCha8 RNG seeded by `seed`.
+    ///
+    /// ```
+    /// use ann_core::{Network, Activation, Task, Init};
+    /// let net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 42).unwrap();
+    /// assert_eq!(net.num_layers(), 3);
+    /// assert_eq!(net.layers()[0].w.dim(), (64, 2));
+    /// ```
+    pub fn new(sizes: &[usize], hidden: Activation, task: Task, init: Init, seed: u64) -> Result<Self> {
+        let (out, loss) = task.output();
+        let l = sizes.len().saturating_sub(1);
+        let mut acts = vec![hidden; l];
+        if let Some(last) = acts.last_mut() {
+            *last = out;
+        }
+        Self::with_activations(sizes, &acts, loss, init, seed)
+    }
+
+    /// Builds a network with one activation per layer (`activations[l − 1]` is g[l]) and any
+    /// loss. BCE requires a sigmoid output, CE a softmax output (their fused gradient).
+    pub fn with_activations(
+        sizes: &[usize],
+        activations: &[Activation],
+        loss: Loss,
+        init: Init,
+        seed: u64,
+    ) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "need at least an input and an output size, got layer sizes {sizes:?}"
+            )));
+        }
+        if let Some(i) = sizes.iter().position(|&n| n == 0) {
+            return Err(AnnError::InvalidArchitecture(format!("layer {i} has 0 units (sizes {sizes:?})")));
+        }
+        if activations.len() != sizes.len() - 1 {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "{} layers need {} activations, got {}",
+                sizes.len() - 1,
+                sizes.len() - 1,
+                activations.len()
+            )));
+        }
+        if let Init::Random { scale } = init {
+            if !(scale.is_finite() && scale > 0.0) {
+                return Err(crate::error::bad_hyper("init scale", scale, "must be finite and > 0"));
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let layers = sizes
+            .windows(2)
+            .zip(activations)
+            .map(|(pair, &activation)| Layer {
+                w: init.weights(pair[1], pair[0], &mut rng),
+                b: Array2::zeros((pair[1], 1)),
+                activation,
+            })
+            .collect();
+        Self::from_layers(layers, loss)
+    }
+
+    /// Assembles a network from explicit layers (e.g. hand-written weights for a golden
+    /// test), checking that shapes chain: W[l] is (n_l, n_{l−1}), b[l] is (n_l, 1).
+    pub fn from_layers(layers: Vec<Layer>, loss: Loss) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(AnnError::InvalidArchitecture("the layer list is empty".into()));
+        }
+        for (i, layer) in layers.iter().enumerate() {
+            let l = i + 1;
+            if layer.w.is_empty() {
+                return Err(AnnError::InvalidArchitecture(format!(
+                    "W[{l}] is empty ({})",
+                    shape_str(layer.w.shape())
+                )));
+            }
+            if layer.b.dim() != (layer.w.nrows(), 1) {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("b[{l}] of layer {l}"),
+                    expected: format!("({}, 1)", layer.w.nrows()),
+                    got: shape_str(layer.b.shape()),
+                });
+            }
+            if i > 0 && layer.w.ncols() != layers[i - 1].w.nrows() {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("W[{l}] must take layer {}'s {} units", l - 1, layers[i - 1].w.nrows()),
+                    expected: format!("({}, {})", layer.w.nrows(), layers[i - 1].w.nrows()),
+                    got: shape_str(layer.w.shape()),
+                });
+            }
+            check_finite(layer.w.iter().chain(layer.b.iter()), &format!("W[{l}] or b[{l}]"))?;
+        }
+        if let (Some(required), Some(last)) = (loss.required_output(), layers.last()) {
+            if last.activation != required {
+                return Err(AnnError::InvalidArchitecture(format!(
+                    "{} needs a {} output layer, layer {} is {}",
+                    loss.name(),
+                    required.name(),
+                    layers.len(),
+                    last.activation.name()
+                )));
+            }
+        }
+        Ok(Network { layers, loss })
+    }
+
+    /// The layers; `layers()[l − 1]` is layer l.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Mutable access to the weights (for optimizers, gradient checking and experiments).
+    /// Shapes must not be changed.
+    pub fn layers_mut(&mut self) -> &mut [Layer] {
+        &mut self.layers
+    }
+
+    /// The loss J this network is trained on.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// L, the number of layers with weights.
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// [n_0, n_1, ..., n_L].
+    pub fn sizes(&self) -> Vec<usize> {
+        std::iter::once(self.layers[0].fan_in()).chain(self.layers.iter().map(Layer::units)).collect()
+    }
+
+    /// n_x = n_0.
+    pub fn input_size(&self) -> usize {
+        self.layers[0].fan_in()
+    }
+
+    /// n_L.
+    pub fn output_size(&self) -> usize {
+        self.layers[self.layers.len() - 1].units()
+    }
+
+    /// Total number of trainable parameters Σ_l (n_l n_{l−1} + n_l).
+    pub fn num_params(&self) -> usize {
+        self.layers.iter().map(Layer::n_params).sum()
+    }
+
+    /// Checks an input batch X: shape (n_x, m) with m ≥ 1 and finite values.
+    pub(crate) fn check_input(&self, x: ArrayView2<f64>, what: &str) -> Result<()> {
+        if x.ncols() == 0 || x.nrows() == 0 {
+            return Err(AnnError::EmptyInput(format!("{what} has shape {}", shape_str(x.shape()))));
+        }
+        if x.nrows() != self.input_size() {
+            return Err(AnnError::ShapeMismatch {
+                context: format!("{what} for layer 1 (W[1] · X)"),
+                expected: format!("({}, m)", self.input_size()),
+                got: shape_str(x.shape()),
+            });
+        }
+        check_finite(x.iter(), what)
+    }
+
+    /// Ŷ = A[L] in eval mode (no dropout).
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+        Ok(self.forward(x)?.into_output())
+    }
+
+    /// Class labels: for one output unit, 1 if A[L] > 0.5 else 0; for several,
+    /// argmax over each column.
+    pub fn predict(&self, x: ArrayView2<f64>) -> Result<Vec<usize>> {
+        Ok(labels_from_output(self.predict_proba(x)?.view()))
+    }
+
+    /// Fraction of columns whose predicted class equals the label in Y (0/1 row or one-hot).
+    pub fn accuracy(&self, x: ArrayView2<f64>, y: ArrayView2<f64>) -> Result<f64> {
+        let a = self.predict_proba(x)?;
+        if a.dim() != y.dim() {
+            return Err(AnnError::ShapeMismatch {
+                context: "labels Y for accuracy".into(),
+                expected: shape_str(a.shape()),
+                got: shape_str(y.shape()),
+            });
+        }
+        Ok(accuracy(a.view(), y))
+    }
+}
+
+/// Class labels from an output A[L] (threshold 0.5 for one row, argmax otherwise).
+pub fn labels_from_output(a: ArrayView2<f64>) -> Vec<usize> {
+    if a.nrows() == 1 {
+        a.row(0).iter().map(|&p| usize::from(p > 0.5)).collect()
+    } else {
+        a.axis_iter(Axis(1))
+            .map(|col| {
+                col.iter()
+                    .enumerate()
+                    .fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                    .0
+            })
+            .collect()
+    }
+}
+
+/// Accuracy of output A[L] against labels Y of the same shape (0/1 row or one-hot).
+pub fn accuracy(a: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
+    let m = a.ncols();
+    if m == 0 {
+        return 0.0;
+    }
+    let pred = labels_from_output(a);
+    let truth = labels_from_output(y);
+    pred.iter().zip(&truth).filter(|(p, t)| p == t).count() as f64 / m as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn construction_and_validation() {
+        let net = Network::new(&[2, 4, 3], Activation::Tanh, Task::MultiClass, Init::Xavier, 1).unwrap();
+        assert_eq!(net.sizes(), vec![2, 4, 3]);
+        assert_eq!(net.num_params(), 2 * 4 + 4 + 4 * 3 + 3);
+        assert_eq!(net.layers()[1].activation, Activation::Softmax);
+        assert!(Network::new(&[], Activation::Relu, Task::Binary, Init::He, 0).is_err());
+        assert!(Network::new(&[3], Activation::Relu, Task::Binary, Init::He, 0).is_err());
+        assert!(Network::new(&[3, 0, 1], Activation::Relu, Task::Binary, Init::He, 0).is_err());
+        let err =
+            Network::with_activations(&[2, 1], &[Activation::Relu], Loss::BinaryCrossEntropy, Init::He, 0)
+                .unwrap_err();
+        assert!(err.to_string().contains("sigmoid"), "{err}");
+    }
+
+    #[test]
+    fn from_layers_names_the_layer_and_shapes() {
+        let l1 = Layer { w: Array2::zeros((3, 2)), b: Array2::zeros((3, 1)), activation: Activation::Relu };
+        let l2 =
+            Layer { w: Array2::zeros((1, 4)), b: Array2::zeros((1, 1)), activation: Activation::Sigmoid };
+        let err = Network::from_layers(vec![l1, l2], Loss::BinaryCrossEntropy).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("W[2]") && msg.contains("(1, 3)") && msg.contains("(1, 4)"), "{msg}");
+    }
+
+    #[test]
+    fn labels_and_accuracy() {
+        assert_eq!(labels_from_output(array![[0.2, 0.7, 0.5]].view()), vec![0, 1, 0]);
+        let a = array![[0.1, 0.8], [0.9, 0.2]];
+        assert_eq!(labels_from_output(a.view()), vec![1, 0]);
+        let y = array![[0.0, 0.0], [1.0, 1.0]];
+        assert_eq!(accuracy(a.view(), y.view()), 0.5);
+    }
+}

@@ -153,10 +153,8 @@ mod tests {
         let g = net.backward(&cache, y.view(), 0.0).unwrap();
         // dZ = A − Y;  dW = dZ Xᵀ / 2;  db = mean(dZ)
         let dz = &a - &y;
-        let dw = array![[
-            (dz[[0, 0]] * 1.0 + dz[[0, 1]] * 2.0) / 2.0,
-            (dz[[0, 0]] * 0.0 + dz[[0, 1]] * -1.0) / 2.0
-        ]];
+        let dw =
+            array![[(dz[[0, 0]] * 1.0 + dz[[0, 1]] * 2.0) / 2.0, (dz[[0, 0]] * 0.0 + -dz[[0, 1]]) / 2.0]];
         assert_abs_diff_eq!(g.layers[0].dw, dw, epsilon = 1e-15);
         assert_abs_diff_eq!(g.layers[0].db[[0, 0]], dz.mean().unwrap(), epsilon = 1e-15);
         // With L2: dW += (λ/m) W

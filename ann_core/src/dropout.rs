@@ -39,14 +39,14 @@ impl Dropout {
                 return Err(bad_hyper(&format!("keep_prob[{}]", i + 1), k, "must lie in (0, 1]"));
             }
         }
-        if let Some(&last) = keep_probs.last() {
-            if last != 1.0 {
-                return Err(bad_hyper(
-                    &format!("keep_prob[{}]", keep_probs.len()),
-                    last,
-                    "the output layer cannot be dropped: use 1",
-                ));
-            }
+        if let Some(&last) = keep_probs.last()
+            && last != 1.0
+        {
+            return Err(bad_hyper(
+                &format!("keep_prob[{}]", keep_probs.len()),
+                last,
+                "the output layer cannot be dropped: use 1",
+            ));
         }
         Ok(Dropout { keep_probs })
     }

@@ -57,14 +57,14 @@ impl Network {
         }
         for (i, mask) in masks.iter().enumerate() {
             let expected = (self.layers()[i].units(), x.ncols());
-            if let Some(d) = mask {
-                if d.dim() != expected {
-                    return Err(AnnError::ShapeMismatch {
-                        context: format!("dropout mask D[{}]", i + 1),
-                        expected: shape_str(&[expected.0, expected.1]),
-                        got: shape_str(d.shape()),
-                    });
-                }
+            if let Some(d) = mask
+                && d.dim() != expected
+            {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("dropout mask D[{}]", i + 1),
+                    expected: shape_str(&[expected.0, expected.1]),
+                    got: shape_str(d.shape()),
+                });
             }
         }
         self.run(x, Masks::Frozen(dropout, masks))

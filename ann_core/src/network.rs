@@ -88,10 +88,10 @@ impl Network {
                 activations.len()
             )));
         }
-        if let Init::Random { scale } = init {
-            if !(scale.is_finite() && scale > 0.0) {
-                return Err(crate::error::bad_hyper("init scale", scale, "must be finite and > 0"));
-            }
+        if let Init::Random { scale } = init
+            && !(scale.is_finite() && scale > 0.0)
+        {
+            return Err(crate::error::bad_hyper("init scale", scale, "must be finite and > 0"));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let layers = sizes
@@ -136,16 +136,16 @@ impl Network {
             }
             check_finite(layer.w.iter().chain(layer.b.iter()), &format!("W[{l}] or b[{l}]"))?;
         }
-        if let (Some(required), Some(last)) = (loss.required_output(), layers.last()) {
-            if last.activation != required {
-                return Err(AnnError::InvalidArchitecture(format!(
-                    "{} needs a {} output layer, layer {} is {}",
-                    loss.name(),
-                    required.name(),
-                    layers.len(),
-                    last.activation.name()
-                )));
-            }
+        if let (Some(required), Some(last)) = (loss.required_output(), layers.last())
+            && last.activation != required
+        {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "{} needs a {} output layer, layer {} is {}",
+                loss.name(),
+                required.name(),
+                layers.len(),
+                last.activation.name()
+            )));
         }
         Ok(Network { layers, loss })
     }

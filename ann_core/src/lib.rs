@@ -21,6 +21,8 @@
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
 //! | errors | [`error`] |
+//! | experiments behind the figures | [`experiments`] |
+//! | figures (feature `plot`) | `plot` |
 
 pub mod activation;
 pub mod backward;
@@ -29,6 +31,7 @@ pub mod cache;
 pub mod data;
 pub mod dropout;
 pub mod error;
+pub mod experiments;
 pub mod forward;
 pub mod gradcheck;
 pub mod history;
@@ -37,6 +40,8 @@ pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod optim;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod scaler;
 pub mod schedule;
 pub mod train;

@@ -20,6 +20,7 @@
 //! | training loop, History | [`train`], [`history`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
+//! | saving and loading | [`persist`] |
 //! | errors | [`error`] |
 //! | experiments behind the figures | [`experiments`] |
 //! | figures (feature `plot`) | `plot` |
@@ -40,6 +41,7 @@ pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod optim;
+pub mod persist;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod scaler;
@@ -60,6 +62,7 @@ pub use layer::Layer;
 pub use loss::Loss;
 pub use network::{Network, Task, accuracy, labels_from_output};
 pub use optim::{Adam, Moments, Momentum, Optimizer, OptimizerState, RmsProp, Sgd};
+pub use persist::{SavedModel, SavedOptimizer};
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
 pub use train::{Data, EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};

@@ -36,10 +36,27 @@ impl Task {
 }
 
 /// An L-layer fully connected network with its loss.
+///
+/// Deserialization goes through [`Network::from_layers`], so a loaded network is always valid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "NetworkRepr")]
 pub struct Network {
     layers: Vec<Layer>,
     loss: Loss,
+}
+
+/// The raw serialized form, checked before it becomes a [`Network`].
+#[derive(Deserialize)]
+struct NetworkRepr {
+    layers: Vec<Layer>,
+    loss: Loss,
+}
+
+impl TryFrom<NetworkRepr> for Network {
+    type Error = AnnError;
+    fn try_from(raw: NetworkRepr) -> Result<Self> {
+        Network::from_layers(raw.layers, raw.loss)
+    }
 }
 
 impl Network {

@@ -11,7 +11,7 @@ use crate::network::Network;
 use ndarray::Zip;
 
 /// Adam with learning rate α, moment factors β1, β2 and ε.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adam {
     lr: f64,
     beta1: f64,

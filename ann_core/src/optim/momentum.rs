@@ -8,7 +8,7 @@ use crate::network::Network;
 use ndarray::Zip;
 
 /// Momentum with learning rate α and averaging factor β (0.9 is typical).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Momentum {
     lr: f64,
     beta: f64,

@@ -7,7 +7,7 @@ use crate::network::Network;
 use ndarray::Zip;
 
 /// RMSProp with learning rate α, averaging factor β and ε for numerical safety.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RmsProp {
     lr: f64,
     beta: f64,

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::network::Network;
 
 /// Gradient descent with learning rate α.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sgd {
     lr: f64,
 }

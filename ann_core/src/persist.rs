@@ -1,0 +1,179 @@
+//! Saving and loading trained networks as versioned JSON.
+//!
+//! The file holds the format name, its version, the architecture (activations, loss), every
+//! W[l] and b[l] and, optionally, the optimizer's state. Loading checks all of it: another
+//! version, a truncated or corrupted file, or weights whose shapes do not chain all give an
+//! [`AnnError::Persistence`] or shape error, never a half-built network.
+
+use crate::error::{AnnError, Result};
+use crate::network::Network;
+use crate::optim::{Adam, Momentum, RmsProp, Sgd};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Name written into every file, so a random JSON file is not mistaken for a network.
+pub const FORMAT: &str = "ann-scratch-network";
+/// The version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// An optimizer and its state, for resuming training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SavedOptimizer {
+    /// Plain gradient descent.
+    Sgd(Sgd),
+    /// Momentum with its velocities v.
+    Momentum(Momentum),
+    /// RMSProp with its averages s.
+    RmsProp(RmsProp),
+    /// Adam with m, v and t.
+    Adam(Adam),
+}
+
+/// What a saved file contains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedModel {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The file's format version ([`VERSION`] when written by this build).
+    pub version: u32,
+    /// The network (validated when read).
+    pub network: Network,
+    /// Optional optimizer state.
+    pub optimizer: Option<SavedOptimizer>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<u32>,
+}
+
+impl SavedModel {
+    /// Wraps a network (and optionally an optimizer) for saving.
+    pub fn new(network: Network, optimizer: Option<SavedOptimizer>) -> Self {
+        SavedModel { format: FORMAT.to_string(), version: VERSION, network, optimizer }
+    }
+
+    /// Serializes to pretty JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map_err(|e| AnnError::Persistence(format!("cannot serialize: {e}")))
+    }
+
+    /// Parses JSON written by [`SavedModel::to_json`], checking format, version and shapes.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let header: Header = serde_json::from_str(text).map_err(|e| {
+            AnnError::Persistence(format!("not a valid network file (truncated or corrupted?): {e}"))
+        })?;
+        match header.format.as_deref() {
+            Some(FORMAT) => {}
+            other => {
+                return Err(AnnError::Persistence(format!("format is {other:?}, expected {FORMAT:?}")));
+            }
+        }
+        match header.version {
+            Some(VERSION) => {}
+            Some(v) => {
+                return Err(AnnError::Persistence(format!(
+                    "file version {v} is not supported by this build (reads version {VERSION})"
+                )));
+            }
+            None => return Err(AnnError::Persistence("the file has no version".into())),
+        }
+        serde_json::from_str(text).map_err(|e| AnnError::Persistence(format!("invalid network file: {e}")))
+    }
+
+    /// Writes the JSON to `path`.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json()?)
+            .map_err(|e| AnnError::Persistence(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Reads and validates the file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AnnError::Persistence(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json(&text)
+    }
+}
+
+impl Network {
+    /// Saves the network alone as versioned JSON.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        SavedModel::new(self.clone(), None).save(path)
+    }
+
+    /// Loads a network saved by [`Network::save`] (or a [`SavedModel`] file).
+    pub fn load(path: impl AsRef<Path>) -> Result<Network> {
+        Ok(SavedModel::load(path)?.network)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+    use crate::init::Init;
+    use crate::network::Task;
+    use crate::optim::Optimizer;
+
+    fn net() -> Network {
+        Network::new(&[3, 5, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 4).unwrap()
+    }
+
+    #[test]
+    fn round_trip_is_bit_identical_with_optimizer_state() {
+        let n = net();
+        let mut adam = Adam::new(0.01).unwrap();
+        let mut n2 = n.clone();
+        adam.step(&mut n2, &crate::backward::Gradients::zeros_like(&n)).unwrap();
+        let saved = SavedModel::new(n2.clone(), Some(SavedOptimizer::Adam(adam.clone())));
+        let back = SavedModel::from_json(&saved.to_json().unwrap()).unwrap();
+        assert_eq!(back, saved);
+        assert_eq!(back.network, n2);
+        let x = ndarray::array![[0.1, -2.0], [1.5, 0.3], [0.0, 7.0]];
+        let (p1, p2) = (n2.predict_proba(x.view()).unwrap(), back.network.predict_proba(x.view()).unwrap());
+        assert_eq!(p1.mapv(f64::to_bits), p2.mapv(f64::to_bits));
+    }
+
+    #[test]
+    fn save_and_load_files() {
+        let dir = std::env::temp_dir().join(format!("ann_persist_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("net.json");
+        net().save(&path).unwrap();
+        assert_eq!(Network::load(&path).unwrap(), net());
+        assert!(matches!(Network::load(dir.join("missing.json")), Err(AnnError::Persistence(_))));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        let good = SavedModel::new(net(), None).to_json().unwrap();
+        let truncated = &good[..good.len() / 2];
+        assert!(SavedModel::from_json(truncated).unwrap_err().to_string().contains("truncated"));
+        let other_version = good.replacen("\"version\": 1", "\"version\": 99", 1);
+        assert!(SavedModel::from_json(&other_version).unwrap_err().to_string().contains("99"));
+        let other_format = good.replacen(FORMAT, "something-else", 1);
+        assert!(SavedModel::from_json(&other_format).is_err());
+        assert!(SavedModel::from_json("[1, 2, 3]").is_err());
+        assert!(SavedModel::from_json("").is_err());
+        // Shapes that do not chain: W[2] must be (2, 5). Replace its shape header.
+        let v: serde_json::Value = serde_json::from_str(&good).unwrap();
+        let mut v2 = v.clone();
+        v2["network"]["layers"][1]["w"]["dim"] = serde_json::json!([2, 4]);
+        v2["network"]["layers"][1]["w"]["data"] = serde_json::json!([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let err = SavedModel::from_json(&v2.to_string()).unwrap_err();
+        assert!(err.to_string().contains("W[2]"), "{err}");
+        // Data that does not fill the declared shape.
+        let mut v3 = v.clone();
+        v3["network"]["layers"][0]["w"]["data"] = serde_json::json!([1.0]);
+        assert!(SavedModel::from_json(&v3.to_string()).is_err());
+        // A non-finite weight written as a string or null.
+        let mut v4 = v;
+        v4["network"]["layers"][0]["b"]["data"][0] = serde_json::Value::Null;
+        assert!(SavedModel::from_json(&v4.to_string()).is_err());
+    }
+}

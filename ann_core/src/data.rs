@@ -224,6 +224,44 @@ pub fn noisy_sine(m: usize, noise: f64, seed: u64) -> Result<(Array2<f64>, Array
     Ok((x, y))
 }
 
+/// The bundled 8×8 handwritten digits (1,797 images, 10 classes; scikit-learn's copy of the
+/// UCI set, BSD-3, see `ann_core/data/README.md`). X is (64, 1797) with pixel intensities
+/// 0–16, row-major pixels; labels are the digits.
+pub fn digits() -> Result<Dataset> {
+    use std::io::Read;
+    const GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(GZ)
+        .read_to_string(&mut text)
+        .map_err(|e| AnnError::EmptyInput(format!("bundled digits file unreadable: {e}")))?;
+    let mut pixels = Vec::with_capacity(1797 * 64);
+    let mut labels = Vec::with_capacity(1797);
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let values: Vec<f64> = line
+            .split(',')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| AnnError::InvalidLabels(format!("digits line {}: {e}", i + 1)))?;
+        if values.len() != 65 {
+            return Err(AnnError::InvalidLabels(format!(
+                "digits line {} has {} values, not 65",
+                i + 1,
+                values.len()
+            )));
+        }
+        pixels.extend_from_slice(&values[..64]);
+        labels.push(values[64] as usize);
+    }
+    let m = labels.len();
+    // Rows of the file are examples; the course wants examples as columns.
+    let x = Array2::from_shape_vec((m, 64), pixels)
+        .map_err(|e| AnnError::InvalidLabels(format!("digits: {e}")))?
+        .reversed_axes()
+        .as_standard_layout()
+        .to_owned();
+    Dataset::new(x, labels, 10)
+}
+
 /// Stratified split: from each class, a `test_fraction` share (rounded) goes to the test
 /// set, chosen by a seeded shuffle. Returns (train, test).
 pub fn train_test_split(data: &Dataset, test_fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
@@ -289,6 +327,24 @@ mod tests {
         assert!(blobs(10, 0, 2, 1.0, 0).is_err());
         assert!(Dataset::new(Array2::zeros((2, 3)), vec![0, 1], 2).is_err());
         assert!(Dataset::new(Array2::zeros((2, 2)), vec![0, 2], 2).is_err());
+    }
+
+    #[test]
+    fn bundled_digits_load() {
+        let d = digits().unwrap();
+        assert_eq!(d.x.dim(), (64, 1797));
+        assert_eq!(d.n_classes, 10);
+        assert!(d.x.iter().all(|&v| (0.0..=16.0).contains(&v)));
+        for c in 0..10 {
+            let n = d.labels.iter().filter(|&&l| l == c).count();
+            assert!((174..=183).contains(&n), "class {c}: {n}");
+        }
+        // The first image of the file is a 0 whose top row is 0 0 5 13 9 1 0 0.
+        assert_eq!(d.labels[0], 0);
+        assert_eq!(
+            d.x.column(0).iter().take(8).copied().collect::<Vec<_>>(),
+            vec![0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]
+        );
     }
 
     #[test]

@@ -52,7 +52,9 @@ pub use activation::{Activation, relu, sigmoid};
 pub use backward::{Gradients, LayerGrad, frobenius};
 pub use batch::{gather_columns, shuffled_batches};
 pub use cache::{Cache, Eval, Train};
-pub use data::{Dataset, blobs, circles, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor};
+pub use data::{
+    Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
+};
 pub use dropout::Dropout;
 pub use error::{AnnError, Result};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};

@@ -4,7 +4,7 @@
 //! Batch GD is batch_size = m, stochastic GD is batch_size = 1.
 
 use crate::error::{AnnError, Result, bad_hyper};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 
@@ -16,15 +16,33 @@ pub fn shuffled_batches(m: usize, batch_size: usize, rng: &mut ChaCha8Rng) -> Re
     if m == 0 {
         return Err(AnnError::EmptyInput("no examples to batch (m = 0)".into()));
     }
-    let mut order: Vec<usize> = (0..m).collect();
-    order.shuffle(rng);
+    let mut order = Vec::new();
+    shuffle_order(&mut order, m, rng);
     Ok(order.chunks(batch_size).map(<[usize]>::to_vec).collect())
+}
+
+/// Refills `order` with 0..m and shuffles it: the permutation of [`shuffled_batches`]
+/// (same RNG draws), in a buffer that is reused from epoch to epoch.
+pub fn shuffle_order(order: &mut Vec<usize>, m: usize, rng: &mut ChaCha8Rng) {
+    order.clear();
+    order.extend(0..m);
+    order.shuffle(rng);
 }
 
 /// The columns `idx` of X (n, m) as a new (n, |idx|) matrix: the batch X{t}.
 /// Only the batch is copied, never the whole permuted dataset.
 pub fn gather_columns(x: ArrayView2<f64>, idx: &[usize]) -> Array2<f64> {
     x.select(Axis(1), idx)
+}
+
+/// Writes the columns `idx` of X into `out` (shape (n, |idx|)), without allocating:
+/// the batch X{t} gathered straight from the data set. `idx` must be in range.
+pub(crate) fn gather_columns_into(x: ArrayView2<f64>, idx: &[usize], mut out: ArrayViewMut2<f64>) {
+    Zip::from(out.rows_mut()).and(x.rows()).for_each(|mut dst, src| {
+        for (d, &j) in dst.iter_mut().zip(idx) {
+            *d = src[j];
+        }
+    });
 }
 
 /// Number of batches per epoch: ⌈m / batch_size⌉.
@@ -56,5 +74,8 @@ mod tests {
     fn gather() {
         let x = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
         assert_eq!(gather_columns(x.view(), &[2, 0]), array![[3.0, 1.0], [6.0, 4.0]]);
+        let mut out = Array2::zeros((2, 2));
+        gather_columns_into(x.view(), &[2, 0], out.view_mut());
+        assert_eq!(out, array![[3.0, 1.0], [6.0, 4.0]]);
     }
 }

@@ -6,8 +6,8 @@
 //! and in backprop dA[l] ← dA[l] ⊙ D[l] / keep_prob[l].
 
 use crate::error::{AnnError, Result, bad_hyper};
-use ndarray::Array2;
-use rand::RngExt;
+use ndarray::{Array2, ArrayViewMut2};
+use rand::Rng;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -78,9 +78,34 @@ impl Dropout {
     }
 }
 
-/// Draws a 0/1 mask D of shape (rows, cols) with P(D = 1) = keep, row-major from `rng`.
+/// Draws a 0/1 mask D of shape (rows, cols) with P(D = 1) = keep, row-major from `rng`
+/// (see [`fill_mask`] for how each entry is drawn).
 pub fn draw_mask(rows: usize, cols: usize, keep: f64, rng: &mut ChaCha8Rng) -> Array2<f64> {
-    Array2::from_shape_simple_fn((rows, cols), || if rng.random::<f64>() < keep { 1.0 } else { 0.0 })
+    let mut d = Array2::zeros((rows, cols));
+    fill_mask(d.view_mut(), keep, rng);
+    d
+}
+
+/// The 32-bit threshold t = round(keep · 2³²): an entry is kept iff u < t for a uniform
+/// 32-bit word u, so P(D = 1) = t / 2³², within 1.2e-10 of keep (exactly 1 for keep = 1).
+fn keep_threshold(keep: f64) -> u64 {
+    (keep.clamp(0.0, 1.0) * 4_294_967_296.0).round() as u64
+}
+
+/// Overwrites `d` with a fresh 0/1 mask, P(D = 1) = keep, filled in row-major order.
+///
+/// Each entry costs one 32-bit word of the ChaCha8 stream (one u64 of the generator feeds
+/// two entries): D = 1 iff u < round(keep · 2³²). The training loop's fast path and
+/// [`Network::forward_train`](crate::Network::forward_train) both draw through this
+/// function, so the same seed gives the same masks in both.
+pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
+    let t = keep_threshold(keep);
+    // Row by row in logical order, whatever the memory layout of `d`.
+    for mut row in d.rows_mut() {
+        for v in row.iter_mut() {
+            *v = if u64::from(rng.next_u32()) < t { 1.0 } else { 0.0 };
+        }
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +131,21 @@ mod tests {
         let d = draw_mask(100, 100, 0.8, &mut rng);
         let frac = d.sum() / 10_000.0;
         assert!((frac - 0.8).abs() < 0.02, "{frac}");
+        assert!(d.iter().all(|&v| v == 0.0 || v == 1.0));
+        // keep = 1 keeps everything; the threshold is exact at the ends.
+        assert!(draw_mask(10, 10, 1.0, &mut rng).iter().all(|&v| v == 1.0));
+        assert_eq!(keep_threshold(1.0), 1 << 32);
+        assert_eq!(keep_threshold(0.5), 1 << 31);
+    }
+
+    #[test]
+    fn fill_mask_matches_draw_mask_for_the_same_seed() {
+        let mut r1 = ChaCha8Rng::seed_from_u64(5);
+        let mut r2 = ChaCha8Rng::seed_from_u64(5);
+        let a = draw_mask(7, 13, 0.6, &mut r1);
+        let mut b = Array2::from_elem((7, 13), 9.0);
+        fill_mask(b.view_mut(), 0.6, &mut r2);
+        assert_eq!(a, b);
+        assert_eq!(r1, r2);
     }
 }

@@ -18,12 +18,17 @@
 //! | SGD, Momentum, RMSProp, Adam | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
 //! | training loop, History | [`train`], [`history`] |
+//! | the fast, allocation-free training path | [`workspace`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
 //! | saving and loading | [`persist`] |
 //! | errors | [`error`] |
 //! | experiments behind the figures | [`experiments`] |
 //! | figures (feature `plot`) | `plot` |
+
+// Links the BLAS that ndarray's `blas` feature calls (the system OpenBLAS).
+#[cfg(feature = "blas")]
+extern crate blas_src as _;
 
 pub mod activation;
 pub mod backward;
@@ -47,6 +52,7 @@ pub mod plot;
 pub mod scaler;
 pub mod schedule;
 pub mod train;
+pub mod workspace;
 
 pub use activation::{Activation, relu, sigmoid};
 pub use backward::{Gradients, LayerGrad, frobenius};
@@ -55,7 +61,7 @@ pub use cache::{Cache, Eval, Train};
 pub use data::{
     Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
 };
-pub use dropout::Dropout;
+pub use dropout::{Dropout, fill_mask};
 pub use error::{AnnError, Result};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
 pub use history::History;
@@ -68,3 +74,4 @@ pub use persist::{SavedModel, SavedOptimizer};
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
 pub use train::{Data, EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};
+pub use workspace::Workspace;

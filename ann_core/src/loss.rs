@@ -82,30 +82,53 @@ impl Loss {
     /// J from the output layer's Z[L] and A[L] = g(Z[L]) (both in the cache).
     /// BCE and CE use the logits Z[L] so that saturated outputs never give log(0).
     pub fn cost(self, z: ArrayView2<f64>, a: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
-        let m = y.ncols().max(1) as f64;
+        self.average(self.add_column_terms(z, a, y, 0.0), y.ncols())
+    }
+
+    /// J from the summed terms of m examples: total / m (total / 2m for MSE).
+    pub(crate) fn average(self, total: f64, m: usize) -> f64 {
+        let m = m.max(1) as f64;
         match self {
+            Loss::BinaryCrossEntropy | Loss::CrossEntropy => total / m,
+            Loss::MeanSquaredError => total / (2.0 * m),
+        }
+    }
+
+    /// The sum behind [`Loss::cost`] before the 1/m (1/2m for MSE), added onto `total`
+    /// one column (example) after another. Summing a data set chunk by chunk of columns,
+    /// passing the running total along, gives exactly the bits of one call on all of it.
+    pub(crate) fn add_column_terms(
+        self,
+        z: ArrayView2<f64>,
+        a: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        mut total: f64,
+    ) -> f64 {
+        match self {
+            // Σ [max(z, 0) − z y + log(1 + e^(−|z|))]
             Loss::BinaryCrossEntropy => {
-                let mut total = 0.0;
-                Zip::from(&z).and(&y).for_each(|&z, &y| {
-                    total += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
-                });
-                total / m
+                for (zc, yc) in z.columns().into_iter().zip(y.columns()) {
+                    Zip::from(&zc).and(&yc).for_each(|&z, &y| {
+                        total += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
+                    });
+                }
             }
+            // −Σ Σ_i y_i (z_i − logsumexp(z))
             Loss::CrossEntropy => {
-                let mut total = 0.0;
-                for (zc, yc) in z.axis_iter(Axis(1)).zip(y.axis_iter(Axis(1))) {
+                for (zc, yc) in z.columns().into_iter().zip(y.columns()) {
                     let max = zc.fold(f64::NEG_INFINITY, |acc, &v| acc.max(v));
                     let lse = max + zc.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
                     total -= zc.iter().zip(yc.iter()).map(|(z, y)| y * (z - lse)).sum::<f64>();
                 }
-                total / m
             }
+            // Σ ‖a − y‖²
             Loss::MeanSquaredError => {
-                let mut total = 0.0;
-                Zip::from(&a).and(&y).for_each(|&a, &y| total += (a - y) * (a - y));
-                total / (2.0 * m)
+                for (ac, yc) in a.columns().into_iter().zip(y.columns()) {
+                    Zip::from(&ac).and(&yc).for_each(|&a, &y| total += (a - y) * (a - y));
+                }
             }
         }
+        total
     }
 
     /// J computed from probabilities A[L] only (when the logits are not at hand), with

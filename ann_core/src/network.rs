@@ -8,7 +8,7 @@ use crate::error::{AnnError, Result, check_finite, shape_str};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::loss::Loss;
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -250,18 +250,25 @@ impl Network {
 
 /// Class labels from an output A[L] (threshold 0.5 for one row, argmax otherwise).
 pub fn labels_from_output(a: ArrayView2<f64>) -> Vec<usize> {
-    if a.nrows() == 1 {
-        a.row(0).iter().map(|&p| usize::from(p > 0.5)).collect()
+    a.columns().into_iter().map(|col| column_label(col)).collect()
+}
+
+/// The class of one column: 1 if its only entry is > 0.5 else 0; for several rows the
+/// index of the first largest entry.
+pub(crate) fn column_label(col: ArrayView1<f64>) -> usize {
+    if col.len() == 1 {
+        usize::from(col[0] > 0.5)
     } else {
-        a.axis_iter(Axis(1))
-            .map(|col| {
-                col.iter()
-                    .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
-                    .0
-            })
-            .collect()
+        col.iter()
+            .enumerate()
+            .fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+            .0
     }
+}
+
+/// How many columns of A[L] have the class of the same column of Y.
+pub(crate) fn count_correct(a: ArrayView2<f64>, y: ArrayView2<f64>) -> usize {
+    a.columns().into_iter().zip(y.columns()).filter(|(p, t)| column_label(*p) == column_label(*t)).count()
 }
 
 /// Accuracy of output A[L] against labels Y of the same shape (0/1 row or one-hot).
@@ -270,9 +277,7 @@ pub fn accuracy(a: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
     if m == 0 {
         return 0.0;
     }
-    let pred = labels_from_output(a);
-    let truth = labels_from_output(y);
-    pred.iter().zip(&truth).filter(|(p, t)| p == t).count() as f64 / m as f64
+    count_correct(a, y) as f64 / m as f64
 }
 
 #[cfg(test)]

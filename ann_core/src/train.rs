@@ -2,7 +2,7 @@
 //! forward (train mode) → J{t} → backward → optimizer step; then evaluate and record.
 
 use crate::backward::{Gradients, frobenius};
-use crate::batch::{gather_columns, num_batches, shuffled_batches};
+use crate::batch::{num_batches, shuffle_order};
 use crate::cache::Cache;
 use crate::cache::Train;
 use crate::dropout::Dropout;
@@ -12,6 +12,7 @@ use crate::loss::Loss;
 use crate::network::{Network, accuracy};
 use crate::optim::Optimizer;
 use crate::schedule::LrSchedule;
+use crate::workspace::Workspace;
 use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -153,48 +154,57 @@ pub fn fit(
     let mut step = 0usize;
     let mut best: Option<(f64, usize, Network)> = None;
     let n = net.num_layers();
+    // Everything a step needs is allocated here once: the batch, the cache, the
+    // gradients (see `workspace`), the permutation and the per-layer norms.
+    let mut ws = Workspace::new(net, config.batch_size.min(m))?;
+    let mut order = Vec::with_capacity(m);
+    let mut norms = vec![0.0; n];
     for epoch in 0..config.epochs {
         let lr = config.schedule.rate(base_lr, epoch);
         optimizer.set_learning_rate(lr)?;
         history.learning_rates.push(lr);
         let mut grad_sum = vec![0.0; n];
-        let batches = shuffled_batches(m, config.batch_size, &mut rng)?;
-        for idx in &batches {
-            let xb = gather_columns(train.x, idx);
-            let yb = gather_columns(train.y, idx);
-            let cache = net.forward_train(xb.view(), &dropout, &mut rng)?;
-            let loss = net.cost(&cache, yb.view(), config.l2)?;
-            let grads = net.backward(&cache, yb.view(), config.l2)?;
+        shuffle_order(&mut order, m, &mut rng);
+        for idx in order.chunks(config.batch_size) {
+            // (X{t}, Y{t}) gathered from the data set into the workspace
+            ws.load_batch_unchecked(train, idx);
+            ws.forward_train(net, &dropout, &mut rng)?;
+            let loss = ws.cost(net, config.l2)?;
+            ws.backward(net, config.l2)?;
             // Check before updating, so a diverging run keeps its last finite weights.
-            if !loss.is_finite() || !grads.is_finite() {
+            if !ws.gradient_norms(&mut norms) || !loss.is_finite() {
                 return Err(AnnError::Diverged { epoch, step, loss });
             }
-            optimizer.step(net, &grads)?;
-            for (s, g) in grad_sum.iter_mut().zip(grads.weight_norms()) {
+            optimizer.step(net, ws.gradients())?;
+            for (s, g) in grad_sum.iter_mut().zip(&norms) {
                 *s += g;
             }
             history.step_loss.push(loss);
-            observer.on_step(&StepInfo {
-                epoch,
-                step,
-                loss,
-                network: net,
-                gradients: &grads,
-                optimizer,
-                cache: &cache,
-            });
+            if let Some(cache) = ws.cache() {
+                observer.on_step(&StepInfo {
+                    epoch,
+                    step,
+                    loss,
+                    network: net,
+                    gradients: ws.gradients(),
+                    optimizer,
+                    cache,
+                });
+            }
             step += 1;
         }
-        history.grad_norms.push(grad_sum.iter().map(|s| s / batches.len() as f64).collect());
+        let steps = history.steps_per_epoch as f64;
+        history.grad_norms.push(grad_sum.iter().map(|s| s / steps).collect());
         history.weight_norms.push(net.layers().iter().map(|l| frobenius(l.w.view())).collect());
-        let (loss, acc) = evaluate(net, train, config.l2)?;
+        // Same bits as `evaluate`, in chunks through the workspace's buffers.
+        let (loss, acc) = ws.evaluate_unchecked(net, train, config.l2);
         if !loss.is_finite() {
             return Err(AnnError::Diverged { epoch, step: step.saturating_sub(1), loss });
         }
         history.train_loss.push(loss);
         history.train_accuracy.extend(acc);
         if let Some(val) = validation {
-            let (vloss, vacc) = evaluate(net, val, config.l2)?;
+            let (vloss, vacc) = ws.evaluate_unchecked(net, val, config.l2);
             history.val_loss.push(vloss);
             history.val_accuracy.extend(vacc);
             if let Some(es) = config.early_stopping {

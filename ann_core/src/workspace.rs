@@ -1,0 +1,497 @@
+//! The fast training path: the same equations as [`forward`](crate::forward) and
+//! [`backward`](crate::backward), computed into buffers that are allocated once and reused
+//! at every step.
+//!
+//! `Network::forward` / `Network::backward` stay the readable reference: one line per
+//! equation, a fresh array per result. A [`Workspace`] holds, for one batch width, the cache
+//! (X{t}, Z[l], A[l], D[l]), Y{t}, the buffers dA[l]/dZ[l] and the gradients dW[l], db[l],
+//! and fills them in place:
+//!
+//! - Z[l] = W[l] A[l−1] with `general_mat_mul` into the preallocated Z[l], then one fused
+//!   pass per element: Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l];
+//! - dZ[L] = A[L] − Y{t};  dW[l] = dZ[l] A[l−1]ᵀ / m (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
+//!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
+//!   dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1]).
+//!
+//! Every operation is the reference one in the same order, so both paths give the same
+//! numbers (the tests compare them on random networks). The last, smaller batch of an
+//! epoch gets a second set of buffers of its own width, so steady-state training does not
+//! allocate at all.
+
+use crate::activation::{Activation, relu, sigmoid};
+use crate::backward::{Gradients, frobenius};
+use crate::batch::gather_columns_into;
+use crate::cache::{Cache, Train};
+use crate::dropout::{Dropout, fill_mask};
+use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::layer::Layer;
+use crate::loss::{Loss, l2_penalty};
+use crate::network::{Network, count_correct};
+use crate::train::Data;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use rand::rngs::ChaCha8Rng;
+use std::marker::PhantomData;
+
+/// Columns per chunk when a whole data set is evaluated: bounds the evaluation buffers
+/// to (n_l × 1024) per layer whatever m is.
+pub const EVAL_CHUNK: usize = 1024;
+
+/// Buffers for batches of one width (number of columns).
+#[derive(Debug, Clone)]
+struct Slot {
+    /// X{t} (as A[0]), Z[l], A[l], D[l] of the current batch.
+    cache: Cache<Train>,
+    /// Y{t}.
+    y: Array2<f64>,
+    /// dZ[l]; dA[l] is first written into the same buffer, then turned into dZ[l] in place.
+    dz: Vec<Array2<f64>>,
+    /// g(Z[l]) for layers whose A[l] carries dropout and whose g' needs g(Z)
+    /// (tanh, sigmoid, softmax); allocated on first use.
+    g: Vec<Option<Array2<f64>>>,
+}
+
+impl Slot {
+    fn new(sizes: &[usize], cols: usize) -> Slot {
+        let per_layer = || sizes[1..].iter().map(|&n| Array2::zeros((n, cols))).collect::<Vec<_>>();
+        let l = sizes.len() - 1;
+        Slot {
+            cache: Cache {
+                a0: Array2::zeros((sizes[0], cols)),
+                z: per_layer(),
+                a: per_layer(),
+                masks: vec![None; l],
+                keep: vec![1.0; l],
+                mode: PhantomData,
+            },
+            y: Array2::zeros((sizes[l], cols)),
+            dz: per_layer(),
+            g: vec![None; l],
+        }
+    }
+
+    fn cols(&self) -> usize {
+        self.cache.a0.ncols()
+    }
+}
+
+/// Preallocated buffers for the allocation-free training path (see the module docs).
+///
+/// ```
+/// use ann_core::*;
+/// use rand::SeedableRng;
+/// let data = two_moons(200, 0.1, 1).unwrap();
+/// let y = data.targets(Task::Binary);
+/// let net = Network::new(&[2, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
+/// let mut ws = Workspace::new(&net, 32).unwrap();
+/// let dropout = Dropout::hidden(2, 0.8).unwrap();
+/// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(0);
+/// let idx: Vec<usize> = (0..32).collect();
+/// ws.load_batch(Data::new(data.x.view(), y.view()), &idx).unwrap();
+/// ws.forward_train(&net, &dropout, &mut rng).unwrap();
+/// let loss = ws.cost(&net, 0.0).unwrap();
+/// let grads = ws.backward(&net, 0.0).unwrap();
+/// assert!(loss > 0.0 && grads.is_finite());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// [n_0, ..., n_L] of the network the buffers are shaped for.
+    sizes: Vec<usize>,
+    /// slots[0] has `batch_size` columns; slots[1], if any, the width of the last batch.
+    slots: Vec<Slot>,
+    /// The slot holding the current batch.
+    active: Option<usize>,
+    grads: Gradients,
+    /// Per-layer (Z, A) buffers of EVAL_CHUNK columns for chunked evaluation.
+    eval: Vec<(Array2<f64>, Array2<f64>)>,
+}
+
+impl Workspace {
+    /// Buffers for `net` and batches of up to `batch_size` columns (a batch of another
+    /// width gets a second set of buffers, e.g. the last batch of an epoch).
+    pub fn new(net: &Network, batch_size: usize) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(bad_hyper("batch_size", 0, "must be at least 1"));
+        }
+        let sizes = net.sizes();
+        Ok(Workspace {
+            slots: vec![Slot::new(&sizes, batch_size)],
+            sizes,
+            active: None,
+            grads: Gradients::zeros_like(net),
+            eval: Vec::new(),
+        })
+    }
+
+    /// The batch width the main buffers were sized for.
+    pub fn batch_size(&self) -> usize {
+        self.slots[0].cols()
+    }
+
+    /// Copies the columns `idx` of (X, Y) into the batch buffers X{t}, Y{t}: the batch is
+    /// gathered straight from the data set, which is never copied or permuted as a whole.
+    pub fn load_batch(&mut self, data: Data<'_>, idx: &[usize]) -> Result<()> {
+        self.check_data(data, "batch")?;
+        if idx.is_empty() {
+            return Err(AnnError::EmptyInput("the batch has no example indices".into()));
+        }
+        let m = data.x.ncols();
+        if let Some(&bad) = idx.iter().find(|&&j| j >= m) {
+            return Err(AnnError::ShapeMismatch {
+                context: "batch index into the columns of X".into(),
+                expected: format!("an index below m = {m}"),
+                got: bad.to_string(),
+            });
+        }
+        self.load_batch_unchecked(data, idx);
+        Ok(())
+    }
+
+    /// [`Workspace::load_batch`] for data already checked against the network.
+    pub(crate) fn load_batch_unchecked(&mut self, data: Data<'_>, idx: &[usize]) {
+        let k = self.slot_for(idx.len());
+        let slot = &mut self.slots[k];
+        gather_columns_into(data.x, idx, slot.cache.a0.view_mut());
+        gather_columns_into(data.y, idx, slot.y.view_mut());
+        self.active = Some(k);
+    }
+
+    /// Copies a whole batch (X{t}, Y{t}) into the batch buffers.
+    pub fn set_batch(&mut self, data: Data<'_>) -> Result<()> {
+        self.check_data(data, "batch")?;
+        let k = self.slot_for(data.x.ncols());
+        let slot = &mut self.slots[k];
+        slot.cache.a0.assign(&data.x);
+        slot.y.assign(&data.y);
+        self.active = Some(k);
+        Ok(())
+    }
+
+    /// Training-mode forward pass on the loaded batch, as [`Network::forward_train`]:
+    /// draws D[l] from `rng` (the same draws, in the same order) for layers with
+    /// keep_prob[l] < 1. Returns the cache, whose [`Cache::output`] is Ŷ = A[L].
+    pub fn forward_train(
+        &mut self,
+        net: &Network,
+        dropout: &Dropout,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<&Cache<Train>> {
+        self.check_net(net)?;
+        dropout.check_layers(net.num_layers())?;
+        let k = self.active_slot()?;
+        let cache = &mut self.slots[k].cache;
+        for (i, layer) in net.layers().iter().enumerate() {
+            let keep = dropout.keep(i + 1);
+            let (done, rest) = cache.a.split_at_mut(i);
+            let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
+            let (z, a) = (&mut cache.z[i], &mut rest[0]);
+            // Z[l] = W[l] A[l−1]
+            general_mat_mul(1.0, &layer.w, a_prev, 0.0, z);
+            let mask = if keep < 1.0 {
+                let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
+                fill_mask(d.view_mut(), keep, rng);
+                Some((d.view(), keep))
+            } else {
+                cache.masks[i] = None;
+                None
+            };
+            cache.keep[i] = keep;
+            // Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l]
+            bias_and_activate(layer, z.view_mut(), a.view_mut(), mask);
+        }
+        Ok(cache)
+    }
+
+    /// J{t} (+ L2) of the last forward pass, as [`Network::cost`].
+    pub fn cost(&self, net: &Network, lambda: f64) -> Result<f64> {
+        self.check_net(net)?;
+        check_lambda(lambda)?;
+        let slot = &self.slots[self.active_slot()?];
+        let l = net.num_layers() - 1;
+        let (z, a) = (slot.cache.z[l].view(), slot.cache.a[l].view());
+        let data = net.loss().cost(z, a, slot.y.view());
+        Ok(data + l2_penalty(net.layers().iter().map(|layer| layer.w.view()), lambda, slot.cols()))
+    }
+
+    /// Backpropagation of the last forward pass into the gradient buffers, as
+    /// [`Network::backward`]. The result stays readable through [`Workspace::gradients`].
+    pub fn backward(&mut self, net: &Network, lambda: f64) -> Result<&Gradients> {
+        self.check_net(net)?;
+        check_lambda(lambda)?;
+        let k = self.active_slot()?;
+        let Slot { cache, y, dz, g } = &mut self.slots[k];
+        let layers = net.layers();
+        let n = layers.len();
+        let m = y.ncols() as f64;
+        // dZ[L] (times m; the 1/m comes with dW and db)
+        let out = n - 1;
+        Zip::from(&mut dz[out]).and(&cache.a[out]).and(&*y).for_each(|d, &a, &y| *d = a - y);
+        if net.loss() == Loss::MeanSquaredError {
+            let act = layers[out].activation;
+            act.backward_inplace(cache.z[out].view(), cache.a[out].view(), dz[out].view_mut());
+        }
+        for i in (0..n).rev() {
+            let (lower, upper) = dz.split_at_mut(i);
+            let dz_l = &upper[0];
+            let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
+            let w = &layers[i].w;
+            let grad = &mut self.grads.layers[i];
+            // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
+            general_mat_mul(1.0, dz_l, &a_prev.t(), 0.0, &mut grad.dw);
+            if lambda != 0.0 {
+                let c = lambda / m;
+                Zip::from(&mut grad.dw).and(w).for_each(|d, &w| *d = *d / m + c * w);
+            } else {
+                grad.dw.mapv_inplace(|d| d / m);
+            }
+            // db[l] = (1/m) Σ_columns dZ[l]
+            Zip::from(grad.db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
+            if i > 0 {
+                // dA[l−1] = W[l]ᵀ dZ[l], written into the dZ[l−1] buffer
+                let da = &mut lower[i - 1];
+                general_mat_mul(1.0, &w.t(), dz_l, 0.0, da);
+                let j = i - 1;
+                let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
+                let g_buf = &mut g[j];
+                hidden_delta(layers[j].activation, cache.z[j].view(), cache.a[j].view(), mask, g_buf, da);
+            }
+        }
+        Ok(&self.grads)
+    }
+
+    /// The cache of the last forward pass (X{t}, Z[l], A[l], D[l]).
+    pub fn cache(&self) -> Option<&Cache<Train>> {
+        self.active.map(|k| &self.slots[k].cache)
+    }
+
+    /// The targets Y{t} of the loaded batch.
+    pub fn targets(&self) -> Option<ArrayView2<'_, f64>> {
+        self.active.map(|k| self.slots[k].y.view())
+    }
+
+    /// The gradients of the last [`Workspace::backward`] (zeros before the first).
+    pub fn gradients(&self) -> &Gradients {
+        &self.grads
+    }
+
+    /// (J + L2, accuracy) of `net` on a whole data set in eval mode, as
+    /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers.
+    /// The loss is summed column after column across chunks, so the result has the bits
+    /// of the one-piece evaluation.
+    pub fn evaluate(&mut self, net: &Network, data: Data<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
+        self.check_data(data, "evaluation data")?;
+        check_lambda(lambda)?;
+        net.check_input(data.x, "evaluation X")?;
+        net.loss().check_labels(data.y, net.output_size(), data.x.ncols())?;
+        Ok(self.evaluate_unchecked(net, data, lambda))
+    }
+
+    /// [`Workspace::evaluate`] for data already checked against the network.
+    pub(crate) fn evaluate_unchecked(
+        &mut self,
+        net: &Network,
+        data: Data<'_>,
+        lambda: f64,
+    ) -> (f64, Option<f64>) {
+        let m = data.x.ncols();
+        if self.eval.is_empty() {
+            self.eval = self.sizes[1..]
+                .iter()
+                .map(|&n| (Array2::zeros((n, EVAL_CHUNK)), Array2::zeros((n, EVAL_CHUNK))))
+                .collect();
+        }
+        let layers = net.layers();
+        let out = layers.len() - 1;
+        let (mut total, mut correct) = (0.0, 0usize);
+        for start in (0..m).step_by(EVAL_CHUNK) {
+            let cols = EVAL_CHUNK.min(m - start);
+            let x = data.x.slice(s![.., start..start + cols]);
+            let y = data.y.slice(s![.., start..start + cols]);
+            for (i, layer) in layers.iter().enumerate() {
+                let (done, rest) = self.eval.split_at_mut(i);
+                let (z, a) = &mut rest[0];
+                let mut z = z.slice_mut(s![.., ..cols]);
+                let a = a.slice_mut(s![.., ..cols]);
+                if i == 0 {
+                    general_mat_mul(1.0, &layer.w, &x, 0.0, &mut z);
+                } else {
+                    general_mat_mul(1.0, &layer.w, &done[i - 1].1.slice(s![.., ..cols]), 0.0, &mut z);
+                }
+                bias_and_activate(layer, z, a, None);
+            }
+            let (z, a) = &self.eval[out];
+            let (z, a) = (z.slice(s![.., ..cols]), a.slice(s![.., ..cols]));
+            total = net.loss().add_column_terms(z, a, y, total);
+            correct += count_correct(a, y);
+        }
+        let loss =
+            net.loss().average(total, m) + l2_penalty(layers.iter().map(|layer| layer.w.view()), lambda, m);
+        let acc = (net.loss() != Loss::MeanSquaredError).then(|| correct as f64 / m as f64);
+        (loss, acc)
+    }
+
+    /// ‖dW[l]‖_F of the last gradients into `norms` (one per layer); returns whether every
+    /// gradient entry is finite (a finite norm proves it for dW, so the full scan only runs
+    /// when a norm overflows).
+    pub(crate) fn gradient_norms(&self, norms: &mut [f64]) -> bool {
+        for (s, g) in norms.iter_mut().zip(&self.grads.layers) {
+            *s = frobenius(g.dw.view());
+        }
+        let fast = norms.iter().all(|v| v.is_finite())
+            && self.grads.layers.iter().all(|g| g.db.iter().all(|v| v.is_finite()));
+        fast || self.grads.is_finite()
+    }
+
+    fn slot_for(&mut self, cols: usize) -> usize {
+        if let Some(k) = self.slots.iter().position(|s| s.cols() == cols) {
+            return k;
+        }
+        let slot = Slot::new(&self.sizes, cols);
+        if self.slots.len() < 2 {
+            self.slots.push(slot);
+        } else {
+            self.slots[1] = slot;
+        }
+        self.active = None;
+        self.slots.len() - 1
+    }
+
+    fn active_slot(&self) -> Result<usize> {
+        self.active.ok_or_else(|| {
+            AnnError::EmptyInput("no batch in the workspace: call load_batch or set_batch first".into())
+        })
+    }
+
+    fn check_net(&self, net: &Network) -> Result<()> {
+        let layers = net.layers();
+        let same = layers.len() + 1 == self.sizes.len()
+            && layers.iter().zip(self.sizes.windows(2)).all(|(l, p)| l.w.dim() == (p[1], p[0]));
+        if same {
+            Ok(())
+        } else {
+            Err(AnnError::ShapeMismatch {
+                context: "network for this workspace".into(),
+                expected: format!("layer sizes {:?}", self.sizes),
+                got: format!("layer sizes {:?}", net.sizes()),
+            })
+        }
+    }
+
+    fn check_data(&self, data: Data<'_>, what: &str) -> Result<()> {
+        let (n0, nl) = (self.sizes[0], self.sizes[self.sizes.len() - 1]);
+        if data.x.nrows() != n0 || data.x.ncols() == 0 {
+            return Err(AnnError::ShapeMismatch {
+                context: format!("{what} X"),
+                expected: format!("({n0}, m) with m >= 1"),
+                got: shape_str(data.x.shape()),
+            });
+        }
+        if data.y.dim() != (nl, data.x.ncols()) {
+            return Err(AnnError::ShapeMismatch {
+                context: format!("{what} Y"),
+                expected: format!("({nl}, {})", data.x.ncols()),
+                got: shape_str(data.y.shape()),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_lambda(lambda: f64) -> Result<()> {
+    if lambda.is_finite() && lambda >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad_hyper("lambda (L2)", lambda, "must be finite and >= 0"))
+    }
+}
+
+/// Z += b (broadcast over columns), then A = g(Z) ⊙ D / keep_prob, in one pass for the
+/// element-wise activations. Z is the raw W A[l−1] on entry.
+fn bias_and_activate(
+    layer: &Layer,
+    mut z: ArrayViewMut2<f64>,
+    mut a: ArrayViewMut2<f64>,
+    mask: Option<(ArrayView2<f64>, f64)>,
+) {
+    let b = &layer.b;
+    match layer.activation {
+        Activation::Relu => fused_forward(b, z, a, mask, relu),
+        Activation::Tanh => fused_forward(b, z, a, mask, f64::tanh),
+        Activation::Sigmoid => fused_forward(b, z, a, mask, sigmoid),
+        Activation::Linear => fused_forward(b, z, a, mask, |v| v),
+        Activation::Softmax => {
+            Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
+                let bias = br[0];
+                zr.mapv_inplace(|v| v + bias);
+            });
+            a.assign(&z);
+            Activation::Softmax.forward_inplace(a.view_mut());
+            if let Some((d, keep)) = mask {
+                Zip::from(&mut a).and(&d).for_each(|a, &d| *a = *a * d / keep);
+            }
+        }
+    }
+}
+
+fn fused_forward(
+    b: &Array2<f64>,
+    mut z: ArrayViewMut2<f64>,
+    mut a: ArrayViewMut2<f64>,
+    mask: Option<(ArrayView2<f64>, f64)>,
+    g: impl Fn(f64) -> f64 + Copy,
+) {
+    match mask {
+        None => Zip::from(z.rows_mut()).and(a.rows_mut()).and(b.rows()).for_each(|mut zr, mut ar, br| {
+            let bias = br[0];
+            Zip::from(&mut zr).and(&mut ar).for_each(|z, a| {
+                *z += bias;
+                *a = g(*z);
+            });
+        }),
+        Some((d, keep)) => Zip::from(z.rows_mut()).and(a.rows_mut()).and(d.rows()).and(b.rows()).for_each(
+            |mut zr, mut ar, dr, br| {
+                let bias = br[0];
+                Zip::from(&mut zr).and(&mut ar).and(&dr).for_each(|z, a, &d| {
+                    *z += bias;
+                    *a = g(*z) * d / keep;
+                });
+            },
+        ),
+    }
+}
+
+/// dA[l] (in `da`) → dZ[l] = (dA[l] ⊙ D[l] / keep_prob[l]) ⊙ g'(Z[l]), in place.
+/// `a` is the cached A[l]; when it carries dropout, g(Z[l]) is recomputed into `g_buf`
+/// for the activations whose derivative needs it.
+fn hidden_delta(
+    act: Activation,
+    z: ArrayView2<f64>,
+    a: ArrayView2<f64>,
+    mask: Option<(ArrayView2<f64>, f64)>,
+    g_buf: &mut Option<Array2<f64>>,
+    da: &mut Array2<f64>,
+) {
+    match (act, mask) {
+        (Activation::Relu, None) => Zip::from(&mut *da).and(&z).for_each(|d, &z| {
+            if z <= 0.0 {
+                *d = 0.0;
+            }
+        }),
+        (Activation::Relu, Some((mask, keep))) => {
+            Zip::from(&mut *da).and(&z).and(&mask).for_each(|d, &z, &m| {
+                *d = if z <= 0.0 { 0.0 } else { *d * m / keep };
+            })
+        }
+        (_, None) => act.backward_inplace(z, a, da.view_mut()),
+        (_, Some((mask, keep))) => {
+            Zip::from(&mut *da).and(&mask).for_each(|d, &m| *d = *d * m / keep);
+            if matches!(act, Activation::Linear) {
+                return;
+            }
+            let g = g_buf.get_or_insert_with(|| Array2::zeros(z.raw_dim()));
+            g.assign(&z);
+            act.forward_inplace(g.view_mut());
+            act.backward_inplace(z, g.view(), da.view_mut());
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The fast path (`Workspace`, used by `fit`) against the readable reference path
+//! (`Network::forward_train` / `cost` / `backward`): same masks, same numbers.
+
+use ann_core::*;
+use ndarray::{Array2, ArrayView2};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+const TOL: f64 = 1e-12;
+
+fn max_diff(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+    assert_eq!(a.dim(), b.dim());
+    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// A random network: 1-3 hidden layers of random width and activation, a random task.
+fn random_case(rng: &mut ChaCha8Rng) -> (Network, Array2<f64>, Array2<f64>) {
+    let hidden_layers = rng.random_range(1..4);
+    let n_x = rng.random_range(1..9);
+    let mut sizes = vec![n_x];
+    sizes.extend((0..hidden_layers).map(|_| rng.random_range(1..24)));
+    let task = [Task::Binary, Task::MultiClass, Task::Regression][rng.random_range(0..3)];
+    let n_out = match task {
+        Task::Binary => 1,
+        _ => rng.random_range(2..6),
+    };
+    sizes.push(n_out);
+    let mut acts: Vec<Activation> =
+        (0..hidden_layers).map(|_| Activation::ALL[rng.random_range(0..Activation::ALL.len())]).collect();
+    acts.push(task.output().0);
+    let net =
+        Network::with_activations(&sizes, &acts, task.output().1, Init::Xavier, rng.random_range(0..1000))
+            .unwrap();
+    let m = [1, 2, 7, 33][rng.random_range(0..4)];
+    let x = Array2::from_shape_simple_fn((n_x, m), || rng.random_range(-2.0..2.0));
+    let labels: Vec<usize> = (0..m).map(|_| rng.random_range(0..n_out.max(2))).collect();
+    let y = match task {
+        Task::Binary => Array2::from_shape_fn((1, m), |(_, j)| labels[j] as f64),
+        Task::MultiClass => one_hot(&labels, n_out),
+        Task::Regression => Array2::from_shape_simple_fn((n_out, m), || rng.random_range(-1.0..1.0)),
+    };
+    (net, x, y)
+}
+
+#[test]
+fn fast_forward_and_backward_match_the_reference_on_random_networks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let mut worst = 0.0f64;
+    for case in 0..200 {
+        let (mut net, x, y) = random_case(&mut rng);
+        // Non-zero biases, so that Z[l] is not just W A.
+        for layer in net.layers_mut() {
+            layer.b.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+        }
+        let l = net.num_layers();
+        let keep = [1.0, 0.8, 0.5][case % 3];
+        let dropout = Dropout::hidden(l, keep).unwrap();
+        let lambda = [0.0, 0.3][case % 2];
+        let seed = rng.random_range(0..u64::MAX);
+        let (mut r_ref, mut r_fast) = (ChaCha8Rng::seed_from_u64(seed), ChaCha8Rng::seed_from_u64(seed));
+
+        let cache = net.forward_train(x.view(), &dropout, &mut r_ref).unwrap();
+        let cost = net.cost(&cache, y.view(), lambda).unwrap();
+        let grads = net.backward(&cache, y.view(), lambda).unwrap();
+
+        let mut ws = Workspace::new(&net, x.ncols().max(2) - 1).unwrap();
+        ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+        let fast = ws.forward_train(&net, &dropout, &mut r_fast).unwrap();
+        assert_eq!(r_ref, r_fast, "case {case}: both paths must consume the same random draws");
+        for k in 1..=l {
+            assert_eq!(fast.mask(k), cache.mask(k), "case {case}: mask D[{k}]");
+            worst = worst.max(max_diff(fast.z(k).unwrap(), cache.z(k).unwrap()));
+            worst = worst.max(max_diff(fast.a(k).unwrap(), cache.a(k).unwrap()));
+        }
+        let fast_cost = ws.cost(&net, lambda).unwrap();
+        worst = worst.max((fast_cost - cost).abs());
+        let fast_grads = ws.backward(&net, lambda).unwrap();
+        for (k, (f, r)) in fast_grads.layers.iter().zip(&grads.layers).enumerate() {
+            let d = max_diff(f.dw.view(), r.dw.view()).max(max_diff(f.db.view(), r.db.view()));
+            assert!(d <= TOL, "case {case}: layer {} gradients differ by {d}", k + 1);
+            worst = worst.max(d);
+        }
+        assert!(worst <= TOL, "case {case}: forward differs by {worst}");
+    }
+    eprintln!("largest |fast − reference| over 200 random networks: {worst:e}");
+}
+
+#[test]
+fn fast_path_still_passes_the_gradient_check() {
+    let net = Network::new(&[3, 8, 6, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 8).unwrap();
+    let d = blobs(6, 2, 3, 1.0, 3).unwrap();
+    let y = d.targets(Task::MultiClass);
+    let x = d.x;
+    let dropout = Dropout::hidden(3, 0.6).unwrap();
+    let mut ws = Workspace::new(&net, 6).unwrap();
+    ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+    let masks = ws.forward_train(&net, &dropout, &mut ChaCha8Rng::seed_from_u64(1)).unwrap().masks();
+    let fast = ws.backward(&net, 0.1).unwrap().clone();
+    let frozen = FrozenDropout { dropout: &dropout, masks: &masks };
+    let numeric = numerical_gradients(&net, x.view(), y.view(), 0.1, 1e-6, Some(frozen)).unwrap();
+    let report = compare_gradients(&fast, &numeric);
+    assert!(report.passes(1e-7), "{report}");
+}
+
+/// `fit` runs on the workspace; a loop written with the reference calls must give the
+/// very same history and weights.
+#[test]
+fn fit_equals_a_training_loop_on_the_reference_path() {
+    let d = two_moons(300, 0.2, 4).unwrap();
+    let (_, x) = StandardScaler::fit_transform(d.x.view()).unwrap();
+    let y = d.targets(Task::Binary);
+    let start = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 6).unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        batch_size: 64,
+        keep_probs: KeepProbs::Hidden(0.8),
+        l2: 0.01,
+        seed: 3,
+        ..TrainConfig::default()
+    };
+
+    let mut fast = start.clone();
+    let mut adam = Adam::new(0.01).unwrap();
+    let h = fit(&mut fast, &mut adam, Data::new(x.view(), y.view()), None, &config, &mut ()).unwrap();
+
+    let mut net = start;
+    let mut adam_ref = Adam::new(0.01).unwrap();
+    let dropout = Dropout::hidden(3, 0.8).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut step_loss = Vec::new();
+    let mut train_loss = Vec::new();
+    for _ in 0..config.epochs {
+        for idx in shuffled_batches(300, 64, &mut rng).unwrap() {
+            let (xb, yb) = (gather_columns(x.view(), &idx), gather_columns(y.view(), &idx));
+            let cache = net.forward_train(xb.view(), &dropout, &mut rng).unwrap();
+            step_loss.push(net.cost(&cache, yb.view(), config.l2).unwrap());
+            let grads = net.backward(&cache, yb.view(), config.l2).unwrap();
+            adam_ref.step(&mut net, &grads).unwrap();
+        }
+        train_loss.push(evaluate(&net, Data::new(x.view(), y.view()), config.l2).unwrap().0);
+    }
+    let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(p, q)| (p - q).abs() <= 1e-12);
+    assert!(close(&h.step_loss, &step_loss));
+    assert!(close(&h.train_loss, &train_loss));
+    for (f, r) in fast.layers().iter().zip(net.layers()) {
+        assert!(max_diff(f.w.view(), r.w.view()) <= 1e-12 && max_diff(f.b.view(), r.b.view()) <= 1e-12);
+    }
+    // With the default pure-Rust matrix products the two paths agree to the last bit.
+    #[cfg(not(feature = "blas"))]
+    {
+        assert_eq!(h.step_loss, step_loss);
+        assert_eq!(fast, net);
+    }
+}
+
+#[test]
+fn chunked_evaluation_has_the_bits_of_evaluate() {
+    for (task, n_out) in [(Task::Binary, 1), (Task::MultiClass, 3), (Task::Regression, 2)] {
+        let d = blobs(2500, 3, 4, 1.5, 7).unwrap();
+        let y = match task {
+            Task::Regression => Array2::from_shape_fn((n_out, 2500), |(i, j)| ((i + j) as f64).sin()),
+            Task::Binary => d.targets(Task::Binary),
+            Task::MultiClass => d.targets(Task::MultiClass),
+        };
+        let net = Network::new(&[4, 12, n_out], Activation::Tanh, task, Init::Xavier, 2).unwrap();
+        let data = Data::new(d.x.view(), y.view());
+        let mut ws = Workspace::new(&net, 32).unwrap();
+        let (loss, acc) = ws.evaluate(&net, data, 0.2).unwrap();
+        let (ref_loss, ref_acc) = evaluate(&net, data, 0.2).unwrap();
+        assert_eq!(loss.to_bits(), ref_loss.to_bits(), "{task:?}");
+        assert_eq!(acc, ref_acc, "{task:?}");
+    }
+}
+
+#[test]
+fn misuse_is_an_error_not_a_panic() {
+    let net = Network::new(&[3, 4, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+    let other = Network::new(&[3, 5, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+    let dropout = Dropout::none(2);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    assert!(Workspace::new(&net, 0).is_err());
+    let mut ws = Workspace::new(&net, 4).unwrap();
+    assert!(ws.forward_train(&net, &dropout, &mut rng).is_err(), "no batch loaded yet");
+    assert!(ws.cost(&net, 0.0).is_err());
+    assert!(ws.backward(&net, 0.0).is_err());
+    let x = Array2::zeros((3, 5));
+    let y = Array2::zeros((1, 5));
+    let data = Data::new(x.view(), y.view());
+    assert!(ws.load_batch(data, &[0, 5]).is_err(), "index out of range");
+    assert!(ws.load_batch(data, &[]).is_err());
+    let bad_x = Array2::zeros((2, 5));
+    assert!(ws.load_batch(Data::new(bad_x.view(), y.view()), &[0]).is_err());
+    assert!(ws.set_batch(Data::new(x.view(), Array2::zeros((2, 5)).view())).is_err());
+    ws.load_batch(data, &[4, 0, 1]).unwrap();
+    assert!(ws.forward_train(&other, &dropout, &mut rng).is_err(), "another network");
+    assert!(ws.forward_train(&net, &Dropout::none(3), &mut rng).is_err());
+    ws.forward_train(&net, &dropout, &mut rng).unwrap();
+    assert!(ws.backward(&net, -1.0).is_err());
+    assert!(ws.backward(&other, 0.0).is_err());
+    assert_eq!(ws.cache().unwrap().batch_size(), 3);
+    assert!(ws.evaluate(&net, Data::new(x.view(), Array2::from_elem((1, 5), 2.0).view()), 0.0).is_err());
+}

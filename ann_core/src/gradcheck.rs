@@ -88,6 +88,17 @@ pub fn analytic_gradients(
     }
 }
 
+/// The finite-difference formula for one parameter θ_i with step ε.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difference {
+    /// (J(θ+ε) − J(θ−ε)) / 2ε: the course's two-sided difference, error O(ε²).
+    Central,
+    /// (−J(θ+2ε) + 8J(θ+ε) − 8J(θ−ε) + J(θ−2ε)) / 12ε: error O(ε⁴), for checking networks
+    /// whose gradients are so small that the O(ε²) term of [`Difference::Central`] shows
+    /// in the relative error.
+    FourthOrder,
+}
+
 /// Central-difference gradients of J with step `epsilon` (1e-7 is a good choice in f64),
 /// one parameter at a time: 2 forward passes per parameter, so use small networks.
 pub fn numerical_gradients(
@@ -97,6 +108,19 @@ pub fn numerical_gradients(
     lambda: f64,
     epsilon: f64,
     dropout: Option<FrozenDropout<'_>>,
+) -> Result<Gradients> {
+    numerical_gradients_with(net, x, y, lambda, epsilon, dropout, Difference::Central)
+}
+
+/// Finite-difference gradients of J with the given [`Difference`] formula.
+pub fn numerical_gradients_with(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    lambda: f64,
+    epsilon: f64,
+    dropout: Option<FrozenDropout<'_>>,
+    difference: Difference,
 ) -> Result<Gradients> {
     if !(epsilon.is_finite() && epsilon > 0.0) {
         return Err(bad_hyper("epsilon", epsilon, "must be finite and > 0"));
@@ -108,15 +132,23 @@ pub fn numerical_gradients(
             let len = if is_bias { net.layers()[l].b.len() } else { net.layers()[l].w.len() };
             for k in 0..len {
                 let original = param(&mut probe, l, is_bias, k);
-                *param_mut(&mut probe, l, is_bias, k) = original + epsilon;
-                let plus = cost_at(&probe, x, y, lambda, dropout)?;
-                *param_mut(&mut probe, l, is_bias, k) = original - epsilon;
-                let minus = cost_at(&probe, x, y, lambda, dropout)?;
+                let mut j_at = |shift: f64| -> Result<f64> {
+                    *param_mut(&mut probe, l, is_bias, k) = original + shift;
+                    cost_at(&probe, x, y, lambda, dropout)
+                };
+                let estimate = match difference {
+                    Difference::Central => (j_at(epsilon)? - j_at(-epsilon)?) / (2.0 * epsilon),
+                    Difference::FourthOrder => {
+                        (-j_at(2.0 * epsilon)? + 8.0 * j_at(epsilon)? - 8.0 * j_at(-epsilon)?
+                            + j_at(-2.0 * epsilon)?)
+                            / (12.0 * epsilon)
+                    }
+                };
                 *param_mut(&mut probe, l, is_bias, k) = original;
                 let g: &mut LayerGrad = &mut grads.layers[l];
                 let target = if is_bias { &mut g.db } else { &mut g.dw };
                 if let Some(v) = target.as_slice_mut().and_then(|s| s.get_mut(k)) {
-                    *v = (plus - minus) / (2.0 * epsilon);
+                    *v = estimate;
                 }
             }
         }

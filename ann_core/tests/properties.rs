@@ -1,0 +1,269 @@
+//! Property tests: backprop matches central differences on random architectures, and
+//! random bad input gives an error from every public entry point, never a panic.
+
+use ann_core::gradcheck::{Difference, numerical_gradients_with};
+use ann_core::*;
+use ndarray::Array2;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
+fn activation() -> impl Strategy<Value = Activation> {
+    prop::sample::select(Activation::ALL.to_vec())
+}
+
+fn loss() -> impl Strategy<Value = Loss> {
+    prop::sample::select(Loss::ALL.to_vec())
+}
+
+/// A random net: 1-5 layers, sizes 1-16, any hidden activation, any loss (with the output
+/// activation it requires, or any activation for MSE), biases away from 0.
+fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64)> {
+    (
+        prop::collection::vec(1usize..=16, 2..=6),
+        prop::collection::vec(activation(), 6),
+        loss(),
+        any::<u64>(),
+        1usize..=6,
+        prop::sample::select(vec![0.0, 0.3]),
+    )
+        .prop_map(|(sizes, acts, loss, seed, m, lambda)| {
+            let l = sizes.len() - 1;
+            let mut acts: Vec<Activation> = acts[..l].to_vec();
+            if let Some(out) = loss.required_output() {
+                acts[l - 1] = out;
+            }
+            let mut net = Network::with_activations(&sizes, &acts, loss, Init::Xavier, seed).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            use rand::RngExt;
+            for layer in net.layers_mut() {
+                // Biases of ±(0.1..0.6) keep ReLU's Z off its kink at 0 (e.g. for dead units).
+                layer.b.mapv_inplace(|_| {
+                    let v: f64 = rng.random_range(0.1..0.6);
+                    if rng.random::<bool>() { v } else { -v }
+                });
+            }
+            let n_x = sizes[0];
+            let n_out = sizes[l];
+            let x = Array2::from_shape_simple_fn((n_x, m), || rng.random_range(-1.5..1.5));
+            let y = match loss {
+                Loss::BinaryCrossEntropy => {
+                    Array2::from_shape_simple_fn((n_out, m), || f64::from(rng.random::<bool>()))
+                }
+                Loss::CrossEntropy => {
+                    let labels: Vec<usize> = (0..m).map(|_| rng.random_range(0..n_out)).collect();
+                    one_hot(&labels, n_out)
+                }
+                Loss::MeanSquaredError => {
+                    Array2::from_shape_simple_fn((n_out, m), || rng.random_range(-1.0..1.0))
+                }
+            };
+            (net, x, y, lambda)
+        })
+}
+
+/// Whether some ReLU pre-activation lies within `h` of the kink, where a central difference
+/// straddles it and legitimately disagrees with the one-sided derivative.
+fn near_relu_kink(net: &Network, x: &Array2<f64>, h: f64) -> bool {
+    let cache = net.forward(x.view()).unwrap();
+    net.layers().iter().enumerate().any(|(i, layer)| {
+        layer.activation == Activation::Relu && cache.z(i + 1).unwrap().iter().any(|z| z.abs() < 1e-3 + h)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn gradient_check_passes_on_random_architectures((net, x, y, lambda) in random_net()) {
+        prop_assume!(!near_relu_kink(&net, &x, 2e-4));
+        // Fourth-order differences: deep sigmoid stacks have gradients ~1e-4, where the
+        // O(ε²) error of the two-point formula alone reaches a relative 1e-7.
+        let analytic = net.backward(&net.forward(x.view()).unwrap(), y.view(), lambda).unwrap();
+        let numeric = numerical_gradients_with(&net, x.view(), y.view(), lambda, 1e-4, None, Difference::FourthOrder).unwrap();
+        let report = compare_gradients(&analytic, &numeric);
+        // Tensors whose gradient is ~0 (e.g. CE with one class) have no meaningful relative
+        // error; require the absolute difference to be tiny there instead.
+        for t in &report.tensors {
+            prop_assert!(
+                t.relative_error < 1e-7 || t.max_abs_diff < 1e-10,
+                "{} {:?} loss {} λ {}: {}\n{report}",
+                t.name, net.sizes(), net.loss(), lambda, t.relative_error
+            );
+        }
+    }
+}
+
+/// A number that is sometimes not finite.
+fn maybe_bad_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        6 => -3.0..3.0f64,
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(f64::NEG_INFINITY),
+    ]
+}
+
+/// A matrix of random (possibly empty) shape with possibly non-finite entries.
+fn any_matrix() -> impl Strategy<Value = Array2<f64>> {
+    (0usize..5, 0usize..6).prop_flat_map(|(r, c)| {
+        prop::collection::vec(maybe_bad_f64(), r * c)
+            .prop_map(move |v| Array2::from_shape_vec((r, c), v).unwrap_or_else(|_| Array2::zeros((0, 0))))
+    })
+}
+
+/// A hyperparameter that is often invalid.
+fn any_hyper() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(0.0),
+        Just(-1.0),
+        Just(1.0),
+        Just(1.5),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        0.0..1.0f64,
+        -10.0..10.0f64,
+    ]
+}
+
+/// Runs `f`, failing the property if it panics (the result itself may be Ok or Err).
+fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> std::result::Result<T, TestCaseError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| TestCaseError::fail(format!("{what} panicked")))
+}
+
+fn valid(x: &Array2<f64>, rows: usize) -> bool {
+    x.nrows() == rows && x.ncols() > 0 && x.iter().all(|v| v.is_finite())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Networks built from random (often invalid) sizes and hyperparameters.
+    #[test]
+    fn construction_never_panics(
+        sizes in prop::collection::vec(0usize..5, 0..5),
+        acts in prop::collection::vec(activation(), 0..5),
+        loss in loss(),
+        scale in any_hyper(),
+        keep in any_hyper(),
+        lr in any_hyper(),
+        beta in any_hyper(),
+    ) {
+        let built = no_panic("Network::with_activations", || {
+            Network::with_activations(&sizes, &acts, loss, Init::Random { scale }, 1)
+        })?;
+        let valid_arch = sizes.len() >= 2 && sizes.iter().all(|&n| n > 0) && acts.len() == sizes.len() - 1
+            && scale.is_finite() && scale > 0.0
+            && loss.required_output().is_none_or(|a| acts.last() == Some(&a));
+        prop_assert_eq!(built.is_ok(), valid_arch, "sizes {:?} acts {:?} scale {}", sizes, acts, scale);
+        let h = no_panic("Dropout::hidden", || Dropout::hidden(3, keep))?;
+        prop_assert_eq!(h.is_ok(), keep > 0.0 && keep <= 1.0);
+        for (name, ok) in [
+            ("Sgd::new", no_panic("Sgd", || Sgd::new(lr).is_ok())?),
+            ("Adam::new", no_panic("Adam", || Adam::new(lr).is_ok())?),
+            ("Momentum::new", no_panic("Momentum", || Momentum::new(0.1, beta).is_ok())?),
+            ("RmsProp::new", no_panic("RmsProp", || RmsProp::new(0.1, beta, 1e-8).is_ok())?),
+        ] {
+            let expect = if name.contains("Sgd") || name.contains("Adam") {
+                lr.is_finite() && lr > 0.0
+            } else {
+                (0.0..1.0).contains(&beta)
+            };
+            prop_assert_eq!(ok, expect, "{} lr {} beta {}", name, lr, beta);
+        }
+    }
+
+    /// Every entry point of a valid network fed random (often malformed) X and Y.
+    #[test]
+    fn bad_data_is_an_error_everywhere(x in any_matrix(), y in any_matrix(), task_i in 0usize..3, batch in 0usize..4, l2 in any_hyper()) {
+        let task = [Task::Binary, Task::MultiClass, Task::Regression][task_i];
+        let n_out = if task == Task::MultiClass { 3 } else { 1 };
+        let net = Network::new(&[2, 3, n_out], Activation::Tanh, task, Init::Xavier, 0).unwrap();
+        let x_ok = valid(&x, 2);
+        let labels_ok = net.loss().check_labels(y.view(), n_out, x.ncols()).is_ok();
+        let l2_ok = l2.is_finite() && l2 >= 0.0;
+
+        let fwd = no_panic("forward", || net.forward(x.view()))?;
+        prop_assert_eq!(fwd.is_ok(), x_ok);
+        prop_assert_eq!(no_panic("predict", || net.predict(x.view()))?.is_ok(), x_ok);
+        let acc = no_panic("accuracy", || net.accuracy(x.view(), y.view()))?;
+        if !x_ok { prop_assert!(acc.is_err()); }
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let dropout = Dropout::hidden(2, 0.5).unwrap();
+        prop_assert_eq!(no_panic("forward_train", || net.forward_train(x.view(), &dropout, &mut rng))?.is_ok(), x_ok);
+        if let Ok(cache) = fwd {
+            let b = no_panic("backward", || net.backward(&cache, y.view(), l2))?;
+            prop_assert_eq!(b.is_ok(), labels_ok && l2_ok);
+            let c = no_panic("cost", || net.cost(&cache, y.view(), l2))?;
+            prop_assert_eq!(c.is_ok(), labels_ok && l2_ok);
+            let g = no_panic("gradient_check", || gradient_check(&net, x.view(), y.view(), l2, 1e-6, None))?;
+            prop_assert_eq!(g.is_ok(), labels_ok && l2_ok);
+        }
+        let config = TrainConfig { epochs: 1, batch_size: batch, l2, ..TrainConfig::default() };
+        let mut trained = net.clone();
+        let r = no_panic("fit", || fit(&mut trained, &mut Sgd::new(0.1).unwrap(), Data::new(x.view(), y.view()), None, &config, &mut ()))?;
+        prop_assert_eq!(r.is_ok(), x_ok && labels_ok && batch > 0 && l2_ok, "fit: {:?}", r.err());
+        prop_assert_eq!(no_panic("evaluate", || evaluate(&net, Data::new(x.view(), y.view()), 0.0))?.is_ok(), x_ok && labels_ok);
+
+        let scaler = no_panic("StandardScaler::fit", || StandardScaler::fit(x.view()))?;
+        prop_assert_eq!(scaler.is_ok(), x.nrows() > 0 && x.ncols() > 0 && x.iter().all(|v| v.is_finite()));
+        if let Ok(s) = scaler {
+            let t = no_panic("transform", || s.transform(y.view()))?;
+            prop_assert_eq!(t.is_ok(), y.nrows() == x.nrows() && y.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    /// Optimizer steps with gradients shaped for another network.
+    #[test]
+    fn optimizers_reject_mismatched_gradients(a in 1usize..4, b in 1usize..4) {
+        let mut net = Network::new(&[2, 3, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+        let other = Network::new(&[a, b, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+        let grads = Gradients::zeros_like(&other);
+        let same = (a, b) == (2, 3);
+        let mut opts: Vec<Box<dyn Optimizer>> = vec![
+            Box::new(Sgd::new(0.1).unwrap()),
+            Box::new(Momentum::new(0.1, 0.9).unwrap()),
+            Box::new(RmsProp::new(0.1, 0.9, 1e-8).unwrap()),
+            Box::new(Adam::new(0.1).unwrap()),
+        ];
+        for opt in opts.iter_mut() {
+            let r = no_panic("Optimizer::step", || opt.step(&mut net, &grads))?;
+            prop_assert_eq!(r.is_ok(), same);
+        }
+    }
+
+    /// Generators and splits with random (often invalid) arguments.
+    #[test]
+    fn data_functions_never_panic(m in 0usize..50, k in 0usize..6, noise in any_hyper(), frac in any_hyper(), seed in any::<u64>()) {
+        let noise_ok = noise.is_finite() && noise >= 0.0;
+        prop_assert_eq!(no_panic("two_moons", || two_moons(m, noise, seed))?.is_ok(), m >= 2 && noise_ok);
+        prop_assert_eq!(no_panic("circles", || circles(m, noise, 0.5, seed))?.is_ok(), m >= 2 && noise_ok);
+        prop_assert_eq!(no_panic("spirals", || spirals(m, k, noise, seed))?.is_ok(), k >= 2 && m >= k && noise_ok);
+        prop_assert_eq!(no_panic("xor", || xor(m, noise, seed))?.is_ok(), m >= 1 && noise_ok);
+        prop_assert_eq!(no_panic("blobs", || blobs(m, k, 2, noise, seed))?.is_ok(), k >= 1 && m >= k && noise_ok);
+        prop_assert_eq!(no_panic("noisy_sine", || noisy_sine(m, noise, seed))?.is_ok(), m >= 1 && noise_ok);
+        if let Ok(d) = blobs(m.max(1), 2, 2, 1.0, seed) {
+            no_panic("train_test_split", || train_test_split(&d, frac, seed))?.ok();
+        }
+    }
+
+    /// Arbitrary text and byte-level corruption of a saved network.
+    #[test]
+    fn loading_garbage_never_panics(text in ".{0,200}", cut in 0usize..2000, flip in 0usize..2000) {
+        prop_assert!(no_panic("from_json", || SavedModel::from_json(&text))?.is_err());
+        let net = Network::new(&[2, 3, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+        let good = SavedModel::new(net, None).to_json().unwrap();
+        let cut = cut.min(good.len());
+        if let Some(prefix) = good.get(..cut) {
+            let r = no_panic("from_json(truncated)", || SavedModel::from_json(prefix))?;
+            prop_assert_eq!(r.is_ok(), cut == good.len());
+        }
+        let mut bytes = good.into_bytes();
+        let i = flip % bytes.len();
+        bytes[i] = if bytes[i] == b'9' { b'x' } else { b'9' };
+        if let Ok(s) = String::from_utf8(bytes) {
+            no_panic("from_json(corrupted)", || SavedModel::from_json(&s))?.ok();
+        }
+    }
+}

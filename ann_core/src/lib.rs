@@ -75,3 +75,8 @@ pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
 pub use train::{Data, EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};
 pub use workspace::Workspace;
+
+/// The README's Rust examples are compiled and run as doctests, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

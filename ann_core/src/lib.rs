@@ -21,6 +21,7 @@
 //! | the fast, allocation-free training path | [`workspace`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
+//! | confusion matrix | [`metrics`] |
 //! | saving and loading | [`persist`] |
 //! | errors | [`error`] |
 //! | experiments behind the figures | [`experiments`] |
@@ -44,6 +45,7 @@ pub mod history;
 pub mod init;
 pub mod layer;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod persist;
@@ -68,6 +70,7 @@ pub use history::History;
 pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;
+pub use metrics::{confusion_matrix, misclassified};
 pub use network::{Network, Task, accuracy, labels_from_output};
 pub use optim::{Adam, Moments, Momentum, Optimizer, OptimizerState, RmsProp, Sgd};
 pub use persist::{SavedModel, SavedOptimizer};

@@ -1,2 +1,54 @@
 //! Figures drawn with plotters: every plot function returns a [`Figure`] that shows
 //! inline in Jupyter (evcxr) and saves as PNG or SVG.
+//!
+//! Plot functions take results (a [`History`](crate::History), a trained
+//! [`Network`](crate::Network) and its data, a forward [`Cache`](crate::Cache)), never file
+//! paths, and return `Result<Figure>`: bad input (empty, non-finite, wrong shape) is an
+//! [`AnnError`](crate::AnnError), not a panic. Rendering is deterministic: the same inputs
+//! give byte-identical PNG and SVG.
+//!
+//! | figure | function |
+//! |---|---|
+//! | loss and accuracy per epoch | [`training_curves`] |
+//! | layers as feature transformers, 2-D → 3-D → 2-D | [`feature_transformer`] |
+//! | activation functions and derivatives | [`activation_functions`] |
+//! | decision boundary of a 2-D classifier | [`decision_boundary`] |
+//! | firing pattern of a layer (neurons × examples) | [`layer_activations`] |
+//! | each hidden neuron over the input plane | [`neuron_maps`] |
+//! | a dropout mask D and inverted-dropout scaling | [`dropout_mask`] |
+//!
+//! In a notebook, a cell ending in a figure shows it:
+//!
+//! ```no_run
+//! use ann_core::*;
+//! # fn main() -> ann_core::Result<()> {
+//! let fig = plot::activation_functions(&[Activation::Relu, Activation::Tanh], (-4.0, 4.0), "")?;
+//! fig.save_png("activations.png")?;
+//! # Ok(()) }
+//! ```
+//!
+//! Styling lives in [`style`] (Okabe–Ito palette, font sizes, colormaps, the bundled DejaVu
+//! Sans font); new figures implement [`Draw`] and call [`Figure::from_drawing`]
+//! (plotters is re-exported as [`plot::plotters`](plotters)).
+
+mod activations;
+mod boundary;
+pub(crate) mod common;
+mod curves;
+mod dropout;
+mod figure;
+mod layers;
+pub mod style;
+mod transform;
+
+pub use activations::activation_functions;
+pub use boundary::decision_boundary;
+pub use curves::training_curves;
+pub use dropout::dropout_mask;
+pub use figure::{Draw, Figure, MAX_SIDE, base64_encode, plot_error};
+pub use layers::{layer_activations, neuron_maps};
+pub use transform::feature_transformer;
+
+/// The plotters version the figures are drawn with, for implementing [`Draw`] without a
+/// separate `:dep plotters` (which could resolve to another version).
+pub use plotters;

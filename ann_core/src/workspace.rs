@@ -471,15 +471,15 @@ fn hidden_delta(
     g_buf: &mut Option<Array2<f64>>,
     da: &mut Array2<f64>,
 ) {
+    // Written as selects (both sides computed), so the loops have no data-dependent branch.
     match (act, mask) {
         (Activation::Relu, None) => Zip::from(&mut *da).and(&z).for_each(|d, &z| {
-            if z <= 0.0 {
-                *d = 0.0;
-            }
+            *d = if z <= 0.0 { 0.0 } else { *d };
         }),
         (Activation::Relu, Some((mask, keep))) => {
             Zip::from(&mut *da).and(&z).and(&mask).for_each(|d, &z, &m| {
-                *d = if z <= 0.0 { 0.0 } else { *d * m / keep };
+                let kept = *d * m / keep;
+                *d = if z <= 0.0 { 0.0 } else { kept };
             })
         }
         (_, None) => act.backward_inplace(z, a, da.view_mut()),

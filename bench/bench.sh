@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make bench`: builds ann_bench three ways (default, threading, blas), makes sure the
+# project venv has NumPy, and runs bench/run.py, which prints the comparison table.
+# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS="${BENCH_RUNS:-5}"
+WORKLOADS="${BENCH_WORKLOADS:-w1,w2}"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+
+# NumPy is a bench-only dependency, installed into the project venv.
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import numpy" 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet numpy threadpoolctl
+fi
+
+build() { # name, cargo feature flags...
+    local name="$1"; shift
+    echo "[bench] cargo build --release -p ann_bench $*" >&2
+    cargo build --quiet --release -p ann_bench "$@"
+    cp target/release/ann_bench "$OUT/ann_bench-$name"
+    BINS+=(--bin "$name=$OUT/ann_bench-$name")
+}
+BINS=()
+build default
+build threading --features threading
+if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b' || [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ]; then
+    build blas --features blas
+else
+    echo "[bench] no system OpenBLAS (apt-get install libopenblas-dev): skipping the blas build" >&2
+fi
+.venv/bin/python bench/run.py "${BINS[@]}" --runs "$RUNS" --workloads "$WORKLOADS" --json "$OUT/results.json"

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Runs the ann_bench binaries and bench/numpy_reference.py on the same data, one process
+per (implementation, workload), and prints a comparison table (Markdown).
+
+Usage: run.py --bin NAME=PATH [--bin NAME=PATH ...] [--runs N] [--workloads w1,w2]
+              [--json FILE]
+The first --bin also exports the data and initial weights that NumPy trains on.
+Standard library only (NumPy is needed by numpy_reference.py).
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def numpy_info(python):
+    code = (
+        "import json, numpy\n"
+        "info = {'numpy': numpy.__version__}\n"
+        "try:\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    info['blas'] = [(p.get('internal_api'), p.get('architecture'), p.get('num_threads'))"
+        " for p in threadpool_info()]\n"
+        "except Exception:\n"
+        "    pass\n"
+        "print(json.dumps(info))\n"
+    )
+    try:
+        return json.loads(subprocess.run([python, "-c", code], capture_output=True, text=True).stdout)
+    except Exception:
+        return {}
+
+
+def fmt_s(v):
+    return f"{v * 1000:.2f} ms" if v < 1 else f"{v:.3f} s"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", action="append", required=True, help="NAME=PATH of an ann_bench build")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workloads", default="w1,w2")
+    ap.add_argument("--json", help="also write all raw results to this file")
+    args = ap.parse_args()
+    bins = [b.split("=", 1) for b in args.bin]
+    python = sys.executable
+    load_before = os.getloadavg()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ann_bench_") as tmp:
+        for w in args.workloads.split(","):
+            data = os.path.join(tmp, w)
+            for i, (name, path) in enumerate(bins):
+                cmd = [path, w, "--runs", str(args.runs)] + (["--export", data] if i == 0 else [])
+                print(f"[bench] {name} {w} ...", file=sys.stderr, flush=True)
+                r = run_json(cmd)
+                r["label"] = f"Rust ann_core ({name})"
+                results.append(r)
+                if i == 0:
+                    print(f"[bench] numpy {w} ...", file=sys.stderr, flush=True)
+                    r = run_json([python, os.path.join(HERE, "numpy_reference.py"), data, "--runs", str(args.runs)])
+                    r["label"] = "NumPy reference"
+                    results.append(r)
+    load_after = os.getloadavg()
+
+    np_info = numpy_info(python)
+    print("## ann_core vs NumPy: seconds per epoch (f64)\n")
+    print(f"- machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+    print(f"- NumPy {np_info.get('numpy', '?')}, BLAS {np_info.get('blas', '?')}")
+    print(
+        f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}"
+    )
+    print(f"- load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} (1 min)")
+    print(f"- {args.runs} runs after one warm-up epoch; an epoch = all steps + the evaluation of the")
+    print("  whole training set that fit() records; 'steps' = the steps alone. Ratio = NumPy median / median.")
+    print(f"- {time.strftime('%Y-%m-%d %H:%M %Z')}\n")
+    print(
+        "| workload | implementation | s/epoch min | s/epoch median | steps only (median) | speed-up vs NumPy "
+        "| GFLOP/s | final loss | train accuracy | peak RSS | RSS after epoch 1 → last |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for w in args.workloads.split(","):
+        rows = [r for r in results if r["workload"] == w]
+        ref = next((r for r in rows if r["impl"] == "numpy"), None)
+        for r in rows:
+            ratio = ref["epoch_s_median"] / r["epoch_s_median"] if ref else float("nan")
+            acc = r.get("final_accuracy")
+            print(
+                f"| {w.upper()} | {r['label']} | {fmt_s(r['epoch_s_min'])} | {fmt_s(r['epoch_s_median'])} "
+                f"| {fmt_s(r['steps_s_median'])} | {ratio:.2f}x | {r['gflops_per_s']:.1f} "
+                f"| {r['final_loss']:.4f} | {acc * 100:.2f}% | {r['peak_rss_mb']:.0f} MB "
+                f"| {r['rss_epoch_first_mb']:.1f} → {r['rss_epoch_last_mb']:.1f} MB |"
+            )
+    ok = all(r.get("deterministic", True) for r in results)
+    w1 = [r for r in results if r["workload"] == "w1" and r["impl"] == "rust"]
+    print()
+    if w1:
+        best = min(r["final_accuracy"] for r in w1)
+        print(f"W1 training accuracy >= 95%: {'yes' if best >= 0.95 else 'NO'} (lowest {best * 100:.2f}%)")
+    print(f"Rust runs bit-identical from run to run: {'yes' if ok else 'NO'}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -93,7 +93,13 @@ impl Draw for Panels<'_> {
         for (curve, panel) in self.curves.iter().zip(&panels) {
             let vals = curve.g.iter().chain(&curve.d).map(|p| p.1);
             let (lo, hi) = common::finite_range(vals).unwrap_or((0.0, 1.0));
-            let y = common::padded((lo.min(0.0), hi), 0.08);
+            // Head room above the curves for the legend (below them for tanh).
+            let span = (hi - lo.min(0.0)).max(1e-9);
+            let y = if curve.act == Activation::Tanh {
+                (lo.min(0.0) - 0.35 * span)..(hi + 0.08 * span)
+            } else {
+                (lo.min(0.0) - 0.08 * span)..(hi + 0.3 * span)
+            };
             let x = curve.g[0].0..curve.g[curve.g.len() - 1].0;
             let caption = curve.act.name();
             let mut axes = Axes::new(caption, x, y, "z", "g(z),  g′(z)");
@@ -118,7 +124,12 @@ impl Draw for Panels<'_> {
                     });
                 }
             }
-            common::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+            // The corner each function leaves empty: tanh fills the upper left (g′ peaks at 0).
+            let corner = match curve.act {
+                Activation::Tanh => SeriesLabelPosition::LowerRight,
+                _ => SeriesLabelPosition::UpperLeft,
+            };
+            common::legend(&mut chart, corner)?;
         }
         Ok(())
     }

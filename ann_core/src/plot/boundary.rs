@@ -146,8 +146,8 @@ impl ClassMap {
         }
     }
 
-    /// Line segments of the decision boundaries (P = ½, or where the argmax changes).
-    pub(crate) fn boundaries(&self) -> Vec<[(f64, f64); 2]> {
+    /// The decision boundaries as polylines (P = ½, or where the argmax changes).
+    pub(crate) fn boundaries(&self) -> Vec<Vec<(f64, f64)>> {
         if self.binary() {
             self.grid.contour(|n| self.grid.node(0, n) - 0.5)
         } else {
@@ -173,7 +173,7 @@ impl ClassMap {
         common::raster(chart, |x, y| self.color(x, y))?;
         let line = style::INK.mix(0.8).stroke_width(2);
         chart
-            .draw_series(self.boundaries().into_iter().map(|s| PathElement::new(s.to_vec(), line)))
+            .draw_series(self.boundaries().into_iter().map(|s| PathElement::new(s, line)))
             .map_err(plot_error)?;
         Ok(())
     }

@@ -442,34 +442,73 @@ impl Grid {
         self.values[[k, n]]
     }
 
-    /// Marching squares: segments where `f(node)` crosses 0, in data coordinates.
-    pub(crate) fn contour(&self, f: impl Fn(usize) -> f64) -> Vec<[(f64, f64); 2]> {
+    /// Marching squares: the curves where `f(node)` crosses 0, as polylines in data
+    /// coordinates (segments of neighbouring cells joined, so a boundary is a few long
+    /// lines, not thousands of pieces).
+    pub(crate) fn contour(&self, f: impl Fn(usize) -> f64) -> Vec<Vec<(f64, f64)>> {
         let (nx, ny) = (self.nx, self.ny);
         let vals: Vec<f64> = (0..nx * ny).map(f).collect();
-        let px = |i: f64| self.x.start + (self.x.end - self.x.start) * i / (nx - 1) as f64;
-        let py = |j: f64| self.y.start + (self.y.end - self.y.start) * j / (ny - 1) as f64;
-        let mut segments = Vec::new();
+        // A crossing is identified by its grid edge: (vertical?, i, j) is the edge from node
+        // (i, j) to (i + 1, j) (horizontal) or to (i, j + 1) (vertical).
+        type Edge = (bool, usize, usize);
+        let point = |(vertical, i, j): Edge| -> Option<(f64, f64)> {
+            let (i2, j2) = if vertical { (i, j + 1) } else { (i + 1, j) };
+            let (a, b) = (vals[j * nx + i], vals[j2 * nx + i2]);
+            if (a < 0.0) == (b < 0.0) || !a.is_finite() || !b.is_finite() {
+                return None;
+            }
+            let t = a / (a - b);
+            let gx = i as f64 + t * (i2 as f64 - i as f64);
+            let gy = j as f64 + t * (j2 as f64 - j as f64);
+            Some((
+                self.x.start + (self.x.end - self.x.start) * gx / (nx - 1) as f64,
+                self.y.start + (self.y.end - self.y.start) * gy / (ny - 1) as f64,
+            ))
+        };
+        let mut segments: Vec<[Edge; 2]> = Vec::new();
         for j in 0..ny - 1 {
             for i in 0..nx - 1 {
-                // Corners in order around the cell; edges between consecutive corners.
-                let c = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
-                let v = c.map(|(a, b)| vals[b * nx + a]);
-                let mut hits = Vec::with_capacity(4);
-                for e in 0..4 {
-                    let (a, b) = (e, (e + 1) % 4);
-                    if (v[a] < 0.0) != (v[b] < 0.0) && v[a].is_finite() && v[b].is_finite() {
-                        let t = v[a] / (v[a] - v[b]);
-                        let (xa, ya) = (c[a].0 as f64, c[a].1 as f64);
-                        let (xb, yb) = (c[b].0 as f64, c[b].1 as f64);
-                        hits.push((px(xa + t * (xb - xa)), py(ya + t * (yb - ya))));
-                    }
-                }
+                // The cell's edges in order around it: bottom, right, top, left.
+                let edges = [(false, i, j), (true, i + 1, j), (false, i, j + 1), (true, i, j)];
+                let hits: Vec<Edge> = edges.into_iter().filter(|&e| point(e).is_some()).collect();
                 for pair in hits.chunks_exact(2) {
                     segments.push([pair[0], pair[1]]);
                 }
             }
         }
-        segments
+        // Join segments that share a crossing into polylines (each crossing lies on one
+        // edge shared by at most two cells, so it ends at most two segments).
+        let mut at: std::collections::HashMap<Edge, Vec<usize>> = std::collections::HashMap::new();
+        for (k, seg) in segments.iter().enumerate() {
+            for &e in seg {
+                at.entry(e).or_default().push(k);
+            }
+        }
+        let mut used = vec![false; segments.len()];
+        let mut lines = Vec::new();
+        for start in 0..segments.len() {
+            if used[start] {
+                continue;
+            }
+            used[start] = true;
+            let mut chain: std::collections::VecDeque<Edge> = segments[start].iter().copied().collect();
+            for forward in [true, false] {
+                loop {
+                    let end = if forward { chain[chain.len() - 1] } else { chain[0] };
+                    let next = at.get(&end).and_then(|ks| ks.iter().copied().find(|&k| !used[k]));
+                    let Some(k) = next else { break };
+                    used[k] = true;
+                    let other = if segments[k][0] == end { segments[k][1] } else { segments[k][0] };
+                    if forward {
+                        chain.push_back(other);
+                    } else {
+                        chain.push_front(other);
+                    }
+                }
+            }
+            lines.push(chain.into_iter().filter_map(point).collect());
+        }
+        lines
     }
 
     /// Output k at (x, y), bilinear between grid points (clamped at the edges).
@@ -554,6 +593,21 @@ mod tests {
         assert_eq!(nice_ticks(-3.0, 3.0, 5), vec![-2.0, 0.0, 2.0]);
         assert_eq!(nice_ticks(1.0, 1.0, 5), vec![1.0]);
         assert!(nice_ticks(f64::NAN, 1.0, 5).is_empty());
+    }
+
+    #[test]
+    fn contour_of_a_circle_is_one_closed_line() {
+        let g = Grid::eval(-1.0..1.0, -1.0..1.0, 41, |p| {
+            Ok(Array2::from_shape_fn((1, p.ncols()), |(_, c)| p[[0, c]].powi(2) + p[[1, c]].powi(2)))
+        })
+        .unwrap();
+        let lines = g.contour(|n| g.node(0, n) - 0.25);
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
+        assert!(line.len() > 40);
+        assert_eq!(line.first(), line.last());
+        assert!(line.iter().all(|(x, y)| (x.hypot(*y) - 0.5).abs() < 0.01));
+        assert!(g.contour(|_| 1.0).is_empty());
     }
 
     #[test]

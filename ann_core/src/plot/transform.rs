@@ -11,6 +11,7 @@ use crate::plot::style;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Three panels from one eval-mode pass `net.forward(x)` (values read from its
 /// [`Cache`](crate::Cache)):
@@ -153,17 +154,26 @@ impl Transform<'_> {
                     + Circle::new((0, 0), 4, style::class_color(c).filled())
             }))
             .map_err(plot_error)?;
-        let label = common::text(style::AXIS_LABEL_SIZE);
-        // Axis names just beyond the far end of each axis.
-        let out = |r: &std::ops::Range<f64>| r.end + 0.12 * (r.end - r.start);
-        let names = [
-            ("unit 1", (out(&rx), ry.start, rz.start)),
-            ("unit 3", (rx.start, out(&ry), rz.start)),
-            ("unit 2", (rx.start, ry.start, out(&rz))),
+        // Axis names beside the middle of the edge carrying each axis's tick labels (for
+        // this projection: unit 1 along the front-left edge, unit 2 along the front-right
+        // edge, unit 3 up the left edge), pushed outwards in screen space past the labels.
+        let mid = |r: &std::ops::Range<f64>| (r.start + r.end) / 2.0;
+        let spec = chart.as_coord_spec();
+        let centre = spec.translate(&(mid(&rx), mid(&ry), mid(&rz)));
+        let base = area.get_base_pixel();
+        let label = common::text(style::AXIS_LABEL_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
+        let edges = [
+            ("unit 1", (mid(&rx), ry.start, rz.end)),
+            ("unit 2", (rx.end, ry.start, mid(&rz))),
+            ("unit 3", (rx.start, mid(&ry), rz.end)),
         ];
-        chart
-            .draw_series(names.iter().map(|(n, p)| Text::new(n.to_string(), *p, label.clone())))
-            .map_err(plot_error)?;
+        for (name, p) in edges {
+            let (ex, ey) = spec.translate(&p);
+            let (dx, dy) = (f64::from(ex - centre.0), f64::from(ey - centre.1));
+            let len = dx.hypot(dy).max(1.0);
+            let (tx, ty) = (f64::from(ex) + 62.0 * dx / len, f64::from(ey) + 62.0 * dy / len);
+            area.draw_text(name, &label, (tx as i32 - base.0, ty as i32 - base.1)).map_err(plot_error)?;
+        }
         Ok(())
     }
 }

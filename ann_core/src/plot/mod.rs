@@ -16,6 +16,9 @@
 //! | firing pattern of a layer (neurons × examples) | [`layer_activations`] |
 //! | each hidden neuron over the input plane | [`neuron_maps`] |
 //! | a dropout mask D and inverted-dropout scaling | [`dropout_mask`] |
+//! | confusion matrix of a classifier | [`confusion_matrix`] |
+//! | grid of (misclassified) images | [`image_grid`] |
+//! | a 1-D regression fit against its data | [`regression_fit`] |
 //!
 //! In a notebook, a cell ending in a figure shows it:
 //!
@@ -36,6 +39,7 @@ mod boundary;
 pub(crate) mod common;
 mod curves;
 mod dropout;
+mod evaluation;
 mod figure;
 mod layers;
 pub mod style;
@@ -45,6 +49,7 @@ pub use activations::activation_functions;
 pub use boundary::decision_boundary;
 pub use curves::training_curves;
 pub use dropout::dropout_mask;
+pub use evaluation::{confusion_matrix, image_grid, regression_fit};
 pub use figure::{Draw, Figure, MAX_SIDE, base64_encode, plot_error};
 pub use layers::{layer_activations, neuron_maps};
 pub use transform::feature_transformer;

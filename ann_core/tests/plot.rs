@@ -154,6 +154,11 @@ fn decision_boundary_degenerate_input_is_an_error_or_a_figure_never_a_panic() {
     assert!(plot::decision_boundary(&net, data.x.view(), &ones, "one class").is_ok());
     let constant = Array2::from_elem((2, 5), 0.3);
     assert!(plot::decision_boundary(&net, constant.view(), &[0, 1, 0, 1, 0], "constant").is_ok());
+    // Any label values: colours cycle through the palette, one legend entry per class present.
+    let odd: Vec<usize> = (0..data.len()).map(|j| if j % 2 == 0 { 7 } else { usize::MAX }).collect();
+    let fig = plot::decision_boundary(&net, data.x.view(), &odd, "odd labels").unwrap();
+    assert!(has_text(fig.svg(), "class 7") && has_text(fig.svg(), &format!("class {}", usize::MAX)));
+    assert!(plot::layer_activations(&net, data.x.view(), &odd, 1, "").is_ok());
     let single = array![[0.5], [0.25]];
     assert!(plot::decision_boundary(&net, single.view(), &[0], "one point").is_ok());
     // Errors.

@@ -59,9 +59,8 @@ pub(crate) fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: 
     crate::error::check_finite(values, what)
 }
 
-/// Checks a 2-D input set X (2, m) with one label per column; returns the number of
-/// classes (max label + 1, at least 2 so a single-class set still gets a colour scale).
-pub(crate) fn check_points(x: ArrayView2<f64>, labels: &[usize], what: &str) -> Result<usize> {
+/// Checks a 2-D input set X (2, m): non-empty, finite, one label per column.
+pub(crate) fn check_points(x: ArrayView2<f64>, labels: &[usize], what: &str) -> Result<()> {
     if x.ncols() == 0 {
         return Err(AnnError::EmptyInput(format!("{what}: X has shape {}", shape_str(x.shape()))));
     }
@@ -73,8 +72,7 @@ pub(crate) fn check_points(x: ArrayView2<f64>, labels: &[usize], what: &str) -> 
         });
     }
     check_labels(x.ncols(), labels, what)?;
-    check_finite(x.iter(), &format!("{what}: X"))?;
-    Ok(labels.iter().copied().max().map_or(2, |c| (c + 1).max(2)))
+    check_finite(x.iter(), &format!("{what}: X"))
 }
 
 /// Checks that there is one label per example.
@@ -536,13 +534,10 @@ pub(crate) fn class_points<'c, DB: DrawingBackend + 'c>(
     radius: i32,
     with_legend: bool,
 ) -> Result<()> {
-    let n_classes = labels.iter().copied().max().map_or(0, |c| c + 1);
-    for c in 0..n_classes {
+    let classes: std::collections::BTreeSet<usize> = labels.iter().copied().collect();
+    for c in classes {
         let pts: Vec<(f64, f64)> =
             labels.iter().enumerate().filter(|&(_, &l)| l == c).map(|(j, _)| (xs[j], ys[j])).collect();
-        if pts.is_empty() {
-            continue;
-        }
         let color = style::class_color(c);
         let series = chart
             .draw_series(pts.iter().map(|&p| {

@@ -1,0 +1,81 @@
+# ann-scratch: build, test and notebook toolchain. `make help` lists the targets.
+# Everything installed here stays in the repository and is ignored by git:
+#   .tools/cargo/  evcxr_jupyter      .venv/  JupyterLab + nbclient      .cache/  evcxr's crate cache
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+# Steps of `make test` must run one after the other, even under `make -j`.
+.NOTPARALLEL:
+
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV_PY := $(ROOT)/.venv/bin/python
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# Extra flags for `cargo test` (Cargo.toml gives the test profile opt-level 3).
+CARGO_TEST_FLAGS ?=
+# Per-cell timeout (s) for headless notebook runs; the first `:dep` cell compiles crates.
+NB_CELL_TIMEOUT ?= 600
+# Figures hook: runs only once ann_core/examples/figures.rs exists.
+FIGURES_EXAMPLE := ann_core/examples/figures.rs
+FIGURES_OUT ?=
+
+.PHONY: help setup lab test fmt-check clippy cargo-test test-runner test-notebooks notebooks test-figures
+
+help:
+	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
+	@echo "make lab             setup, then start JupyterLab on notebooks/ (prints the URL)"
+	@echo "make test            fmt-check, clippy, cargo-test, test-figures, setup, test-runner, test-notebooks (what CI runs)"
+	@echo "make fmt-check       cargo fmt --all --check"
+	@echo "make clippy          cargo clippy --workspace --all-targets -- -D warnings"
+	@echo "make cargo-test      cargo test --workspace \$$CARGO_TEST_FLAGS"
+	@echo "make test-figures    cargo run --release -p ann_core --example figures -- --out DIR (if that example exists)"
+	@echo "make test-runner     check that the notebook runner passes/fails tests/notebook_fixtures/* as it should"
+	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
+	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
+
+setup:
+	@scripts/setup.sh
+
+lab: setup
+	@scripts/lab.sh
+
+# The notebooks' summary ("notebooks: N passed, N failed") is the last line on purpose.
+test: fmt-check clippy cargo-test test-figures setup test-runner test-notebooks
+
+fmt-check:
+	cargo fmt --all --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+cargo-test:
+	cargo test --workspace $(CARGO_TEST_FLAGS)
+
+test-figures:
+	@if [ -f "$(FIGURES_EXAMPLE)" ]; then \
+	    out="$(FIGURES_OUT)"; if [ -z "$$out" ]; then out="$$(mktemp -d)"; fi; mkdir -p "$$out"; \
+	    echo "cargo run --release -p ann_core --example figures -- --out $$out"; \
+	    cargo run --release -p ann_core --example figures -- --out "$$out"; \
+	    scripts/check_figures.sh "$$out"; \
+	else \
+	    echo "test-figures: skipped ($(FIGURES_EXAMPLE) does not exist yet)"; \
+	fi
+
+test-runner: setup
+	@scripts/test_runner.sh
+
+test-notebooks: setup
+	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
+	    "$(VENV_PY)" scripts/run_notebooks.py --timeout $(NB_CELL_TIMEOUT) $(NOTEBOOKS); fi
+
+notebooks: setup
+	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
+	    "$(VENV_PY)" scripts/run_notebooks.py --inplace --timeout $(NB_CELL_TIMEOUT) $(NOTEBOOKS); fi
+
+# Speed benchmark: ann_core (default, threading, blas builds) against a NumPy reference on the
+# W1/W2 workloads of the performance issue; prints the table of bench/RESULTS.md.
+# BENCH_RUNS (default 5) and BENCH_WORKLOADS (default w1,w2) tune it. Needs no make setup:
+# it installs NumPy into .venv itself.
+.PHONY: bench
+bench:
+	@bench/bench.sh

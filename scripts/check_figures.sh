@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Minimal check of the figures written by `cargo run --example figures -- --out DIR`
+# (`make test-figures`): DIR holds at least one figure, and every .png/.svg/.gif in it is a
+# non-empty file of that format. Stricter checks (expected names, sizes) can come later.
+set -euo pipefail
+dir="${1:?usage: scripts/check_figures.sh DIR}"
+[ -d "$dir" ] || { echo "check_figures: $dir is not a directory" >&2; exit 1; }
+shopt -s nullglob nocaseglob
+files=("$dir"/*.png "$dir"/*.svg "$dir"/*.gif)
+[ "${#files[@]}" -gt 0 ] || { echo "check_figures: no .png/.svg/.gif in $dir" >&2; exit 1; }
+bad=0
+for f in "${files[@]}"; do
+    if [ ! -s "$f" ]; then echo "check_figures: $f is empty" >&2; bad=$((bad + 1)); continue; fi
+    case "${f,,}" in
+        *.png) head -c 8 "$f" | od -An -tx1 | tr -d ' \n' | grep -q '^89504e470d0a1a0a$' || { echo "check_figures: $f is not a PNG" >&2; bad=$((bad + 1)); } ;;
+        *.gif) head -c 4 "$f" | grep -q 'GIF8' || { echo "check_figures: $f is not a GIF" >&2; bad=$((bad + 1)); } ;;
+        *.svg) grep -q '<svg' "$f" || { echo "check_figures: $f has no <svg element" >&2; bad=$((bad + 1)); } ;;
+    esac
+done
+echo "figures: $(( ${#files[@]} - bad )) passed, $bad failed"
+[ "$bad" -eq 0 ]

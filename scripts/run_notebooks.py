@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Execute Rust (evcxr) notebooks headless, one at a time, and fail on any cell error.
+
+Run it with the project venv's Python (``make setup`` creates it):
+
+    .venv/bin/python scripts/run_notebooks.py notebooks/*.ipynb            # check, repo untouched
+    .venv/bin/python scripts/run_notebooks.py --inplace notebooks/*.ipynb  # write outputs back
+
+Each notebook gets a fresh kernel whose environment is the installed ``rust`` kernelspec's
+(``.venv/share/jupyter/kernels/rust``, written by ``scripts/setup.sh``) with two changes:
+
+* ``EVCXR_CONFIG_DIR`` points at ``tools/evcxr/test`` (``--config-dir``), whose ``evcxr.toml``
+  sets ``preserve_vars_on_panic = false``: a panicking cell then ends with an error instead of
+  evcxr's default "success";
+* ``EVCXR_TMPDIR`` is a fresh directory for that notebook alone (two evcxr kernels must never
+  share one), removed afterwards.
+
+``XDG_CACHE_HOME`` stays as in the kernelspec (``.cache/``), so compiled dependencies are shared
+with ``make lab`` through evcxr's ``:cache`` (enabled by ``init.evcxr`` in the config dir).
+
+A notebook fails on a compile error, a runtime error, a panic, a dead kernel or a cell timeout.
+The failing cell's source and error are printed. Exit status: 0 if every notebook passed, 1 if
+any failed, 2 on a usage/setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KERNEL_DIR = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "rust"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+try:
+    import nbformat
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+    from nbclient import NotebookClient
+    from nbclient.exceptions import (
+        CellExecutionError,
+        CellTimeoutError,
+        DeadKernelError,
+    )
+except ImportError as err:  # pragma: no cover - only without the venv
+    sys.exit(
+        f"run_notebooks.py: {err}.\n"
+        "Run `make setup` and use the venv's Python: .venv/bin/python scripts/run_notebooks.py"
+    )
+
+
+def plain(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def indent(text: str, prefix: str = "    | ") -> str:
+    return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())
+
+
+def head_tail(text: str, head: int = 25, tail: int = 5) -> str:
+    """Keep the first and last lines of a long text (panic message first, backtrace cut)."""
+    lines = text.strip("\n").splitlines()
+    if len(lines) <= head + tail + 1:
+        return "\n".join(lines)
+    cut = len(lines) - head - tail
+    return "\n".join(lines[:head] + [f"... ({cut} lines omitted) ..."] + lines[-tail:])
+
+
+def load_base_spec(kernel_dir: Path) -> dict:
+    spec_file = kernel_dir / "kernel.json"
+    if not spec_file.is_file():
+        sys.exit(f"run_notebooks.py: no rust kernelspec at {spec_file}: run `make setup` first.")
+    return json.loads(spec_file.read_text())
+
+
+def write_spec(base: dict, config_dir: Path, evcxr_tmpdir: Path, spec_root: Path) -> Path:
+    """Write a private `rust` kernelspec for one notebook; returns its kernels/ directory."""
+    env = dict(base.get("env", {}))
+    env["EVCXR_CONFIG_DIR"] = str(config_dir)
+    env["EVCXR_TMPDIR"] = str(evcxr_tmpdir)
+    env.setdefault("XDG_CACHE_HOME", str(ROOT / ".cache"))
+    spec = dict(base, env=env)
+    kernels = spec_root / "kernels"
+    (kernels / "rust").mkdir(parents=True, exist_ok=True)
+    (kernels / "rust" / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return kernels
+
+
+def describe_failure(nb, err: Exception) -> str:
+    """Find the failing cell (the last executed code cell) and format its source and error."""
+    lines = []
+    failing = None
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            failing = (index, cell)
+            break
+    if failing is None:
+        # Timeout or dead kernel: report the last cell that started executing.
+        started = [
+            (i, c)
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and c.get("metadata", {}).get("_run_started")
+        ]
+        failing = started[-1] if started else None
+    if failing is not None:
+        index, cell = failing
+        lines.append(f"  failing cell: #{index} (code cell)")
+        lines.append("  source:")
+        lines.append(indent(cell.source or "<empty>"))
+        stderr = "".join(
+            o.get("text", "")
+            for o in cell.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        )
+        if stderr.strip():
+            lines.append("  stderr:")
+            lines.append(indent(head_tail(plain(stderr))))
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        for o in errors:
+            lines.append(f"  error: {o.get('ename', '')}: {plain(str(o.get('evalue', '')))}")
+            tb = plain("\n".join(o.get("traceback", [])))
+            if tb.strip():
+                lines.append(indent(head_tail(tb, head=60)))
+    if isinstance(err, (CellTimeoutError, DeadKernelError, TimeoutError)):
+        lines.insert(0, f"  {type(err).__name__}: {plain(str(err)).strip().splitlines()[0]}")
+    elif not any(line.startswith("  error:") for line in lines):
+        lines.append(f"  error: {type(err).__name__}: {plain(str(err))[-4000:]}")
+    return "\n".join(lines)
+
+
+def run_one(path: Path, args, base_spec: dict, out_dir: Path) -> tuple[bool, float]:
+    nb = nbformat.read(path, as_version=4)
+    kernel_name = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel_name not in (None, "rust"):
+        print(f"  warning: kernelspec is {kernel_name!r}; running it with the rust kernel anyway")
+    if (path.parent / "evcxr.toml").exists():
+        print(
+            f"  error: {path.parent / 'evcxr.toml'} exists; evcxr would prefer it to "
+            f"{args.config_dir}/evcxr.toml (and could hide panics). Remove it."
+        )
+        return False, 0.0
+
+    work = Path(tempfile.mkdtemp(prefix="run-nb-"))
+    evcxr_tmpdir = work / "evcxr"  # this notebook's own EVCXR_TMPDIR
+    evcxr_tmpdir.mkdir()
+    kernels = write_spec(base_spec, args.config_dir, evcxr_tmpdir, work / "spec")
+    km = AsyncKernelManager(
+        kernel_name="rust", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
+    )
+
+    cell_times: list[tuple[int, float]] = []
+    started: dict[int, float] = {}
+
+    def on_cell_execute(cell, cell_index, **_):
+        cell.setdefault("metadata", {})["_run_started"] = True
+        started[cell_index] = time.monotonic()
+
+    def on_cell_executed(cell, cell_index, **_):
+        cell.get("metadata", {}).pop("_run_started", None)
+        if cell_index in started:
+            cell_times.append((cell_index, time.monotonic() - started[cell_index]))
+
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=args.timeout,
+        startup_timeout=args.startup_timeout,
+        kernel_name="rust",
+        allow_errors=False,
+        record_timing=False,  # keep committed notebooks free of timestamps
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+        on_cell_execute=on_cell_execute,
+        on_cell_executed=on_cell_executed,
+    )
+
+    # The kernel's own stdout/stderr (evcxr's "Loading startup configuration", cargo's
+    # "Compiling ..." lines) go to a log, shown only on failure or with --verbose.
+    kernel_log_path = work / "kernel.log"
+    kernel_log = None if args.verbose else open(kernel_log_path, "wb")
+    launch = {} if kernel_log is None else {"stdout": kernel_log, "stderr": subprocess.STDOUT}
+
+    t0 = time.monotonic()
+    ok = True
+    try:
+        # cleanup_kc: we made km, so ask nbclient to shut the kernel down afterwards.
+        client.execute(cleanup_kc=True, **launch)
+    except (
+        CellExecutionError,
+        CellTimeoutError,
+        DeadKernelError,
+        RuntimeError,
+        TimeoutError,
+    ) as err:
+        ok = False
+        failure = describe_failure(nb, err)
+    except Exception as err:  # noqa: BLE001 - any other failure must fail the notebook too
+        ok = False
+        failure = f"  error: {type(err).__name__}: {err}"
+    finally:
+        elapsed = time.monotonic() - t0
+        try:
+            if km.has_kernel:  # normally nbclient has shut it down already
+                run_sync(km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001
+            pass
+        if kernel_log is not None:
+            kernel_log.close()
+            log_text = kernel_log_path.read_text(errors="replace")
+        shutil.rmtree(work, ignore_errors=True)
+        for cell in nb.cells:
+            cell.get("metadata", {}).pop("_run_started", None)
+            # evcxr counts its start-up command too, so its execute_result numbers run one
+            # ahead of the cells': align them so committed notebooks read naturally.
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "execute_result":
+                    out["execution_count"] = cell.get("execution_count")
+
+    slow = sorted(cell_times, key=lambda t: -t[1])[:3]
+    slow_txt = ", ".join(f"#{i} {s:.1f}s" for i, s in slow if s >= 1.0)
+    status = "ok" if ok else "FAILED"
+    print(
+        f"  {status} in {elapsed:.1f}s ({len(cell_times)} code cells"
+        + (f"; slowest: {slow_txt}" if slow_txt else "")
+        + ")",
+        flush=True,
+    )
+    if not ok:
+        print(failure, flush=True)
+        if kernel_log is not None and log_text.strip():
+            tail = plain(log_text).strip("\n").splitlines()[-30:]
+            print("  kernel log (last lines):")
+            print(indent("\n".join(tail)), flush=True)
+
+    if args.inplace and ok:
+        nbformat.write(nb, path)
+        print(f"  outputs written back to {path}")
+    else:
+        target = out_dir / path.name
+        nbformat.write(nb, target)
+        if args.inplace:
+            print(f"  not written back (it failed); executed copy: {target}")
+    return ok, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help=".ipynb files, run in order")
+    parser.add_argument(
+        "--inplace",
+        action="store_true",
+        help="write the executed outputs back into the notebook files (only for notebooks that pass)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        help="where executed copies go (default: a new temp dir, printed)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=ROOT / "tools" / "evcxr" / "test",
+        help="EVCXR_CONFIG_DIR for the kernels (default: tools/evcxr/test)",
+    )
+    parser.add_argument(
+        "--kernel-dir",
+        type=Path,
+        default=DEFAULT_KERNEL_DIR,
+        help="installed rust kernelspec to start from (default: <venv>/share/jupyter/kernels/rust)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=int(os.environ.get("NB_CELL_TIMEOUT", "600")),
+        help="per-cell timeout in seconds; the first :dep cell compiles crates (default 600)",
+    )
+    parser.add_argument("--startup-timeout", type=int, default=120, help="kernel start timeout (s)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the kernel's own output (cargo's Compiling lines) instead of logging it",
+    )
+    parser.add_argument("--label", default="notebooks", help="word before the summary line")
+    args = parser.parse_args()
+
+    if not args.notebooks:
+        print("no notebooks yet")
+        return 0
+    args.config_dir = args.config_dir.resolve()
+    if not (args.config_dir / "evcxr.toml").is_file():
+        print(f"run_notebooks.py: {args.config_dir}/evcxr.toml is missing", file=sys.stderr)
+        return 2
+    base_spec = load_base_spec(args.kernel_dir)
+    cache_home = base_spec.get("env", {}).get("XDG_CACHE_HOME", str(ROOT / ".cache"))
+    print(
+        f"kernel: {base_spec['argv'][0]}\n"
+        f"EVCXR_CONFIG_DIR={args.config_dir}  crate cache: {cache_home}/evcxr  "
+        f"cell timeout: {args.timeout}s",
+        flush=True,
+    )
+    out_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="executed-notebooks-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    total = time.monotonic()
+    for i, path in enumerate(args.notebooks, 1):
+        if not path.is_file():
+            print(f"[{i}/{len(args.notebooks)}] {path}: no such file")
+            results.append((path, False, 0.0))
+            continue
+        print(f"[{i}/{len(args.notebooks)}] {path}", flush=True)
+        ok, elapsed = run_one(path, args, base_spec, out_dir)
+        results.append((path, ok, elapsed))
+
+    passed = sum(1 for _, ok, _ in results if ok)
+    failed = len(results) - passed
+    print(f"\nrun times ({time.monotonic() - total:.1f}s in all):")
+    for path, ok, elapsed in results:
+        print(f"  {elapsed:7.1f}s  {'ok    ' if ok else 'FAILED'}  {path}")
+    if not args.inplace or failed:
+        print(f"executed copies: {out_dir}")
+    print(f"{args.label}: {passed} passed, {failed} failed", flush=True)
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,7 +19,7 @@ NB_CELL_TIMEOUT ?= 600
 FIGURES_EXAMPLE := ann_core/examples/figures.rs
 FIGURES_OUT ?=
 
-.PHONY: help setup lab test fmt-check clippy cargo-test test-runner test-notebooks notebooks test-figures
+.PHONY: help setup lab test fmt-check clippy cargo-test test-runner test-notebooks notebooks test-figures figures
 
 help:
 	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
@@ -32,6 +32,7 @@ help:
 	@echo "make test-runner     check that the notebook runner passes/fails tests/notebook_fixtures/* as it should"
 	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
 	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
+	@echo "make figures         regenerate every figure into visualizations/ (seeded: same bytes every run)"
 
 setup:
 	@scripts/setup.sh
@@ -79,3 +80,7 @@ notebooks: setup
 .PHONY: bench
 bench:
 	@bench/bench.sh
+
+figures:
+	cargo run --release -p ann_core --example figures -- --out visualizations
+	scripts/check_figures.sh visualizations

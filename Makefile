@@ -11,8 +11,9 @@ SHELL := bash
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 VENV_PY := $(ROOT)/.venv/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
-# Extra flags for `cargo test` (Cargo.toml gives the test profile opt-level 3).
-CARGO_TEST_FLAGS ?=
+# Flags for `cargo test`: --release shares one optimised dependency build with the figures
+# example and the benchmark (tests train real networks, so they need optimisation anyway).
+CARGO_TEST_FLAGS ?= --release
 # Per-cell timeout (s) for headless notebook runs; the first `:dep` cell compiles crates.
 NB_CELL_TIMEOUT ?= 600
 # Figures hook: runs only once ann_core/examples/figures.rs exists.

@@ -53,6 +53,7 @@ pub mod persist;
 pub mod plot;
 pub mod scaler;
 pub mod schedule;
+mod simd;
 pub mod train;
 pub mod workspace;
 

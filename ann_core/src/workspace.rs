@@ -27,6 +27,7 @@ use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::layer::Layer;
 use crate::loss::{Loss, l2_penalty};
 use crate::network::{Network, count_correct};
+use crate::simd::wide;
 use crate::train::Data;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
@@ -225,7 +226,7 @@ impl Workspace {
         let m = y.ncols() as f64;
         // dZ[L] (times m; the 1/m comes with dW and db)
         let out = n - 1;
-        Zip::from(&mut dz[out]).and(&cache.a[out]).and(&*y).for_each(|d, &a, &y| *d = a - y);
+        zip3_mut(&mut dz[out], cache.a[out].view(), y.view(), |d, a, y| *d = a - y);
         if net.loss() == Loss::MeanSquaredError {
             let act = layers[out].activation;
             act.backward_inplace(cache.z[out].view(), cache.a[out].view(), dz[out].view_mut());
@@ -240,7 +241,9 @@ impl Workspace {
             general_mat_mul(1.0, dz_l, &a_prev.t(), 0.0, &mut grad.dw);
             if lambda != 0.0 {
                 let c = lambda / m;
-                Zip::from(&mut grad.dw).and(w).for_each(|d, &w| *d = *d / m + c * w);
+                zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d / m + c * w);
+            } else if let Some(dw) = grad.dw.as_slice_mut() {
+                wide(|| dw.iter_mut().for_each(|d| *d /= m));
             } else {
                 grad.dw.mapv_inplace(|d| d / m);
             }
@@ -312,11 +315,8 @@ impl Workspace {
                 let (z, a) = &mut rest[0];
                 let mut z = z.slice_mut(s![.., ..cols]);
                 let a = a.slice_mut(s![.., ..cols]);
-                if i == 0 {
-                    general_mat_mul(1.0, &layer.w, &x, 0.0, &mut z);
-                } else {
-                    general_mat_mul(1.0, &layer.w, &done[i - 1].1.slice(s![.., ..cols]), 0.0, &mut z);
-                }
+                let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
+                general_mat_mul(1.0, &layer.w, &a_prev, 0.0, &mut z);
                 bias_and_activate(layer, z, a, None);
             }
             let (z, a) = &self.eval[out];
@@ -435,28 +435,95 @@ fn bias_and_activate(
 
 fn fused_forward(
     b: &Array2<f64>,
+    z: ArrayViewMut2<f64>,
+    a: ArrayViewMut2<f64>,
+    mask: Option<(ArrayView2<f64>, f64)>,
+    g: impl Fn(f64) -> f64 + Copy,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F.
+        return unsafe { fused_forward_avx512(b, z, a, mask, g) };
+    }
+    fused_forward_rows(b, z, a, mask, g);
+}
+
+/// [`fused_forward_rows`] compiled with AVX-512 (see `simd.rs`: same results). Too big a
+/// body for `simd::wide`'s closure to be inlined, so it gets its own copy.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fused_forward_avx512(
+    b: &Array2<f64>,
+    z: ArrayViewMut2<f64>,
+    a: ArrayViewMut2<f64>,
+    mask: Option<(ArrayView2<f64>, f64)>,
+    g: impl Fn(f64) -> f64 + Copy,
+) {
+    fused_forward_rows(b, z, a, mask, g);
+}
+
+/// The body of [`fused_forward`]: row by row, each row one loop over slices.
+#[inline(always)]
+fn fused_forward_rows(
+    b: &Array2<f64>,
     mut z: ArrayViewMut2<f64>,
     mut a: ArrayViewMut2<f64>,
     mask: Option<(ArrayView2<f64>, f64)>,
     g: impl Fn(f64) -> f64 + Copy,
 ) {
-    match mask {
-        None => Zip::from(z.rows_mut()).and(a.rows_mut()).and(b.rows()).for_each(|mut zr, mut ar, br| {
-            let bias = br[0];
-            Zip::from(&mut zr).and(&mut ar).for_each(|z, a| {
-                *z += bias;
-                *a = g(*z);
-            });
-        }),
-        Some((d, keep)) => Zip::from(z.rows_mut()).and(a.rows_mut()).and(d.rows()).and(b.rows()).for_each(
-            |mut zr, mut ar, dr, br| {
-                let bias = br[0];
-                Zip::from(&mut zr).and(&mut ar).and(&dr).for_each(|z, a, &d| {
+    for r in 0..z.nrows() {
+        let bias = b[[r, 0]];
+        let (mut zr, mut ar) = (z.row_mut(r), a.row_mut(r));
+        match mask {
+            None => {
+                let op = |z: &mut f64, a: &mut f64| {
+                    *z += bias;
+                    *a = g(*z);
+                };
+                if let (Some(zs), Some(xs)) = (zr.as_slice_mut(), ar.as_slice_mut()) {
+                    zs.iter_mut().zip(xs).for_each(|(z, a)| op(z, a));
+                } else {
+                    Zip::from(&mut zr).and(&mut ar).for_each(op);
+                }
+            }
+            Some((d, keep)) => {
+                let op = |z: &mut f64, a: &mut f64, d: f64| {
                     *z += bias;
                     *a = g(*z) * d / keep;
-                });
-            },
-        ),
+                };
+                let dr = d.row(r);
+                if let (Some(zs), Some(xs), Some(ds)) = (zr.as_slice_mut(), ar.as_slice_mut(), dr.as_slice())
+                {
+                    zs.iter_mut().zip(xs).zip(ds).for_each(|((z, a), &d)| op(z, a, d));
+                } else {
+                    Zip::from(&mut zr).and(&mut ar).and(&dr).for_each(|z, a, &d| op(z, a, d));
+                }
+            }
+        }
+    }
+}
+
+/// `op(x, y)` on every entry of two arrays of one shape: one loop over the memory, widened
+/// by `wide`, when both are in standard layout; entry by entry otherwise.
+fn zip2_mut(x: &mut Array2<f64>, y: ArrayView2<f64>, op: impl Fn(&mut f64, f64) + Copy) {
+    if let (Some(xs), Some(ys)) = (x.as_slice_mut(), y.as_slice()) {
+        wide(|| xs.iter_mut().zip(ys).for_each(|(x, &y)| op(x, y)));
+    } else {
+        Zip::from(x).and(&y).for_each(|x, &y| op(x, y));
+    }
+}
+
+/// `op(x, y, w)` on every entry of three arrays of one shape (see [`zip2_mut`]).
+fn zip3_mut(
+    x: &mut Array2<f64>,
+    y: ArrayView2<f64>,
+    w: ArrayView2<f64>,
+    op: impl Fn(&mut f64, f64, f64) + Copy,
+) {
+    if let (Some(xs), Some(ys), Some(ws)) = (x.as_slice_mut(), y.as_slice(), w.as_slice()) {
+        wide(|| xs.iter_mut().zip(ys).zip(ws).for_each(|((x, &y), &w)| op(x, y, w)));
+    } else {
+        Zip::from(x).and(&y).and(&w).for_each(|x, &y, &w| op(x, y, w));
     }
 }
 
@@ -473,18 +540,14 @@ fn hidden_delta(
 ) {
     // Written as selects (both sides computed), so the loops have no data-dependent branch.
     match (act, mask) {
-        (Activation::Relu, None) => Zip::from(&mut *da).and(&z).for_each(|d, &z| {
-            *d = if z <= 0.0 { 0.0 } else { *d };
+        (Activation::Relu, None) => zip2_mut(da, z, |d, z| *d = if z <= 0.0 { 0.0 } else { *d }),
+        (Activation::Relu, Some((mask, keep))) => zip3_mut(da, z, mask, |d, z, m| {
+            let kept = *d * m / keep;
+            *d = if z <= 0.0 { 0.0 } else { kept };
         }),
-        (Activation::Relu, Some((mask, keep))) => {
-            Zip::from(&mut *da).and(&z).and(&mask).for_each(|d, &z, &m| {
-                let kept = *d * m / keep;
-                *d = if z <= 0.0 { 0.0 } else { kept };
-            })
-        }
         (_, None) => act.backward_inplace(z, a, da.view_mut()),
         (_, Some((mask, keep))) => {
-            Zip::from(&mut *da).and(&mask).for_each(|d, &m| *d = *d * m / keep);
+            zip2_mut(da, mask, |d, m| *d = *d * m / keep);
             if matches!(act, Activation::Linear) {
                 return;
             }

@@ -4,11 +4,13 @@
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
 //! W ← W − α m̂ / (√v̂ + ε)   (and the same for b).
 
-use super::{Moments, Optimizer, OptimizerState, check_beta, check_eps, check_grads, check_lr, ensure_state};
+use super::{
+    Moments, Optimizer, OptimizerState, check_beta, check_eps, check_grads, check_lr, ensure_state,
+    for_each_entry,
+};
 use crate::backward::Gradients;
 use crate::error::Result;
 use crate::network::Network;
-use ndarray::Zip;
 
 /// Adam with learning rate α, moment factors β1, β2 and ε.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -87,16 +89,8 @@ impl Optimizer for Adam {
         for (((layer, g), m), v) in
             net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut self.m).zip(&mut self.v)
         {
-            Zip::from(&mut layer.w)
-                .and(&mut m.w)
-                .and(&mut v.w)
-                .and(&g.dw)
-                .for_each(|p, m, v, &d| update(p, m, v, d));
-            Zip::from(&mut layer.b)
-                .and(&mut m.b)
-                .and(&mut v.b)
-                .and(&g.db)
-                .for_each(|p, m, v, &d| update(p, m, v, d));
+            for_each_entry(&mut layer.w, &mut m.w, &mut v.w, &g.dw, update);
+            for_each_entry(&mut layer.b, &mut m.b, &mut v.b, &g.db, update);
         }
         Ok(())
     }

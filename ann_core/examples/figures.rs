@@ -243,9 +243,13 @@ fn main() -> std::process::ExitCode {
         }
     };
     let entries: Vec<Entry> = core_entries().into_iter().chain(extra::entries()).collect();
+    let animations = extra::animations();
     if args.list {
         for e in &entries {
             println!("{}", e.name);
+        }
+        for a in &animations {
+            println!("{} (gif)", a.name);
         }
         return std::process::ExitCode::SUCCESS;
     }
@@ -279,6 +283,25 @@ fn main() -> std::process::ExitCode {
             Err(err) => {
                 failed += 1;
                 eprintln!("{}: FAILED: {err}", e.name);
+            }
+        }
+    }
+    // Animations (extra.rs): each writes NAME.gif itself.
+    for a in animations.iter().filter(|a| args.only.as_ref().is_none_or(|s| a.name.contains(s.as_str()))) {
+        let start = Instant::now();
+        let path = args.out.join(format!("{}.gif", a.name));
+        match (a.write)(&path) {
+            Ok(()) => {
+                let kb = std::fs::metadata(&path).map_or(0, |m| m.len().div_ceil(1024));
+                println!(
+                    "{:<40} gif {kb:>5} KB  total {:>7.1} ms",
+                    a.name,
+                    start.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            Err(err) => {
+                failed += 1;
+                eprintln!("{}: FAILED: {err}", a.name);
             }
         }
     }

@@ -307,7 +307,7 @@ fn decision_boundary_frames_are_probability_maps() {
     // The grid covers every training point.
     assert!(r.x.row(0).iter().all(|&v| v > r.xs[0] && v < *r.xs.last().unwrap()));
     let binary = BoundaryConfig {
-        data: BoundaryData::Moons { m: 100, noise: 0.2 },
+        data: ToyData::Moons { m: 100, noise: 0.2 },
         epochs: 2,
         frame_epochs: vec![2],
         grid_points: 10,
@@ -318,4 +318,146 @@ fn decision_boundary_frames_are_probability_maps() {
     assert!(decision_boundary_frames(&BoundaryConfig { frame_epochs: vec![900], ..cfg.clone() }).is_err());
     assert!(decision_boundary_frames(&BoundaryConfig { margin: -1.0, ..cfg.clone() }).is_err());
     assert!(decision_boundary_frames(&BoundaryConfig { grid_points: 0, ..cfg }).is_err());
+}
+
+/// The plot functions of figures 7–15 on small runs: every figure renders, the same
+/// result gives the same bytes, and bad results are errors rather than panics.
+#[cfg(feature = "plot")]
+mod figures {
+    use super::*;
+    use ann_core::plot::{self, Figure};
+
+    fn check(make: impl Fn() -> ann_core::Result<Figure>) {
+        let a = make().unwrap();
+        assert!(a.png_bytes().starts_with(b"\x89PNG"), "{a}");
+        assert!(a.svg().contains("<svg"));
+        assert!(a.png_bytes() == make().unwrap().png_bytes(), "{a} is not deterministic");
+    }
+
+    #[test]
+    fn every_figure_renders_deterministically() {
+        let curves =
+            minibatch_curves(&MiniBatchCurvesConfig { m: 64, epochs: 2, ..MiniBatchCurvesConfig::default() })
+                .unwrap();
+        check(|| plot::batch_size_curves(&curves, ""));
+        let paths = minibatch_paths(&MiniBatchPathsConfig {
+            steps: 10,
+            grid_points: 20,
+            ..MiniBatchPathsConfig::default()
+        })
+        .unwrap();
+        check(|| plot::batch_size_paths(&paths, "custom title"));
+        let adam = adam_moments(&AdamMomentsConfig { epochs: 2, ..AdamMomentsConfig::default() }).unwrap();
+        check(|| plot::adam_moment_traces(&adam, ""));
+        let opt = optimizer_curves(&OptimizerCurvesConfig { epochs: 3, ..OptimizerCurvesConfig::default() })
+            .unwrap();
+        check(|| plot::optimizer_loss_curves(&opt, ""));
+        let opt_paths =
+            optimizer_paths(&OptimizerPathsConfig { grid_points: 20, ..OptimizerPathsConfig::default() })
+                .unwrap();
+        check(|| plot::optimizer_trajectories(&opt_paths, ""));
+        let lr = learning_rate_sweep(&LrSweepConfig::default()).unwrap();
+        check(|| plot::learning_rate_curves(&lr, ""));
+        let flow =
+            gradient_flow(&GradientFlowConfig { train_epochs: 1, ..GradientFlowConfig::default() }).unwrap();
+        check(|| plot::gradient_norms(&flow, ""));
+        let flow0 =
+            gradient_flow(&GradientFlowConfig { train_epochs: 0, ..GradientFlowConfig::default() }).unwrap();
+        check(|| plot::gradient_norms(&flow0, ""));
+        let deep = deep_training(&DeepTrainingConfig { epochs: 3, ..DeepTrainingConfig::default() }).unwrap();
+        check(|| plot::deep_training_curves(&deep, ""));
+        let surface = loss_surface_demo(&LossSurfaceConfig {
+            epochs: 3,
+            grid_points: 9,
+            ..LossSurfaceConfig::default()
+        })
+        .unwrap();
+        check(|| plot::loss_landscape(&surface, ""));
+        let updates =
+            weight_updates(&WeightUpdatesConfig { epochs: 2, ..WeightUpdatesConfig::default() }).unwrap();
+        check(|| plot::weight_update_traces(&updates, ""));
+        let frames = decision_boundary_frames(&BoundaryConfig {
+            epochs: 4,
+            frame_epochs: vec![0, 2, 4],
+            ..BoundaryConfig::default()
+        })
+        .unwrap();
+        check(|| plot::boundary_evolution(&frames, 6, ""));
+        check(|| plot::boundary_frame(&frames, 1, ""));
+        assert!(plot::boundary_frame(&frames, 3, "").is_err());
+        assert!(plot::boundary_evolution(&frames, 0, "").is_err());
+    }
+
+    #[test]
+    fn bad_results_are_errors_not_panics() {
+        let mut curves =
+            minibatch_curves(&MiniBatchCurvesConfig { m: 32, epochs: 1, ..MiniBatchCurvesConfig::default() })
+                .unwrap();
+        curves.curves[0].full_loss[0] = f64::NAN;
+        assert!(plot::batch_size_curves(&curves, "").is_err());
+        curves.curves.clear();
+        assert!(plot::batch_size_curves(&curves, "").is_err());
+        let mut paths =
+            minibatch_paths(&MiniBatchPathsConfig { steps: 3, ..MiniBatchPathsConfig::default() }).unwrap();
+        paths.contour.values.fill(f64::NAN);
+        assert!(plot::batch_size_paths(&paths, "").is_err());
+        paths.paths.clear();
+        assert!(plot::batch_size_paths(&paths, "").is_err());
+        let mut adam =
+            adam_moments(&AdamMomentsConfig { epochs: 1, ..AdamMomentsConfig::default() }).unwrap();
+        adam.weights[0].m[0] = f64::INFINITY;
+        assert!(plot::adam_moment_traces(&adam, "").is_err());
+        let mut lr = learning_rate_sweep(&LrSweepConfig { epochs: 1, ..LrSweepConfig::default() }).unwrap();
+        lr.curves[0].step_loss.clear();
+        assert!(plot::learning_rate_curves(&lr, "").is_err());
+        let mut flow =
+            gradient_flow(&GradientFlowConfig { train_epochs: 0, ..GradientFlowConfig::default() }).unwrap();
+        flow.runs.clear();
+        assert!(plot::gradient_norms(&flow, "").is_err());
+        let mut surface = loss_surface_demo(&LossSurfaceConfig {
+            epochs: 1,
+            grid_points: 3,
+            ..LossSurfaceConfig::default()
+        })
+        .unwrap();
+        surface.grid.values.fill(-1.0);
+        assert!(plot::loss_landscape(&surface, "").is_err());
+        let mut updates =
+            weight_updates(&WeightUpdatesConfig { epochs: 1, ..WeightUpdatesConfig::default() }).unwrap();
+        updates.trajectories.pop();
+        assert!(plot::weight_update_traces(&updates, "").is_err());
+        let mut frames = decision_boundary_frames(&BoundaryConfig {
+            epochs: 1,
+            frame_epochs: vec![1],
+            grid_points: 5,
+            ..BoundaryConfig::default()
+        })
+        .unwrap();
+        frames.labels.pop();
+        assert!(plot::boundary_evolution(&frames, 2, "").is_err());
+        frames.frames.clear();
+        assert!(plot::boundary_frame(&frames, 0, "").is_err());
+    }
+
+    #[test]
+    fn boundary_gif_is_written_deterministically() {
+        let run = decision_boundary_frames(&BoundaryConfig {
+            epochs: 2,
+            frame_epochs: vec![0, 1, 2],
+            grid_points: 10,
+            ..BoundaryConfig::default()
+        })
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("ann_core_gif_test_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.gif"), dir.join("b.gif"));
+        plot::save_boundary_gif(&run, &a, 100).unwrap();
+        plot::save_boundary_gif(&run, &b, 100).unwrap();
+        let bytes = std::fs::read(&a).unwrap();
+        assert!(bytes.starts_with(b"GIF89a"));
+        assert_eq!(bytes, std::fs::read(&b).unwrap());
+        assert!(plot::save_boundary_gif(&run, dir.join("c.gif"), 0).is_err());
+        assert!(plot::save_boundary_gif(&run, dir.join("no/such/dir/d.gif"), 100).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -4,51 +4,20 @@
 //! and stores the class probabilities Ŷ = A[L] of every grid point (one frame per epoch),
 //! for an animation of the boundary P(class) = ½ moving into place.
 
-use super::{OptimizerSpec, at_least, bounds_2d, linspace, positive};
+use super::{OptimizerSpec, ToyData, at_least, bounds_2d, linspace, positive};
 use crate::activation::Activation;
-use crate::data::{Dataset, spirals, two_moons};
 use crate::error::{AnnError, Result};
 use crate::init::Init;
-use crate::network::{Network, Task};
+use crate::network::Network;
 use crate::train::{Data, EpochInfo, Observer, TrainConfig, fit};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
-
-/// The data set to classify.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum BoundaryData {
-    /// Two moons (binary task, sigmoid output).
-    Moons {
-        /// Number of examples.
-        m: usize,
-        /// Noise.
-        noise: f64,
-    },
-    /// k spirals (softmax output).
-    Spirals {
-        /// Number of examples.
-        m: usize,
-        /// Number of arms = classes.
-        k: usize,
-        /// Angular noise.
-        noise: f64,
-    },
-}
-
-impl BoundaryData {
-    fn generate(&self, seed: u64) -> Result<(Dataset, Task)> {
-        Ok(match *self {
-            BoundaryData::Moons { m, noise } => (two_moons(m, noise, seed)?, Task::Binary),
-            BoundaryData::Spirals { m, k, noise } => (spirals(m, k, noise, seed)?, Task::MultiClass),
-        })
-    }
-}
 
 /// Set-up of [`decision_boundary_frames`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoundaryConfig {
     /// The data.
-    pub data: BoundaryData,
+    pub data: ToyData,
     /// Seed of the data.
     pub data_seed: u64,
     /// Hidden layer sizes (the input size 2 and the output size are added).
@@ -75,7 +44,7 @@ pub struct BoundaryConfig {
 impl Default for BoundaryConfig {
     fn default() -> Self {
         BoundaryConfig {
-            data: BoundaryData::Spirals { m: 300, k: 3, noise: 0.2 },
+            data: ToyData::Spirals { m: 300, k: 3, noise: 0.2 },
             data_seed: 2,
             hidden: vec![32, 32],
             init_seed: 4,
@@ -83,7 +52,8 @@ impl Default for BoundaryConfig {
             batch_size: 32,
             epochs: 80,
             seed: 9,
-            frame_epochs: (0..=80).step_by(2).collect(),
+            // Dense while the boundary moves fast, sparser later: 27 frames.
+            frame_epochs: (0..=24).step_by(2).chain((28..=80).step_by(4)).collect(),
             grid_points: 60,
             margin: 0.25,
         }
@@ -101,6 +71,8 @@ pub struct BoundaryFrame {
     pub loss: f64,
     /// Training accuracy.
     pub accuracy: f64,
+    /// A copy of the network at this epoch (to re-evaluate it at any resolution).
+    pub network: Network,
 }
 
 /// Result of [`decision_boundary_frames`].
@@ -114,6 +86,10 @@ pub struct BoundaryRun {
     pub x: Array2<f64>,
     /// The class of each column of X.
     pub labels: Vec<usize>,
+    /// Layer sizes [2, ..., n_L] of the network.
+    pub sizes: Vec<usize>,
+    /// The optimizer used.
+    pub optimizer: OptimizerSpec,
     /// Number of classes k.
     pub n_classes: usize,
     /// One frame per requested epoch, in increasing epoch order.
@@ -156,7 +132,7 @@ impl FrameObserver<'_> {
         }
         let result = probability_map(net, self.xs, self.ys).and_then(|probs| {
             let (loss, acc) = crate::train::evaluate(net, self.train, 0.0)?;
-            Ok(BoundaryFrame { epoch, probs, loss, accuracy: acc.unwrap_or(f64::NAN) })
+            Ok(BoundaryFrame { epoch, probs, loss, accuracy: acc.unwrap_or(f64::NAN), network: net.clone() })
         });
         match result {
             Ok(frame) => self.frames.push(frame),
@@ -223,6 +199,8 @@ pub fn decision_boundary_frames(config: &BoundaryConfig) -> Result<BoundaryRun> 
         ys,
         x: data.x.clone(),
         labels: data.labels.clone(),
+        sizes,
+        optimizer: config.optimizer,
         n_classes: data.n_classes,
         frames,
     })

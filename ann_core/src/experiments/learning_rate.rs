@@ -87,7 +87,7 @@ impl Default for LrSweepConfig {
             data_seed: 1,
             hidden: vec![32, 32],
             init_seed: 3,
-            learning_rates: vec![0.001, 0.01, 0.1, 0.5],
+            learning_rates: vec![0.001, 0.01, 0.1, 0.3],
             batch_size: 20,
             epochs: 40,
             seed: 7,

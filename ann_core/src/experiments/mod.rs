@@ -30,7 +30,7 @@ pub mod weight_updates;
 
 pub use adam_moments::{AdamMomentsConfig, AdamMomentsRun, WeightIndex, WeightMoments, adam_moments};
 pub use decision_boundary::{
-    BoundaryConfig, BoundaryData, BoundaryFrame, BoundaryRun, decision_boundary_frames, probability_map,
+    BoundaryConfig, BoundaryFrame, BoundaryRun, decision_boundary_frames, probability_map,
 };
 pub use deep_training::{DeepTrainingConfig, DeepTrainingRun, deep_training};
 pub use gradient_flow::{FlowCase, GradientFlow, GradientFlowConfig, GradientFlowRun, gradient_flow};
@@ -46,9 +46,10 @@ pub use optimizers::{
 };
 pub use weight_updates::{WeightUpdates, WeightUpdatesConfig, weight_updates};
 
+use crate::data::{Dataset, spirals, two_moons};
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::history::History;
-use crate::network::Network;
+use crate::network::{Network, Task};
 use crate::optim::{Adam, Momentum, Optimizer, RmsProp, Sgd};
 use crate::train::{Data, EpochInfo, Observer, StepInfo, TrainConfig, fit};
 use ndarray::{Array2, ArrayView2};
@@ -111,6 +112,55 @@ impl Grid2D {
             }
         }
         best
+    }
+}
+
+/// A 2-D toy classification set: the data set and the task (output layer and loss) it
+/// implies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum ToyData {
+    /// Two moons (binary task: sigmoid output, binary cross-entropy).
+    Moons {
+        /// Number of examples.
+        m: usize,
+        /// Noise.
+        noise: f64,
+    },
+    /// k spirals (softmax output, cross-entropy).
+    Spirals {
+        /// Number of examples.
+        m: usize,
+        /// Number of arms = classes.
+        k: usize,
+        /// Angular noise.
+        noise: f64,
+    },
+}
+
+impl ToyData {
+    /// The data set drawn with `seed`, and its task.
+    pub fn generate(&self, seed: u64) -> Result<(Dataset, Task)> {
+        Ok(match *self {
+            ToyData::Moons { m, noise } => (two_moons(m, noise, seed)?, Task::Binary),
+            ToyData::Spirals { m, k, noise } => (spirals(m, k, noise, seed)?, Task::MultiClass),
+        })
+    }
+
+    /// Short description for titles, e.g. "3 spirals (m = 300)".
+    pub fn describe(&self) -> String {
+        match *self {
+            ToyData::Moons { m, .. } => format!("two moons (m = {m})"),
+            ToyData::Spirals { m, k, .. } => format!("{k} spirals (m = {m})"),
+        }
+    }
+
+    /// Layer sizes [2, hidden..., n_L] for this data's task.
+    pub fn sizes(&self, hidden: &[usize]) -> Vec<usize> {
+        let out = match *self {
+            ToyData::Moons { .. } => 1,
+            ToyData::Spirals { k, .. } => k,
+        };
+        std::iter::once(2).chain(hidden.iter().copied()).chain(std::iter::once(out)).collect()
     }
 }
 

@@ -8,41 +8,39 @@
 //! gradient [∂f/∂x ∂f/∂y] is passed to [`Optimizer::step`] as dW — so the very update code
 //! that trains networks draws these paths.
 
-use super::{Divergence, Grid2D, OptimizerSpec, at_least, fit_recorded, linspace};
+use super::{Divergence, Grid2D, OptimizerSpec, ToyData, at_least, fit_recorded, linspace};
 use crate::activation::Activation;
 use crate::backward::{Gradients, LayerGrad};
-use crate::data::two_moons;
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::loss::Loss;
-use crate::network::{Network, Task};
+use crate::network::Network;
 use crate::optim::Optimizer;
 use crate::train::{Data, TrainConfig};
 use ndarray::array;
 use serde::{Deserialize, Serialize};
 
-/// The four optimizers with learning rates that suit a small ReLU network on two moons.
+/// The four optimizers, each with a learning rate that suits it on a small ReLU network
+/// on spirals (SGD and Momentum share α; RMSProp and Adam share theirs).
 fn default_specs() -> Vec<OptimizerSpec> {
     vec![
-        OptimizerSpec::Sgd { lr: 0.1 },
-        OptimizerSpec::Momentum { lr: 0.1, beta: 0.9 },
-        OptimizerSpec::RmsProp { lr: 0.005, beta: 0.9 },
-        OptimizerSpec::Adam { lr: 0.005 },
+        OptimizerSpec::Sgd { lr: 0.3 },
+        OptimizerSpec::Momentum { lr: 0.3, beta: 0.9 },
+        OptimizerSpec::RmsProp { lr: 0.01, beta: 0.9 },
+        OptimizerSpec::Adam { lr: 0.01 },
     ]
 }
 
 /// Set-up of [`optimizer_curves`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerCurvesConfig {
-    /// Number of two-moons examples.
-    pub m: usize,
-    /// Noise of the moons.
-    pub noise: f64,
+    /// The data set (and with it the output layer and loss).
+    pub data: ToyData,
     /// Seed of the data.
     pub data_seed: u64,
-    /// Layer sizes [2, ..., 1] (ReLU hidden layers, sigmoid output, He init).
-    pub sizes: Vec<usize>,
+    /// Hidden layer sizes (ReLU, He init).
+    pub hidden: Vec<usize>,
     /// Seed of the initial weights (shared by all runs).
     pub init_seed: u64,
     /// The optimizers to compare.
@@ -58,14 +56,13 @@ pub struct OptimizerCurvesConfig {
 impl Default for OptimizerCurvesConfig {
     fn default() -> Self {
         OptimizerCurvesConfig {
-            m: 400,
-            noise: 0.2,
+            data: ToyData::Spirals { m: 300, k: 3, noise: 0.2 },
             data_seed: 1,
-            sizes: vec![2, 16, 16, 1],
+            hidden: vec![32, 32],
             init_seed: 3,
             optimizers: default_specs(),
             batch_size: 32,
-            epochs: 30,
+            epochs: 40,
             seed: 7,
         }
     }
@@ -95,6 +92,10 @@ pub struct OptimizerCurves {
     pub initial_loss: f64,
     /// Steps per epoch.
     pub steps_per_epoch: usize,
+    /// The data set.
+    pub data: ToyData,
+    /// Layer sizes [n_0, ..., n_L].
+    pub sizes: Vec<usize>,
 }
 
 /// Trains the same network (same init, data, batch order) once per optimizer.
@@ -103,10 +104,11 @@ pub fn optimizer_curves(config: &OptimizerCurvesConfig) -> Result<OptimizerCurve
         return Err(AnnError::EmptyInput("no optimizers to compare".into()));
     }
     at_least("epochs", config.epochs, 1)?;
-    let data = two_moons(config.m, config.noise, config.data_seed)?;
-    let y = data.targets(Task::Binary);
+    let (data, task) = config.data.generate(config.data_seed)?;
+    let y = data.targets(task);
     let train = Data::new(data.x.view(), y.view());
-    let net0 = Network::new(&config.sizes, Activation::Relu, Task::Binary, Init::He, config.init_seed)?;
+    let sizes = config.data.sizes(&config.hidden);
+    let net0 = Network::new(&sizes, Activation::Relu, task, Init::He, config.init_seed)?;
     let initial_loss = crate::train::evaluate(&net0, train, 0.0)?.0;
     let tc = TrainConfig {
         epochs: config.epochs,
@@ -127,7 +129,8 @@ pub fn optimizer_curves(config: &OptimizerCurvesConfig) -> Result<OptimizerCurve
             diverged: run.diverged,
         });
     }
-    Ok(OptimizerCurves { curves, initial_loss, steps_per_epoch: config.m.div_ceil(config.batch_size) })
+    let steps_per_epoch = data.len().div_ceil(config.batch_size);
+    Ok(OptimizerCurves { curves, initial_loss, steps_per_epoch, data: config.data, sizes })
 }
 
 /// A 2-D test function for optimizer paths.

@@ -57,3 +57,24 @@ pub use transform::feature_transformer;
 /// The plotters version the figures are drawn with, for implementing [`Draw`] without a
 /// separate `:dep plotters` (which could resolve to another version).
 pub use plotters;
+
+// Figures 7–15 (experiments in `crate::experiments`), one file per topic.
+mod adam;
+mod boundary_evolution;
+mod deep_training;
+mod gradient_flow;
+mod landscape;
+mod learning_rate;
+mod loss_surface;
+mod minibatch;
+mod optimizers;
+mod weight_updates;
+pub use adam::adam_moment_traces;
+pub use boundary_evolution::{boundary_evolution, boundary_frame, save_boundary_gif};
+pub use deep_training::deep_training_curves;
+pub use gradient_flow::gradient_norms;
+pub use learning_rate::learning_rate_curves;
+pub use loss_surface::loss_landscape;
+pub use minibatch::{batch_size_curves, batch_size_paths};
+pub use optimizers::{optimizer_loss_curves, optimizer_trajectories};
+pub use weight_updates::weight_update_traces;

@@ -130,7 +130,8 @@ impl Draw for Evolution<'_> {
         for (k, (&i, map)) in self.idx.iter().zip(&self.maps).enumerate() {
             let frame = &self.run.frames[i];
             let caption = frame_caption(frame, last);
-            draw_map(&cells[k], self.run, map, &caption, 3, false)?;
+            // The class legend once, in the first panel.
+            draw_map(&cells[k], self.run, map, &caption, 3, k == 0)?;
         }
         Ok(())
     }

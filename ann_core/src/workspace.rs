@@ -131,6 +131,8 @@ impl Workspace {
 
     /// Copies the columns `idx` of (X, Y) into the batch buffers X{t}, Y{t}: the batch is
     /// gathered straight from the data set, which is never copied or permuted as a whole.
+    /// Any layout works; with many features a column-major X (each example contiguous,
+    /// e.g. `x.t().as_standard_layout().into_owned().reversed_axes()`) gathers fastest.
     pub fn load_batch(&mut self, data: Data<'_>, idx: &[usize]) -> Result<()> {
         self.check_data(data, "batch")?;
         if idx.is_empty() {

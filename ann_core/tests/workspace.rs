@@ -154,6 +154,30 @@ fn fit_equals_a_training_loop_on_the_reference_path() {
 }
 
 #[test]
+fn a_column_major_data_set_trains_exactly_like_a_row_major_one() {
+    let d = blobs(500, 3, 12, 2.0, 5).unwrap();
+    let y = d.targets(Task::MultiClass);
+    let x_f = d.x.t().as_standard_layout().into_owned().reversed_axes();
+    assert_eq!(x_f.strides(), &[1, 12]);
+    let run = |x: ArrayView2<f64>| {
+        let mut net = Network::new(&[12, 16, 3], Activation::Relu, Task::MultiClass, Init::He, 1).unwrap();
+        let config = TrainConfig {
+            epochs: 2,
+            batch_size: 32,
+            keep_probs: KeepProbs::Hidden(0.9),
+            ..TrainConfig::default()
+        };
+        let h = fit(&mut net, &mut Adam::new(0.01).unwrap(), Data::new(x, y.view()), None, &config, &mut ())
+            .unwrap();
+        (net, h)
+    };
+    let (net_c, h_c) = run(d.x.view());
+    let (net_f, h_f) = run(x_f.view());
+    assert_eq!(h_c, h_f);
+    assert_eq!(net_c, net_f);
+}
+
+#[test]
 fn chunked_evaluation_has_the_bits_of_evaluate() {
     for (task, n_out) in [(Task::Binary, 1), (Task::MultiClass, 3), (Task::Regression, 2)] {
         let d = blobs(2500, 3, 4, 1.5, 7).unwrap();

@@ -58,7 +58,7 @@ test-figures:
 	    out="$(FIGURES_OUT)"; if [ -z "$$out" ]; then out="$$(mktemp -d)"; fi; mkdir -p "$$out"; \
 	    echo "cargo run --release -p ann_core --example figures -- --out $$out"; \
 	    cargo run --release -p ann_core --example figures -- --out "$$out"; \
-	    scripts/check_figures.sh "$$out"; \
+	    scripts/check_figures.sh "$$out" visualizations; \
 	else \
 	    echo "test-figures: skipped ($(FIGURES_EXAMPLE) does not exist yet)"; \
 	fi

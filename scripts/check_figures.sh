@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Minimal check of the figures written by `cargo run --example figures -- --out DIR`
 # (`make test-figures`): DIR holds at least one figure, and every .png/.svg/.gif in it is a
-# non-empty file of that format. Stricter checks (expected names, sizes) can come later.
+# non-empty file of that format; with a second argument EXPECTED_DIR (the committed
+# visualizations/), DIR must hold exactly the figure files EXPECTED_DIR holds.
 set -euo pipefail
-dir="${1:?usage: scripts/check_figures.sh DIR}"
+dir="${1:?usage: scripts/check_figures.sh DIR [EXPECTED_DIR]}"
+expected="${2:-}"
 [ -d "$dir" ] || { echo "check_figures: $dir is not a directory" >&2; exit 1; }
 shopt -s nullglob nocaseglob
 files=("$dir"/*.png "$dir"/*.svg "$dir"/*.gif)
@@ -17,5 +19,12 @@ for f in "${files[@]}"; do
         *.svg) grep -q '<svg' "$f" || { echo "check_figures: $f has no <svg element" >&2; bad=$((bad + 1)); } ;;
     esac
 done
+if [ -n "$expected" ]; then
+    list() { (cd "$1" && ls -1 | grep -Ei '\.(png|svg|gif)$' | sort); }
+    missing=$(comm -13 <(list "$dir") <(list "$expected"))
+    extra=$(comm -23 <(list "$dir") <(list "$expected"))
+    if [ -n "$missing" ]; then echo "check_figures: not written (but committed in $expected):" $missing >&2; bad=$((bad + 1)); fi
+    if [ -n "$extra" ]; then echo "check_figures: written but not committed in $expected:" $extra >&2; bad=$((bad + 1)); fi
+fi
 echo "figures: $(( ${#files[@]} - bad )) passed, $bad failed"
 [ "$bad" -eq 0 ]

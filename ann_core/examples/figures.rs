@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 #[path = "figures/extra.rs"]
 mod extra;
+#[path = "figures/real_data.rs"]
+mod real_data;
 
 /// One figure: `name` (file stem), `svg` (also write NAME.svg), `make` (runs the
 /// seeded experiment, returns the figure).
@@ -242,7 +244,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let entries: Vec<Entry> = core_entries().into_iter().chain(extra::entries()).collect();
+    let entries: Vec<Entry> =
+        core_entries().into_iter().chain(extra::entries()).chain(real_data::entries()).collect();
     let animations = extra::animations();
     if args.list {
         for e in &entries {

@@ -78,3 +78,9 @@ pub use loss_surface::loss_landscape;
 pub use minibatch::{batch_size_curves, batch_size_paths};
 pub use optimizers::{optimizer_loss_curves, optimizer_trajectories};
 pub use weight_updates::weight_update_traces;
+
+// Scatter plots of 2-D data sets, and several training runs on one chart.
+mod compare;
+mod data;
+pub use compare::compare_runs;
+pub use data::{dataset, datasets};

@@ -84,3 +84,7 @@ mod compare;
 mod data;
 pub use compare::compare_runs;
 pub use data::{dataset, datasets};
+
+// Learning-rate decay: α per epoch and the training loss of real runs.
+mod schedule;
+pub use schedule::learning_rate_schedules;

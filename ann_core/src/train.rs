@@ -164,6 +164,8 @@ pub fn fit(
         optimizer.set_learning_rate(lr)?;
         history.learning_rates.push(lr);
         let mut grad_sum = vec![0.0; n];
+        // Room for this epoch's step losses, so that no step reallocates History.
+        history.step_loss.reserve(history.steps_per_epoch);
         shuffle_order(&mut order, m, &mut rng);
         for idx in order.chunks(config.batch_size) {
             // (X{t}, Y{t}) gathered from the data set into the workspace

@@ -1,0 +1,78 @@
+//! Training memory does not grow with the number of steps or epochs: after the first
+//! steps, a training step allocates nothing that outlives it, and the only allocations
+//! inside a step are the matrix backend's temporary packing buffers.
+
+use ann_core::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts allocations and live bytes of the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the counters are plain thread-locals.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let _ = LIVE.try_with(|c| c.set(c.get() + layout.size() as i64));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _ = LIVE.try_with(|c| c.set(c.get() - layout.size() as i64));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// (allocations so far, live bytes) at every step.
+struct Probe(Vec<(usize, u64, i64)>);
+
+impl Observer for Probe {
+    fn on_step(&mut self, info: &StepInfo<'_>) {
+        let snapshot = (info.epoch, ALLOCS.with(Cell::get), LIVE.with(Cell::get));
+        self.0.push(snapshot);
+    }
+}
+
+#[test]
+fn steps_allocate_nothing_that_outlives_them() {
+    let d = two_moons(2000, 0.2, 1).unwrap();
+    let (_, x) = StandardScaler::fit_transform(d.x.view()).unwrap();
+    let y = d.targets(Task::Binary);
+    let mut net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 3).unwrap();
+    // 2000 = 31 · 64 + 16: every epoch ends with a smaller batch.
+    let config = TrainConfig {
+        epochs: 4,
+        batch_size: 64,
+        keep_probs: KeepProbs::Hidden(0.8),
+        ..TrainConfig::default()
+    };
+    let mut probe = Probe(Vec::with_capacity(1000));
+    let mut adam = Adam::new(0.01).unwrap();
+    let history = fit(&mut net, &mut adam, Data::new(x.view(), y.view()), None, &config, &mut probe).unwrap();
+    assert_eq!(history.epochs(), 4);
+    let steps = &probe.0;
+    assert_eq!(steps.len(), 4 * 32);
+    // Within every epoch after the first, live memory is the same at every step: nothing
+    // a step allocates survives it (History's per-step record is reserved up front).
+    for epoch in 1..4 {
+        let live: Vec<i64> = steps.iter().filter(|s| s.0 == epoch).map(|s| s.2).collect();
+        assert!(
+            live.iter().all(|&b| b == live[0]),
+            "epoch {epoch}: live bytes change from step to step: {live:?}"
+        );
+    }
+    // And every full-size step of those epochs makes the same number of short-lived
+    // allocations: at most one (packing) buffer per matrix product, 3L − 1 = 8 here.
+    let per_step: Vec<u64> =
+        steps.windows(2).filter(|w| w[0].0 >= 1 && w[0].0 == w[1].0).map(|w| w[1].1 - w[0].1).collect();
+    let (&lo, &hi) = (per_step.iter().min().unwrap(), per_step.iter().max().unwrap());
+    assert!(hi <= 8, "a step made {hi} allocations: {per_step:?}");
+    assert_eq!(lo, hi, "allocations per step vary: {per_step:?}");
+}

@@ -149,12 +149,20 @@ def train(params, x, y, meta, epochs, rng):
     return history, epoch_secs, step_secs, rss
 
 
-def rss_kb():
+def status_kb(field):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kb():
+    return status_kb("VmRSS:")
+
+
+def peak_kb():
+    return status_kb("VmHWM:")
 
 
 def flops_per_epoch(sizes, m):
@@ -185,14 +193,26 @@ def main():
             for l, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)
         ]
     rss_data = rss_kb()
+    peak_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Reset the peak (VmHWM) so that it measures training, not loading (Linux only).
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        peak_reset = True
+    except OSError:
+        peak_reset = False
     fresh = lambda: [(w.copy(), b.copy()) for w, b in start]  # noqa: E731
     # Warm-up: one epoch, discarded.
     train(fresh(), x, y, meta, 1, np.random.default_rng(meta["seed"]))
     per_epoch, steps_only = [], []
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_start = usage.ru_utime + usage.ru_stime
     for _ in range(max(1, args.runs)):
         h, ep, st, rss = train(fresh(), x, y, meta, meta["epochs"], np.random.default_rng(meta["seed"]))
         per_epoch.append(sum(ep) / len(ep))
         steps_only.append(sum(st) / len(st))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_per_epoch = (usage.ru_utime + usage.ru_stime - cpu_start) / (max(1, args.runs) * meta["epochs"])
     train_flops, eval_flops = flops_per_epoch(sizes, m)
     med = float(np.median(per_epoch))
     print(
@@ -207,11 +227,15 @@ def main():
                 "steps_s_min": min(steps_only),
                 "steps_s_median": float(np.median(steps_only)),
                 "epoch_s_all": per_epoch,
+                "cpu_s_per_epoch": cpu_per_epoch,
                 "final_loss": h["train_loss"][-1],
                 "final_accuracy": h["train_accuracy"][-1],
                 "gflops_per_s": (train_flops + eval_flops) / med / 1e9,
                 "gflop_per_epoch": (train_flops + eval_flops) / 1e9,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                "peak_rss_mb": (peak_kb() if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+                / 1024.0,
+                "peak_rss_is_training_only": peak_reset,
+                "peak_rss_data_generation_mb": peak_data / 1024.0,
                 "rss_after_data_mb": rss_data / 1024.0,
                 "rss_epoch_first_mb": rss[0] / 1024.0,
                 "rss_epoch_last_mb": rss[-1] / 1024.0,

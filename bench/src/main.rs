@@ -14,8 +14,10 @@
 //! Timing: one warm-up epoch, then `runs` (≥ 5) full trainings from the same initial
 //! weights; per run, seconds per epoch = wall time of `fit` / epochs (steps plus the
 //! per-epoch evaluation on the whole training set that `fit` records in History) and,
-//! separately, the steps alone. Data generation is not timed. `--export DIR` writes the
-//! data and the initial weights (raw little-endian f64 + `meta.json`) for the NumPy side.
+//! separately, the steps alone. Data generation is not timed, and the peak RSS is reset
+//! after it (Linux `clear_refs`), so `peak_rss_mb` is the peak while training (data set
+//! included). `--export DIR` writes the data and the initial weights (raw little-endian
+//! f64 + `meta.json`) for the NumPy side.
 
 use ann_core::{
     Activation, Adam, Data, EpochInfo, History, Init, KeepProbs, Network, Observer, StandardScaler, StepInfo,
@@ -92,6 +94,18 @@ fn proc_kb(field: &str) -> u64 {
             s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// CPU time (user + system, all threads) of this process so far, in seconds; 0 where
+/// /proc is unavailable. Clock ticks of 10 ms: meaningful over many epochs.
+fn cpu_seconds() -> f64 {
+    let ticks = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| {
+        // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+        let rest = s.rsplit_once(')')?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+    });
+    ticks.unwrap_or(0) as f64 / 100.0
 }
 
 /// Records the wall time of each epoch, of its steps alone, and the RSS after it.
@@ -205,6 +219,9 @@ fn main() {
         export(Path::new(&dir), w, &x, &y, &start).expect("export");
     }
     let rss_data_kb = proc_kb("VmRSS:");
+    let peak_data_kb = proc_kb("VmHWM:");
+    // Reset the peak (VmHWM) so that it measures training, not data generation.
+    let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
 
     // Warm-up: one epoch, discarded.
     train(w, &mut start.clone(), data, 1, &mut Timer::new());
@@ -212,6 +229,7 @@ fn main() {
     let (mut per_epoch, mut steps_only) = (Vec::new(), Vec::new());
     let mut last: Option<(History, Timer)> = None;
     let mut deterministic = true;
+    let cpu_start = cpu_seconds();
     for _ in 0..runs.max(1) {
         let mut net = start.clone();
         let mut timer = Timer::new();
@@ -223,6 +241,7 @@ fn main() {
         }
         last = Some((h, timer));
     }
+    let cpu_per_epoch = (cpu_seconds() - cpu_start) / (runs.max(1) * w.epochs) as f64;
     let (h, timer) = last.expect("at least one run");
     let (train_flops, eval_flops) = flops_per_epoch(w.sizes, x.ncols());
     let med = median(&per_epoch);
@@ -233,10 +252,13 @@ fn main() {
         "steps_s_min": steps_only.iter().copied().fold(f64::INFINITY, f64::min),
         "steps_s_median": median(&steps_only),
         "epoch_s_all": per_epoch,
+        "cpu_s_per_epoch": cpu_per_epoch,
         "final_loss": h.final_train_loss(), "final_accuracy": h.final_train_accuracy(),
         "gflops_per_s": (train_flops + eval_flops) / med / 1e9,
         "gflop_per_epoch": (train_flops + eval_flops) / 1e9,
         "peak_rss_mb": proc_kb("VmHWM:") as f64 / 1024.0,
+        "peak_rss_is_training_only": peak_reset,
+        "peak_rss_data_generation_mb": peak_data_kb as f64 / 1024.0,
         "rss_after_data_mb": rss_data_kb as f64 / 1024.0,
         "rss_epoch_first_mb": timer.rss_kb.first().copied().unwrap_or(0) as f64 / 1024.0,
         "rss_epoch_last_mb": timer.rss_kb.last().copied().unwrap_or(0) as f64 / 1024.0,

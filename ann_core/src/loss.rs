@@ -3,7 +3,7 @@
 
 use crate::activation::Activation;
 use crate::error::{AnnError, Result, shape_str};
-use ndarray::{Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 /// The loss the network minimises.
@@ -95,40 +95,36 @@ impl Loss {
     }
 
     /// The sum behind [`Loss::cost`] before the 1/m (1/2m for MSE), added onto `total`
-    /// one column (example) after another. Summing a data set chunk by chunk of columns,
-    /// passing the running total along, gives exactly the bits of one call on all of it.
+    /// one column (example) after another: total += [`Loss::column_term`] of each column.
+    /// Summing a data set chunk by chunk of columns, passing the running total along (or
+    /// summing the column terms in order), gives exactly the bits of one call on all of it.
     pub(crate) fn add_column_terms(
         self,
         z: ArrayView2<f64>,
         a: ArrayView2<f64>,
         y: ArrayView2<f64>,
-        mut total: f64,
+        total: f64,
     ) -> f64 {
+        let columns = z.columns().into_iter().zip(a.columns()).zip(y.columns());
+        columns.fold(total, |total, ((zc, ac), yc)| total + self.column_term(zc, ac, yc))
+    }
+
+    /// The loss of one example (column) before averaging: for BCE
+    /// Σ_i [max(z, 0) − z y + log(1 + e^(−|z|))], for CE −Σ_i y_i (z_i − logsumexp(z)),
+    /// for MSE ‖a − y‖².
+    pub(crate) fn column_term(self, z: ArrayView1<f64>, a: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
         match self {
-            // Σ [max(z, 0) − z y + log(1 + e^(−|z|))]
-            Loss::BinaryCrossEntropy => {
-                for (zc, yc) in z.columns().into_iter().zip(y.columns()) {
-                    Zip::from(&zc).and(&yc).for_each(|&z, &y| {
-                        total += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
-                    });
-                }
-            }
-            // −Σ Σ_i y_i (z_i − logsumexp(z))
+            Loss::BinaryCrossEntropy => z
+                .iter()
+                .zip(y.iter())
+                .fold(0.0, |t, (&z, &y)| t + (z.max(0.0) - z * y + (-z.abs()).exp().ln_1p())),
             Loss::CrossEntropy => {
-                for (zc, yc) in z.columns().into_iter().zip(y.columns()) {
-                    let max = zc.fold(f64::NEG_INFINITY, |acc, &v| acc.max(v));
-                    let lse = max + zc.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
-                    total -= zc.iter().zip(yc.iter()).map(|(z, y)| y * (z - lse)).sum::<f64>();
-                }
+                let max = z.fold(f64::NEG_INFINITY, |acc, &v| acc.max(v));
+                let lse = max + z.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+                -z.iter().zip(y.iter()).map(|(z, y)| y * (z - lse)).sum::<f64>()
             }
-            // Σ ‖a − y‖²
-            Loss::MeanSquaredError => {
-                for (ac, yc) in a.columns().into_iter().zip(y.columns()) {
-                    Zip::from(&ac).and(&yc).for_each(|&a, &y| total += (a - y) * (a - y));
-                }
-            }
+            Loss::MeanSquaredError => a.iter().zip(y.iter()).fold(0.0, |t, (&a, &y)| t + (a - y) * (a - y)),
         }
-        total
     }
 
     /// J computed from probabilities A[L] only (when the logits are not at hand), with

@@ -103,8 +103,10 @@ pub struct Workspace {
     /// The slot holding the current batch.
     active: Option<usize>,
     grads: Gradients,
-    /// Per-layer (Z, A) buffers of EVAL_CHUNK columns for chunked evaluation.
-    eval: Vec<(Array2<f64>, Array2<f64>)>,
+    /// Per thread, per layer (Z, A) buffers of EVAL_CHUNK columns for chunked evaluation.
+    eval: Vec<Vec<(Array2<f64>, Array2<f64>)>>,
+    /// The loss term of every column of the evaluated data set.
+    terms: Vec<f64>,
 }
 
 impl Workspace {
@@ -121,6 +123,7 @@ impl Workspace {
             active: None,
             grads: Gradients::zeros_like(net),
             eval: Vec::new(),
+            terms: Vec::new(),
         })
     }
 
@@ -280,9 +283,10 @@ impl Workspace {
     }
 
     /// (J + L2, accuracy) of `net` on a whole data set in eval mode, as
-    /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers.
-    /// The loss is summed column after column across chunks, so the result has the bits
-    /// of the one-piece evaluation.
+    /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers; with
+    /// two or more chunks and cores, the second half of the chunks runs on another core.
+    /// The per-column losses are summed column after column, as `evaluate` does, so the
+    /// result has its bits.
     pub fn evaluate(&mut self, net: &Network, data: Data<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
         self.check_data(data, "evaluation data")?;
         check_lambda(lambda)?;
@@ -299,35 +303,34 @@ impl Workspace {
         lambda: f64,
     ) -> (f64, Option<f64>) {
         let m = data.x.ncols();
-        if self.eval.is_empty() {
-            self.eval = self.sizes[1..]
-                .iter()
-                .map(|&n| (Array2::zeros((n, EVAL_CHUNK)), Array2::zeros((n, EVAL_CHUNK))))
-                .collect();
+        let chunks = m.div_ceil(EVAL_CHUNK);
+        let threads = if PARALLEL_EVAL && chunks >= 2 && cores() >= 2 { 2 } else { 1 };
+        while self.eval.len() < threads {
+            self.eval.push(
+                self.sizes[1..]
+                    .iter()
+                    .map(|&n| (Array2::zeros((n, EVAL_CHUNK)), Array2::zeros((n, EVAL_CHUNK))))
+                    .collect(),
+            );
         }
-        let layers = net.layers();
-        let out = layers.len() - 1;
-        let (mut total, mut correct) = (0.0, 0usize);
-        for start in (0..m).step_by(EVAL_CHUNK) {
-            let cols = EVAL_CHUNK.min(m - start);
-            let x = data.x.slice(s![.., start..start + cols]);
-            let y = data.y.slice(s![.., start..start + cols]);
-            for (i, layer) in layers.iter().enumerate() {
-                let (done, rest) = self.eval.split_at_mut(i);
-                let (z, a) = &mut rest[0];
-                let mut z = z.slice_mut(s![.., ..cols]);
-                let a = a.slice_mut(s![.., ..cols]);
-                let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
-                general_mat_mul(1.0, &layer.w, &a_prev, 0.0, &mut z);
-                bias_and_activate(layer, z, a, None);
-            }
-            let (z, a) = &self.eval[out];
-            let (z, a) = (z.slice(s![.., ..cols]), a.slice(s![.., ..cols]));
-            total = net.loss().add_column_terms(z, a, y, total);
-            correct += count_correct(a, y);
-        }
-        let loss =
-            net.loss().average(total, m) + l2_penalty(layers.iter().map(|layer| layer.w.view()), lambda, m);
+        self.terms.resize(m, 0.0);
+        let correct = if threads == 2 {
+            // The first half of the chunks here, the second half on another core.
+            let mid = chunks.div_ceil(2) * EVAL_CHUNK;
+            let (terms_a, terms_b) = self.terms.split_at_mut(mid);
+            let (bufs_a, bufs_b) = self.eval.split_at_mut(1);
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| eval_columns(net, data, mid, &mut bufs_b[0], terms_b));
+                let here = eval_columns(net, data, 0, &mut bufs_a[0], terms_a);
+                here + other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        } else {
+            eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms)
+        };
+        // Column after column, as `Loss::cost` sums them: the bits of `evaluate`.
+        let total = self.terms.iter().fold(0.0, |t, &c| t + c);
+        let loss = net.loss().average(total, m)
+            + l2_penalty(net.layers().iter().map(|layer| layer.w.view()), lambda, m);
         let acc = (net.loss() != Loss::MeanSquaredError).then(|| correct as f64 / m as f64);
         (loss, acc)
     }
@@ -397,6 +400,52 @@ impl Workspace {
         }
         Ok(())
     }
+}
+
+/// Whether evaluation may use a second core: not when the matrix products already run on
+/// several threads (the `threading` and `blas` features).
+const PARALLEL_EVAL: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Eval-mode forward pass over the columns `first..first + terms.len()` of `data`, chunk by
+/// chunk through `bufs`; writes each column's loss term into `terms` and returns how many
+/// columns are classified right.
+fn eval_columns(
+    net: &Network,
+    data: Data<'_>,
+    first: usize,
+    bufs: &mut [(Array2<f64>, Array2<f64>)],
+    terms: &mut [f64],
+) -> usize {
+    let layers = net.layers();
+    let out = layers.len() - 1;
+    let mut correct = 0;
+    for (c, chunk_terms) in terms.chunks_mut(EVAL_CHUNK).enumerate() {
+        let start = first + c * EVAL_CHUNK;
+        let cols = chunk_terms.len();
+        let x = data.x.slice(s![.., start..start + cols]);
+        let y = data.y.slice(s![.., start..start + cols]);
+        for (i, layer) in layers.iter().enumerate() {
+            let (done, rest) = bufs.split_at_mut(i);
+            let (z, a) = &mut rest[0];
+            let mut z = z.slice_mut(s![.., ..cols]);
+            let a = a.slice_mut(s![.., ..cols]);
+            let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
+            general_mat_mul(1.0, &layer.w, &a_prev, 0.0, &mut z);
+            bias_and_activate(layer, z, a, None);
+        }
+        let (z, a) = &bufs[out];
+        let (z, a) = (z.slice(s![.., ..cols]), a.slice(s![.., ..cols]));
+        let columns = z.columns().into_iter().zip(a.columns()).zip(y.columns());
+        for (t, ((zc, ac), yc)) in chunk_terms.iter_mut().zip(columns) {
+            *t = net.loss().column_term(zc, ac, yc);
+        }
+        correct += count_correct(a, y);
+    }
+    correct
 }
 
 fn check_lambda(lambda: f64) -> Result<()> {

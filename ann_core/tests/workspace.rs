@@ -85,6 +85,28 @@ fn fast_forward_and_backward_match_the_reference_on_random_networks() {
     eprintln!("largest |fast − reference| over 200 random networks: {worst:e}");
 }
 
+/// Products of at least 2^22 multiply-adds are split over two cores in the default build:
+/// the results must not change by a bit.
+#[cfg(not(feature = "blas"))]
+#[test]
+fn big_products_give_the_bits_of_the_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    // W[1] is 136 × 300 and the batch 130 wide: 136 · 300 · 130 ≈ 5.3M multiply-adds.
+    let net = Network::new(&[300, 136, 10], Activation::Relu, Task::MultiClass, Init::He, 4).unwrap();
+    let x = Array2::from_shape_simple_fn((300, 130), || rng.random_range(-1.0..1.0));
+    let labels: Vec<usize> = (0..130).map(|j| j % 10).collect();
+    let y = one_hot(&labels, 10);
+    let dropout = Dropout::hidden(2, 0.9).unwrap();
+    let reference = net.forward_train(x.view(), &dropout, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let grads = net.backward(&reference, y.view(), 0.0).unwrap();
+    let mut ws = Workspace::new(&net, 130).unwrap();
+    ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+    let fast = ws.forward_train(&net, &dropout, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    assert_eq!(fast.z(1), reference.z(1));
+    assert_eq!(fast.output(), reference.output());
+    assert_eq!(ws.backward(&net, 0.0).unwrap(), &grads);
+}
+
 #[test]
 fn fast_path_still_passes_the_gradient_check() {
     let net = Network::new(&[3, 8, 6, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 8).unwrap();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: builds ann_bench three ways (default, threading, blas), makes sure the
 # project venv has NumPy, and runs bench/run.py, which prints the comparison table.
-# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2).
+# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2), BENCH_NUMPY_SINGLE=1
+# (also time NumPy on one BLAS thread).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -33,4 +34,5 @@ if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b' || [ -e /usr/lib/x86_64
 else
     echo "[bench] no system OpenBLAS (apt-get install libopenblas-dev): skipping the blas build" >&2
 fi
-.venv/bin/python bench/run.py "${BINS[@]}" --runs "$RUNS" --workloads "$WORKLOADS" --json "$OUT/results.json"
+.venv/bin/python bench/run.py "${BINS[@]}" --runs "$RUNS" --workloads "$WORKLOADS" --json "$OUT/results.json" \
+    ${BENCH_NUMPY_SINGLE:+--numpy-single-thread}

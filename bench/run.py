@@ -64,6 +64,11 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workloads", default="w1,w2")
     ap.add_argument("--json", help="also write all raw results to this file")
+    ap.add_argument(
+        "--numpy-single-thread",
+        action="store_true",
+        help="also run NumPy with OPENBLAS_NUM_THREADS=1 (a reference that suffers less from other load)",
+    )
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.bin]
     python = sys.executable
@@ -80,9 +85,17 @@ def main():
                 results.append(r)
                 if i == 0:
                     print(f"[bench] numpy {w} ...", file=sys.stderr, flush=True)
-                    r = run_json([python, os.path.join(HERE, "numpy_reference.py"), data, "--runs", str(args.runs)])
+                    ref = [python, os.path.join(HERE, "numpy_reference.py"), data, "--runs", str(args.runs)]
+                    r = run_json(ref)
                     r["label"] = "NumPy reference"
                     results.append(r)
+                    if args.numpy_single_thread:
+                        print(f"[bench] numpy (1 BLAS thread) {w} ...", file=sys.stderr, flush=True)
+                        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+                        r = run_json(ref, env=env)
+                        r["impl"] = "numpy-1"
+                        r["label"] = "NumPy reference, 1 BLAS thread"
+                        results.append(r)
     load_after = os.getloadavg()
 
     np_info = numpy_info(python)

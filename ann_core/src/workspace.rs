@@ -288,8 +288,9 @@ impl Workspace {
     }
 
     /// (J + L2, accuracy) of `net` on a whole data set in eval mode, as
-    /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers; with
-    /// two or more chunks and cores, the second half of the chunks runs on another core.
+    /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers; for
+    /// big evaluations (default build, two or more cores) the second half of the chunks runs
+    /// on another core.
     /// The per-column losses are summed column after column, as `evaluate` does, so the
     /// result has its bits.
     pub fn evaluate(&mut self, net: &Network, data: Data<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
@@ -309,7 +310,9 @@ impl Workspace {
     ) -> (f64, Option<f64>) {
         let m = data.x.ncols();
         let chunks = m.div_ceil(EVAL_CHUNK);
-        let threads = if PARALLEL_EVAL && chunks >= 2 && cores() >= 2 { 2 } else { 1 };
+        let work = m * net.layers().iter().map(|l| l.w.len()).sum::<usize>();
+        let threads =
+            if PARALLEL_EVAL && chunks >= 2 && work >= PARALLEL_EVAL_WORK && cores() >= 2 { 2 } else { 1 };
         while self.eval.len() < threads {
             self.eval.push(
                 self.sizes[1..]
@@ -413,6 +416,11 @@ const PARALLEL_EVAL: bool = !cfg!(feature = "threading") && !cfg!(feature = "bla
 
 /// Products with at least this many multiply-adds (m·n·k) are split over two cores.
 const PARALLEL_WORK: usize = 1 << 22;
+
+/// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
+/// it, starting and joining a thread costs about what it saves (W1's 22M stay on one core,
+/// W2's 4.7G do not).
+const PARALLEL_EVAL_WORK: usize = 1 << 27;
 
 /// C ← A B with `general_mat_mul`. In the default build a big product (W2's layers) is cut
 /// into two halves of rows (or columns) of C, computed on two cores: every entry is still

@@ -218,6 +218,20 @@ fn chunked_evaluation_has_the_bits_of_evaluate() {
     }
 }
 
+/// Big enough (3000 · 46,500 ≈ 140M multiply-adds) for the default build to evaluate on two
+/// cores: still the bits of `evaluate`.
+#[test]
+fn two_core_evaluation_has_the_bits_of_evaluate() {
+    let d = blobs(3000, 10, 300, 3.0, 8).unwrap();
+    let y = d.targets(Task::MultiClass);
+    let net = Network::new(&[300, 150, 10], Activation::Relu, Task::MultiClass, Init::He, 3).unwrap();
+    let data = Data::new(d.x.view(), y.view());
+    let (loss, acc) = Workspace::new(&net, 64).unwrap().evaluate(&net, data, 0.1).unwrap();
+    let (ref_loss, ref_acc) = evaluate(&net, data, 0.1).unwrap();
+    assert_eq!(loss.to_bits(), ref_loss.to_bits());
+    assert_eq!(acc, ref_acc);
+}
+
 #[test]
 fn misuse_is_an_error_not_a_panic() {
     let net = Network::new(&[3, 4, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();

@@ -7,8 +7,7 @@
 //! (X{t}, Z[l], A[l], D[l]), Y{t}, the buffers dA[l]/dZ[l] and the gradients dW[l], db[l],
 //! and fills them in place:
 //!
-//! - Z[l] = W[l] A[l−1] with `general_mat_mul` into the preallocated Z[l] (big products
-//!   split over two cores, same bits), then one fused
+//! - Z[l] = W[l] A[l−1] with `general_mat_mul` into the preallocated Z[l], then one fused
 //!   pass per element: Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l];
 //! - dZ[L] = A[L] − Y{t};  dW[l] = dZ[l] A[l−1]ᵀ / m (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
@@ -16,10 +15,11 @@
 //!
 //! Every operation is the reference one in the same order, so both paths give the same
 //! numbers (the tests compare them on random networks). In the default build (without the
-//! `threading` or `blas` features, whose matrix products are already multi-threaded) the
-//! evaluation of the training set and the big matrix products (≥ 2²² multiply-adds) use
-//! two cores, each entry still summed in the same order, so the results do not change;
-//! `ANN_CORE_THREADS=1` keeps everything on one core. The last, smaller batch of an
+//! `threading` or `blas` features, whose matrix products are already multi-threaded) a big
+//! evaluation of the training set (W2's) uses two cores, each example's loss still summed
+//! in order, so the result does not change; `ANN_CORE_THREADS=1` keeps it on one core.
+//! For wide networks on an idle machine, `--features threading` (two-thread matrix
+//! products, same bits) or `--features blas` are faster. The last, smaller batch of an
 //! epoch gets a second set of buffers of its own width, so steady-state training does not
 //! allocate at all.
 
@@ -35,7 +35,7 @@ use crate::network::{Network, count_correct};
 use crate::simd::wide;
 use crate::train::Data;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Zip, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
@@ -197,7 +197,7 @@ impl Workspace {
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
             // Z[l] = W[l] A[l−1]
-            matmul(layer.w.view(), a_prev.view(), z.view_mut());
+            general_mat_mul(1.0, &layer.w, a_prev, 0.0, z);
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
                 fill_mask(d.view_mut(), keep, rng);
@@ -248,7 +248,7 @@ impl Workspace {
             let w = &layers[i].w;
             let grad = &mut self.grads.layers[i];
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
-            matmul(dz_l.view(), a_prev.t(), grad.dw.view_mut());
+            general_mat_mul(1.0, dz_l, &a_prev.t(), 0.0, &mut grad.dw);
             if lambda != 0.0 {
                 let c = lambda / m;
                 zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d / m + c * w);
@@ -262,7 +262,7 @@ impl Workspace {
             if i > 0 {
                 // dA[l−1] = W[l]ᵀ dZ[l], written into the dZ[l−1] buffer
                 let da = &mut lower[i - 1];
-                matmul(w.t(), dz_l.view(), da.view_mut());
+                general_mat_mul(1.0, &w.t(), dz_l, 0.0, da);
                 let j = i - 1;
                 let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
                 let g_buf = &mut g[j];
@@ -410,51 +410,17 @@ impl Workspace {
     }
 }
 
-/// Whether evaluation and big products may use a second core: not when the matrix products
-/// already run on several threads (the `threading` and `blas` features).
+/// Whether a big evaluation may use a second core: not when the matrix products already run
+/// on several threads (the `threading` and `blas` features).
 const PARALLEL_EVAL: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
-
-/// Products with at least this many multiply-adds (m·n·k) are split over two cores.
-const PARALLEL_WORK: usize = 1 << 22;
 
 /// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
 /// it, starting and joining a thread costs about what it saves (W1's 22M stay on one core,
 /// W2's 4.7G do not).
 const PARALLEL_EVAL_WORK: usize = 1 << 27;
 
-/// C ← A B with `general_mat_mul`. In the default build a big product (W2's layers) is cut
-/// into two halves of rows (or columns) of C, computed on two cores: every entry is still
-/// the same sum in the same order, so the result has the same bits as in one piece.
-fn matmul(a: ArrayView2<f64>, b: ArrayView2<f64>, mut c: ArrayViewMut2<f64>) {
-    let ((m, k), n) = (a.dim(), b.ncols());
-    if !(PARALLEL_EVAL && m * n * k >= PARALLEL_WORK && m.max(n) >= 32 && cores() >= 2) {
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-        return;
-    }
-    // Cut at a multiple of 8, the kernel's tile size, so neither half gets extra edge tiles.
-    let cut = |len: usize| (len / 2).div_ceil(8) * 8;
-    std::thread::scope(|scope| {
-        let other = if m >= n {
-            let (a1, a2) = a.split_at(Axis(0), cut(m));
-            let (c1, mut c2) = c.split_at(Axis(0), cut(m));
-            let other = scope.spawn(move || general_mat_mul(1.0, &a2, &b, 0.0, &mut c2));
-            let mut c1 = c1;
-            general_mat_mul(1.0, &a1, &b, 0.0, &mut c1);
-            other
-        } else {
-            let (b1, b2) = b.split_at(Axis(1), cut(n));
-            let (c1, mut c2) = c.split_at(Axis(1), cut(n));
-            let other = scope.spawn(move || general_mat_mul(1.0, &a, &b2, 0.0, &mut c2));
-            let mut c1 = c1;
-            general_mat_mul(1.0, &a, &b1, 0.0, &mut c1);
-            other
-        };
-        other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    });
-}
-
 /// Cores the default build may use: `ANN_CORE_THREADS` if set (1 turns the two-core
-/// split of evaluation and big products off), else what the OS reports.
+/// evaluation off), else what the OS reports.
 fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| {

@@ -85,8 +85,8 @@ fn fast_forward_and_backward_match_the_reference_on_random_networks() {
     eprintln!("largest |fast − reference| over 200 random networks: {worst:e}");
 }
 
-/// Products of at least 2^22 multiply-adds are split over two cores in the default build:
-/// the results must not change by a bit.
+/// A wide layer (products big enough for the matrix backend's multi-threaded path in the
+/// `threading` build): the fast path still has the reference's bits.
 #[cfg(not(feature = "blas"))]
 #[test]
 fn big_products_give_the_bits_of_the_reference() {

@@ -180,8 +180,10 @@ def main():
     args = ap.parse_args()
     meta = json.load(open(os.path.join(args.dir, "meta.json")))
     sizes, m = meta["sizes"], meta["m"]
-    x = load(os.path.join(args.dir, "x.f64"), (sizes[0], m))
-    y = load(os.path.join(args.dir, "y.f64"), (sizes[-1], m))
+    # Column-major, as on the Rust side: each example's column contiguous, so that
+    # x[:, idx] copies whole columns (about 8x faster than from a row-major x for W2).
+    x = np.asfortranarray(load(os.path.join(args.dir, "x.f64"), (sizes[0], m)))
+    y = np.asfortranarray(load(os.path.join(args.dir, "y.f64"), (sizes[-1], m)))
     if args.init == "he":
         start = he_init(sizes, np.random.default_rng(meta["seed"]))
     else:

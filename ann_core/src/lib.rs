@@ -45,6 +45,7 @@ pub mod history;
 pub mod init;
 pub mod layer;
 pub mod loss;
+mod matmul;
 pub mod metrics;
 pub mod network;
 pub mod optim;

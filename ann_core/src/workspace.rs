@@ -31,10 +31,10 @@ use crate::dropout::{Dropout, fill_mask};
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::layer::Layer;
 use crate::loss::{Loss, l2_penalty};
+use crate::matmul::matmul_into;
 use crate::network::{Network, count_correct};
 use crate::simd::wide;
 use crate::train::Data;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
@@ -108,8 +108,10 @@ pub struct Workspace {
     /// The slot holding the current batch.
     active: Option<usize>,
     grads: Gradients,
-    /// Per thread, per layer (Z, A) buffers of EVAL_CHUNK columns for chunked evaluation.
-    eval: Vec<Vec<(Array2<f64>, Array2<f64>)>>,
+    /// Per thread, buffers for chunked evaluation.
+    eval: Vec<EvalBufs>,
+    /// Row-major copies of transposed matrix operands (see `matmul_into`).
+    scratch: Vec<f64>,
     /// The loss term of every column of the evaluated data set.
     terms: Vec<f64>,
 }
@@ -128,6 +130,7 @@ impl Workspace {
             active: None,
             grads: Gradients::zeros_like(net),
             eval: Vec::new(),
+            scratch: Vec::new(),
             terms: Vec::new(),
         })
     }
@@ -190,6 +193,7 @@ impl Workspace {
         self.check_net(net)?;
         dropout.check_layers(net.num_layers())?;
         let k = self.active_slot()?;
+        let scratch = &mut self.scratch;
         let cache = &mut self.slots[k].cache;
         for (i, layer) in net.layers().iter().enumerate() {
             let keep = dropout.keep(i + 1);
@@ -197,7 +201,7 @@ impl Workspace {
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
             // Z[l] = W[l] A[l−1]
-            general_mat_mul(1.0, &layer.w, a_prev, 0.0, z);
+            matmul_into(layer.w.view(), a_prev.view(), z.view_mut(), scratch);
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
                 fill_mask(d.view_mut(), keep, rng);
@@ -231,6 +235,7 @@ impl Workspace {
         check_lambda(lambda)?;
         let k = self.active_slot()?;
         let Slot { cache, y, dz, g } = &mut self.slots[k];
+        let scratch = &mut self.scratch;
         let layers = net.layers();
         let n = layers.len();
         let m = y.ncols() as f64;
@@ -248,7 +253,7 @@ impl Workspace {
             let w = &layers[i].w;
             let grad = &mut self.grads.layers[i];
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
-            general_mat_mul(1.0, dz_l, &a_prev.t(), 0.0, &mut grad.dw);
+            matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch);
             if lambda != 0.0 {
                 let c = lambda / m;
                 zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d / m + c * w);
@@ -262,7 +267,7 @@ impl Workspace {
             if i > 0 {
                 // dA[l−1] = W[l]ᵀ dZ[l], written into the dZ[l−1] buffer
                 let da = &mut lower[i - 1];
-                general_mat_mul(1.0, &w.t(), dz_l, 0.0, da);
+                matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch);
                 let j = i - 1;
                 let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
                 let g_buf = &mut g[j];
@@ -314,12 +319,13 @@ impl Workspace {
         let threads =
             if PARALLEL_EVAL && chunks >= 2 && work >= PARALLEL_EVAL_WORK && cores() >= 2 { 2 } else { 1 };
         while self.eval.len() < threads {
-            self.eval.push(
-                self.sizes[1..]
+            self.eval.push(EvalBufs {
+                layers: self.sizes[1..]
                     .iter()
                     .map(|&n| (Array2::zeros((n, EVAL_CHUNK)), Array2::zeros((n, EVAL_CHUNK))))
                     .collect(),
-            );
+                scratch: Vec::new(),
+            });
         }
         self.terms.resize(m, 0.0);
         let correct = if threads == 2 {
@@ -410,6 +416,15 @@ impl Workspace {
     }
 }
 
+/// One thread's buffers for chunked evaluation.
+#[derive(Debug, Clone)]
+struct EvalBufs {
+    /// Per layer, (Z, A) of EVAL_CHUNK columns.
+    layers: Vec<(Array2<f64>, Array2<f64>)>,
+    /// See `matmul_into`.
+    scratch: Vec<f64>,
+}
+
 /// Whether a big evaluation may use a second core: not when the matrix products already run
 /// on several threads (the `threading` and `blas` features).
 const PARALLEL_EVAL: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
@@ -417,7 +432,7 @@ const PARALLEL_EVAL: bool = !cfg!(feature = "threading") && !cfg!(feature = "bla
 /// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
 /// it, starting and joining a thread costs about what it saves (W1's 22M stay on one core,
 /// W2's 4.7G do not).
-const PARALLEL_EVAL_WORK: usize = 1 << 27;
+const PARALLEL_EVAL_WORK: usize = 1 << 22;
 
 /// Cores the default build may use: `ANN_CORE_THREADS` if set (1 turns the two-core
 /// evaluation off), else what the OS reports.
@@ -436,9 +451,10 @@ fn eval_columns(
     net: &Network,
     data: Data<'_>,
     first: usize,
-    bufs: &mut [(Array2<f64>, Array2<f64>)],
+    bufs: &mut EvalBufs,
     terms: &mut [f64],
 ) -> usize {
+    let EvalBufs { layers: bufs, scratch } = bufs;
     let layers = net.layers();
     let out = layers.len() - 1;
     let mut correct = 0;
@@ -453,7 +469,7 @@ fn eval_columns(
             let mut z = z.slice_mut(s![.., ..cols]);
             let a = a.slice_mut(s![.., ..cols]);
             let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
-            general_mat_mul(1.0, &layer.w, &a_prev, 0.0, &mut z);
+            matmul_into(layer.w.view(), a_prev, z.view_mut(), scratch);
             bias_and_activate(layer, z, a, None);
         }
         let (z, a) = &bufs[out];

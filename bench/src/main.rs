@@ -65,7 +65,9 @@ const DATA_SEED: u64 = 1;
 const INIT_SEED: u64 = 3;
 const TRAIN_SEED: u64 = 7;
 
-/// (X, Y) of a workload, X standardized per feature.
+/// (X, Y) of a workload, X standardized per feature, both stored column-major (each
+/// example's column contiguous, so a batch gathers whole columns; the NumPy side does the
+/// same with `np.asfortranarray`). The shapes and the math are the course's (n_x, m).
 fn dataset(w: &Workload) -> ann_core::Result<(Array2<f64>, Array2<f64>)> {
     let d = match w.name {
         "w1" => two_moons(10_000, 0.2, DATA_SEED)?,
@@ -73,7 +75,8 @@ fn dataset(w: &Workload) -> ann_core::Result<(Array2<f64>, Array2<f64>)> {
         _ => blobs(20_000, 10, 784, 25.0, DATA_SEED)?,
     };
     let (_, x) = StandardScaler::fit_transform(d.x.view())?;
-    Ok((x, d.targets(w.task)))
+    let column_major = |a: Array2<f64>| a.reversed_axes().as_standard_layout().into_owned().reversed_axes();
+    Ok((column_major(x), column_major(d.targets(w.task))))
 }
 
 /// Matrix-product FLOPs of one epoch: (training steps, evaluation of the training set).

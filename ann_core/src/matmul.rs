@@ -1,0 +1,295 @@
+//! C = A B into a preallocated C, fast for the small products of mini-batch training.
+//!
+//! ndarray's `general_mat_mul` (matrixmultiply) packs A and B into blocks before every
+//! product. That pays off for big matrices, but a W1 step multiplies (32 × 64) by (64 × 64)
+//! at most, and there the packing costs about as much as the arithmetic. [`matmul_into`]
+//! computes small products straight from the arrays, with AVX-512 register tiles when the
+//! CPU has AVX-512, and hands everything else to `general_mat_mul`.
+//!
+//! A tile of 4 rows × 32 columns of C stays in 16 vector registers while k runs:
+//! C[i, j:j+32] = Σ_k A[i, k] B[k, j:j+32], one fused multiply-add per k, in order, from 0,
+//! in blocks of 256 values of k added up one after the other. That is exactly what
+//! matrixmultiply's AVX-512 kernel computes (its k-blocks are 256 long for f64), so both give
+//! the same bits and the fast path keeps the reference's numbers. B must have contiguous
+//! rows; otherwise (B = A[l−1]ᵀ in dW[l] = dZ[l] A[l−1]ᵀ) it is first copied, transposed,
+//! into a reused scratch buffer.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Products with at most this many multiply-adds (m · n · k) take the direct kernel: above
+/// it, matrixmultiply's packing is worth its cost (measured on the W1 and W2 shapes).
+const DIRECT_MAX_WORK: usize = 1 << 21;
+
+/// C = A B (C is overwritten). Shapes must agree: A (m × k), B (k × n), C (m × n).
+/// `scratch` holds a row-major copy of B when B's rows are not contiguous; it grows to the
+/// largest such B and is then reused, so steady-state training does not allocate.
+pub(crate) fn matmul_into(
+    a: ArrayView2<f64>,
+    b: ArrayView2<f64>,
+    mut c: ArrayViewMut2<f64>,
+    scratch: &mut Vec<f64>,
+) {
+    debug_assert_eq!(a.ncols(), b.nrows());
+    debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
+    #[cfg(target_arch = "x86_64")]
+    if a.nrows() * b.ncols() * a.ncols() <= DIRECT_MAX_WORK
+        && (c.strides()[1] == 1 || c.ncols() <= 1)
+        && std::arch::is_x86_feature_detected!("avx512f")
+    {
+        let contiguous_rows = |x: &ArrayView2<f64>| x.strides()[1] == 1 || x.ncols() <= 1;
+        // SAFETY (all three): AVX-512F is available; shapes agree; the rows of the second
+        // factor and of the product are contiguous.
+        if contiguous_rows(&b) {
+            unsafe { avx512::ab(a, b, c) };
+        } else if a.nrows() == 1 {
+            // Cᵀ = Bᵀ Aᵀ, Aᵀ one column: the same multiply-adds in the same order, no copy.
+            unsafe { avx512::ab(b.reversed_axes(), a.reversed_axes(), c.reversed_axes()) };
+        } else {
+            let len = b.len();
+            if scratch.len() < len {
+                scratch.resize(len, 0.0);
+            }
+            let copy = &mut scratch[..len];
+            unsafe {
+                avx512::copy_rows(b, copy);
+                avx512::ab(a, ArrayView2::from_shape(b.dim(), copy).expect("k · n entries"), c);
+            }
+        }
+        return;
+    }
+    let _ = scratch;
+    general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use ndarray::{ArrayView2, ArrayViewMut2};
+    use std::arch::x86_64::*;
+
+    /// Lanes per vector.
+    const L: usize = 8;
+    /// Vectors per row of a C tile (32 columns), but for narrow C.
+    const NV: usize = 4;
+    /// matrixmultiply's k-block for f64 (`D_KC`): sums over k restart from 0 every KC values
+    /// and are added to C block after block, as there.
+    const KC: usize = 256;
+
+    /// Mask of the first `n` lanes (all eight when n ≥ 8, none when n = 0).
+    fn lanes(n: usize) -> __mmask8 {
+        if n >= L { 0xff } else { ((1u16 << n) - 1) as __mmask8 }
+    }
+
+    /// C = A B; B and C have contiguous rows, A any strides.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn ab(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+        // SAFETY: forwarded.
+        unsafe {
+            if b.ncols() <= L {
+                // Narrow C (dW[1] = dZ[1] Xᵀ has n_x columns): one vector per row, more rows.
+                ab_tiles::<8, 1>(a, b, c)
+            } else {
+                ab_tiles::<4, NV>(a, b, c)
+            }
+        }
+    }
+
+    /// C = A B in tiles of MR rows × NW vectors (and single rows at the bottom edge).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn ab_tiles<const MR: usize, const NW: usize>(
+        a: ArrayView2<f64>,
+        b: ArrayView2<f64>,
+        mut c: ArrayViewMut2<f64>,
+    ) {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        let (ars, acs) = (a.strides()[0], a.strides()[1]);
+        let (brs, crs) = (b.strides()[0], c.strides()[0]);
+        let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let mut j = 0;
+        while j < n {
+            let w = (n - j).min(NW * L);
+            let masks: [__mmask8; NW] = std::array::from_fn(|v| lanes(w.saturating_sub(v * L)));
+            let mut i = 0;
+            while i < m {
+                let rows = if i + MR <= m { MR } else { 1 };
+                // SAFETY: rows i..i+rows ≤ m, columns j..j+w ≤ n; masked lanes are not touched.
+                unsafe {
+                    let (a, c) = (pa.offset(i as isize * ars), pc.offset(i as isize * crs).add(j));
+                    let b = pb.add(j);
+                    if rows == MR {
+                        ab_tile::<MR, NW>(k, a, ars, acs, b, brs, c, crs, masks);
+                    } else {
+                        ab_tile::<1, NW>(k, a, ars, acs, b, brs, c, crs, masks);
+                    }
+                }
+                i += rows;
+            }
+            j += w;
+        }
+    }
+
+    /// `dst` = B (k × n, any strides) in row-major order: row p of B gathered eight
+    /// entries at a time (B = A[l−1]ᵀ in dW = dZ A[l−1]ᵀ: eight rows of A[l−1] per gather).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn copy_rows(b: ArrayView2<f64>, dst: &mut [f64]) {
+        let (k, n) = b.dim();
+        debug_assert_eq!(dst.len(), k * n);
+        let (rs, cs) = (b.strides()[0], b.strides()[1] as i64);
+        let step = _mm512_set1_epi64(8 * cs);
+        let first = _mm512_set_epi64(7 * cs, 6 * cs, 5 * cs, 4 * cs, 3 * cs, 2 * cs, cs, 0);
+        for p in 0..k {
+            let row = b.as_ptr().wrapping_offset(p as isize * rs);
+            let mut offsets = first;
+            let mut j = 0;
+            while j < n {
+                let mask = lanes(n - j);
+                // SAFETY: the unmasked lanes are B[p, j..j+8] (in bounds); dst has k · n entries.
+                unsafe {
+                    let v = _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), mask, offsets, row);
+                    _mm512_mask_storeu_pd(dst.as_mut_ptr().add(p * n + j), mask, v);
+                }
+                offsets = _mm512_add_epi64(offsets, step);
+                j += L;
+            }
+        }
+    }
+
+    /// MR rows × (up to) NW · 8 columns of C = A B.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn ab_tile<const MR: usize, const NW: usize>(
+        k: usize,
+        a: *const f64,
+        ars: isize,
+        acs: isize,
+        b: *const f64,
+        brs: isize,
+        c: *mut f64,
+        crs: isize,
+        masks: [__mmask8; NW],
+    ) {
+        let mut sum = [[_mm512_setzero_pd(); NW]; MR];
+        let mut k0 = 0;
+        while k0 < k || k0 == 0 {
+            let mut acc = [[_mm512_setzero_pd(); NW]; MR];
+            for p in k0 as isize..k.min(k0 + KC) as isize {
+                // SAFETY: row p < k of B (lanes beyond n masked off) and A[i, p] are in bounds.
+                unsafe {
+                    let bp = b.offset(p * brs);
+                    let bv: [__m512d; NW] =
+                        std::array::from_fn(|v| _mm512_maskz_loadu_pd(masks[v], bp.wrapping_add(v * L)));
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let av = _mm512_set1_pd(*a.offset(i as isize * ars + p * acs));
+                        for (r, &bvv) in row.iter_mut().zip(&bv) {
+                            *r = _mm512_fmadd_pd(av, bvv, *r);
+                        }
+                    }
+                }
+            }
+            for (s, r) in sum.iter_mut().zip(&acc) {
+                for (s, &r) in s.iter_mut().zip(r) {
+                    *s = if k0 == 0 { r } else { _mm512_add_pd(*s, r) };
+                }
+            }
+            k0 += KC;
+        }
+        for (i, row) in sum.iter().enumerate() {
+            for (v, &r) in row.iter().enumerate() {
+                // SAFETY: row i of the tile, lanes beyond n masked off.
+                unsafe { _mm512_mask_storeu_pd(c.offset(i as isize * crs).wrapping_add(v * L), masks[v], r) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, ShapeBuilder, s};
+
+    fn filled(rows: usize, cols: usize, seed: u64, f_order: bool) -> Array2<f64> {
+        let shape = if f_order { (rows, cols).f() } else { (rows, cols).set_f(false) };
+        let mut x = Array2::zeros(shape);
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        x.iter_mut().for_each(|v| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *v = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        });
+        x
+    }
+
+    fn check(a: ArrayView2<f64>, b: ArrayView2<f64>) {
+        let want = a.dot(&b);
+        let mut got = Array2::from_elem(want.raw_dim(), f64::NAN);
+        matmul_into(a, b, got.view_mut(), &mut Vec::new());
+        // The same sums in the same order as ndarray's own product: the same bits.
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.to_bits(), w.to_bits(), "{:?} x {:?}: {g} vs {w}", a.dim(), b.dim());
+        }
+    }
+
+    #[test]
+    fn agrees_with_dot_on_every_shape_and_layout() {
+        let dims = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 70];
+        let mut seed = 0;
+        for &m in &dims {
+            for &k in &dims {
+                for &n in &dims {
+                    seed += 1;
+                    let (a, b) = (filled(m, k, seed, false), filled(k, n, seed + 7, false));
+                    // A B, Aᵀ-strided A, and A Bᵀ with B stored transposed.
+                    check(a.view(), b.view());
+                    let at = filled(k, m, seed + 11, false);
+                    check(at.t(), b.view());
+                    let bt = filled(n, k, seed + 13, false);
+                    check(a.view(), bt.t());
+                    let bf = filled(k, n, seed + 17, true);
+                    check(a.view(), bf.view());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_sums_are_added_block_by_block_like_matrixmultiply() {
+        let mut seed = 5000;
+        for &k in &[255, 256, 257, 300, 512, 513, 784] {
+            for &(m, n) in &[(1, 1), (5, 33), (10, 128), (4, 32)] {
+                seed += 1;
+                let (a, b) = (filled(m, k, seed, false), filled(k, n, seed + 3, false));
+                check(a.view(), b.view());
+                let bt = filled(n, k, seed + 5, false);
+                check(a.view(), bt.t());
+            }
+        }
+    }
+
+    #[test]
+    fn works_on_sub_views_and_keeps_the_rest_of_c() {
+        let a = filled(20, 40, 1, false);
+        let b = filled(40, 50, 2, false);
+        let (av, bv) = (a.slice(s![2..18, 3..37]), b.slice(s![3..37, 5..45]));
+        check(av, bv);
+        let mut c = Array2::from_elem((20, 50), 7.0);
+        matmul_into(av, bv, c.slice_mut(s![1..17, 4..44]), &mut Vec::new());
+        assert_eq!(c[[0, 0]], 7.0);
+        assert_eq!(c[[17, 44]], 7.0);
+        assert_eq!(c[[1, 3]], 7.0);
+        let want = av.dot(&bv);
+        assert_eq!(c[[1, 4]], want[[0, 0]]);
+    }
+
+    #[test]
+    fn same_inputs_same_bits() {
+        let (a, b) = (filled(33, 65, 3, false), filled(65, 70, 4, false));
+        let mut c1 = Array2::zeros((33, 70));
+        let mut c2 = Array2::zeros((33, 70));
+        matmul_into(a.view(), b.view(), c1.view_mut(), &mut Vec::new());
+        matmul_into(a.view(), b.view(), c2.view_mut(), &mut Vec::new());
+        assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+}

@@ -6,6 +6,7 @@
 //! and in backprop dA[l] ← dA[l] ⊙ D[l] / keep_prob[l].
 
 use crate::error::{AnnError, Result, bad_hyper};
+use crate::simd::wide;
 use ndarray::{Array2, ArrayViewMut2};
 use rand::Rng;
 use rand::rngs::ChaCha8Rng;
@@ -110,9 +111,11 @@ pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
             for chunk in row.chunks_mut(64) {
                 let bytes = &mut bytes[..4 * chunk.len()];
                 rng.fill_bytes(bytes);
-                for (v, w) in chunk.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *v = draw(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-                }
+                wide(|| {
+                    for (v, w) in chunk.iter_mut().zip(bytes.chunks_exact(4)) {
+                        *v = draw(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+                    }
+                });
             }
         } else {
             row.iter_mut().for_each(|v| *v = draw(rng.next_u32()));

@@ -79,6 +79,17 @@ pub(crate) fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: 
     }
 }
 
+/// [`check_finite`] for a matrix, read in memory order when it is contiguous (a big
+/// column-major X would otherwise be read with a stride of n_x entries).
+pub(crate) fn check_finite_matrix(x: ndarray::ArrayView2<f64>, what: &str) -> Result<()> {
+    match x.as_slice_memory_order() {
+        // Without early exit the loop vectorizes; a data set is finite in the common case.
+        Some(s) if s.iter().fold(true, |ok, v| ok & v.is_finite()) => Ok(()),
+        Some(_) => Err(AnnError::NonFinite(what.to_string())),
+        None => check_finite(x.iter(), what),
+    }
+}
+
 /// Builds an [`AnnError::InvalidHyperparameter`].
 pub(crate) fn bad_hyper(name: &str, value: impl std::fmt::Display, reason: &str) -> AnnError {
     AnnError::InvalidHyperparameter {

@@ -23,12 +23,14 @@ const DIRECT_MAX_WORK: usize = 1 << 21;
 
 /// C = A B (C is overwritten). Shapes must agree: A (m × k), B (k × n), C (m × n).
 /// `scratch` holds a row-major copy of B when B's rows are not contiguous; it grows to the
-/// largest such B and is then reused, so steady-state training does not allocate.
+/// largest such B and is then reused, so steady-state training does not allocate. `split`:
+/// whether a big product may use a second core (not when the caller already runs on two).
 pub(crate) fn matmul_into(
     a: ArrayView2<f64>,
     b: ArrayView2<f64>,
     mut c: ArrayViewMut2<f64>,
     scratch: &mut Vec<f64>,
+    split: bool,
 ) {
     debug_assert_eq!(a.ncols(), b.nrows());
     debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
@@ -58,9 +60,33 @@ pub(crate) fn matmul_into(
         }
         return;
     }
-    let _ = scratch;
+    let _ = (scratch, split);
+    #[cfg(not(any(feature = "threading", feature = "blas")))]
+    if split
+        && a.nrows() * b.ncols() * a.ncols() >= SPLIT_MIN_WORK
+        && a.nrows() >= 16
+        && crate::workspace::cores() >= 2
+    {
+        // Top rows of C here, bottom rows on another core: each entry is computed exactly
+        // as in one call, so the bits do not change.
+        let mid = (a.nrows() / 2).next_multiple_of(8);
+        let (a_top, a_bottom) = a.split_at(ndarray::Axis(0), mid);
+        let (mut c_top, mut c_bottom) = c.split_at(ndarray::Axis(0), mid);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(move || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom));
+            general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top);
+            other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        });
+        return;
+    }
     general_mat_mul(1.0, &a, &b, 0.0, &mut c);
 }
+
+/// In the default build (whose matrixmultiply runs on one thread), products of at least this
+/// many multiply-adds are split across two cores: W2's Z[1] and dW[1] (25.7M each), not its
+/// 4.2M ones, where starting a thread would cost about what it saves.
+#[cfg(not(any(feature = "threading", feature = "blas")))]
+const SPLIT_MIN_WORK: usize = 1 << 23;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -225,7 +251,7 @@ mod tests {
     fn check(a: ArrayView2<f64>, b: ArrayView2<f64>) {
         let want = a.dot(&b);
         let mut got = Array2::from_elem(want.raw_dim(), f64::NAN);
-        matmul_into(a, b, got.view_mut(), &mut Vec::new());
+        matmul_into(a, b, got.view_mut(), &mut Vec::new(), true);
         // The same sums in the same order as ndarray's own product: the same bits.
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.to_bits(), w.to_bits(), "{:?} x {:?}: {g} vs {w}", a.dim(), b.dim());
@@ -269,13 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn a_product_split_across_two_cores_has_the_bits_of_one_call() {
+        // 301 · 256 · 130 ≈ 10M multiply-adds: above SPLIT_MIN_WORK, split where there are two cores.
+        let (a, b) = (filled(301, 256, 1, false), filled(256, 130, 2, false));
+        check(a.view(), b.view());
+        let bt = filled(130, 256, 3, false);
+        check(a.view(), bt.t());
+    }
+
+    #[test]
     fn works_on_sub_views_and_keeps_the_rest_of_c() {
         let a = filled(20, 40, 1, false);
         let b = filled(40, 50, 2, false);
         let (av, bv) = (a.slice(s![2..18, 3..37]), b.slice(s![3..37, 5..45]));
         check(av, bv);
         let mut c = Array2::from_elem((20, 50), 7.0);
-        matmul_into(av, bv, c.slice_mut(s![1..17, 4..44]), &mut Vec::new());
+        matmul_into(av, bv, c.slice_mut(s![1..17, 4..44]), &mut Vec::new(), true);
         assert_eq!(c[[0, 0]], 7.0);
         assert_eq!(c[[17, 44]], 7.0);
         assert_eq!(c[[1, 3]], 7.0);
@@ -288,8 +323,8 @@ mod tests {
         let (a, b) = (filled(33, 65, 3, false), filled(65, 70, 4, false));
         let mut c1 = Array2::zeros((33, 70));
         let mut c2 = Array2::zeros((33, 70));
-        matmul_into(a.view(), b.view(), c1.view_mut(), &mut Vec::new());
-        matmul_into(a.view(), b.view(), c2.view_mut(), &mut Vec::new());
+        matmul_into(a.view(), b.view(), c1.view_mut(), &mut Vec::new(), true);
+        matmul_into(a.view(), b.view(), c2.view_mut(), &mut Vec::new(), true);
         assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
     }
 }

@@ -4,7 +4,7 @@
 //! A[0] = X has shape (n_x, m): one column per example.
 
 use crate::activation::Activation;
-use crate::error::{AnnError, Result, check_finite, shape_str};
+use crate::error::{AnnError, Result, check_finite, check_finite_matrix, shape_str};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::loss::Loss;
@@ -220,7 +220,7 @@ impl Network {
                 got: shape_str(x.shape()),
             });
         }
-        check_finite(x.iter(), what)
+        check_finite_matrix(x, what)
     }
 
     /// Ŷ = A[L] in eval mode (no dropout).

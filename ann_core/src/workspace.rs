@@ -201,7 +201,7 @@ impl Workspace {
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
             // Z[l] = W[l] A[l−1]
-            matmul_into(layer.w.view(), a_prev.view(), z.view_mut(), scratch);
+            matmul_into(layer.w.view(), a_prev.view(), z.view_mut(), scratch, true);
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
                 fill_mask(d.view_mut(), keep, rng);
@@ -253,7 +253,7 @@ impl Workspace {
             let w = &layers[i].w;
             let grad = &mut self.grads.layers[i];
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
-            matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch);
+            matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true);
             if lambda != 0.0 {
                 let c = lambda / m;
                 zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d / m + c * w);
@@ -267,7 +267,7 @@ impl Workspace {
             if i > 0 {
                 // dA[l−1] = W[l]ᵀ dZ[l], written into the dZ[l−1] buffer
                 let da = &mut lower[i - 1];
-                matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch);
+                matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, true);
                 let j = i - 1;
                 let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
                 let g_buf = &mut g[j];
@@ -334,12 +334,12 @@ impl Workspace {
             let (terms_a, terms_b) = self.terms.split_at_mut(mid);
             let (bufs_a, bufs_b) = self.eval.split_at_mut(1);
             std::thread::scope(|scope| {
-                let other = scope.spawn(|| eval_columns(net, data, mid, &mut bufs_b[0], terms_b));
-                let here = eval_columns(net, data, 0, &mut bufs_a[0], terms_a);
+                let other = scope.spawn(|| eval_columns(net, data, mid, &mut bufs_b[0], terms_b, false));
+                let here = eval_columns(net, data, 0, &mut bufs_a[0], terms_a, false);
                 here + other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
         } else {
-            eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms)
+            eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms, true)
         };
         // Column after column, as `Loss::cost` sums them: the bits of `evaluate`.
         let total = self.terms.iter().fold(0.0, |t, &c| t + c);
@@ -436,7 +436,7 @@ const PARALLEL_EVAL_WORK: usize = 1 << 22;
 
 /// Cores the default build may use: `ANN_CORE_THREADS` if set (1 turns the two-core
 /// evaluation off), else what the OS reports.
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| {
         let env = std::env::var("ANN_CORE_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok());
@@ -446,13 +446,14 @@ fn cores() -> usize {
 
 /// Eval-mode forward pass over the columns `first..first + terms.len()` of `data`, chunk by
 /// chunk through `bufs`; writes each column's loss term into `terms` and returns how many
-/// columns are classified right.
+/// columns are classified right. `split` as in `matmul_into`.
 fn eval_columns(
     net: &Network,
     data: Data<'_>,
     first: usize,
     bufs: &mut EvalBufs,
     terms: &mut [f64],
+    split: bool,
 ) -> usize {
     let EvalBufs { layers: bufs, scratch } = bufs;
     let layers = net.layers();
@@ -469,7 +470,7 @@ fn eval_columns(
             let mut z = z.slice_mut(s![.., ..cols]);
             let a = a.slice_mut(s![.., ..cols]);
             let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
-            matmul_into(layer.w.view(), a_prev, z.view_mut(), scratch);
+            matmul_into(layer.w.view(), a_prev, z.view_mut(), scratch, split);
             bias_and_activate(layer, z, a, None);
         }
         let (z, a) = &bufs[out];

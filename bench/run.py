@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs the ann_bench binaries and bench/numpy_reference.py on the same data, one process
-per (implementation, workload), and prints a comparison table (Markdown).
+"""Runs the ann_bench binaries and bench/numpy_reference.py on the same data, in rounds
+(every implementation once per round, one training per process), and prints a comparison
+table (Markdown).
 
 Usage: run.py --bin NAME=PATH [--bin NAME=PATH ...] [--runs N] [--workloads w1,w2]
               [--json FILE]
@@ -54,6 +55,35 @@ def numpy_info(python):
         return {}
 
 
+def median(v):
+    s = sorted(v)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def merge(parts):
+    """One result from the rounds of one implementation (each a process with one training)."""
+    epochs = [p["epoch_s_all"][0] for p in parts]
+    steps = [p["steps_s_median"] for p in parts]
+    last = dict(parts[-1])
+    med = median(epochs)
+    last.update(
+        runs=len(parts),
+        epoch_s_all=epochs,
+        epoch_s_min=min(epochs),
+        epoch_s_median=med,
+        steps_s_min=min(steps),
+        steps_s_median=median(steps),
+        cpu_s_per_epoch=sum(p["cpu_s_per_epoch"] for p in parts) / len(parts),
+        gflops_per_s=last["gflop_per_epoch"] / med,
+        peak_rss_mb=max(p["peak_rss_mb"] for p in parts),
+        # The same seed in every process: the same bits, or something is not reproducible.
+        deterministic=all(p.get("deterministic", True) for p in parts)
+        and len({(p["final_loss"], p["final_accuracy"]) for p in parts}) == 1,
+    )
+    return last
+
+
 def fmt_s(v):
     return f"{v * 1000:.2f} ms" if v < 1 else f"{v:.3f} s"
 
@@ -77,25 +107,26 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ann_bench_") as tmp:
         for w in args.workloads.split(","):
             data = os.path.join(tmp, w)
-            for i, (name, path) in enumerate(bins):
-                cmd = [path, w, "--runs", str(args.runs)] + (["--export", data] if i == 0 else [])
-                print(f"[bench] {name} {w} ...", file=sys.stderr, flush=True)
-                r = run_json(cmd)
-                r["label"] = f"Rust ann_core ({name})"
+            # (key, label, command, env) of every implementation; the first Rust build also
+            # exports the data and initial weights that NumPy trains on.
+            impls = [(name, f"Rust ann_core ({name})", [path, w, "--runs", "1"], None) for name, path in bins]
+            subprocess.run(impls[0][2] + ["--export", data], check=True, capture_output=True)
+            ref = [python, os.path.join(HERE, "numpy_reference.py"), data, "--runs", "1"]
+            impls.insert(1, ("numpy", "NumPy reference", ref, None))
+            if args.numpy_single_thread:
+                env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+                impls.insert(2, ("numpy-1", "NumPy reference, 1 BLAS thread", ref, env))
+            # Round after round, every implementation once per round: a change in the
+            # machine's load hits all of them alike instead of whichever ran at that time.
+            rounds = {key: [] for key, _, _, _ in impls}
+            for k in range(max(1, args.runs)):
+                for key, _, cmd, env in impls:
+                    print(f"[bench] {w} round {k + 1}/{args.runs}: {key}", file=sys.stderr, flush=True)
+                    rounds[key].append(run_json(cmd, env=env))
+            for key, label, _, _ in impls:
+                r = merge(rounds[key])
+                r["impl"], r["label"] = ("rust" if key not in ("numpy", "numpy-1") else key), label
                 results.append(r)
-                if i == 0:
-                    print(f"[bench] numpy {w} ...", file=sys.stderr, flush=True)
-                    ref = [python, os.path.join(HERE, "numpy_reference.py"), data, "--runs", str(args.runs)]
-                    r = run_json(ref)
-                    r["label"] = "NumPy reference"
-                    results.append(r)
-                    if args.numpy_single_thread:
-                        print(f"[bench] numpy (1 BLAS thread) {w} ...", file=sys.stderr, flush=True)
-                        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-                        r = run_json(ref, env=env)
-                        r["impl"] = "numpy-1"
-                        r["label"] = "NumPy reference, 1 BLAS thread"
-                        results.append(r)
     load_after = os.getloadavg()
 
     np_info = numpy_info(python)
@@ -107,7 +138,8 @@ def main():
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}"
     )
     print(f"- load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} (1 min)")
-    print(f"- {args.runs} runs after one warm-up epoch; an epoch = all steps + the evaluation of the")
+    print(f"- {args.runs} rounds, each running every implementation once (a fresh process: one warm-up")
+    print("  epoch, then one timed training); an epoch = all steps + the evaluation of the")
     print("  whole training set that fit() records; 'steps' = the steps alone. Ratio = NumPy median / median.")
     print("- CPU s/epoch: user + system time of all threads per epoch (less sensitive to other load than")
     print("  wall time; multi-threaded code also counts the time its threads spend waiting for each other).")
@@ -130,13 +162,13 @@ def main():
                 f"| {r['final_loss']:.4f} | {acc * 100:.2f}% | {r['peak_rss_mb']:.0f} MB "
                 f"| {r['rss_epoch_first_mb']:.1f} → {r['rss_epoch_last_mb']:.1f} MB |"
             )
-    ok = all(r.get("deterministic", True) for r in results)
+    ok = all(r["deterministic"] for r in results if r["impl"] == "rust")
     w1 = [r for r in results if r["workload"] == "w1" and r["impl"] == "rust"]
     print()
     if w1:
         best = min(r["final_accuracy"] for r in w1)
         print(f"W1 training accuracy >= 95%: {'yes' if best >= 0.95 else 'NO'} (lowest {best * 100:.2f}%)")
-    print(f"Rust runs bit-identical from run to run: {'yes' if ok else 'NO'}")
+    print(f"Rust runs bit-identical from round to round: {'yes' if ok else 'NO'}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -98,7 +98,7 @@ impl Network {
             let a_prev = if i == 0 { cache.a0.view() } else { cache.a[i - 1].view() };
             let w = &layers[i].w;
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
-            let mut dw = dz.dot(&a_prev.t()) / m;
+            let mut dw = dz.dot(&a_prev.t()) * (1.0 / m);
             if lambda != 0.0 {
                 dw.scaled_add(lambda / m, w);
             }
@@ -109,7 +109,7 @@ impl Network {
                 let mut da = w.t().dot(&dz);
                 if let Some(d) = cache.mask_index(i - 1) {
                     // the same units are dropped, and scaled, on the way back
-                    da = da * d / cache.keep[i - 1];
+                    da = da * d * (1.0 / cache.keep[i - 1]);
                 }
                 // dZ[l−1] = dA[l−1] ⊙ g'(Z[l−1])
                 let z_prev = cache.z[i - 1].view();

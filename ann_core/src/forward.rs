@@ -95,8 +95,9 @@ impl Network {
                 Masks::Frozen(dropout, given) => (dropout.keep(i + 1), given[i].clone()),
             };
             if let Some(d) = &mask {
-                // Inverted dropout: A[l] = A[l] ⊙ D[l] / keep_prob[l]
-                a = a * d / keep;
+                // Inverted dropout: A[l] = A[l] ⊙ D[l] / keep_prob[l] (a product with
+                // 1/keep_prob: one multiplication per entry instead of a division)
+                a = a * d * (1.0 / keep);
             }
             cache.z.push(z);
             cache.a.push(a);

@@ -8,8 +8,8 @@
 //! and fills them in place:
 //!
 //! - Z[l] = W[l] A[l−1] with `general_mat_mul` into the preallocated Z[l], then one fused
-//!   pass per element: Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l];
-//! - dZ[L] = A[L] − Y{t};  dW[l] = dZ[l] A[l−1]ᵀ / m (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
+//!   pass per element: Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] · (1/keep_prob[l]);
+//! - dZ[L] = A[L] − Y{t};  dW[l] = (1/m) dZ[l] A[l−1]ᵀ (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
 //!   dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1]).
 //!
@@ -41,7 +41,7 @@ use std::marker::PhantomData;
 
 /// Columns per chunk when a whole data set is evaluated: bounds the evaluation buffers
 /// to (n_l × 1024) per layer whatever m is.
-pub const EVAL_CHUNK: usize = 1024;
+pub const EVAL_CHUNK: usize = 256;
 
 /// Buffers for batches of one width (number of columns).
 #[derive(Debug, Clone)]
@@ -254,13 +254,14 @@ impl Workspace {
             let grad = &mut self.grads.layers[i];
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
             matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true);
+            let inv_m = 1.0 / m;
             if lambda != 0.0 {
                 let c = lambda / m;
-                zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d / m + c * w);
+                zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d * inv_m + c * w);
             } else if let Some(dw) = grad.dw.as_slice_mut() {
-                wide(|| dw.iter_mut().for_each(|d| *d /= m));
+                wide(|| dw.iter_mut().for_each(|d| *d *= inv_m));
             } else {
-                grad.dw.mapv_inplace(|d| d / m);
+                grad.dw.mapv_inplace(|d| d * inv_m);
             }
             // db[l] = (1/m) Σ_columns dZ[l]
             Zip::from(grad.db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
@@ -574,9 +575,10 @@ fn fused_forward_rows(
                 }
             }
             Some((d, keep)) => {
+                let scale = 1.0 / keep;
                 let op = |z: &mut f64, a: &mut f64, d: f64| {
                     *z += bias;
-                    *a = g(*z) * d / keep;
+                    *a = g(*z) * d * scale;
                 };
                 let dr = d.row(r);
                 if let (Some(zs), Some(xs), Some(ds)) = (zr.as_slice_mut(), ar.as_slice_mut(), dr.as_slice())
@@ -628,13 +630,17 @@ fn hidden_delta(
     // Written as selects (both sides computed), so the loops have no data-dependent branch.
     match (act, mask) {
         (Activation::Relu, None) => zip2_mut(da, z, |d, z| *d = if z <= 0.0 { 0.0 } else { *d }),
-        (Activation::Relu, Some((mask, keep))) => zip3_mut(da, z, mask, |d, z, m| {
-            let kept = *d * m / keep;
-            *d = if z <= 0.0 { 0.0 } else { kept };
-        }),
+        (Activation::Relu, Some((mask, keep))) => {
+            let scale = 1.0 / keep;
+            zip3_mut(da, z, mask, |d, z, m| {
+                let kept = *d * m * scale;
+                *d = if z <= 0.0 { 0.0 } else { kept };
+            })
+        }
         (_, None) => act.backward_inplace(z, a, da.view_mut()),
         (_, Some((mask, keep))) => {
-            zip2_mut(da, mask, |d, m| *d = *d * m / keep);
+            let scale = 1.0 / keep;
+            zip2_mut(da, mask, |d, m| *d = *d * m * scale);
             if matches!(act, Activation::Linear) {
                 return;
             }

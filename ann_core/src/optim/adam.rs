@@ -57,9 +57,14 @@ impl Adam {
         let i = layer.checked_sub(1)?;
         let m = *self.m.get(i)?.w.get((row, col))?;
         let v = *self.v.get(i)?.w.get((row, col))?;
-        let t = self.t as i32;
-        Some((m / (1.0 - self.beta1.powi(t)), v / (1.0 - self.beta2.powi(t))))
+        let (s1, s2) = bias_corrections(self.beta1, self.beta2, self.t.min(i32::MAX as u64) as i32);
+        Some((m * s1, v * s2))
     }
+}
+
+/// (1 / (1 − β1^t), 1 / (1 − β2^t)): the bias-correction factors of step t.
+fn bias_corrections(beta1: f64, beta2: f64, t: i32) -> (f64, f64) {
+    (1.0 / (1.0 - beta1.powi(t)), 1.0 / (1.0 - beta2.powi(t)))
 }
 
 impl Optimizer for Adam {
@@ -80,11 +85,12 @@ impl Optimizer for Adam {
         self.t += 1;
         let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.eps, self.lr);
         let t = self.t.min(i32::MAX as u64) as i32;
-        let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+        let (s1, s2) = bias_corrections(b1, b2, t);
         let update = |p: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
             *m = b1 * *m + (1.0 - b1) * d;
             *v = b2 * *v + (1.0 - b2) * d * d;
-            *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+            // m̂ = m · 1/(1 − β1^t), v̂ = v · 1/(1 − β2^t): one division per entry, not three.
+            *p -= lr * (*m * s1) / ((*v * s2).sqrt() + eps);
         };
         for (((layer, g), m), v) in
             net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut self.m).zip(&mut self.v)

@@ -19,7 +19,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// Products with at most this many multiply-adds (m · n · k) take the direct kernel: above
 /// it, matrixmultiply's packing is worth its cost (measured on the W1 and W2 shapes).
-const DIRECT_MAX_WORK: usize = 1 << 21;
+pub(crate) const DIRECT_MAX_WORK: usize = 1 << 21;
 
 /// C = A B (C is overwritten). Shapes must agree: A (m × k), B (k × n), C (m × n).
 /// `scratch` holds a row-major copy of B when B's rows are not contiguous; it grows to the

@@ -31,11 +31,11 @@ use crate::dropout::{Dropout, fill_mask};
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::layer::Layer;
 use crate::loss::{Loss, l2_penalty};
-use crate::matmul::matmul_into;
+use crate::matmul::{DIRECT_MAX_WORK, matmul_into};
 use crate::network::{Network, count_correct};
 use crate::simd::wide;
 use crate::train::Data;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip, s};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
@@ -165,6 +165,13 @@ impl Workspace {
     pub(crate) fn load_batch_unchecked(&mut self, data: Data<'_>, idx: &[usize]) {
         let k = self.slot_for(idx.len());
         let slot = &mut self.slots[k];
+        // X{t} in X's memory order: from a column-major X each example is one block copy.
+        // (The products give the same bits for either layout of X{t}.)
+        let column_major = data.x.strides()[0] == 1 && data.x.nrows() > 1;
+        if column_major == slot.cache.a0.is_standard_layout() {
+            let shape = slot.cache.a0.raw_dim();
+            slot.cache.a0 = if column_major { Array2::zeros(shape.f()) } else { Array2::zeros(shape) };
+        }
         gather_columns_into(data.x, idx, slot.cache.a0.view_mut());
         gather_columns_into(data.y, idx, slot.y.view_mut());
         self.active = Some(k);
@@ -252,8 +259,28 @@ impl Workspace {
             let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
             let w = &layers[i].w;
             let grad = &mut self.grads.layers[i];
+            // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l] (into the dZ[l−1] buffer) need
+            // only dZ[l]: when both are big they run at the same time, one per core.
+            let mut da = lower.last_mut();
+            match da.as_mut() {
+                Some(da) if two_products_at_once(grad.dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) => {
+                    let dw = &mut grad.dw;
+                    std::thread::scope(|scope| {
+                        // Both products are above the direct kernel's size: no scratch is used.
+                        let other = scope.spawn(move || {
+                            matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), &mut Vec::new(), false)
+                        });
+                        matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, false);
+                        other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    });
+                }
+                Some(da) => {
+                    matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true);
+                    matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, true);
+                }
+                None => matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true),
+            }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
-            matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true);
             let inv_m = 1.0 / m;
             if lambda != 0.0 {
                 let c = lambda / m;
@@ -265,10 +292,8 @@ impl Workspace {
             }
             // db[l] = (1/m) Σ_columns dZ[l]
             Zip::from(grad.db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
-            if i > 0 {
-                // dA[l−1] = W[l]ᵀ dZ[l], written into the dZ[l−1] buffer
-                let da = &mut lower[i - 1];
-                matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, true);
+            if let Some(da) = da {
+                // dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1])
                 let j = i - 1;
                 let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
                 let g_buf = &mut g[j];
@@ -318,7 +343,7 @@ impl Workspace {
         let chunks = m.div_ceil(EVAL_CHUNK);
         let work = m * net.layers().iter().map(|l| l.w.len()).sum::<usize>();
         let threads =
-            if PARALLEL_EVAL && chunks >= 2 && work >= PARALLEL_EVAL_WORK && cores() >= 2 { 2 } else { 1 };
+            if OWN_THREADS && chunks >= 2 && work >= PARALLEL_EVAL_WORK && cores() >= 2 { 2 } else { 1 };
         while self.eval.len() < threads {
             self.eval.push(EvalBufs {
                 layers: self.sizes[1..]
@@ -426,13 +451,20 @@ struct EvalBufs {
     scratch: Vec<f64>,
 }
 
-/// Whether a big evaluation may use a second core: not when the matrix products already run
-/// on several threads (the `threading` and `blas` features).
-const PARALLEL_EVAL: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
+/// Whether dW[l] and dA[l−1] (`work_dw`, `work_da` multiply-adds) run on two cores at once:
+/// in the default build (the other builds' products are multi-threaded already), with two
+/// cores, when both are too big for the direct kernel (W2's layer 2: 4.2M each).
+fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
+    OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
+}
+
+/// Whether this build runs work on a second core of its own (big evaluations, dW ∥ dA): not
+/// when the matrix products already run on several threads (`threading`, `blas` features).
+const OWN_THREADS: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
 
 /// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
-/// it, starting and joining a thread costs about what it saves (W1's 22M stay on one core,
-/// W2's 4.7G do not).
+/// it, starting and joining a thread costs about what it saves (W1's 22M and W2's 4.7G use
+/// two; measured on an idle machine).
 const PARALLEL_EVAL_WORK: usize = 1 << 22;
 
 /// Cores the default build may use: `ANN_CORE_THREADS` if set (1 turns the two-core

@@ -107,6 +107,25 @@ fn big_products_give_the_bits_of_the_reference() {
     assert_eq!(ws.backward(&net, 0.0).unwrap(), &grads);
 }
 
+/// Layer 2 of [200, 160, 128, 10] with a batch of 128: dW[2] and dA[1] are 2.6M multiply-adds
+/// each, so the default build computes them at the same time on two cores: same bits.
+#[cfg(not(feature = "blas"))]
+#[test]
+fn concurrent_dw_and_da_give_the_bits_of_the_reference() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let net = Network::new(&[200, 160, 128, 10], Activation::Relu, Task::MultiClass, Init::He, 5).unwrap();
+    let x = Array2::from_shape_simple_fn((200, 128), || rng.random_range(-1.0..1.0));
+    let labels: Vec<usize> = (0..128).map(|j| j % 10).collect();
+    let y = one_hot(&labels, 10);
+    let dropout = Dropout::hidden(3, 0.8).unwrap();
+    let reference = net.forward_train(x.view(), &dropout, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+    let grads = net.backward(&reference, y.view(), 0.05).unwrap();
+    let mut ws = Workspace::new(&net, 128).unwrap();
+    ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+    ws.forward_train(&net, &dropout, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
+    assert_eq!(ws.backward(&net, 0.05).unwrap(), &grads);
+}
+
 #[test]
 fn fast_path_still_passes_the_gradient_check() {
     let net = Network::new(&[3, 8, 6, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 8).unwrap();

@@ -2,7 +2,7 @@
 # `make bench`: builds ann_bench three ways (default, threading, blas), makes sure the
 # project venv has NumPy, and runs bench/run.py, which prints the comparison table.
 # Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2), BENCH_NUMPY_SINGLE=1
-# (also time NumPy on one BLAS thread).
+# (also time NumPy on one BLAS thread), BENCH_TORCH=1 (install PyTorch and time it too).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -34,5 +34,14 @@ if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b' || [ -e /usr/lib/x86_64
 else
     echo "[bench] no system OpenBLAS (apt-get install libopenblas-dev): skipping the blas build" >&2
 fi
+# PyTorch is optional (its PyPI wheel pulls ~5 GB of CUDA libraries): BENCH_TORCH=1 installs
+# it; once importable it is always benchmarked.
+if [ "${BENCH_TORCH:-0}" = 1 ] && ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet torch
+fi
+TORCH=()
+if .venv/bin/python -c "import torch" 2>/dev/null; then
+    TORCH=(--torch)
+fi
 .venv/bin/python bench/run.py "${BINS[@]}" --runs "$RUNS" --workloads "$WORKLOADS" --json "$OUT/results.json" \
-    ${BENCH_NUMPY_SINGLE:+--numpy-single-thread}
+    ${BENCH_NUMPY_SINGLE:+--numpy-single-thread} "${TORCH[@]}"

@@ -99,6 +99,11 @@ def main():
         action="store_true",
         help="also run NumPy with OPENBLAS_NUM_THREADS=1 (a reference that suffers less from other load)",
     )
+    ap.add_argument(
+        "--torch",
+        action="store_true",
+        help="also run bench/torch_reference.py (PyTorch must be importable by this Python)",
+    )
     args = ap.parse_args()
     bins = [b.split("=", 1) for b in args.bin]
     python = sys.executable
@@ -116,6 +121,9 @@ def main():
             if args.numpy_single_thread:
                 env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
                 impls.insert(2, ("numpy-1", "NumPy reference, 1 BLAS thread", ref, env))
+            if args.torch:
+                torch_ref = [python, os.path.join(HERE, "torch_reference.py"), data, "--runs", "1"]
+                impls.append(("torch", "PyTorch reference (autograd, torch.optim.Adam)", torch_ref, None))
             # Round after round, every implementation once per round: a change in the
             # machine's load hits all of them alike instead of whichever ran at that time.
             rounds = {key: [] for key, _, _, _ in impls}
@@ -125,7 +133,7 @@ def main():
                     rounds[key].append(run_json(cmd, env=env))
             for key, label, _, _ in impls:
                 r = merge(rounds[key])
-                r["impl"], r["label"] = ("rust" if key not in ("numpy", "numpy-1") else key), label
+                r["impl"], r["label"] = ("rust" if key not in ("numpy", "numpy-1", "torch") else key), label
                 results.append(r)
     load_after = os.getloadavg()
 
@@ -137,6 +145,10 @@ def main():
         f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}"
     )
+    if args.torch:
+        code = "import torch; print(torch.__version__, torch.get_num_threads(), 'threads;', torch.__config__.parallel_info().splitlines()[5].strip())"
+        info = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+        print(f"- PyTorch {info}")
     print(f"- load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} (1 min)")
     print(f"- {args.runs} rounds, each running every implementation once (a fresh process: one warm-up")
     print("  epoch, then one timed training); an epoch = all steps + the evaluation of the")

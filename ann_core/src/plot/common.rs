@@ -242,8 +242,20 @@ pub(crate) fn colorbar<DB: DrawingBackend>(
     strip: &DrawingArea<DB, Shift>,
     rows: Range<i32>,
     color: impl Fn(f64) -> RGBColor,
+    range: (f64, f64),
+    label: &str,
+) -> Result<()> {
+    colorbar_with(strip, rows, color, range, label, tick)
+}
+
+/// [`colorbar`] with the tick labels written by `fmt` (e.g. 10^v for a bar of log₁₀ values).
+pub(crate) fn colorbar_with<DB: DrawingBackend>(
+    strip: &DrawingArea<DB, Shift>,
+    rows: Range<i32>,
+    color: impl Fn(f64) -> RGBColor,
     (lo, hi): (f64, f64),
     label: &str,
+    fmt: impl Fn(f64) -> String,
 ) -> Result<()> {
     let base = strip.get_base_pixel();
     let (sw, sh) = strip.dim_in_pixel();
@@ -261,7 +273,7 @@ pub(crate) fn colorbar<DB: DrawingBackend>(
         let (px, py) = chart.backend_coord(&(1.0, v));
         let (px, py) = (px - base.0, py - base.1);
         strip.draw(&PathElement::new(vec![(px, py), (px + 5, py)], style::NEUTRAL)).map_err(plot_error)?;
-        strip.draw_text(&tick(v), &tick_style, (px + 8, py)).map_err(plot_error)?;
+        strip.draw_text(&fmt(v), &tick_style, (px + 8, py)).map_err(plot_error)?;
     }
     let mid = (top + (sh - bottom)) / 2;
     let label_style = text(style::AXIS_LABEL_SIZE)

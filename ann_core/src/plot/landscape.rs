@@ -245,32 +245,8 @@ pub(crate) fn log_colorbar<DB: DrawingBackend>(
     scale: (f64, f64),
     label: &str,
 ) -> Result<()> {
-    let base = strip.get_base_pixel().1;
-    let (_, strip_h) = strip.dim_in_pixel();
-    let top = (rows.start - base).max(0);
-    let bottom = (base + strip_h as i32 - rows.end).max(0);
-    // The right margin keeps the rotated axis label inside the figure.
-    let area = strip.margin(top, bottom, 6, 18);
-    let mut chart = ChartBuilder::on(&area)
-        .right_y_label_area_size(strip.dim_in_pixel().0.saturating_sub(54).max(10))
-        .build_cartesian_2d(0.0..1.0, scale.0..scale.1)
-        .map_err(plot_error)?;
-    let fmt = |v: &f64| pow10_tick(*v);
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_desc(label)
-        .axis_desc_style(common::text(style::AXIS_LABEL_SIZE))
-        .label_style(common::text(style::TICK_LABEL_SIZE))
-        .axis_style(style::NEUTRAL)
-        .y_labels(6)
-        .y_label_formatter(&fmt)
-        .draw()
-        .map_err(plot_error)?;
-    common::raster(&mut chart, |_, v| landscape_color(v, scale))?;
-    common::frame(&mut chart)?;
-    Ok(())
+    // Ticks drawn by hand (see `common::colorbar`), labelled with the values 10^v.
+    common::colorbar_with(strip, rows, |v| landscape_color(v, scale), scale, label, pow10_tick)
 }
 
 /// The pixel rows of a chart's plotting area (for a colour bar beside it).

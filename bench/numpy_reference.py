@@ -16,16 +16,10 @@ Prints one JSON line with the same keys as ann_bench.
 """
 
 import argparse
-import json
-import os
-import resource
 import time
 
 import numpy as np
-
-
-def load(path, shape):
-    return np.fromfile(path, dtype="<f8").reshape(shape)
+from reference_common import load_export, measure_and_report, status_kb
 
 
 def he_init(sizes, rng):
@@ -145,31 +139,8 @@ def train(params, x, y, meta, epochs, rng):
         t2 = time.perf_counter()
         epoch_secs.append(t2 - t0)
         step_secs.append(t1 - t0)
-        rss.append(rss_kb())
+        rss.append(status_kb("VmRSS:"))
     return history, epoch_secs, step_secs, rss
-
-
-def status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
-
-
-def rss_kb():
-    return status_kb("VmRSS:")
-
-
-def peak_kb():
-    return status_kb("VmHWM:")
-
-
-def flops_per_epoch(sizes, m):
-    per_layer = [2.0 * a * b for a, b in zip(sizes[:-1], sizes[1:])]
-    forward_flops = sum(per_layer)
-    backward_flops = forward_flops + sum(per_layer[1:])
-    return (forward_flops + backward_flops) * m, forward_flops * m
 
 
 def main():
@@ -178,72 +149,18 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--init", choices=["exported", "he"], default="exported")
     args = ap.parse_args()
-    meta = json.load(open(os.path.join(args.dir, "meta.json")))
-    sizes, m = meta["sizes"], meta["m"]
+    meta, x, y, start = load_export(args.dir)
     # Column-major, as on the Rust side: each example's column contiguous, so that
     # x[:, idx] copies whole columns (about 8x faster than from a row-major x for W2).
-    x = np.asfortranarray(load(os.path.join(args.dir, "x.f64"), (sizes[0], m)))
-    y = np.asfortranarray(load(os.path.join(args.dir, "y.f64"), (sizes[-1], m)))
+    x, y = np.asfortranarray(x), np.asfortranarray(y)
     if args.init == "he":
-        start = he_init(sizes, np.random.default_rng(meta["seed"]))
-    else:
-        start = [
-            (
-                load(os.path.join(args.dir, f"w{l}.f64"), (n, n_prev)),
-                load(os.path.join(args.dir, f"b{l}.f64"), (n, 1)),
-            )
-            for l, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)
-        ]
-    rss_data = rss_kb()
-    peak_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Reset the peak (VmHWM) so that it measures training, not loading (Linux only).
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        peak_reset = True
-    except OSError:
-        peak_reset = False
-    fresh = lambda: [(w.copy(), b.copy()) for w, b in start]  # noqa: E731
-    # Warm-up: one epoch, discarded.
-    train(fresh(), x, y, meta, 1, np.random.default_rng(meta["seed"]))
-    per_epoch, steps_only = [], []
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_start = usage.ru_utime + usage.ru_stime
-    for _ in range(max(1, args.runs)):
-        h, ep, st, rss = train(fresh(), x, y, meta, meta["epochs"], np.random.default_rng(meta["seed"]))
-        per_epoch.append(sum(ep) / len(ep))
-        steps_only.append(sum(st) / len(st))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_per_epoch = (usage.ru_utime + usage.ru_stime - cpu_start) / (max(1, args.runs) * meta["epochs"])
-    train_flops, eval_flops = flops_per_epoch(sizes, m)
-    med = float(np.median(per_epoch))
-    print(
-        json.dumps(
-            {
-                "impl": "numpy",
-                "backend": f"numpy {np.__version__}",
-                "workload": meta["name"],
-                "runs": len(per_epoch),
-                "epoch_s_min": min(per_epoch),
-                "epoch_s_median": med,
-                "steps_s_min": min(steps_only),
-                "steps_s_median": float(np.median(steps_only)),
-                "epoch_s_all": per_epoch,
-                "cpu_s_per_epoch": cpu_per_epoch,
-                "final_loss": h["train_loss"][-1],
-                "final_accuracy": h["train_accuracy"][-1],
-                "gflops_per_s": (train_flops + eval_flops) / med / 1e9,
-                "gflop_per_epoch": (train_flops + eval_flops) / 1e9,
-                "peak_rss_mb": (peak_kb() if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-                / 1024.0,
-                "peak_rss_is_training_only": peak_reset,
-                "peak_rss_data_generation_mb": peak_data / 1024.0,
-                "rss_after_data_mb": rss_data / 1024.0,
-                "rss_epoch_first_mb": rss[0] / 1024.0,
-                "rss_epoch_last_mb": rss[-1] / 1024.0,
-            }
-        )
-    )
+        start = he_init(meta["sizes"], np.random.default_rng(meta["seed"]))
+
+    def run(epochs):
+        fresh = [(w.copy(), b.copy()) for w, b in start]
+        return train(fresh, x, y, meta, epochs, np.random.default_rng(meta["seed"]))
+
+    measure_and_report("numpy", f"numpy {np.__version__}", meta, args.runs, run)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,12 @@ Prints one JSON line with the same keys as ann_bench.
 """
 
 import argparse
-import json
 import os
-import resource
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-
-def load(path, shape):
-    return np.fromfile(path, dtype="<f8").reshape(shape)
+from reference_common import load_export, measure_and_report, status_kb
 
 
 def forward(params, x, task, keep, gen):
@@ -98,21 +92,6 @@ def train(start, x, y, meta, epochs, seed):
     return history, epoch_secs, step_secs, rss
 
 
-def status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1])
-    return 0
-
-
-def flops_per_epoch(sizes, m):
-    per_layer = [2.0 * a * b for a, b in zip(sizes[:-1], sizes[1:])]
-    forward_flops = sum(per_layer)
-    backward_flops = forward_flops + sum(per_layer[1:])
-    return (forward_flops + backward_flops) * m, forward_flops * m
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir")
@@ -121,65 +100,13 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_default_dtype(torch.float64)
-    meta = json.load(open(os.path.join(args.dir, "meta.json")))
-    sizes, m = meta["sizes"], meta["m"]
+    meta, x, y, start = load_export(args.dir)
     # Row-major (m, n) copies, used as (n, m) views: each example contiguous, as on the
     # Rust and NumPy sides.
-    x = torch.from_numpy(load(os.path.join(args.dir, "x.f64"), (sizes[0], m)).T.copy()).T
-    y = torch.from_numpy(load(os.path.join(args.dir, "y.f64"), (sizes[-1], m)).T.copy()).T
-    start = [
-        (
-            torch.from_numpy(load(os.path.join(args.dir, f"w{l}.f64"), (n, n_prev))),
-            torch.from_numpy(load(os.path.join(args.dir, f"b{l}.f64"), (n, 1))),
-        )
-        for l, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)
-    ]
-    rss_data = status_kb("VmRSS:")
-    peak_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        peak_reset = True
-    except OSError:
-        peak_reset = False
-    train(start, x, y, meta, 1, meta["seed"])  # warm-up epoch, discarded
-    per_epoch, steps_only = [], []
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_start = usage.ru_utime + usage.ru_stime
-    for _ in range(max(1, args.runs)):
-        h, ep, st, rss = train(start, x, y, meta, meta["epochs"], meta["seed"])
-        per_epoch.append(sum(ep) / len(ep))
-        steps_only.append(sum(st) / len(st))
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_per_epoch = (usage.ru_utime + usage.ru_stime - cpu_start) / (max(1, args.runs) * meta["epochs"])
-    train_flops, eval_flops = flops_per_epoch(sizes, m)
-    med = float(np.median(per_epoch))
-    print(
-        json.dumps(
-            {
-                "impl": "torch",
-                "backend": f"torch {torch.__version__}",
-                "workload": meta["name"],
-                "runs": len(per_epoch),
-                "epoch_s_min": min(per_epoch),
-                "epoch_s_median": med,
-                "steps_s_min": min(steps_only),
-                "steps_s_median": float(np.median(steps_only)),
-                "epoch_s_all": per_epoch,
-                "cpu_s_per_epoch": cpu_per_epoch,
-                "final_loss": h["train_loss"][-1],
-                "final_accuracy": h["train_accuracy"][-1],
-                "gflops_per_s": (train_flops + eval_flops) / med / 1e9,
-                "gflop_per_epoch": (train_flops + eval_flops) / 1e9,
-                "peak_rss_mb": (status_kb("VmHWM:") if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-                / 1024.0,
-                "peak_rss_is_training_only": peak_reset,
-                "peak_rss_data_generation_mb": peak_data / 1024.0,
-                "rss_after_data_mb": rss_data / 1024.0,
-                "rss_epoch_first_mb": rss[0] / 1024.0,
-                "rss_epoch_last_mb": rss[-1] / 1024.0,
-            }
-        )
+    x, y = (torch.from_numpy(a.T.copy()).T for a in (x, y))
+    start = [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in start]
+    measure_and_report(
+        "torch", f"torch {torch.__version__}", meta, args.runs, lambda epochs: train(start, x, y, meta, epochs, meta["seed"])
     )
 
 

@@ -55,6 +55,7 @@ pub mod plot;
 pub mod scaler;
 pub mod schedule;
 mod simd;
+mod threads;
 pub mod train;
 pub mod workspace;
 

@@ -65,18 +65,17 @@ pub(crate) fn matmul_into(
     if split
         && a.nrows() * b.ncols() * a.ncols() >= SPLIT_MIN_WORK
         && a.nrows() >= 16
-        && crate::workspace::cores() >= 2
+        && crate::threads::cores() >= 2
     {
         // Top rows of C here, bottom rows on another core: each entry is computed exactly
         // as in one call, so the bits do not change.
         let mid = (a.nrows() / 2).next_multiple_of(8);
         let (a_top, a_bottom) = a.split_at(ndarray::Axis(0), mid);
         let (mut c_top, mut c_bottom) = c.split_at(ndarray::Axis(0), mid);
-        std::thread::scope(|scope| {
-            let other = scope.spawn(move || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom));
-            general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top);
-            other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        });
+        crate::threads::join(
+            || general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top),
+            move || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom),
+        );
         return;
     }
     general_mat_mul(1.0, &a, &b, 0.0, &mut c);

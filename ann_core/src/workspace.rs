@@ -34,6 +34,7 @@ use crate::loss::{Loss, l2_penalty};
 use crate::matmul::{DIRECT_MAX_WORK, matmul_into};
 use crate::network::{Network, count_correct};
 use crate::simd::wide;
+use crate::threads::{cores, join};
 use crate::train::Data;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip, s};
 use rand::rngs::ChaCha8Rng;
@@ -265,14 +266,11 @@ impl Workspace {
             match da.as_mut() {
                 Some(da) if two_products_at_once(grad.dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) => {
                     let dw = &mut grad.dw;
-                    std::thread::scope(|scope| {
-                        // Both products are above the direct kernel's size: no scratch is used.
-                        let other = scope.spawn(move || {
-                            matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), &mut Vec::new(), false)
-                        });
-                        matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, false);
-                        other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    });
+                    // Both products are above the direct kernel's size: no scratch is used.
+                    join(
+                        || matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, false),
+                        move || matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
+                    );
                 }
                 Some(da) => {
                     matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true);
@@ -359,11 +357,11 @@ impl Workspace {
             let mid = chunks.div_ceil(2) * EVAL_CHUNK;
             let (terms_a, terms_b) = self.terms.split_at_mut(mid);
             let (bufs_a, bufs_b) = self.eval.split_at_mut(1);
-            std::thread::scope(|scope| {
-                let other = scope.spawn(|| eval_columns(net, data, mid, &mut bufs_b[0], terms_b, false));
-                let here = eval_columns(net, data, 0, &mut bufs_a[0], terms_a, false);
-                here + other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+            let (here, other) = join(
+                || eval_columns(net, data, 0, &mut bufs_a[0], terms_a, false),
+                || eval_columns(net, data, mid, &mut bufs_b[0], terms_b, false),
+            );
+            here + other
         } else {
             eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms, true)
         };
@@ -466,16 +464,6 @@ const OWN_THREADS: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas"
 /// it, starting and joining a thread costs about what it saves (W1's 22M and W2's 4.7G use
 /// two; measured on an idle machine).
 const PARALLEL_EVAL_WORK: usize = 1 << 22;
-
-/// Cores the default build may use: `ANN_CORE_THREADS` if set (1 turns the two-core
-/// evaluation off), else what the OS reports.
-pub(crate) fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| {
-        let env = std::env::var("ANN_CORE_THREADS").ok().and_then(|v| v.trim().parse::<usize>().ok());
-        env.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
-    })
-}
 
 /// Eval-mode forward pass over the columns `first..first + terms.len()` of `data`, chunk by
 /// chunk through `bufs`; writes each column's loss term into `terms` and returns how many

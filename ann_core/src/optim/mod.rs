@@ -136,17 +136,13 @@ pub(crate) fn for_each_entry(
                 }
             })
         };
-        if ps.len() >= PARALLEL_MIN_ENTRIES && crate::workspace::cores() >= 2 {
+        if ps.len() >= PARALLEL_MIN_ENTRIES && crate::threads::cores() >= 2 {
             let mid = ps.len() / 2;
             let (p1, p2) = ps.split_at_mut(mid);
             let (a1, a2) = s1s.split_at_mut(mid);
             let (b1, b2) = s2s.split_at_mut(mid);
             let (g1, g2) = gs.split_at(mid);
-            std::thread::scope(|scope| {
-                let other = scope.spawn(move || run(p2, a2, b2, g2));
-                run(p1, a1, b1, g1);
-                other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            });
+            crate::threads::join(|| run(p1, a1, b1, g1), move || run(p2, a2, b2, g2));
         } else {
             run(ps, s1s, s2s, gs);
         }

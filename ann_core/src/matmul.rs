@@ -60,9 +60,9 @@ pub(crate) fn matmul_into(
         }
         return;
     }
-    let _ = (scratch, split);
-    #[cfg(not(any(feature = "threading", feature = "blas")))]
-    if split
+    let _ = scratch;
+    if crate::threads::OWN_THREADS
+        && split
         && a.nrows() * b.ncols() * a.ncols() >= SPLIT_MIN_WORK
         && a.nrows() >= 16
         && crate::threads::cores() >= 2
@@ -84,7 +84,6 @@ pub(crate) fn matmul_into(
 /// In the default build (whose matrixmultiply runs on one thread), products of at least this
 /// many multiply-adds are split across two cores: W2's Z[1] and dW[1] (25.7M each), not its
 /// 4.2M ones, where starting a thread would cost about what it saves.
-#[cfg(not(any(feature = "threading", feature = "blas")))]
 const SPLIT_MIN_WORK: usize = 1 << 23;
 
 #[cfg(target_arch = "x86_64")]

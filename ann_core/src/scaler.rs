@@ -1,7 +1,7 @@
 //! Feature scaling: x_std = (x − μ) / σ per feature (row), with μ and σ fitted on the
 //! training set only and applied unchanged to the test set.
 
-use crate::error::{AnnError, Result, check_finite, shape_str};
+use crate::error::{AnnError, Result, check_finite_matrix, shape_str};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ impl StandardScaler {
         if x.ncols() == 0 || x.nrows() == 0 {
             return Err(AnnError::EmptyInput(format!("cannot fit a scaler on X {}", shape_str(x.shape()))));
         }
-        check_finite(x.iter(), "X passed to StandardScaler::fit")?;
+        check_finite_matrix(x, "X passed to StandardScaler::fit")?;
         let mean = x
             .mean_axis(Axis(1))
             .map(|m| m.insert_axis(Axis(1)))
@@ -42,7 +42,7 @@ impl StandardScaler {
                 got: shape_str(x.shape()),
             });
         }
-        check_finite(x.iter(), "X passed to StandardScaler::transform")?;
+        check_finite_matrix(x, "X passed to StandardScaler::transform")?;
         Ok((&x - &self.mean) / &self.std)
     }
 

@@ -13,6 +13,11 @@ pub(crate) fn cores() -> usize {
     })
 }
 
+/// Whether this build runs work on a second core of its own (big products, dW ∥ dA, big
+/// evaluations): not when its matrix products already run on several threads (the
+/// `threading` and `blas` features).
+pub(crate) const OWN_THREADS: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
+
 /// Runs `here` on this thread and `there` on a new one, and returns both results; a panic
 /// in `there` is resumed here.
 pub(crate) fn join<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {

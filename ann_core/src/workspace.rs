@@ -7,7 +7,7 @@
 //! (X{t}, Z[l], A[l], D[l]), Y{t}, the buffers dA[l]/dZ[l] and the gradients dW[l], db[l],
 //! and fills them in place:
 //!
-//! - Z[l] = W[l] A[l−1] with `general_mat_mul` into the preallocated Z[l], then one fused
+//! - Z[l] = W[l] A[l−1] with `matmul_into` (see `matmul.rs`) into the preallocated Z[l], then one fused
 //!   pass per element: Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] · (1/keep_prob[l]);
 //! - dZ[L] = A[L] − Y{t};  dW[l] = (1/m) dZ[l] A[l−1]ᵀ (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
@@ -15,11 +15,10 @@
 //!
 //! Every operation is the reference one in the same order, so both paths give the same
 //! numbers (the tests compare them on random networks). In the default build (without the
-//! `threading` or `blas` features, whose matrix products are already multi-threaded) a big
-//! evaluation of the training set (W2's) uses two cores, each example's loss still summed
-//! in order, so the result does not change; `ANN_CORE_THREADS=1` keeps it on one core.
-//! For wide networks on an idle machine, `--features threading` (two-thread matrix
-//! products, same bits) or `--features blas` are faster. The last, smaller batch of an
+//! `threading` or `blas` features, whose matrix products are already multi-threaded) big
+//! products, dW[l] ∥ dA[l−1] when both are big, and a big evaluation of the training set use
+//! two cores, each entry and each example's loss computed as on one, so the results do not
+//! change; `ANN_CORE_THREADS=1` keeps everything on one core. The last, smaller batch of an
 //! epoch gets a second set of buffers of its own width, so steady-state training does not
 //! allocate at all.
 
@@ -34,14 +33,14 @@ use crate::loss::{Loss, l2_penalty};
 use crate::matmul::{DIRECT_MAX_WORK, matmul_into};
 use crate::network::{Network, count_correct};
 use crate::simd::wide;
-use crate::threads::{cores, join};
+use crate::threads::{OWN_THREADS, cores, join};
 use crate::train::Data;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip, s};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
 /// Columns per chunk when a whole data set is evaluated: bounds the evaluation buffers
-/// to (n_l × 1024) per layer whatever m is.
+/// to (n_l × 256) per layer whatever m is.
 pub const EVAL_CHUNK: usize = 256;
 
 /// Buffers for batches of one width (number of columns).
@@ -455,10 +454,6 @@ struct EvalBufs {
 fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
     OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
 }
-
-/// Whether this build runs work on a second core of its own (big evaluations, dW ∥ dA): not
-/// when the matrix products already run on several threads (`threading`, `blas` features).
-const OWN_THREADS: bool = !cfg!(feature = "threading") && !cfg!(feature = "blas");
 
 /// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
 /// it, starting and joining a thread costs about what it saves (W1's 22M and W2's 4.7G use

@@ -16,8 +16,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 CARGO_TEST_FLAGS ?= --release
 # Per-cell timeout (s) for headless notebook runs; the first `:dep` cell compiles crates.
 NB_CELL_TIMEOUT ?= 600
-# Figures hook: runs only once ann_core/examples/figures.rs exists.
-FIGURES_EXAMPLE := ann_core/examples/figures.rs
+# Figures hook: runs only once ann_plot/examples/figures.rs exists.
+FIGURES_EXAMPLE := ann_plot/examples/figures.rs
 FIGURES_OUT ?=
 
 .PHONY: help setup lab test fmt-check clippy cargo-test test-runner test-notebooks notebooks test-figures figures
@@ -29,7 +29,7 @@ help:
 	@echo "make fmt-check       cargo fmt --all --check"
 	@echo "make clippy          cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "make cargo-test      cargo test --workspace \$$CARGO_TEST_FLAGS"
-	@echo "make test-figures    cargo run --release -p ann_core --example figures -- --out DIR (if that example exists)"
+	@echo "make test-figures    cargo run --release -p ann_plot --example figures -- --out DIR (if that example exists)"
 	@echo "make test-runner     check that the notebook runner passes/fails tests/notebook_fixtures/* as it should"
 	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
 	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
@@ -56,8 +56,8 @@ cargo-test:
 test-figures:
 	@if [ -f "$(FIGURES_EXAMPLE)" ]; then \
 	    out="$(FIGURES_OUT)"; if [ -z "$$out" ]; then out="$$(mktemp -d)"; fi; mkdir -p "$$out"; \
-	    echo "cargo run --release -p ann_core --example figures -- --out $$out"; \
-	    cargo run --release -p ann_core --example figures -- --out "$$out"; \
+	    echo "cargo run --release -p ann_plot --example figures -- --out $$out"; \
+	    cargo run --release -p ann_plot --example figures -- --out "$$out"; \
 	    scripts/check_figures.sh "$$out" visualizations; \
 	else \
 	    echo "test-figures: skipped ($(FIGURES_EXAMPLE) does not exist yet)"; \
@@ -83,5 +83,5 @@ bench:
 	@bench/bench.sh
 
 figures:
-	cargo run --release -p ann_core --example figures -- --out visualizations
+	cargo run --release -p ann_plot --example figures -- --out visualizations
 	scripts/check_figures.sh visualizations

@@ -56,22 +56,19 @@ pub enum AnnError {
     /// Saving or loading a network failed.
     #[error("persistence: {0}")]
     Persistence(String),
-    /// Drawing or saving a figure failed.
-    #[error("plot: {0}")]
-    Plot(String),
 }
 
 /// Shorthand used throughout the crate.
 pub type Result<T> = std::result::Result<T, AnnError>;
 
 /// Formats a shape as `(rows, cols)` for error messages.
-pub(crate) fn shape_str(shape: &[usize]) -> String {
+pub fn shape_str(shape: &[usize]) -> String {
     let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     format!("({})", parts.join(", "))
 }
 
 /// Fails with [`AnnError::NonFinite`] if any entry of `values` is NaN or infinite.
-pub(crate) fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Result<()> {
+pub fn check_finite<'a>(values: impl IntoIterator<Item = &'a f64>, what: &str) -> Result<()> {
     if values.into_iter().all(|v| v.is_finite()) {
         Ok(())
     } else {
@@ -90,8 +87,9 @@ pub(crate) fn check_finite_matrix(x: ndarray::ArrayView2<f64>, what: &str) -> Re
     }
 }
 
-/// Builds an [`AnnError::InvalidHyperparameter`].
-pub(crate) fn bad_hyper(name: &str, value: impl std::fmt::Display, reason: &str) -> AnnError {
+/// Builds an [`AnnError::InvalidHyperparameter`]: `name` is the argument, `reason` its
+/// valid range.
+pub fn bad_hyper(name: &str, value: impl std::fmt::Display, reason: &str) -> AnnError {
     AnnError::InvalidHyperparameter {
         name: name.to_string(),
         value: value.to_string(),

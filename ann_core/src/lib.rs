@@ -24,8 +24,8 @@
 //! | confusion matrix | [`metrics`] |
 //! | saving and loading | [`persist`] |
 //! | errors | [`error`] |
-//! | experiments behind the figures | [`experiments`] |
-//! | figures (feature `plot`) | `plot` |
+//!
+//! Figures and the experiments behind them are the `ann_plot` crate.
 
 // Links the BLAS that ndarray's `blas` feature calls (the system OpenBLAS).
 #[cfg(feature = "blas")]
@@ -38,7 +38,6 @@ pub mod cache;
 pub mod data;
 pub mod dropout;
 pub mod error;
-pub mod experiments;
 pub mod forward;
 pub mod gradcheck;
 pub mod history;
@@ -50,8 +49,6 @@ pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod persist;
-#[cfg(feature = "plot")]
-pub mod plot;
 pub mod scaler;
 pub mod schedule;
 mod simd;

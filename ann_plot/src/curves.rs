@@ -1,0 +1,171 @@
+//! Learning curves from a [`History`]: loss and accuracy per epoch, train and validation,
+//! with the per-step mini-batch loss as a faint line.
+
+use crate::common::{self, Axes};
+use crate::error::{AnnError, Result};
+use crate::figure::{Draw, Figure, plot_error};
+use crate::style;
+use ann_core::history::History;
+use ann_core::loss::Loss;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Loss (left) and accuracy (right) curves of a training run.
+///
+/// The epoch-end values J and accuracy of epoch e (0-based) are drawn at x = e + 1, after
+/// the epoch's steps; the mini-batch loss J{t} of global step t sits at
+/// x = t / steps_per_epoch, so step and epoch values share the "epoch" axis. Validation
+/// curves appear when the history has them; the best epoch of early stopping is marked.
+/// A regression history (no accuracy) gives the loss panel alone. `loss` names the y axis;
+/// an empty `title` gives a default one.
+///
+/// Errors: an empty history, or a NaN/infinite value in it.
+pub fn training_curves(history: &History, loss: Loss, title: &str) -> Result<Figure> {
+    if history.train_loss.is_empty() {
+        return Err(AnnError::EmptyInput("the history has no completed epoch to plot".into()).into());
+    }
+    for (series, name) in [
+        (&history.train_loss, "train_loss"),
+        (&history.val_loss, "val_loss"),
+        (&history.train_accuracy, "train_accuracy"),
+        (&history.val_accuracy, "val_accuracy"),
+        (&history.step_loss, "step_loss"),
+    ] {
+        common::check_finite(series.iter(), &format!("History::{name}"))?;
+    }
+    let title = if title.is_empty() {
+        format!("Training curves ({} epochs)", history.epochs())
+    } else {
+        title.to_string()
+    };
+    let has_acc = !history.train_accuracy.is_empty() || !history.val_accuracy.is_empty();
+    let size = if has_acc { (1400, 560) } else { style::DEFAULT_SIZE };
+    let drawing = Curves { h: history, loss, title: &title, has_acc };
+    Figure::from_drawing(size.0, size.1, &title, &drawing)
+}
+
+struct Curves<'a> {
+    h: &'a History,
+    loss: Loss,
+    title: &'a str,
+    has_acc: bool,
+}
+
+/// Epoch-end points at x = e + 1.
+fn epoch_points(values: &[f64]) -> Vec<(f64, f64)> {
+    values.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect()
+}
+
+impl Curves<'_> {
+    fn x_max(&self) -> f64 {
+        let h = self.h;
+        let epochs = [h.train_loss.len(), h.val_loss.len(), h.train_accuracy.len(), h.val_accuracy.len()];
+        let e = epochs.into_iter().max().unwrap_or(1) as f64;
+        let steps =
+            if h.steps_per_epoch > 0 { h.step_loss.len() as f64 / h.steps_per_epoch as f64 } else { 0.0 };
+        e.max(steps)
+    }
+
+    /// Epoch-end line with markers (markers only while they stay readable).
+    fn epoch_series<'c, DB: DrawingBackend + 'c>(
+        chart: &mut common::Chart2d<'c, DB>,
+        values: &[f64],
+        color: RGBColor,
+        label: &str,
+    ) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let pts = epoch_points(values);
+        let line = color.stroke_width(3);
+        chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?.label(label).legend(
+            move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (24, 0)], line)
+                    + Circle::new((12, 0), 4, color.filled())
+            },
+        );
+        let marker = if pts.len() <= 60 { 4 } else { 0 };
+        if marker > 0 {
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, marker, color.filled())))
+                .map_err(plot_error)?;
+        }
+        Ok(())
+    }
+
+    fn best_epoch_marker<'c, DB: DrawingBackend + 'c>(
+        &self,
+        chart: &mut common::Chart2d<'c, DB>,
+    ) -> Result<()> {
+        if let Some(best) = self.h.best_epoch {
+            let x = (best + 1) as f64;
+            let yr = chart.y_range();
+            let style = style::NEUTRAL.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new(vec![(x, yr.start), (x, yr.end)], 8, 6, style))
+                .map_err(plot_error)?
+                .label(format!("best epoch ({}), restored", best + 1))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+        }
+        Ok(())
+    }
+
+    fn loss_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let h = self.h;
+        let steps_ok = h.steps_per_epoch > 0 && !h.step_loss.is_empty();
+        let all = h.train_loss.iter().chain(&h.val_loss).chain(if steps_ok { &h.step_loss[..] } else { &[] });
+        let (lo, hi) = common::finite_range(all.copied()).unwrap_or((0.0, 1.0));
+        let y =
+            if lo >= 0.0 { 0.0..common::padded((0.0, hi), 0.05).end } else { common::padded((lo, hi), 0.05) };
+        let x = 0.0..self.x_max() * 1.02;
+        let y_desc = format!("loss J ({})", self.loss.name());
+        let mut chart = common::chart2d(area, &Axes::new("Loss", x, y, "epoch", &y_desc))?;
+        if steps_ok {
+            let spe = h.steps_per_epoch as f64;
+            let faint = style::series_color(0).mix(0.35).stroke_width(1);
+            chart
+                .draw_series(LineSeries::new(
+                    h.step_loss.iter().enumerate().map(|(t, &v)| (t as f64 / spe, v)),
+                    faint,
+                ))
+                .map_err(plot_error)?
+                .label("mini-batch loss J{t} (per step)")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], faint));
+        }
+        Self::epoch_series(&mut chart, &h.train_loss, style::series_color(0), "train (end of epoch)")?;
+        Self::epoch_series(&mut chart, &h.val_loss, style::series_color(1), "validation")?;
+        self.best_epoch_marker(&mut chart)?;
+        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+
+    fn accuracy_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let h = self.h;
+        let (lo, _) = common::finite_range(h.train_accuracy.iter().chain(&h.val_accuracy).copied())
+            .unwrap_or((0.0, 1.0));
+        // Accuracy lives in [0, 1]: show from a little below the worst value up to 1.
+        let bottom = ((lo - 0.05) * 20.0).floor() / 20.0;
+        let y = bottom.clamp(0.0, 0.95)..1.005;
+        let x = 0.0..self.x_max() * 1.02;
+        let mut chart =
+            common::chart2d(area, &Axes::new("Accuracy", x, y, "epoch", "accuracy (fraction correct)"))?;
+        Self::epoch_series(&mut chart, &h.train_accuracy, style::series_color(0), "train")?;
+        Self::epoch_series(&mut chart, &h.val_accuracy, style::series_color(1), "validation")?;
+        self.best_epoch_marker(&mut chart)?;
+        common::legend(&mut chart, SeriesLabelPosition::LowerRight)
+    }
+}
+
+impl Draw for Curves<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let body = common::titled(area, self.title)?;
+        if self.has_acc {
+            let panels = body.split_evenly((1, 2));
+            self.loss_panel(&panels[0])?;
+            self.accuracy_panel(&panels[1])?;
+        } else {
+            self.loss_panel(&body)?;
+        }
+        Ok(())
+    }
+}

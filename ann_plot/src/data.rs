@@ -1,0 +1,167 @@
+//! Scatter plots of 2-D data sets: the points X (2, m) coloured by class, one panel or a
+//! grid of panels (to compare data sets, noise levels, or raw and scaled features).
+
+use crate::common::{self, Axes};
+use crate::error::{AnnError, Result};
+use crate::figure::{Draw, Figure, plot_error};
+use crate::style;
+use ann_core::data::Dataset;
+use ndarray::ArrayView2;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Most panels [`datasets`] draws in one figure.
+pub const MAX_DATASET_PANELS: usize = 9;
+
+/// Panels per row in [`datasets`].
+const PER_ROW: usize = 3;
+
+/// One data set X (2, m) as a scatter plot, each point coloured by its class `labels[j]`
+/// (class 0 blue, class 1 vermillion, ...), with a legend per class. Axes are in the units
+/// of X, so unscaled features show their real ranges. An empty `title` gives a default one.
+///
+/// Errors: X not (2, m), empty or non-finite X, not one label per column.
+pub fn dataset(x: ArrayView2<f64>, labels: &[usize], title: &str) -> Result<Figure> {
+    common::check_points(x, labels, "dataset plot")?;
+    let title = if title.is_empty() { format!("Data set (m = {})", x.ncols()) } else { title.to_string() };
+    let panel = Panel { x, labels, caption: String::new() };
+    Figure::from_drawing(900, 700, &title, &Scatter { panels: vec![panel], title: &title })
+}
+
+/// Several 2-D data sets side by side, three per row, each panel captioned with its name
+/// and m; every panel has its own axes (in the units of its X). At most
+/// [`MAX_DATASET_PANELS`] panels. An empty `title` gives a default one.
+///
+/// Errors: no panels or too many, a data set whose X is not (2, m), empty or non-finite.
+pub fn datasets(panels: &[(&Dataset, &str)], title: &str) -> Result<Figure> {
+    if panels.is_empty() {
+        return Err(AnnError::EmptyInput("no data sets to plot".into()).into());
+    }
+    if panels.len() > MAX_DATASET_PANELS {
+        return Err(AnnError::InvalidArchitecture(format!(
+            "{} data sets: at most {MAX_DATASET_PANELS} panels fit in one figure",
+            panels.len()
+        ))
+        .into());
+    }
+    let mut drawn = Vec::with_capacity(panels.len());
+    for (k, (data, name)) in panels.iter().enumerate() {
+        common::check_points(data.x.view(), &data.labels, &format!("data set {} ({name})", k + 1))?;
+        drawn.push(Panel {
+            x: data.x.view(),
+            labels: &data.labels,
+            caption: format!("{name} (m = {})", data.len()),
+        });
+    }
+    let title = if title.is_empty() { format!("{} data sets", panels.len()) } else { title.to_string() };
+    let cols = panels.len().min(PER_ROW);
+    let rows = panels.len().div_ceil(PER_ROW);
+    // Title, plus a colour key row when there are several panels (a single panel has its
+    // legend inside).
+    let key = if panels.len() > 1 { 36 } else { 0 };
+    let (w, h) = (520 * cols as u32, 470 * rows as u32 + 50 + key);
+    Figure::from_drawing(w.max(700), h, &title, &Scatter { panels: drawn, title: &title })
+}
+
+struct Panel<'a> {
+    x: ArrayView2<'a, f64>,
+    labels: &'a [usize],
+    caption: String,
+}
+
+struct Scatter<'a> {
+    panels: Vec<Panel<'a>>,
+    title: &'a str,
+}
+
+impl Panel<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, legend: bool) -> Result<()> {
+        let xs: Vec<f64> = self.x.row(0).to_vec();
+        let ys: Vec<f64> = self.x.row(1).to_vec();
+        let xr = common::padded(common::finite_range(xs.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
+        let yr = common::padded(common::finite_range(ys.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
+        let mut axes = Axes::new(&self.caption, xr, yr, "x1", "x2");
+        axes.y_label_area = 70;
+        let mut chart = common::chart2d(area, &axes)?;
+        let radius = if xs.len() > 1500 { 2 } else { 3 };
+        let n_classes = self.labels.iter().copied().max().map_or(0, |c| c + 1);
+        for c in 0..n_classes {
+            let pts: Vec<(f64, f64)> =
+                (0..xs.len()).filter(|&j| self.labels[j] == c).map(|j| (xs[j], ys[j])).collect();
+            if pts.is_empty() {
+                continue;
+            }
+            // One slightly transparent disc per point (no rim): overlaps stay visible and
+            // the SVG stays small.
+            let color = style::class_color(c).mix(0.8).filled();
+            let series =
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, radius, color))).map_err(plot_error)?;
+            if legend {
+                series
+                    .label(format!("class {c}"))
+                    .legend(move |(x, y)| Circle::new((x, y), radius + 1, color));
+            }
+        }
+        if legend {
+            common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        }
+        Ok(())
+    }
+}
+
+impl Draw for Scatter<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let body = common::titled(area, self.title)?;
+        if let [single] = &self.panels[..] {
+            return single.draw(&body, true);
+        }
+        // One colour key for all panels, under the title.
+        let n_classes = self.panels.iter().flat_map(|p| p.labels.iter()).copied().max().map_or(0, |c| c + 1);
+        let (key, body) = body.split_vertically(36);
+        let items: Vec<(String, RGBColor)> =
+            (0..n_classes).map(|c| (format!("class {c}"), style::class_color(c))).collect();
+        key_row(&key, &items, false)?;
+        let cols = self.panels.len().min(PER_ROW);
+        let rows = self.panels.len().div_ceil(PER_ROW);
+        let cells = body.split_evenly((rows, cols));
+        for (panel, cell) in self.panels.iter().zip(&cells) {
+            panel.draw(cell, false)?;
+        }
+        Ok(())
+    }
+}
+
+/// A centred row of legend entries (a disc, or a line if `line`, then the label), drawn
+/// once for all panels of a figure instead of a legend box inside each chart.
+pub(crate) fn key_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, RGBColor)],
+    line: bool,
+) -> Result<()> {
+    let font = common::text(style::LEGEND_SIZE);
+    let (width, height) = area.dim_in_pixel();
+    let (marker, gap) = (if line { 30 } else { 14 }, 34);
+    let mut sizes = Vec::with_capacity(items.len());
+    for (label, _) in items {
+        sizes.push(area.estimate_text_size(label, &font).map_err(plot_error)?.0 as i32);
+    }
+    let total: i32 =
+        sizes.iter().map(|w| marker + 8 + w).sum::<i32>() + gap * (items.len() as i32 - 1).max(0);
+    let mut x = ((width as i32 - total) / 2).max(4);
+    let y = height as i32 / 2;
+    for ((label, color), w) in items.iter().zip(sizes) {
+        if line {
+            area.draw(&PathElement::new(vec![(x, y), (x + marker, y)], color.stroke_width(3)))
+                .map_err(plot_error)?;
+        } else {
+            area.draw(&Circle::new((x + marker / 2, y), 6, color.mix(0.8).filled())).map_err(plot_error)?;
+        }
+        let pos = plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        );
+        area.draw(&Text::new(label.clone(), (x + marker + 8, y), font.pos(pos))).map_err(plot_error)?;
+        x += marker + 8 + w + gap;
+    }
+    Ok(())
+}

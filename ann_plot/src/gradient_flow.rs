@@ -1,0 +1,135 @@
+//! Figure 11 — gradient flow through a deep network: vanishing and exploding gradients
+//! for several activation/initialization pairs.
+
+use crate::common;
+use crate::error::{AnnError, Result};
+use crate::experiments::GradientFlow;
+use crate::figure::{Draw, Figure, plot_error};
+use crate::landscape::{self, LogAxes};
+use crate::style;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Per-layer measurements of a [`gradient_flow`](crate::experiments::gradient_flow) run,
+/// one line per (activation, initialization) case, all on log scales:
+///
+/// - left: the forward signal, the standard deviation of A[l] for the hidden layers;
+/// - middle: ‖dW[l]‖_F from one backward pass at initialization;
+/// - right (if the run trained): ‖dW[l]‖_F averaged over the last training epoch.
+///
+/// The shared legend below gives each case's ‖dW[1]‖ / ‖dW[L]‖ (≪ 1: the gradient
+/// vanishes on its way to the input) and its loss after training (or that it diverged).
+///
+/// An empty `title` gives a default one. Errors: no runs, an empty or non-finite run.
+pub fn gradient_norms(result: &GradientFlow, title: &str) -> Result<Figure> {
+    if result.runs.is_empty() {
+        return Err(AnnError::EmptyInput("no gradient-flow runs to plot".into()).into());
+    }
+    for r in &result.runs {
+        if r.grad_norms.is_empty() {
+            return Err(AnnError::EmptyInput(format!("{} has no layer", r.case.label())).into());
+        }
+        common::check_finite(r.grad_norms.iter().chain(&r.activation_std), &r.case.label())?;
+    }
+    let depth = result.sizes.len().saturating_sub(1);
+    let width = result.sizes.get(1).copied().unwrap_or(0);
+    let title = if title.is_empty() {
+        format!(
+            "Gradient flow in a {depth}-layer network ({} hidden layers of {width} units) on two moons",
+            depth - 1
+        )
+    } else {
+        title.to_string()
+    };
+    let trained = result.train_epochs > 0;
+    let w = if trained { 1900 } else { 1350 };
+    Figure::from_drawing(w, 700, &title, &Flow { r: result, title: &title, trained })
+}
+
+struct Flow<'a> {
+    r: &'a GradientFlow,
+    title: &'a str,
+    trained: bool,
+}
+
+/// (l, log₁₀ v) for l = first, first + 1, ...
+fn layer_points(values: &[f64], first: usize) -> Vec<(f64, f64)> {
+    landscape::log_points(values.iter().enumerate().map(|(i, &v)| ((i + first) as f64, v)))
+}
+
+impl Flow<'_> {
+    fn panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        caption: &str,
+        y_desc: &str,
+        series: &[Vec<(f64, f64)>],
+    ) -> Result<()> {
+        let depth = self.r.sizes.len().saturating_sub(1) as f64;
+        let (lo, hi) =
+            common::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
+        let mut chart = landscape::chart(
+            area,
+            &LogAxes {
+                caption,
+                x: 0.5..depth + 0.5,
+                y: common::padded((lo.floor(), hi.ceil()), 0.03),
+                x_desc: "layer l",
+                y_desc,
+                x_log: false,
+                y_log: true,
+            },
+        )?;
+        for (i, pts) in series.iter().enumerate() {
+            let color = style::series_color(i);
+            let line = color.stroke_width(3);
+            chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(plot_error)?;
+        }
+        Ok(())
+    }
+}
+
+impl Draw for Flow<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let body = common::titled(area, self.title)?;
+        let runs = &self.r.runs;
+        let per_row = if self.trained { 3 } else { 2 };
+        let legend_h = 20 + 30 * runs.len().div_ceil(per_row) as u32;
+        let (_, h) = body.dim_in_pixel();
+        let (charts, legend) = body.split_vertically(h.saturating_sub(legend_h));
+        let panels = charts.split_evenly((1, if self.trained { 3 } else { 2 }));
+        let forward: Vec<_> = runs.iter().map(|r| layer_points(&r.activation_std, 1)).collect();
+        self.panel(&panels[0], "Forward: spread of the activations", "std of A[l] (log scale)", &forward)?;
+        let backward: Vec<_> = runs.iter().map(|r| layer_points(&r.grad_norms, 1)).collect();
+        self.panel(&panels[1], "Backward: gradients at initialization", "‖dW[l]‖ (log scale)", &backward)?;
+        if self.trained {
+            let after: Vec<_> = runs
+                .iter()
+                .map(|r| r.trained_grad_norms.as_ref().map_or(Vec::new(), |g| layer_points(g, 1)))
+                .collect();
+            let caption = format!("Gradients after {} epochs of SGD", self.r.train_epochs);
+            self.panel(&panels[2], &caption, "mean ‖dW[l]‖ over the last epoch (log)", &after)?;
+        }
+        let entries: Vec<(String, RGBColor)> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut label = format!(
+                    "{}: ‖dW[1]‖/‖dW[L]‖ = {}",
+                    r.case.label(),
+                    landscape::short_number(r.first_to_last_ratio())
+                );
+                if self.trained {
+                    match (r.trained_loss, r.diverged) {
+                        (_, true) => label.push_str(", training diverged"),
+                        (Some(l), false) => label.push_str(&format!(", J = {l:.3} after training")),
+                        (None, false) => {}
+                    }
+                }
+                (label, style::series_color(i))
+            })
+            .collect();
+        landscape::legend_row(&legend, &entries, per_row)
+    }
+}

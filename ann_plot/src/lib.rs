@@ -1,0 +1,94 @@
+//! Figures drawn with plotters: every plot function returns a [`Figure`] that shows
+//! inline in Jupyter (evcxr) and saves as PNG or SVG.
+//!
+//! Plot functions take results (a [`History`](ann_core::History), a trained
+//! [`Network`](crate::Network) and its data, a forward [`Cache`](ann_core::Cache)), never file
+//! paths, and return `Result<Figure>`: bad input (empty, non-finite, wrong shape) is an
+//! [`AnnError`](ann_core::AnnError), not a panic. Rendering is deterministic: the same inputs
+//! give byte-identical PNG and SVG.
+//!
+//! | figure | function |
+//! |---|---|
+//! | loss and accuracy per epoch | [`training_curves`] |
+//! | layers as feature transformers, 2-D → 3-D → 2-D | [`feature_transformer`] |
+//! | activation functions and derivatives | [`activation_functions`] |
+//! | decision boundary of a 2-D classifier | [`decision_boundary`] |
+//! | firing pattern of a layer (neurons × examples) | [`layer_activations`] |
+//! | each hidden neuron over the input plane | [`neuron_maps`] |
+//! | a dropout mask D and inverted-dropout scaling | [`dropout_mask`] |
+//! | confusion matrix of a classifier | [`confusion_matrix`] |
+//! | grid of (misclassified) images | [`image_grid`] |
+//! | a 1-D regression fit against its data | [`regression_fit`] |
+//!
+//! In a notebook, a cell ending in a figure shows it:
+//!
+//! ```no_run
+//! use ann_core::Activation;
+//! use ann_plot as plot;
+//! # fn main() -> ann_plot::Result<()> {
+//! let fig = plot::activation_functions(&[Activation::Relu, Activation::Tanh], (-4.0, 4.0), "")?;
+//! fig.save_png("activations.png")?;
+//! # Ok(()) }
+//! ```
+//!
+//! Styling lives in [`style`] (Okabe–Ito palette, font sizes, colormaps, the bundled DejaVu
+//! Sans font); new figures implement [`Draw`] and call [`Figure::from_drawing`]
+//! (plotters is re-exported as [`plotters`]).
+
+mod activations;
+mod boundary;
+pub(crate) mod common;
+mod curves;
+mod dropout;
+pub mod error;
+mod evaluation;
+pub mod experiments;
+mod figure;
+mod layers;
+pub mod style;
+mod transform;
+
+pub use activations::activation_functions;
+pub use boundary::decision_boundary;
+pub use curves::training_curves;
+pub use dropout::dropout_mask;
+pub use error::{PlotError, Result};
+pub use evaluation::{confusion_matrix, image_grid, regression_fit};
+pub use figure::{Draw, Figure, MAX_SIDE, base64_encode, plot_error};
+pub use layers::{layer_activations, neuron_maps};
+pub use transform::feature_transformer;
+
+/// The plotters version the figures are drawn with, for implementing [`Draw`] without a
+/// separate `:dep plotters` (which could resolve to another version).
+pub use plotters;
+
+// Figures of the experiments in `experiments`, one file per topic.
+mod adam;
+mod boundary_evolution;
+mod deep_training;
+mod gradient_flow;
+mod landscape;
+mod learning_rate;
+mod loss_surface;
+mod minibatch;
+mod optimizers;
+mod weight_updates;
+pub use adam::adam_moment_traces;
+pub use boundary_evolution::{boundary_evolution, boundary_frame, save_boundary_gif};
+pub use deep_training::deep_training_curves;
+pub use gradient_flow::gradient_norms;
+pub use learning_rate::learning_rate_curves;
+pub use loss_surface::loss_landscape;
+pub use minibatch::{batch_size_curves, batch_size_paths};
+pub use optimizers::{optimizer_loss_curves, optimizer_trajectories};
+pub use weight_updates::weight_update_traces;
+
+// Scatter plots of 2-D data sets, and several training runs on one chart.
+mod compare;
+mod data;
+pub use compare::compare_runs;
+pub use data::{dataset, datasets};
+
+// Learning-rate decay: α per epoch and the training loss of real runs.
+mod schedule;
+pub use schedule::learning_rate_schedules;

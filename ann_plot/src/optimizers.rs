@@ -1,0 +1,216 @@
+//! Figure 9 — SGD, Momentum, RMSProp and Adam: loss curves on a network, and paths on a
+//! 2-D ill-conditioned function.
+
+use crate::common::{self, Axes};
+use crate::error::{AnnError, Result};
+use crate::experiments::{OptimizerCurves, OptimizerPaths};
+use crate::figure::{Draw, Figure, plot_error};
+use crate::landscape::{self, LogAxes};
+use crate::style;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Loss curves of the optimizers of an
+/// [`optimizer_curves`](crate::experiments::optimizer_curves) run (same network, initial
+/// weights, data and batch order). Left: J on the training set after each epoch (log
+/// scale). Right: the training accuracy after each epoch. A diverged run is drawn up to
+/// its divergence and marked in the legend. An empty `title` gives a default.
+///
+/// Errors: no curves, a curve with no finished epoch.
+pub fn optimizer_loss_curves(result: &OptimizerCurves, title: &str) -> Result<Figure> {
+    if result.curves.is_empty() {
+        return Err(AnnError::EmptyInput("no optimizer curves to plot".into()).into());
+    }
+    if let Some(c) = result.curves.iter().find(|c| c.step_loss.is_empty()) {
+        return Err(AnnError::EmptyInput(format!("{} recorded no step", c.spec.label())).into());
+    }
+    common::check_finite([result.initial_loss].iter(), "initial loss")?;
+    let title = if title.is_empty() {
+        let sizes: Vec<String> = result.sizes.iter().map(|n| n.to_string()).collect();
+        format!(
+            "Optimizers on {}, [{}] ReLU: same initial weights and batches",
+            result.data.describe(),
+            sizes.join(", ")
+        )
+    } else {
+        title.to_string()
+    };
+    Figure::from_drawing(1400, 600, &title, &CurvesDrawing { r: result, title: &title })
+}
+
+struct CurvesDrawing<'a> {
+    r: &'a OptimizerCurves,
+    title: &'a str,
+}
+
+impl Draw for CurvesDrawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let body = common::titled(area, self.title)?;
+        let panels = body.split_evenly((1, 2));
+        let curves = &self.r.curves;
+        let epochs = curves.iter().map(|c| c.epoch_loss.len()).max().unwrap_or(1).max(1);
+        let epoch_pts: Vec<Vec<(f64, f64)>> = curves
+            .iter()
+            .map(|c| {
+                landscape::log_points(
+                    std::iter::once((0.0, self.r.initial_loss))
+                        .chain(c.epoch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v))),
+                )
+            })
+            .collect();
+        let (lo, hi) = common::finite_range(epoch_pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
+        let mut chart = landscape::chart(
+            &panels[0],
+            &LogAxes {
+                caption: "Loss on the training set after each epoch",
+                x: 0.0..epochs as f64 + 0.5,
+                y: common::padded((lo, hi), 0.05),
+                x_desc: "epoch",
+                y_desc: "J (log scale)",
+                x_log: false,
+                y_log: true,
+            },
+        )?;
+        for (i, (c, pts)) in curves.iter().zip(&epoch_pts).enumerate() {
+            let color = style::series_color(i);
+            let line = color.stroke_width(3);
+            let last = c.epoch_loss.last().map_or(String::new(), |v| format!(", final J = {v:.3}"));
+            let diverged = c.diverged.map_or(String::new(), |d| format!(", diverged at step {}", d.step));
+            chart
+                .draw_series(LineSeries::new(pts.clone(), line))
+                .map_err(plot_error)?
+                .label(format!("{}{last}{diverged}", c.spec.label()))
+                .legend(landscape::line_legend(line));
+            if pts.len() <= 40 {
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(plot_error)?;
+            }
+        }
+        common::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
+
+        let (lo, _) = common::finite_range(curves.iter().flat_map(|c| c.epoch_accuracy.iter().copied()))
+            .unwrap_or((0.5, 1.0));
+        let bottom = (((lo - 0.05) * 20.0).floor() / 20.0).clamp(0.0, 0.95);
+        let mut chart = landscape::chart(
+            &panels[1],
+            &LogAxes {
+                caption: "Training accuracy after each epoch",
+                x: 0.0..epochs as f64 + 0.5,
+                y: bottom..1.005,
+                x_desc: "epoch",
+                y_desc: "accuracy (fraction correct)",
+                x_log: false,
+                y_log: false,
+            },
+        )?;
+        for (i, c) in curves.iter().enumerate() {
+            let color = style::series_color(i);
+            let line = color.stroke_width(3);
+            let pts: Vec<(f64, f64)> =
+                c.epoch_accuracy.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect();
+            let last = c.epoch_accuracy.last().map_or(String::new(), |v| format!(": {:.1} %", 100.0 * v));
+            chart
+                .draw_series(LineSeries::new(pts.clone(), line))
+                .map_err(plot_error)?
+                .label(format!("{}{last}", c.spec.name()))
+                .legend(landscape::line_legend(line));
+            if pts.len() <= 40 {
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(plot_error)?;
+            }
+        }
+        common::legend(&mut chart, SeriesLabelPosition::LowerRight)
+    }
+}
+
+/// Paths of the optimizers of an [`optimizer_paths`](crate::experiments::optimizer_paths)
+/// run over the contours of the 2-D test function (log colour scale, iso-lines every ½
+/// decade), and f along each path (log scale). A path that diverged stops at its last
+/// finite point. An empty `title` gives a default one.
+///
+/// Errors: no paths, an empty path, non-finite points.
+pub fn optimizer_trajectories(result: &OptimizerPaths, title: &str) -> Result<Figure> {
+    if result.paths.is_empty() {
+        return Err(AnnError::EmptyInput("no optimizer paths to plot".into()).into());
+    }
+    for p in &result.paths {
+        if p.points.is_empty() {
+            return Err(AnnError::EmptyInput(format!("the path of {} is empty", p.spec.label())).into());
+        }
+        common::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.spec.label())?;
+    }
+    let scale = landscape::log_scale(&result.contour, 4.0)?;
+    let steps = result.paths.iter().map(|p| p.points.len() - 1).max().unwrap_or(0);
+    let title = if title.is_empty() {
+        format!("Optimizer paths on {}: {steps} steps from the same start", result.surface.formula())
+    } else {
+        title.to_string()
+    };
+    Figure::from_drawing(1600, 640, &title, &PathsDrawing { r: result, title: &title, scale })
+}
+
+struct PathsDrawing<'a> {
+    r: &'a OptimizerPaths,
+    title: &'a str,
+    scale: (f64, f64),
+}
+
+impl Draw for PathsDrawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let body = common::titled(area, self.title)?;
+        let (w, _) = body.dim_in_pixel();
+        let (left, right) = body.split_horizontally(w * 62 / 100);
+        let right = right.margin(0, 0, 40, 0);
+        let (lw, _) = left.dim_in_pixel();
+        let (main, strip) = left.split_horizontally(lw.saturating_sub(150));
+        let g = &self.r.contour;
+        let (xr, yr) = (g.xs[0]..g.xs[g.xs.len() - 1], g.ys[0]..g.ys[g.ys.len() - 1]);
+        let mut chart = common::chart2d(&main, &Axes::new("Paths over the contours of f", xr, yr, "x", "y"))?;
+        landscape::draw_landscape(&mut chart, g, self.scale, 0.5)?;
+        for (i, p) in self.r.paths.iter().enumerate() {
+            let label = if p.diverged { format!("{} (diverged)", p.spec.label()) } else { p.spec.label() };
+            landscape::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
+        }
+        landscape::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;
+        common::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        common::frame(&mut chart)?;
+        let rows = landscape::plot_rows(&chart);
+        landscape::log_colorbar(&strip, rows, self.scale, "f (log scale)")?;
+
+        let steps = self.r.paths.iter().map(|p| p.points.len()).max().unwrap_or(1);
+        let pts: Vec<Vec<(f64, f64)>> = self
+            .r
+            .paths
+            .iter()
+            .map(|p| landscape::log_points(p.values.iter().enumerate().map(|(t, &v)| (t as f64, v))))
+            .collect();
+        let (lo, hi) = common::finite_range(pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
+        // Converged paths reach 1e-30 and below; show 12 decades under the start.
+        let lo = lo.max(hi - 12.0);
+        let mut chart = landscape::chart(
+            &right,
+            &LogAxes {
+                caption: "f(x_t, y_t) along each path",
+                x: 0.0..steps as f64,
+                y: common::padded((lo, hi), 0.04),
+                x_desc: "step t",
+                y_desc: "f(x_t, y_t), log scale",
+                x_log: false,
+                y_log: true,
+            },
+        )?;
+        let floor = lo - 0.04 * (hi - lo);
+        for (i, (p, pts)) in self.r.paths.iter().zip(&pts).enumerate() {
+            let line = style::series_color(i).stroke_width(2);
+            let clipped: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x, y.max(floor))).collect();
+            chart
+                .draw_series(landscape::segments(&clipped, line))
+                .map_err(plot_error)?
+                .label(p.spec.name())
+                .legend(landscape::line_legend(line));
+        }
+        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}

@@ -8,6 +8,7 @@
 
 use crate::cache::Cache;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::fast::frobenius;
 use crate::network::Network;
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -49,25 +50,6 @@ impl Gradients {
     pub fn is_finite(&self) -> bool {
         self.layers.iter().all(|g| g.dw.iter().chain(g.db.iter()).all(|v| v.is_finite()))
     }
-}
-
-/// ‖M‖_F = √(Σ m_ij²).
-///
-/// The sum runs over eight interleaved partial sums (so it vectorizes); the order is fixed,
-/// so the result is deterministic.
-pub fn frobenius(m: ArrayView2<f64>) -> f64 {
-    let Some(values) = m.as_slice_memory_order() else {
-        return m.iter().map(|v| v * v).sum::<f64>().sqrt();
-    };
-    let mut partial = [0.0f64; 8];
-    let mut chunks = values.chunks_exact(8);
-    for chunk in &mut chunks {
-        for (p, v) in partial.iter_mut().zip(chunk) {
-            *p += v * v;
-        }
-    }
-    let tail: f64 = chunks.remainder().iter().map(|v| v * v).sum();
-    (partial.iter().sum::<f64>() + tail).sqrt()
 }
 
 impl Network {

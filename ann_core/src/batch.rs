@@ -4,7 +4,7 @@
 //! Batch GD is batch_size = m, stochastic GD is batch_size = 1.
 
 use crate::error::{AnnError, Result, bad_hyper};
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array2, ArrayView2, Axis};
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 
@@ -33,26 +33,6 @@ pub fn shuffle_order(order: &mut Vec<usize>, m: usize, rng: &mut ChaCha8Rng) {
 /// Only the batch is copied, never the whole permuted dataset.
 pub fn gather_columns(x: ArrayView2<f64>, idx: &[usize]) -> Array2<f64> {
     x.select(Axis(1), idx)
-}
-
-/// Writes the columns `idx` of X into `out` (shape (n, |idx|)), without allocating:
-/// the batch X{t} gathered straight from the data set. `idx` must be in range.
-///
-/// The loop follows X's memory: row by row for a row-major X, column by column when X's
-/// columns are contiguous (column-major, one example per contiguous block), where a batch
-/// is a few block copies instead of one scattered read per entry.
-pub(crate) fn gather_columns_into(x: ArrayView2<f64>, idx: &[usize], mut out: ArrayViewMut2<f64>) {
-    if x.strides()[0] == 1 && x.nrows() > 1 {
-        for (mut dst, &j) in out.columns_mut().into_iter().zip(idx) {
-            dst.assign(&x.column(j));
-        }
-    } else {
-        Zip::from(out.rows_mut()).and(x.rows()).for_each(|mut dst, src| {
-            for (d, &j) in dst.iter_mut().zip(idx) {
-                *d = src[j];
-            }
-        });
-    }
 }
 
 /// Number of batches per epoch: ⌈m / batch_size⌉.
@@ -84,14 +64,5 @@ mod tests {
     fn gather() {
         let x = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
         assert_eq!(gather_columns(x.view(), &[2, 0]), array![[3.0, 1.0], [6.0, 4.0]]);
-        let mut out = Array2::zeros((2, 2));
-        gather_columns_into(x.view(), &[2, 0], out.view_mut());
-        assert_eq!(out, array![[3.0, 1.0], [6.0, 4.0]]);
-        // The same from a column-major copy of X.
-        let xf = x.t().as_standard_layout().into_owned().reversed_axes();
-        assert_eq!(xf.strides(), &[1, 2]);
-        let mut out = Array2::zeros((2, 2));
-        gather_columns_into(xf.view(), &[2, 0], out.view_mut());
-        assert_eq!(out, array![[3.0, 1.0], [6.0, 4.0]]);
     }
 }

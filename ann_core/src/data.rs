@@ -3,12 +3,28 @@
 
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::network::Task;
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use rand::rngs::ChaCha8Rng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use std::f64::consts::PI;
+
+/// A labelled data set in course layout: X is (n_x, m), Y is (n_L, m).
+#[derive(Debug, Clone, Copy)]
+pub struct Data<'a> {
+    /// Inputs, one column per example.
+    pub x: ArrayView2<'a, f64>,
+    /// Targets, one column per example.
+    pub y: ArrayView2<'a, f64>,
+}
+
+impl<'a> Data<'a> {
+    /// Pairs X with Y.
+    pub fn new(x: ArrayView2<'a, f64>, y: ArrayView2<'a, f64>) -> Self {
+        Data { x, y }
+    }
+}
 
 /// A labelled classification data set.
 #[derive(Debug, Clone, PartialEq)]

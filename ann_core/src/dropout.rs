@@ -6,7 +6,6 @@
 //! and in backprop dA[l] ← dA[l] ⊙ D[l] / keep_prob[l].
 
 use crate::error::{AnnError, Result, bad_hyper};
-use crate::simd::wide;
 use ndarray::{Array2, ArrayViewMut2};
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
@@ -101,6 +100,7 @@ fn keep_threshold(keep: f64) -> u32 {
 /// dropout in a small network. The training loop's fast path and
 /// [`Network::forward_train`](crate::Network::forward_train) both draw through this
 /// function, so the same seed gives the same masks in both.
+#[inline]
 pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
     const CHUNK: usize = 256;
     let t = keep_threshold(keep);
@@ -109,7 +109,7 @@ pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
     if let Some(entries) = d.as_slice_mut() {
         for chunk in entries.chunks_mut(CHUNK) {
             let w = next_words(&mut words, chunk.len(), rng);
-            wide(|| chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = draw(w)));
+            chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = draw(w));
         }
     } else {
         // Any other layout: the same words, entry by entry in row-major order.

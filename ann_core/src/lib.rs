@@ -18,7 +18,7 @@
 //! | SGD, Momentum, RMSProp, Adam | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
 //! | training loop, History | [`train`], [`history`] |
-//! | the fast, allocation-free training path | [`workspace`] |
+//! | the fast, allocation-free training path, and every other optimisation | [`fast`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
 //! | confusion matrix | [`metrics`] |
@@ -38,46 +38,43 @@ pub mod cache;
 pub mod data;
 pub mod dropout;
 pub mod error;
+pub mod fast;
 pub mod forward;
 pub mod gradcheck;
 pub mod history;
 pub mod init;
 pub mod layer;
 pub mod loss;
-mod matmul;
 pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod persist;
 pub mod scaler;
 pub mod schedule;
-mod simd;
-mod threads;
 pub mod train;
-pub mod workspace;
 
 pub use activation::{Activation, relu, sigmoid};
-pub use backward::{Gradients, LayerGrad, frobenius};
+pub use backward::{Gradients, LayerGrad};
 pub use batch::{gather_columns, shuffled_batches};
 pub use cache::{Cache, Eval, Train};
 pub use data::{
-    Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
+    Data, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
 };
 pub use dropout::{Dropout, fill_mask};
 pub use error::{AnnError, Result};
+pub use fast::{Workspace, frobenius};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
 pub use history::History;
 pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;
-pub use metrics::{confusion_matrix, misclassified};
-pub use network::{Network, Task, accuracy, labels_from_output};
+pub use metrics::{accuracy, confusion_matrix, count_correct, labels_from_output, misclassified};
+pub use network::{Network, Task};
 pub use optim::{Adam, Moments, Momentum, Optimizer, OptimizerState, RmsProp, Sgd};
 pub use persist::{SavedModel, SavedOptimizer};
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
-pub use train::{Data, EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};
-pub use workspace::Workspace;
+pub use train::{EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};
 
 /// The README's Rust examples are compiled and run as doctests, so they cannot rot.
 #[cfg(doctest)]

@@ -79,51 +79,35 @@ impl Loss {
         Ok(())
     }
 
-    /// J from the output layer's Z[L] and A[L] = g(Z[L]) (both in the cache).
-    /// BCE and CE use the logits Z[L] so that saturated outputs never give log(0).
+    /// J = (1/m) Σ_j ℓ(z_j, a_j, y_j) from the output layer's Z[L] and A[L] = g(Z[L]) (both
+    /// in the cache): the mean over the m columns of [`Loss::example_loss`], summed column
+    /// after column. BCE and CE use the logits Z[L] so that saturated outputs never give
+    /// log(0).
     pub fn cost(self, z: ArrayView2<f64>, a: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
-        self.average(self.add_column_terms(z, a, y, 0.0), y.ncols())
-    }
-
-    /// J from the summed terms of m examples: total / m (total / 2m for MSE).
-    pub(crate) fn average(self, total: f64, m: usize) -> f64 {
-        let m = m.max(1) as f64;
-        match self {
-            Loss::BinaryCrossEntropy | Loss::CrossEntropy => total / m,
-            Loss::MeanSquaredError => total / (2.0 * m),
-        }
-    }
-
-    /// The sum behind [`Loss::cost`] before the 1/m (1/2m for MSE), added onto `total`
-    /// one column (example) after another: total += [`Loss::column_term`] of each column.
-    /// Summing a data set chunk by chunk of columns, passing the running total along (or
-    /// summing the column terms in order), gives exactly the bits of one call on all of it.
-    pub(crate) fn add_column_terms(
-        self,
-        z: ArrayView2<f64>,
-        a: ArrayView2<f64>,
-        y: ArrayView2<f64>,
-        total: f64,
-    ) -> f64 {
         let columns = z.columns().into_iter().zip(a.columns()).zip(y.columns());
-        columns.fold(total, |total, ((zc, ac), yc)| total + self.column_term(zc, ac, yc))
+        let total = columns.fold(0.0, |total, ((z, a), y)| total + self.example_loss(z, a, y));
+        total / y.ncols().max(1) as f64
     }
 
-    /// The loss of one example (column) before averaging: for BCE
-    /// Σ_i [max(z, 0) − z y + log(1 + e^(−|z|))], for CE −Σ_i y_i (z_i − logsumexp(z)),
-    /// for MSE ‖a − y‖².
-    pub(crate) fn column_term(self, z: ArrayView1<f64>, a: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
+    /// ℓ, the loss of one example (one column z, a = g(z), y):
+    /// BCE Σ_i [max(z_i, 0) − z_i y_i + log(1 + e^(−|z_i|))] (= −[y log a + (1 − y) log(1 − a)]),
+    /// CE −Σ_i y_i (z_i − log Σ_k e^(z_k)) (= −Σ_i y_i log a_i),
+    /// MSE ½ ‖a − y‖².
+    pub fn example_loss(self, z: ArrayView1<f64>, a: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
         match self {
             Loss::BinaryCrossEntropy => z
                 .iter()
                 .zip(y.iter())
                 .fold(0.0, |t, (&z, &y)| t + (z.max(0.0) - z * y + (-z.abs()).exp().ln_1p())),
             Loss::CrossEntropy => {
+                // log Σ_k e^(z_k) = max z + log Σ_k e^(z_k − max z): no overflow.
                 let max = z.fold(f64::NEG_INFINITY, |acc, &v| acc.max(v));
                 let lse = max + z.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
                 -z.iter().zip(y.iter()).map(|(z, y)| y * (z - lse)).sum::<f64>()
             }
-            Loss::MeanSquaredError => a.iter().zip(y.iter()).fold(0.0, |t, (&a, &y)| t + (a - y) * (a - y)),
+            Loss::MeanSquaredError => {
+                0.5 * a.iter().zip(y.iter()).fold(0.0, |t, (&a, &y)| t + (a - y) * (a - y))
+            }
         }
     }
 

@@ -8,7 +8,8 @@ use crate::error::{AnnError, Result, check_finite, check_finite_matrix, shape_st
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::loss::Loss;
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use crate::metrics::{accuracy, labels_from_output};
+use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -209,7 +210,8 @@ impl Network {
     }
 
     /// Checks an input batch X: shape (n_x, m) with m ≥ 1 and finite values.
-    pub(crate) fn check_input(&self, x: ArrayView2<f64>, what: &str) -> Result<()> {
+    /// `what` names X in the error message, e.g. "training X".
+    pub fn check_input(&self, x: ArrayView2<f64>, what: &str) -> Result<()> {
         if x.ncols() == 0 || x.nrows() == 0 {
             return Err(AnnError::EmptyInput(format!("{what} has shape {}", shape_str(x.shape()))));
         }
@@ -248,42 +250,9 @@ impl Network {
     }
 }
 
-/// Class labels from an output A[L] (threshold 0.5 for one row, argmax otherwise).
-pub fn labels_from_output(a: ArrayView2<f64>) -> Vec<usize> {
-    a.columns().into_iter().map(|col| column_label(col)).collect()
-}
-
-/// The class of one column: 1 if its only entry is > 0.5 else 0; for several rows the
-/// index of the first largest entry.
-pub(crate) fn column_label(col: ArrayView1<f64>) -> usize {
-    if col.len() == 1 {
-        usize::from(col[0] > 0.5)
-    } else {
-        col.iter()
-            .enumerate()
-            .fold((0, f64::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
-            .0
-    }
-}
-
-/// How many columns of A[L] have the class of the same column of Y.
-pub(crate) fn count_correct(a: ArrayView2<f64>, y: ArrayView2<f64>) -> usize {
-    a.columns().into_iter().zip(y.columns()).filter(|(p, t)| column_label(*p) == column_label(*t)).count()
-}
-
-/// Accuracy of output A[L] against labels Y of the same shape (0/1 row or one-hot).
-pub fn accuracy(a: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
-    let m = a.ncols();
-    if m == 0 {
-        return 0.0;
-    }
-    count_correct(a, y) as f64 / m as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
 
     #[test]
     fn construction_and_validation() {
@@ -308,14 +277,5 @@ mod tests {
         let err = Network::from_layers(vec![l1, l2], Loss::BinaryCrossEntropy).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("W[2]") && msg.contains("(1, 3)") && msg.contains("(1, 4)"), "{msg}");
-    }
-
-    #[test]
-    fn labels_and_accuracy() {
-        assert_eq!(labels_from_output(array![[0.2, 0.7, 0.5]].view()), vec![0, 1, 0]);
-        let a = array![[0.1, 0.8], [0.9, 0.2]];
-        assert_eq!(labels_from_output(a.view()), vec![1, 0]);
-        let y = array![[0.0, 0.0], [1.0, 1.0]];
-        assert_eq!(accuracy(a.view(), y.view()), 0.5);
     }
 }

@@ -1,19 +1,21 @@
 //! The training loop: for each epoch, for each shuffled mini-batch (X{t}, Y{t}):
 //! forward (train mode) → J{t} → backward → optimizer step; then evaluate and record.
 
-use crate::backward::{Gradients, frobenius};
+use crate::backward::Gradients;
 use crate::batch::{num_batches, shuffle_order};
 use crate::cache::Cache;
 use crate::cache::Train;
+use crate::data::Data;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::fast::Workspace;
+use crate::fast::frobenius;
 use crate::history::History;
 use crate::loss::Loss;
-use crate::network::{Network, accuracy};
+use crate::metrics::accuracy;
+use crate::network::Network;
 use crate::optim::Optimizer;
 use crate::schedule::LrSchedule;
-use crate::workspace::Workspace;
-use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -109,22 +111,6 @@ pub trait Observer {
 
 /// The observer that records nothing.
 impl Observer for () {}
-
-/// A labelled data set in course layout: X is (n_x, m), Y is (n_L, m).
-#[derive(Debug, Clone, Copy)]
-pub struct Data<'a> {
-    /// Inputs, one column per example.
-    pub x: ArrayView2<'a, f64>,
-    /// Targets, one column per example.
-    pub y: ArrayView2<'a, f64>,
-}
-
-impl<'a> Data<'a> {
-    /// Pairs X with Y.
-    pub fn new(x: ArrayView2<'a, f64>, y: ArrayView2<'a, f64>) -> Self {
-        Data { x, y }
-    }
-}
 
 /// Trains `net` with `optimizer` on (X, Y); returns the [`History`].
 ///

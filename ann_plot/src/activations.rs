@@ -4,7 +4,7 @@ use crate::common::{self, Axes};
 use crate::error::{PlotError, Result, bad_hyper};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::activation::Activation;
+use ann_core::Activation;
 use ndarray::Array2;
 use plotters::coord::Shift;
 use plotters::prelude::*;

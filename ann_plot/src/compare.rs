@@ -5,8 +5,8 @@ use crate::common::{self, Axes};
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::history::History;
-use ann_core::loss::Loss;
+use ann_core::History;
+use ann_core::Loss;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

@@ -5,7 +5,7 @@ use crate::common::{self, Axes};
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::data::Dataset;
+use ann_core::Dataset;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
 use plotters::prelude::*;

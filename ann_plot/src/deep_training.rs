@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::experiments::DeepTrainingRun;
 use crate::figure::Figure;
-use ann_core::loss::Loss;
+use ann_core::Loss;
 
 /// Loss and accuracy curves (train and validation per epoch, the mini-batch loss J{t} per
 /// step) of a [`deep_training`](crate::experiments::deep_training) run, drawn by

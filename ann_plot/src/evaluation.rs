@@ -5,7 +5,7 @@ use crate::common::{self, Axes};
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::network::Network;
+use ann_core::Network;
 use ndarray::{Array2, ArrayView2};
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -5,7 +5,7 @@ use crate::common::{self, Grid};
 use crate::error::{AnnError, PlotError, Result, bad_hyper};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style::{self, Colormap};
-use ann_core::network::Network;
+use ann_core::Network;
 use ndarray::{Array2, ArrayView2, Axis};
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -5,7 +5,7 @@ use crate::common::{self, Axes};
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::history::History;
+use ann_core::History;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

@@ -7,7 +7,7 @@ use crate::common::{self, Axes};
 use crate::error::{AnnError, PlotError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::network::Network;
+use ann_core::Network;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -4,12 +4,10 @@
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
 //! W ← W − α m̂ / (√v̂ + ε)   (and the same for b).
 
-use super::{
-    Moments, Optimizer, OptimizerState, check_beta, check_eps, check_grads, check_lr, ensure_state,
-    for_each_entry,
-};
+use super::{Moments, Optimizer, OptimizerState, check_beta, check_eps, check_grads, check_lr, ensure_state};
 use crate::backward::Gradients;
 use crate::error::Result;
+use crate::fast::update_entries;
 use crate::network::Network;
 
 /// Adam with learning rate α, moment factors β1, β2 and ε.
@@ -86,7 +84,7 @@ impl Optimizer for Adam {
         let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.eps, self.lr);
         let t = self.t.min(i32::MAX as u64) as i32;
         let (s1, s2) = bias_corrections(b1, b2, t);
-        let update = |p: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
+        let update = |p: &mut f64, [m, v]: [&mut f64; 2], d: f64| {
             *m = b1 * *m + (1.0 - b1) * d;
             *v = b2 * *v + (1.0 - b2) * d * d;
             // m̂ = m · 1/(1 − β1^t), v̂ = v · 1/(1 − β2^t): one division per entry, not three.
@@ -95,8 +93,8 @@ impl Optimizer for Adam {
         for (((layer, g), m), v) in
             net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut self.m).zip(&mut self.v)
         {
-            for_each_entry(&mut layer.w, &mut m.w, &mut v.w, &g.dw, update);
-            for_each_entry(&mut layer.b, &mut m.b, &mut v.b, &g.db, update);
+            update_entries(&mut layer.w, [&mut m.w, &mut v.w], &g.dw, update);
+            update_entries(&mut layer.b, [&mut m.b, &mut v.b], &g.db, update);
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ pub use sgd::Sgd;
 use crate::backward::Gradients;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::network::Network;
-use ndarray::{Array2, Zip};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// A running quantity with the shapes of one layer's parameters (a velocity, a squared
@@ -114,48 +114,6 @@ pub(crate) fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
     Ok(())
 }
 
-/// Applies `f(θ, s1, s2, dθ)` to every entry of a parameter θ, two state arrays of the same
-/// shape and the gradient dθ. When all four are in standard layout this is one loop over
-/// the memory, run by [`crate::simd::wide`] (vectorized for the CPU, same results); a big
-/// parameter is split in two halves, the second updated on another core (each entry's
-/// arithmetic unchanged). Otherwise entry by entry with `Zip`.
-pub(crate) fn for_each_entry(
-    p: &mut Array2<f64>,
-    s1: &mut Array2<f64>,
-    s2: &mut Array2<f64>,
-    g: &Array2<f64>,
-    f: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Send + Sync,
-) {
-    if let (Some(ps), Some(s1s), Some(s2s), Some(gs)) =
-        (p.as_slice_mut(), s1.as_slice_mut(), s2.as_slice_mut(), g.as_slice())
-    {
-        let run = move |ps: &mut [f64], s1s: &mut [f64], s2s: &mut [f64], gs: &[f64]| {
-            crate::simd::wide(|| {
-                for (((p, s1), s2), &g) in ps.iter_mut().zip(s1s).zip(s2s).zip(gs) {
-                    f(p, s1, s2, g);
-                }
-            })
-        };
-        if ps.len() >= PARALLEL_MIN_ENTRIES && crate::threads::cores() >= 2 {
-            let mid = ps.len() / 2;
-            let (p1, p2) = ps.split_at_mut(mid);
-            let (a1, a2) = s1s.split_at_mut(mid);
-            let (b1, b2) = s2s.split_at_mut(mid);
-            let (g1, g2) = gs.split_at(mid);
-            crate::threads::join(|| run(p1, a1, b1, g1), move || run(p2, a2, b2, g2));
-        } else {
-            run(ps, s1s, s2s, gs);
-        }
-    } else {
-        Zip::from(p).and(s1).and(s2).and(g).for_each(|p, s1, s2, &g| f(p, s1, s2, g));
-    }
-}
-
-/// Parameters with at least this many entries are updated on two cores: an update streams
-/// θ, both states and dθ through memory once, and W2's W[1] (200,704 entries, 7 MB of them)
-/// takes two cores' bandwidth; the course's networks stay on one.
-const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
-
 /// (Re)creates zero state shaped like `net` unless it already matches.
 pub(crate) fn ensure_state(state: &mut Vec<Moments>, net: &Network) {
     let matches = state.len() == net.num_layers()
@@ -176,30 +134,10 @@ mod tests {
     use crate::init::Init;
     use crate::network::Task;
 
-    #[test]
-    fn a_big_parameter_updated_on_two_cores_has_the_bits_of_one_loop() {
-        // 300 × 256 entries: above PARALLEL_MIN_ENTRIES, so split where there are two cores;
-        // the column-major copies take the entry-by-entry path.
-        let fill = |k: f64| Array2::from_shape_fn((300, 256), |(i, j)| ((i * 256 + j) as f64 * k).sin());
-        let (mut p, mut s1, mut s2, g) = (fill(0.1), fill(0.2), fill(0.3).mapv(f64::abs), fill(0.7));
-        let f_order = |a: &Array2<f64>| a.t().as_standard_layout().into_owned().reversed_axes();
-        let (mut pf, mut s1f, mut s2f, gf) = (f_order(&p), f_order(&s1), f_order(&s2), f_order(&g));
-        let update = |p: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
-            *m = 0.9 * *m + 0.1 * d;
-            *v = 0.999 * *v + 0.001 * d * d;
-            *p -= 0.01 * (*m * 1.7) / ((*v * 3.1).sqrt() + 1e-8);
-        };
-        for_each_entry(&mut p, &mut s1, &mut s2, &g, update);
-        for_each_entry(&mut pf, &mut s1f, &mut s2f, &gf, update);
-        for (a, b) in [(&p, &pf), (&s1, &s1f), (&s2, &s2f)] {
-            assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
-        }
-    }
-
     fn quadratic_descent(opt: &mut dyn Optimizer) -> f64 {
         // J = ½‖W‖² on a 1-layer net: dW = W, so every optimizer must shrink W.
         let mut net = Network::new(&[3, 2], Activation::Linear, Task::Regression, Init::He, 1).unwrap();
-        let start = crate::backward::frobenius(net.layers()[0].w.view());
+        let start = crate::fast::frobenius(net.layers()[0].w.view());
         for _ in 0..200 {
             let grads = Gradients {
                 layers: net
@@ -210,7 +148,7 @@ mod tests {
             };
             opt.step(&mut net, &grads).unwrap();
         }
-        crate::backward::frobenius(net.layers()[0].w.view()) / start
+        crate::fast::frobenius(net.layers()[0].w.view()) / start
     }
 
     #[test]

@@ -8,13 +8,13 @@
 //! update_t = α m̂_t / (√v̂_t + ε).
 
 use super::{at_least, positive};
-use ann_core::activation::Activation;
-use ann_core::data::two_moons;
+use ann_core::Activation;
+use ann_core::Init;
 use ann_core::error::{AnnError, Result};
-use ann_core::init::Init;
-use ann_core::network::{Network, Task};
-use ann_core::optim::{Adam, OptimizerState};
-use ann_core::train::{Data, Observer, StepInfo, TrainConfig, fit};
+use ann_core::two_moons;
+use ann_core::{Adam, OptimizerState};
+use ann_core::{Data, Observer, StepInfo, TrainConfig, fit};
+use ann_core::{Network, Task};
 use serde::{Deserialize, Serialize};
 
 /// One entry W[layer]_{row, col} (layer is 1-based, as in the course).
@@ -180,8 +180,7 @@ impl Observer for MomentObserver {
         for rec in &mut self.records {
             let ix = rec.index;
             let i = ix.layer - 1;
-            let entry =
-                |s: &[ann_core::optim::Moments]| s.get(i).and_then(|s| s.w.get((ix.row, ix.col)).copied());
+            let entry = |s: &[ann_core::Moments]| s.get(i).and_then(|s| s.w.get((ix.row, ix.col)).copied());
             let g = info.gradients.layers.get(i).and_then(|g| g.dw.get((ix.row, ix.col)).copied());
             let (Some(mt), Some(vt), Some(g), Some(value)) = (entry(m), entry(v), g, ix.get(info.network))
             else {

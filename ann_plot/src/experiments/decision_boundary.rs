@@ -5,11 +5,11 @@
 //! for an animation of the boundary P(class) = ½ moving into place.
 
 use super::{OptimizerSpec, ToyData, at_least, bounds_2d, linspace, positive};
-use ann_core::activation::Activation;
+use ann_core::Activation;
+use ann_core::Init;
+use ann_core::Network;
 use ann_core::error::{AnnError, Result};
-use ann_core::init::Init;
-use ann_core::network::Network;
-use ann_core::train::{Data, EpochInfo, Observer, TrainConfig, fit};
+use ann_core::{Data, EpochInfo, Observer, TrainConfig, fit};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -131,7 +131,7 @@ impl FrameObserver<'_> {
             return;
         }
         let result = probability_map(net, self.xs, self.ys).and_then(|probs| {
-            let (loss, acc) = ann_core::train::evaluate(net, self.train, 0.0)?;
+            let (loss, acc) = ann_core::evaluate(net, self.train, 0.0)?;
             Ok(BoundaryFrame { epoch, probs, loss, accuracy: acc.unwrap_or(f64::NAN), network: net.clone() })
         });
         match result {

@@ -3,13 +3,13 @@
 //! on the training and validation sets after every epoch, plus the mini-batch loss J{t}.
 
 use super::{OptimizerSpec, at_least};
-use ann_core::activation::Activation;
-use ann_core::data::{spirals, train_test_split};
+use ann_core::Activation;
+use ann_core::History;
+use ann_core::Init;
 use ann_core::error::Result;
-use ann_core::history::History;
-use ann_core::init::Init;
-use ann_core::network::{Network, Task};
-use ann_core::train::{Data, KeepProbs, TrainConfig, fit};
+use ann_core::{Data, KeepProbs, TrainConfig, fit};
+use ann_core::{Network, Task};
+use ann_core::{spirals, train_test_split};
 use serde::{Deserialize, Serialize};
 
 /// Set-up of [`deep_training`].

@@ -11,13 +11,13 @@
 //! optionally the gradient norms after a short training run.
 
 use super::{OptimizerSpec, at_least, fit_recorded};
-use ann_core::activation::Activation;
-use ann_core::backward::frobenius;
-use ann_core::data::two_moons;
+use ann_core::Activation;
+use ann_core::Init;
 use ann_core::error::{AnnError, Result};
-use ann_core::init::Init;
-use ann_core::network::{Network, Task};
-use ann_core::train::{Data, TrainConfig};
+use ann_core::frobenius;
+use ann_core::two_moons;
+use ann_core::{Data, TrainConfig};
+use ann_core::{Network, Task};
 use serde::{Deserialize, Serialize};
 
 /// One (hidden activation, initialization) combination.

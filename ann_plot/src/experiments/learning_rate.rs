@@ -6,13 +6,13 @@
 //! is kept up to that step (recorded by an observer) and marked diverged.
 
 use super::{Divergence, LossRecorder, at_least, fit_recorded};
-use ann_core::activation::Activation;
-use ann_core::data::{noisy_sine, two_moons};
+use ann_core::Activation;
+use ann_core::Init;
+use ann_core::Sgd;
 use ann_core::error::{AnnError, Result};
-use ann_core::init::Init;
-use ann_core::network::{Network, Task};
-use ann_core::optim::Sgd;
-use ann_core::train::{Data, TrainConfig, evaluate};
+use ann_core::{Data, TrainConfig, evaluate};
+use ann_core::{Network, Task};
+use ann_core::{noisy_sine, two_moons};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 

@@ -9,13 +9,13 @@
 //! so a step of α = 1 changes every unit by its own scale. Bias directions are 0.
 
 use super::{Grid2D, OptimizerSpec, at_least, linspace, positive};
-use ann_core::activation::Activation;
-use ann_core::backward::frobenius;
-use ann_core::data::spirals;
+use ann_core::Activation;
+use ann_core::Init;
 use ann_core::error::{AnnError, Result};
-use ann_core::init::Init;
-use ann_core::network::{Network, Task};
-use ann_core::train::{Data, TrainConfig, evaluate, fit};
+use ann_core::frobenius;
+use ann_core::spirals;
+use ann_core::{Data, TrainConfig, evaluate, fit};
+use ann_core::{Network, Task};
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;

@@ -9,15 +9,15 @@
 //! ŷ = w x + b over the contour of its real loss J(w, b) = (1/2m) Σ (w x + b − y)².
 
 use super::{Grid2D, at_least, linspace, positive};
-use ann_core::activation::Activation;
-use ann_core::data::two_moons;
+use ann_core::Activation;
+use ann_core::Init;
+use ann_core::Layer;
+use ann_core::Loss;
+use ann_core::Sgd;
 use ann_core::error::{AnnError, Result, bad_hyper};
-use ann_core::init::Init;
-use ann_core::layer::Layer;
-use ann_core::loss::Loss;
-use ann_core::network::{Network, Task};
-use ann_core::optim::Sgd;
-use ann_core::train::{Data, Observer, StepInfo, TrainConfig, evaluate, fit};
+use ann_core::two_moons;
+use ann_core::{Data, Observer, StepInfo, TrainConfig, evaluate, fit};
+use ann_core::{Network, Task};
 use ndarray::{Array2, ArrayView2, array};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};

@@ -46,12 +46,12 @@ pub use optimizers::{
 };
 pub use weight_updates::{WeightUpdates, WeightUpdatesConfig, weight_updates};
 
-use ann_core::data::{Dataset, spirals, two_moons};
+use ann_core::History;
 use ann_core::error::{AnnError, Result, bad_hyper};
-use ann_core::history::History;
-use ann_core::network::{Network, Task};
-use ann_core::optim::{Adam, Momentum, Optimizer, RmsProp, Sgd};
-use ann_core::train::{Data, EpochInfo, Observer, StepInfo, TrainConfig, fit};
+use ann_core::{Adam, Momentum, Optimizer, RmsProp, Sgd};
+use ann_core::{Data, EpochInfo, Observer, StepInfo, TrainConfig, fit};
+use ann_core::{Dataset, spirals, two_moons};
+use ann_core::{Network, Task};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 

@@ -9,15 +9,15 @@
 //! that trains networks draws these paths.
 
 use super::{Divergence, Grid2D, OptimizerSpec, ToyData, at_least, fit_recorded, linspace};
-use ann_core::activation::Activation;
-use ann_core::backward::{Gradients, LayerGrad};
+use ann_core::Activation;
+use ann_core::Init;
+use ann_core::Layer;
+use ann_core::Loss;
+use ann_core::Network;
+use ann_core::Optimizer;
 use ann_core::error::{AnnError, Result, bad_hyper};
-use ann_core::init::Init;
-use ann_core::layer::Layer;
-use ann_core::loss::Loss;
-use ann_core::network::Network;
-use ann_core::optim::Optimizer;
-use ann_core::train::{Data, TrainConfig};
+use ann_core::{Data, TrainConfig};
+use ann_core::{Gradients, LayerGrad};
 use ndarray::array;
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +109,7 @@ pub fn optimizer_curves(config: &OptimizerCurvesConfig) -> Result<OptimizerCurve
     let train = Data::new(data.x.view(), y.view());
     let sizes = config.data.sizes(&config.hidden);
     let net0 = Network::new(&sizes, Activation::Relu, task, Init::He, config.init_seed)?;
-    let initial_loss = ann_core::train::evaluate(&net0, train, 0.0)?.0;
+    let initial_loss = ann_core::evaluate(&net0, train, 0.0)?.0;
     let tc = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,

@@ -9,13 +9,13 @@
 //! much larger: unstable).
 
 use super::{OptimizerSpec, WeightIndex, at_least};
-use ann_core::activation::Activation;
-use ann_core::backward::frobenius;
-use ann_core::data::two_moons;
+use ann_core::Activation;
+use ann_core::Init;
 use ann_core::error::{AnnError, Result};
-use ann_core::init::Init;
-use ann_core::network::{Network, Task};
-use ann_core::train::{Data, Observer, StepInfo, TrainConfig, fit};
+use ann_core::frobenius;
+use ann_core::two_moons;
+use ann_core::{Data, Observer, StepInfo, TrainConfig, fit};
+use ann_core::{Network, Task};
 use ndarray::{Array2, Zip};
 use serde::{Deserialize, Serialize};
 

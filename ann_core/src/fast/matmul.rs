@@ -61,18 +61,18 @@ pub(crate) fn matmul_into(
         return;
     }
     let _ = scratch;
-    if crate::threads::OWN_THREADS
+    if super::threads::OWN_THREADS
         && split
         && a.nrows() * b.ncols() * a.ncols() >= SPLIT_MIN_WORK
         && a.nrows() >= 16
-        && crate::threads::cores() >= 2
+        && super::threads::cores() >= 2
     {
         // Top rows of C here, bottom rows on another core: each entry is computed exactly
         // as in one call, so the bits do not change.
         let mid = (a.nrows() / 2).next_multiple_of(8);
         let (a_top, a_bottom) = a.split_at(ndarray::Axis(0), mid);
         let (mut c_top, mut c_bottom) = c.split_at(ndarray::Axis(0), mid);
-        crate::threads::join(
+        super::threads::join(
             || general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top),
             move || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom),
         );

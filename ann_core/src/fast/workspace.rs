@@ -1,47 +1,36 @@
-//! The fast training path: the same equations as [`forward`](crate::forward) and
-//! [`backward`](crate::backward), computed into buffers that are allocated once and reused
-//! at every step.
+//! [`Workspace`]: the buffers of a training step, allocated once and reused at every step.
 //!
-//! `Network::forward` / `Network::backward` stay the readable reference: one line per
-//! equation, a fresh array per result. A [`Workspace`] holds, for one batch width, the cache
-//! (X{t}, Z[l], A[l], D[l]), Y{t}, the buffers dA[l]/dZ[l] and the gradients dW[l], db[l],
-//! and fills them in place:
+//! A workspace holds, for one batch width, the cache (X{t}, Z[l], A[l], D[l]), Y{t}, the
+//! buffers dA[l]/dZ[l] and the gradients dW[l], db[l], and fills them in place with the
+//! equations of `forward` and `backward`:
 //!
-//! - Z[l] = W[l] A[l−1] with `matmul_into` (see `matmul.rs`) into the preallocated Z[l], then one fused
-//!   pass per element: Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] · (1/keep_prob[l]);
+//! - Z[l] = W[l] A[l−1] into the preallocated Z[l], then one fused pass per element:
+//!   Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] · (1/keep_prob[l]);
 //! - dZ[L] = A[L] − Y{t};  dW[l] = (1/m) dZ[l] A[l−1]ᵀ (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
 //!   dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1]).
 //!
-//! Every operation is the reference one in the same order, so both paths give the same
-//! numbers (the tests compare them on random networks). In the default build (without the
-//! `threading` or `blas` features, whose matrix products are already multi-threaded) big
-//! products, dW[l] ∥ dA[l−1] when both are big, and a big evaluation of the training set use
-//! two cores, each entry and each example's loss computed as on one, so the results do not
-//! change; `ANN_CORE_THREADS=1` keeps everything on one core. The last, smaller batch of an
-//! epoch gets a second set of buffers of its own width, so steady-state training does not
-//! allocate at all.
+//! In the default build (without the `threading` or `blas` features, whose matrix products
+//! are already multi-threaded) dW[l] ∥ dA[l−1] run on two cores when both are big. The last,
+//! smaller batch of an epoch gets a second set of buffers of its own width, so steady-state
+//! training does not allocate at all.
 
-use crate::activation::{Activation, relu, sigmoid};
-use crate::backward::{Gradients, frobenius};
-use crate::batch::gather_columns_into;
+use super::evaluate::EvalBufs;
+use super::kernels::{bias_and_activate, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
+use super::matmul::{DIRECT_MAX_WORK, matmul_into};
+use super::reduce::frobenius;
+use super::simd::wide;
+use super::threads::{OWN_THREADS, cores, join};
+use crate::backward::Gradients;
 use crate::cache::{Cache, Train};
+use crate::data::Data;
 use crate::dropout::{Dropout, fill_mask};
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
-use crate::layer::Layer;
 use crate::loss::{Loss, l2_penalty};
-use crate::matmul::{DIRECT_MAX_WORK, matmul_into};
-use crate::network::{Network, count_correct};
-use crate::simd::wide;
-use crate::threads::{OWN_THREADS, cores, join};
-use crate::train::Data;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip, s};
+use crate::network::Network;
+use ndarray::{Array2, ArrayView2, ShapeBuilder, Zip};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
-
-/// Columns per chunk when a whole data set is evaluated: bounds the evaluation buffers
-/// to (n_l × 256) per layer whatever m is.
-pub const EVAL_CHUNK: usize = 256;
 
 /// Buffers for batches of one width (number of columns).
 #[derive(Debug, Clone)]
@@ -102,18 +91,18 @@ impl Slot {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     /// [n_0, ..., n_L] of the network the buffers are shaped for.
-    sizes: Vec<usize>,
+    pub(super) sizes: Vec<usize>,
     /// slots[0] has `batch_size` columns; slots[1], if any, the width of the last batch.
     slots: Vec<Slot>,
     /// The slot holding the current batch.
     active: Option<usize>,
-    grads: Gradients,
+    pub(super) grads: Gradients,
     /// Per thread, buffers for chunked evaluation.
-    eval: Vec<EvalBufs>,
+    pub(super) eval: Vec<EvalBufs>,
     /// Row-major copies of transposed matrix operands (see `matmul_into`).
-    scratch: Vec<f64>,
+    pub(super) scratch: Vec<f64>,
     /// The loss term of every column of the evaluated data set.
-    terms: Vec<f64>,
+    pub(super) terms: Vec<f64>,
 }
 
 impl Workspace {
@@ -211,7 +200,8 @@ impl Workspace {
             matmul_into(layer.w.view(), a_prev.view(), z.view_mut(), scratch, true);
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
-                fill_mask(d.view_mut(), keep, rng);
+                // The mask loop compiled for the CPU's widest vectors (the same draws).
+                wide(|| fill_mask(d.view_mut(), keep, rng));
                 Some((d.view(), keep))
             } else {
                 cache.masks[i] = None;
@@ -315,63 +305,6 @@ impl Workspace {
         &self.grads
     }
 
-    /// (J + L2, accuracy) of `net` on a whole data set in eval mode, as
-    /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers; for
-    /// big evaluations (default build, two or more cores) the second half of the chunks runs
-    /// on another core.
-    /// The per-column losses are summed column after column, as `evaluate` does, so the
-    /// result has its bits.
-    pub fn evaluate(&mut self, net: &Network, data: Data<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
-        self.check_data(data, "evaluation data")?;
-        check_lambda(lambda)?;
-        net.check_input(data.x, "evaluation X")?;
-        net.loss().check_labels(data.y, net.output_size(), data.x.ncols())?;
-        Ok(self.evaluate_unchecked(net, data, lambda))
-    }
-
-    /// [`Workspace::evaluate`] for data already checked against the network.
-    pub(crate) fn evaluate_unchecked(
-        &mut self,
-        net: &Network,
-        data: Data<'_>,
-        lambda: f64,
-    ) -> (f64, Option<f64>) {
-        let m = data.x.ncols();
-        let chunks = m.div_ceil(EVAL_CHUNK);
-        let work = m * net.layers().iter().map(|l| l.w.len()).sum::<usize>();
-        let threads =
-            if OWN_THREADS && chunks >= 2 && work >= PARALLEL_EVAL_WORK && cores() >= 2 { 2 } else { 1 };
-        while self.eval.len() < threads {
-            self.eval.push(EvalBufs {
-                layers: self.sizes[1..]
-                    .iter()
-                    .map(|&n| (Array2::zeros((n, EVAL_CHUNK)), Array2::zeros((n, EVAL_CHUNK))))
-                    .collect(),
-                scratch: Vec::new(),
-            });
-        }
-        self.terms.resize(m, 0.0);
-        let correct = if threads == 2 {
-            // The first half of the chunks here, the second half on another core.
-            let mid = chunks.div_ceil(2) * EVAL_CHUNK;
-            let (terms_a, terms_b) = self.terms.split_at_mut(mid);
-            let (bufs_a, bufs_b) = self.eval.split_at_mut(1);
-            let (here, other) = join(
-                || eval_columns(net, data, 0, &mut bufs_a[0], terms_a, false),
-                || eval_columns(net, data, mid, &mut bufs_b[0], terms_b, false),
-            );
-            here + other
-        } else {
-            eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms, true)
-        };
-        // Column after column, as `Loss::cost` sums them: the bits of `evaluate`.
-        let total = self.terms.iter().fold(0.0, |t, &c| t + c);
-        let loss = net.loss().average(total, m)
-            + l2_penalty(net.layers().iter().map(|layer| layer.w.view()), lambda, m);
-        let acc = (net.loss() != Loss::MeanSquaredError).then(|| correct as f64 / m as f64);
-        (loss, acc)
-    }
-
     /// ‖dW[l]‖_F of the last gradients into `norms` (one per layer); returns whether every
     /// gradient entry is finite (a finite norm proves it for dW, so the full scan only runs
     /// when a norm overflows).
@@ -419,7 +352,7 @@ impl Workspace {
         }
     }
 
-    fn check_data(&self, data: Data<'_>, what: &str) -> Result<()> {
+    pub(super) fn check_data(&self, data: Data<'_>, what: &str) -> Result<()> {
         let (n0, nl) = (self.sizes[0], self.sizes[self.sizes.len() - 1]);
         if data.x.nrows() != n0 || data.x.ncols() == 0 {
             return Err(AnnError::ShapeMismatch {
@@ -439,15 +372,6 @@ impl Workspace {
     }
 }
 
-/// One thread's buffers for chunked evaluation.
-#[derive(Debug, Clone)]
-struct EvalBufs {
-    /// Per layer, (Z, A) of EVAL_CHUNK columns.
-    layers: Vec<(Array2<f64>, Array2<f64>)>,
-    /// See `matmul_into`.
-    scratch: Vec<f64>,
-}
-
 /// Whether dW[l] and dA[l−1] (`work_dw`, `work_da` multiply-adds) run on two cores at once:
 /// in the default build (the other builds' products are multi-threaded already), with two
 /// cores, when both are too big for the direct kernel (W2's layer 2: 4.2M each).
@@ -455,214 +379,10 @@ fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
     OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
 }
 
-/// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
-/// it, starting and joining a thread costs about what it saves (W1's 22M and W2's 4.7G use
-/// two; measured on an idle machine).
-const PARALLEL_EVAL_WORK: usize = 1 << 22;
-
-/// Eval-mode forward pass over the columns `first..first + terms.len()` of `data`, chunk by
-/// chunk through `bufs`; writes each column's loss term into `terms` and returns how many
-/// columns are classified right. `split` as in `matmul_into`.
-fn eval_columns(
-    net: &Network,
-    data: Data<'_>,
-    first: usize,
-    bufs: &mut EvalBufs,
-    terms: &mut [f64],
-    split: bool,
-) -> usize {
-    let EvalBufs { layers: bufs, scratch } = bufs;
-    let layers = net.layers();
-    let out = layers.len() - 1;
-    let mut correct = 0;
-    for (c, chunk_terms) in terms.chunks_mut(EVAL_CHUNK).enumerate() {
-        let start = first + c * EVAL_CHUNK;
-        let cols = chunk_terms.len();
-        let x = data.x.slice(s![.., start..start + cols]);
-        let y = data.y.slice(s![.., start..start + cols]);
-        for (i, layer) in layers.iter().enumerate() {
-            let (done, rest) = bufs.split_at_mut(i);
-            let (z, a) = &mut rest[0];
-            let mut z = z.slice_mut(s![.., ..cols]);
-            let a = a.slice_mut(s![.., ..cols]);
-            let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
-            matmul_into(layer.w.view(), a_prev, z.view_mut(), scratch, split);
-            bias_and_activate(layer, z, a, None);
-        }
-        let (z, a) = &bufs[out];
-        let (z, a) = (z.slice(s![.., ..cols]), a.slice(s![.., ..cols]));
-        let columns = z.columns().into_iter().zip(a.columns()).zip(y.columns());
-        for (t, ((zc, ac), yc)) in chunk_terms.iter_mut().zip(columns) {
-            *t = net.loss().column_term(zc, ac, yc);
-        }
-        correct += count_correct(a, y);
-    }
-    correct
-}
-
-fn check_lambda(lambda: f64) -> Result<()> {
+pub(super) fn check_lambda(lambda: f64) -> Result<()> {
     if lambda.is_finite() && lambda >= 0.0 {
         Ok(())
     } else {
         Err(bad_hyper("lambda (L2)", lambda, "must be finite and >= 0"))
-    }
-}
-
-/// Z += b (broadcast over columns), then A = g(Z) ⊙ D / keep_prob, in one pass for the
-/// element-wise activations. Z is the raw W A[l−1] on entry.
-fn bias_and_activate(
-    layer: &Layer,
-    mut z: ArrayViewMut2<f64>,
-    mut a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-) {
-    let b = &layer.b;
-    match layer.activation {
-        Activation::Relu => fused_forward(b, z, a, mask, relu),
-        Activation::Tanh => fused_forward(b, z, a, mask, f64::tanh),
-        Activation::Sigmoid => fused_forward(b, z, a, mask, sigmoid),
-        Activation::Linear => fused_forward(b, z, a, mask, |v| v),
-        Activation::Softmax => {
-            Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
-                let bias = br[0];
-                zr.mapv_inplace(|v| v + bias);
-            });
-            a.assign(&z);
-            Activation::Softmax.forward_inplace(a.view_mut());
-            if let Some((d, keep)) = mask {
-                Zip::from(&mut a).and(&d).for_each(|a, &d| *a = *a * d / keep);
-            }
-        }
-    }
-}
-
-fn fused_forward(
-    b: &Array2<f64>,
-    z: ArrayViewMut2<f64>,
-    a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g: impl Fn(f64) -> f64 + Copy,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512F.
-        return unsafe { fused_forward_avx512(b, z, a, mask, g) };
-    }
-    fused_forward_rows(b, z, a, mask, g);
-}
-
-/// [`fused_forward_rows`] compiled with AVX-512 (see `simd.rs`: same results). Too big a
-/// body for `simd::wide`'s closure to be inlined, so it gets its own copy.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn fused_forward_avx512(
-    b: &Array2<f64>,
-    z: ArrayViewMut2<f64>,
-    a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g: impl Fn(f64) -> f64 + Copy,
-) {
-    fused_forward_rows(b, z, a, mask, g);
-}
-
-/// The body of [`fused_forward`]: row by row, each row one loop over slices.
-#[inline(always)]
-fn fused_forward_rows(
-    b: &Array2<f64>,
-    mut z: ArrayViewMut2<f64>,
-    mut a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g: impl Fn(f64) -> f64 + Copy,
-) {
-    for r in 0..z.nrows() {
-        let bias = b[[r, 0]];
-        let (mut zr, mut ar) = (z.row_mut(r), a.row_mut(r));
-        match mask {
-            None => {
-                let op = |z: &mut f64, a: &mut f64| {
-                    *z += bias;
-                    *a = g(*z);
-                };
-                if let (Some(zs), Some(xs)) = (zr.as_slice_mut(), ar.as_slice_mut()) {
-                    zs.iter_mut().zip(xs).for_each(|(z, a)| op(z, a));
-                } else {
-                    Zip::from(&mut zr).and(&mut ar).for_each(op);
-                }
-            }
-            Some((d, keep)) => {
-                let scale = 1.0 / keep;
-                let op = |z: &mut f64, a: &mut f64, d: f64| {
-                    *z += bias;
-                    *a = g(*z) * d * scale;
-                };
-                let dr = d.row(r);
-                if let (Some(zs), Some(xs), Some(ds)) = (zr.as_slice_mut(), ar.as_slice_mut(), dr.as_slice())
-                {
-                    zs.iter_mut().zip(xs).zip(ds).for_each(|((z, a), &d)| op(z, a, d));
-                } else {
-                    Zip::from(&mut zr).and(&mut ar).and(&dr).for_each(|z, a, &d| op(z, a, d));
-                }
-            }
-        }
-    }
-}
-
-/// `op(x, y)` on every entry of two arrays of one shape: one loop over the memory, widened
-/// by `wide`, when both are in standard layout; entry by entry otherwise.
-fn zip2_mut(x: &mut Array2<f64>, y: ArrayView2<f64>, op: impl Fn(&mut f64, f64) + Copy) {
-    if let (Some(xs), Some(ys)) = (x.as_slice_mut(), y.as_slice()) {
-        wide(|| xs.iter_mut().zip(ys).for_each(|(x, &y)| op(x, y)));
-    } else {
-        Zip::from(x).and(&y).for_each(|x, &y| op(x, y));
-    }
-}
-
-/// `op(x, y, w)` on every entry of three arrays of one shape (see [`zip2_mut`]).
-fn zip3_mut(
-    x: &mut Array2<f64>,
-    y: ArrayView2<f64>,
-    w: ArrayView2<f64>,
-    op: impl Fn(&mut f64, f64, f64) + Copy,
-) {
-    if let (Some(xs), Some(ys), Some(ws)) = (x.as_slice_mut(), y.as_slice(), w.as_slice()) {
-        wide(|| xs.iter_mut().zip(ys).zip(ws).for_each(|((x, &y), &w)| op(x, y, w)));
-    } else {
-        Zip::from(x).and(&y).and(&w).for_each(|x, &y, &w| op(x, y, w));
-    }
-}
-
-/// dA[l] (in `da`) → dZ[l] = (dA[l] ⊙ D[l] / keep_prob[l]) ⊙ g'(Z[l]), in place.
-/// `a` is the cached A[l]; when it carries dropout, g(Z[l]) is recomputed into `g_buf`
-/// for the activations whose derivative needs it.
-fn hidden_delta(
-    act: Activation,
-    z: ArrayView2<f64>,
-    a: ArrayView2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g_buf: &mut Option<Array2<f64>>,
-    da: &mut Array2<f64>,
-) {
-    // Written as selects (both sides computed), so the loops have no data-dependent branch.
-    match (act, mask) {
-        (Activation::Relu, None) => zip2_mut(da, z, |d, z| *d = if z <= 0.0 { 0.0 } else { *d }),
-        (Activation::Relu, Some((mask, keep))) => {
-            let scale = 1.0 / keep;
-            zip3_mut(da, z, mask, |d, z, m| {
-                let kept = *d * m * scale;
-                *d = if z <= 0.0 { 0.0 } else { kept };
-            })
-        }
-        (_, None) => act.backward_inplace(z, a, da.view_mut()),
-        (_, Some((mask, keep))) => {
-            let scale = 1.0 / keep;
-            zip2_mut(da, mask, |d, m| *d = *d * m * scale);
-            if matches!(act, Activation::Linear) {
-                return;
-            }
-            let g = g_buf.get_or_insert_with(|| Array2::zeros(z.raw_dim()));
-            g.assign(&z);
-            act.forward_inplace(g.view_mut());
-            act.backward_inplace(z, g.view(), da.view_mut());
-        }
     }
 }

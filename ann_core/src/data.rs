@@ -10,23 +10,38 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use std::f64::consts::PI;
 
-/// A labelled data set in course layout: X is (n_x, m), Y is (n_L, m).
+/// A view of a labelled data set in course layout: X is (n_x, m), Y is (n_L, m), one
+/// column per example. Training and evaluation take one; a pair `(&x, &y)` of arrays or
+/// `(x.view(), y.view())` converts into it.
 #[derive(Debug, Clone, Copy)]
-pub struct Data<'a> {
+pub struct DataView<'a> {
     /// Inputs, one column per example.
     pub x: ArrayView2<'a, f64>,
     /// Targets, one column per example.
     pub y: ArrayView2<'a, f64>,
 }
 
-impl<'a> Data<'a> {
+impl<'a> DataView<'a> {
     /// Pairs X with Y.
     pub fn new(x: ArrayView2<'a, f64>, y: ArrayView2<'a, f64>) -> Self {
-        Data { x, y }
+        DataView { x, y }
     }
 }
 
-/// A labelled classification data set.
+impl<'a> From<(ArrayView2<'a, f64>, ArrayView2<'a, f64>)> for DataView<'a> {
+    fn from((x, y): (ArrayView2<'a, f64>, ArrayView2<'a, f64>)) -> Self {
+        DataView { x, y }
+    }
+}
+
+impl<'a> From<(&'a Array2<f64>, &'a Array2<f64>)> for DataView<'a> {
+    fn from((x, y): (&'a Array2<f64>, &'a Array2<f64>)) -> Self {
+        DataView { x: x.view(), y: y.view() }
+    }
+}
+
+/// An owned labelled classification data set: X and each example's class (Y follows from
+/// the task, see [`Dataset::targets`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// Inputs X, shape (n_x, m).

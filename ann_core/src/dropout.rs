@@ -11,70 +11,81 @@ use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// keep_prob per layer: `keep_probs()[l − 1]` for layer l. The output layer is never dropped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Dropout {
-    keep_probs: Vec<f64>,
+/// Which units inverted dropout may drop: keep_prob[l] for every layer l = 1..=L. The output
+/// layer is never dropped. `Default` is [`Dropout::Off`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum Dropout {
+    /// No dropout: keep_prob[l] = 1 everywhere.
+    #[default]
+    Off,
+    /// The same keep_prob on every hidden layer 1..L−1, 1 on the output layer L.
+    Hidden(f64),
+    /// One keep_prob per layer 1..=L; each in (0, 1], the last 1.
+    PerLayer(Vec<f64>),
 }
 
 impl Dropout {
-    /// No dropout on any of the `num_layers` layers (keep_prob = 1).
-    pub fn none(num_layers: usize) -> Self {
-        Dropout { keep_probs: vec![1.0; num_layers] }
-    }
-
-    /// keep_prob = `keep` on every hidden layer 1..L−1, 1 on the output layer L.
-    pub fn hidden(num_layers: usize, keep: f64) -> Result<Self> {
-        let mut keep_probs = vec![keep; num_layers];
-        if let Some(last) = keep_probs.last_mut() {
-            *last = 1.0;
-        }
-        Self::per_layer(keep_probs)
-    }
-
-    /// Explicit keep_prob for each layer 1..=L; each must lie in (0, 1] and the last must be 1.
-    pub fn per_layer(keep_probs: Vec<f64>) -> Result<Self> {
-        for (i, &k) in keep_probs.iter().enumerate() {
-            if !(k > 0.0 && k <= 1.0) {
-                return Err(bad_hyper(&format!("keep_prob[{}]", i + 1), k, "must lie in (0, 1]"));
+    /// keep_prob[l] of layer l (1-based) in a network of `num_layers` layers; 1 out of range.
+    pub fn keep(&self, l: usize, num_layers: usize) -> f64 {
+        match self {
+            Dropout::Off => 1.0,
+            Dropout::Hidden(k) => {
+                if (1..num_layers).contains(&l) {
+                    *k
+                } else {
+                    1.0
+                }
             }
+            Dropout::PerLayer(v) => v.get(l.wrapping_sub(1)).copied().unwrap_or(1.0),
         }
-        if let Some(&last) = keep_probs.last()
-            && last != 1.0
-        {
-            return Err(bad_hyper(
-                &format!("keep_prob[{}]", keep_probs.len()),
-                last,
-                "the output layer cannot be dropped: use 1",
-            ));
-        }
-        Ok(Dropout { keep_probs })
     }
 
-    /// The keep probabilities, layer 1 first.
-    pub fn keep_probs(&self) -> &[f64] {
-        &self.keep_probs
-    }
-
-    /// keep_prob[l] for layer l (1-based); 1 for layers out of range.
-    pub fn keep(&self, l: usize) -> f64 {
-        self.keep_probs.get(l.wrapping_sub(1)).copied().unwrap_or(1.0)
+    /// [keep_prob[1], ..., keep_prob[L]] for a network of `num_layers` layers, after
+    /// [`Dropout::check`].
+    pub fn keep_probs(&self, num_layers: usize) -> Result<Vec<f64>> {
+        self.check(num_layers)?;
+        Ok((1..=num_layers).map(|l| self.keep(l, num_layers)).collect())
     }
 
     /// Whether any layer drops units.
     pub fn is_active(&self) -> bool {
-        self.keep_probs.iter().any(|&k| k < 1.0)
+        match self {
+            Dropout::Off => false,
+            Dropout::Hidden(k) => *k < 1.0,
+            Dropout::PerLayer(v) => v.iter().any(|&k| k < 1.0),
+        }
     }
 
-    pub(crate) fn check_layers(&self, num_layers: usize) -> Result<()> {
-        if self.keep_probs.len() != num_layers {
-            return Err(AnnError::ShapeMismatch {
-                context: "dropout keep_probs (one per layer)".into(),
-                expected: format!("{num_layers} values"),
-                got: format!("{} values", self.keep_probs.len()),
-            });
+    /// Checks the keep probabilities for a network of `num_layers` layers: each in (0, 1],
+    /// one per layer for [`Dropout::PerLayer`], and 1 for the output layer.
+    pub fn check(&self, num_layers: usize) -> Result<()> {
+        let valid = |name: String, k: f64| {
+            if k > 0.0 && k <= 1.0 { Ok(()) } else { Err(bad_hyper(&name, k, "must lie in (0, 1]")) }
+        };
+        match self {
+            Dropout::Off => Ok(()),
+            Dropout::Hidden(k) => valid("keep_prob (hidden layers)".into(), *k),
+            Dropout::PerLayer(v) => {
+                if v.len() != num_layers {
+                    return Err(AnnError::ShapeMismatch {
+                        context: "dropout keep_probs (one per layer)".into(),
+                        expected: format!("{num_layers} values"),
+                        got: format!("{} values", v.len()),
+                    });
+                }
+                for (i, &k) in v.iter().enumerate() {
+                    valid(format!("keep_prob[{}]", i + 1), k)?;
+                }
+                match v.last() {
+                    Some(&last) if last != 1.0 => Err(bad_hyper(
+                        &format!("keep_prob[{}]", v.len()),
+                        last,
+                        "the output layer cannot be dropped: use 1",
+                    )),
+                    _ => Ok(()),
+                }
+            }
         }
-        Ok(())
     }
 }
 
@@ -137,15 +148,21 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
-    fn validation() {
-        assert!(Dropout::hidden(3, 0.0).is_err());
-        assert!(Dropout::hidden(3, 1.5).is_err());
-        assert!(Dropout::hidden(3, f64::NAN).is_err());
-        assert!(Dropout::per_layer(vec![0.5, 0.5]).is_err());
-        let d = Dropout::hidden(3, 0.8).unwrap();
-        assert_eq!(d.keep_probs(), &[0.8, 0.8, 1.0]);
-        assert_eq!(d.keep(1), 0.8);
-        assert_eq!(d.keep(3), 1.0);
+    fn keep_probs_per_layer_and_validation() {
+        assert!(Dropout::Hidden(0.0).check(3).is_err());
+        assert!(Dropout::Hidden(1.5).check(3).is_err());
+        assert!(Dropout::Hidden(f64::NAN).check(3).is_err());
+        assert!(Dropout::PerLayer(vec![0.5, 0.5]).check(2).is_err(), "the output layer is dropped");
+        assert!(Dropout::PerLayer(vec![0.5, 1.0]).check(3).is_err(), "one value per layer");
+        assert_eq!(Dropout::Hidden(0.8).keep_probs(3).unwrap(), vec![0.8, 0.8, 1.0]);
+        assert_eq!(Dropout::PerLayer(vec![0.9, 0.7, 1.0]).keep_probs(3).unwrap(), vec![0.9, 0.7, 1.0]);
+        assert_eq!(Dropout::Off.keep_probs(2).unwrap(), vec![1.0, 1.0]);
+        assert_eq!(Dropout::Hidden(0.8).keep(3, 3), 1.0);
+        assert!(
+            Dropout::Hidden(0.8).is_active()
+                && !Dropout::Hidden(1.0).is_active()
+                && !Dropout::Off.is_active()
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub enum AnnError {
         /// The non-finite loss.
         loss: f64,
     },
+    /// An optimizer's state does not belong to the network it is asked to update.
+    #[error("optimizer state: {0}")]
+    OptimizerState(String),
     /// Saving or loading a network failed.
     #[error("persistence: {0}")]
     Persistence(String),

@@ -34,7 +34,7 @@ impl Network {
         rng: &mut ChaCha8Rng,
     ) -> Result<Cache<Train>> {
         self.check_input(x, "input X")?;
-        dropout.check_layers(self.num_layers())?;
+        dropout.check(self.num_layers())?;
         self.run(x, Masks::Draw(dropout, rng))
     }
 
@@ -47,7 +47,7 @@ impl Network {
         masks: &[Option<Array2<f64>>],
     ) -> Result<Cache<Train>> {
         self.check_input(x, "input X")?;
-        dropout.check_layers(self.num_layers())?;
+        dropout.check(self.num_layers())?;
         if masks.len() != self.num_layers() {
             return Err(AnnError::ShapeMismatch {
                 context: "dropout masks (one per layer)".into(),
@@ -89,10 +89,10 @@ impl Network {
             let (keep, mask) = match &mut masks {
                 Masks::Off => (1.0, None),
                 Masks::Draw(dropout, rng) => {
-                    let keep = dropout.keep(i + 1);
+                    let keep = dropout.keep(i + 1, n);
                     (keep, (keep < 1.0).then(|| draw_mask(a.nrows(), a.ncols(), keep, rng)))
                 }
-                Masks::Frozen(dropout, given) => (dropout.keep(i + 1), given[i].clone()),
+                Masks::Frozen(dropout, given) => (dropout.keep(i + 1, n), given[i].clone()),
             };
             if let Some(d) = &mask {
                 // Inverted dropout: A[l] = A[l] ⊙ D[l] / keep_prob[l] (a product with
@@ -153,7 +153,7 @@ mod tests {
         assert!(net.forward(ndarray::Array2::<f64>::zeros((3, 0)).view()).is_err());
         assert!(net.forward(array![[1.0], [f64::NAN], [0.0]].view()).is_err());
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let wrong = Dropout::hidden(3, 0.5).unwrap();
+        let wrong = Dropout::PerLayer(vec![0.5, 0.5, 1.0]);
         assert!(net.forward_train(array![[1.0], [2.0], [0.0]].view(), &wrong, &mut rng).is_err());
     }
 
@@ -161,7 +161,7 @@ mod tests {
     fn train_mode_applies_inverted_dropout_and_eval_does_not() {
         let net = Network::new(&[2, 50, 1], Activation::Relu, Task::Binary, Init::He, 4).unwrap();
         let x = array![[1.0, -0.5, 0.3], [0.2, 0.7, -1.0]];
-        let dropout = Dropout::hidden(2, 0.5).unwrap();
+        let dropout = Dropout::Hidden(0.5);
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let train = net.forward_train(x.view(), &dropout, &mut rng).unwrap();
         let eval = net.forward(x.view()).unwrap();

@@ -15,7 +15,7 @@
 //! | backpropagation | [`backward`] |
 //! | inverted dropout | [`dropout`] |
 //! | mini-batches | [`batch`] |
-//! | SGD, Momentum, RMSProp, Adam | [`optim`] |
+//! | SGD, Momentum, RMSProp, Adam, AdamW | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
 //! | training loop, History | [`train`], [`history`] |
 //! | the fast, allocation-free training path, and every other optimisation | [`fast`] |
@@ -58,7 +58,7 @@ pub use backward::{Gradients, LayerGrad};
 pub use batch::{gather_columns, shuffled_batches};
 pub use cache::{Cache, Eval, Train};
 pub use data::{
-    Data, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
+    DataView, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
 };
 pub use dropout::{Dropout, fill_mask};
 pub use error::{AnnError, Result};
@@ -69,12 +69,15 @@ pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;
 pub use metrics::{accuracy, confusion_matrix, count_correct, labels_from_output, misclassified};
-pub use network::{Network, Task};
-pub use optim::{Adam, Moments, Momentum, Optimizer, OptimizerState, RmsProp, Sgd};
-pub use persist::{SavedModel, SavedOptimizer};
+pub use network::{Network, NetworkId, Task};
+pub use optim::{
+    AdamConfig, AdamWConfig, Moments, MomentumConfig, Optimizer, OptimizerConfig, OptimizerState,
+    RmsPropConfig, SgdConfig,
+};
+pub use persist::SavedModel;
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
-pub use train::{EarlyStopping, EpochInfo, KeepProbs, Observer, StepInfo, TrainConfig, evaluate, fit};
+pub use train::{EarlyStopping, EpochInfo, Observer, StepInfo, TrainConfig, Trainer, evaluate, fit};
 
 /// The README's Rust examples are compiled and run as doctests, so they cannot rot.
 #[cfg(doctest)]

@@ -39,11 +39,47 @@ impl Task {
 /// An L-layer fully connected network with its loss.
 ///
 /// Deserialization goes through [`Network::from_layers`], so a loaded network is always valid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Two networks are equal when their layers and loss are; each also has an identity of its
+/// own ([`Network::id`]), which an optimizer's state is tied to.
+#[derive(Serialize, Deserialize)]
 #[serde(try_from = "NetworkRepr")]
 pub struct Network {
     layers: Vec<Layer>,
     loss: Loss,
+    #[serde(skip_serializing)]
+    id: NetworkId,
+}
+
+/// The identity of one network: every network built, loaded or cloned gets a new one, so an
+/// [`Optimizer`](crate::Optimizer) can tell whether a network is the one its state belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NetworkId(u64);
+
+impl NetworkId {
+    fn fresh() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        NetworkId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Clone for Network {
+    /// The same layers and loss, as a network of its own (a new [`NetworkId`]).
+    fn clone(&self) -> Self {
+        Network { layers: self.layers.clone(), loss: self.loss, id: NetworkId::fresh() }
+    }
+}
+
+impl PartialEq for Network {
+    /// The same layers (weights, biases, activations) and loss; the identity does not count.
+    fn eq(&self, other: &Self) -> bool {
+        self.layers == other.layers && self.loss == other.loss
+    }
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("layers", &self.layers).field("loss", &self.loss).finish()
+    }
 }
 
 /// The raw serialized form, checked before it becomes a [`Network`].
@@ -165,7 +201,7 @@ impl Network {
                 last.activation.name()
             )));
         }
-        Ok(Network { layers, loss })
+        Ok(Network { layers, loss, id: NetworkId::fresh() })
     }
 
     /// The layers; `layers()[l − 1]` is layer l.
@@ -177,6 +213,17 @@ impl Network {
     /// Shapes must not be changed.
     pub fn layers_mut(&mut self) -> &mut [Layer] {
         &mut self.layers
+    }
+
+    /// This network's identity (see [`NetworkId`]).
+    pub fn id(&self) -> NetworkId {
+        self.id
+    }
+
+    /// Replaces every W[l] and b[l] by those of `other`, a network of the same architecture,
+    /// keeping this network's identity (so its optimizer goes on with it).
+    pub(crate) fn copy_weights_from(&mut self, other: &Network) {
+        self.layers.clone_from_slice(&other.layers);
     }
 
     /// The loss J this network is trained on.

@@ -7,27 +7,15 @@
 
 use crate::error::{AnnError, Result};
 use crate::network::Network;
-use crate::optim::{Adam, Momentum, RmsProp, Sgd};
+use crate::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Name written into every file, so a random JSON file is not mistaken for a network.
 pub const FORMAT: &str = "ann-scratch-network";
-/// The version this build writes and reads.
-pub const VERSION: u32 = 1;
-
-/// An optimizer and its state, for resuming training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SavedOptimizer {
-    /// Plain gradient descent.
-    Sgd(Sgd),
-    /// Momentum with its velocities v.
-    Momentum(Momentum),
-    /// RMSProp with its averages s.
-    RmsProp(RmsProp),
-    /// Adam with m, v and t.
-    Adam(Adam),
-}
+/// The version this build writes. It also reads version 1 files that hold no optimizer
+/// (version 2 changed only how an optimizer is written).
+pub const VERSION: u32 = 2;
 
 /// What a saved file contains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,19 +26,22 @@ pub struct SavedModel {
     pub version: u32,
     /// The network (validated when read).
     pub network: Network,
-    /// Optional optimizer state.
-    pub optimizer: Option<SavedOptimizer>,
+    /// Optional optimizer (its rule, hyperparameters and state), for resuming training;
+    /// when read, its state belongs to `network`.
+    pub optimizer: Option<Optimizer>,
 }
 
 #[derive(Deserialize)]
 struct Header {
     format: Option<String>,
     version: Option<u32>,
+    #[serde(default)]
+    optimizer: Option<serde::de::IgnoredAny>,
 }
 
 impl SavedModel {
     /// Wraps a network (and optionally an optimizer) for saving.
-    pub fn new(network: Network, optimizer: Option<SavedOptimizer>) -> Self {
+    pub fn new(network: Network, optimizer: Option<Optimizer>) -> Self {
         SavedModel { format: FORMAT.to_string(), version: VERSION, network, optimizer }
     }
 
@@ -73,6 +64,14 @@ impl SavedModel {
         }
         match header.version {
             Some(VERSION) => {}
+            Some(1) if header.optimizer.is_none() => {}
+            Some(1) => {
+                return Err(AnnError::Persistence(
+                    "file version 1 holds an optimizer in a format this build no longer reads \
+                     (its network would load: remove \"optimizer\" from the file)"
+                        .into(),
+                ));
+            }
             Some(v) => {
                 return Err(AnnError::Persistence(format!(
                     "file version {v} is not supported by this build (reads version {VERSION})"
@@ -80,7 +79,13 @@ impl SavedModel {
             }
             None => return Err(AnnError::Persistence("the file has no version".into())),
         }
-        serde_json::from_str(text).map_err(|e| AnnError::Persistence(format!("invalid network file: {e}")))
+        let mut model: SavedModel = serde_json::from_str(text)
+            .map_err(|e| AnnError::Persistence(format!("invalid network file: {e}")))?;
+        model.version = VERSION;
+        if let Some(optimizer) = &mut model.optimizer {
+            optimizer.bind(&model.network)?;
+        }
+        Ok(model)
     }
 
     /// Writes the JSON to `path`.
@@ -126,12 +131,28 @@ mod tests {
     #[test]
     fn round_trip_is_bit_identical_with_optimizer_state() {
         let n = net();
-        let mut adam = Adam::new(0.01).unwrap();
         let mut n2 = n.clone();
-        adam.step(&mut n2, &crate::backward::Gradients::zeros_like(&n)).unwrap();
-        let saved = SavedModel::new(n2.clone(), Some(SavedOptimizer::Adam(adam.clone())));
-        let back = SavedModel::from_json(&saved.to_json().unwrap()).unwrap();
-        assert_eq!(back, saved);
+        let grads = crate::backward::Gradients::zeros_like(&n);
+        let configs: [crate::optim::OptimizerConfig; 5] = [
+            crate::optim::SgdConfig::default().into(),
+            crate::optim::MomentumConfig::default().into(),
+            crate::optim::RmsPropConfig::default().into(),
+            crate::optim::AdamConfig::default().into(),
+            crate::optim::AdamWConfig::default().into(),
+        ];
+        for config in configs {
+            let mut opt = Optimizer::new(config).unwrap();
+            opt.step(&mut n2, &grads).unwrap();
+            let saved = SavedModel::new(n2.clone(), Some(opt));
+            let mut back = SavedModel::from_json(&saved.to_json().unwrap()).unwrap();
+            assert_eq!(back, saved, "{config}");
+            // The loaded state belongs to the loaded network: it goes on with it, and only it.
+            let mut loaded = back.optimizer.take().unwrap();
+            loaded.step(&mut back.network, &grads).unwrap();
+            assert_eq!(loaded.state().t, 2);
+            assert!(loaded.step(&mut n2, &grads).is_err());
+        }
+        let back = SavedModel::from_json(&SavedModel::new(n2.clone(), None).to_json().unwrap()).unwrap();
         assert_eq!(back.network, n2);
         let x = ndarray::array![[0.1, -2.0], [1.5, 0.3], [0.0, 7.0]];
         let (p1, p2) = (n2.predict_proba(x.view()).unwrap(), back.network.predict_proba(x.view()).unwrap());
@@ -154,8 +175,23 @@ mod tests {
         let good = SavedModel::new(net(), None).to_json().unwrap();
         let truncated = &good[..good.len() / 2];
         assert!(SavedModel::from_json(truncated).unwrap_err().to_string().contains("truncated"));
-        let other_version = good.replacen("\"version\": 1", "\"version\": 99", 1);
+        let other_version = good.replacen("\"version\": 2", "\"version\": 99", 1);
         assert!(SavedModel::from_json(&other_version).unwrap_err().to_string().contains("99"));
+        // Version 1 files load when they hold no optimizer (its format changed in version 2).
+        let v1 = good.replacen("\"version\": 2", "\"version\": 1", 1);
+        assert_eq!(SavedModel::from_json(&v1).unwrap().network, net());
+        let mut v1_adam: serde_json::Value = serde_json::from_str(&v1).unwrap();
+        v1_adam["optimizer"] = serde_json::json!({"Adam": {"lr": 0.01}});
+        assert!(SavedModel::from_json(&v1_adam.to_string()).unwrap_err().to_string().contains("version 1"));
+        // An optimizer state whose shapes are not the network's.
+        let mut small =
+            Network::new(&[3, 4, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 4).unwrap();
+        let mut opt = Optimizer::adam(0.01).unwrap();
+        let grads = crate::backward::Gradients::zeros_like(&small);
+        opt.step(&mut small, &grads).unwrap();
+        let mismatch = SavedModel::new(net(), Some(opt)).to_json().unwrap();
+        let err = SavedModel::from_json(&mismatch).unwrap_err();
+        assert!(matches!(err, AnnError::OptimizerState(_)), "{err}");
         let other_format = good.replacen(FORMAT, "something-else", 1);
         assert!(SavedModel::from_json(&other_format).is_err());
         assert!(SavedModel::from_json("[1, 2, 3]").is_err());

@@ -5,7 +5,7 @@ use crate::backward::Gradients;
 use crate::batch::{num_batches, shuffle_order};
 use crate::cache::Cache;
 use crate::cache::Train;
-use crate::data::Data;
+use crate::data::DataView;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::fast::Workspace;
@@ -19,15 +19,6 @@ use crate::schedule::LrSchedule;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-
-/// keep_prob for dropout during training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum KeepProbs {
-    /// The same keep_prob on every hidden layer; the output layer keeps everything.
-    Hidden(f64),
-    /// One keep_prob per layer 1..=L (the last must be 1).
-    PerLayer(Vec<f64>),
-}
 
 /// Early stopping: stop when the validation loss has not improved for `patience` epochs,
 /// and restore the weights of the best epoch.
@@ -46,8 +37,8 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Examples per mini-batch (1 = stochastic, m = batch gradient descent).
     pub batch_size: usize,
-    /// Dropout keep probabilities.
-    pub keep_probs: KeepProbs,
+    /// Inverted dropout on the hidden layers while training.
+    pub dropout: Dropout,
     /// L2 strength λ: J += (λ/2m) Σ‖W[l]‖².
     pub l2: f64,
     /// Seed of the RNG that shuffles batches and draws dropout masks.
@@ -63,7 +54,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 20,
             batch_size: 64,
-            keep_probs: KeepProbs::Hidden(1.0),
+            dropout: Dropout::Off,
             l2: 0.0,
             seed: 0,
             schedule: LrSchedule::Constant,
@@ -76,7 +67,7 @@ impl Default for TrainConfig {
 pub struct StepInfo<'a> {
     /// Epoch, 0-based.
     pub epoch: usize,
-    /// Global step, 0-based (t − 1 for Adam).
+    /// Global step, 0-based (the optimizer's t − 1 when it starts fresh).
     pub step: usize,
     /// J{t} of this mini-batch, before the update.
     pub loss: f64,
@@ -85,7 +76,7 @@ pub struct StepInfo<'a> {
     /// The gradients that were applied.
     pub gradients: &'a Gradients,
     /// The optimizer after the update (its state is readable).
-    pub optimizer: &'a dyn Optimizer,
+    pub optimizer: &'a Optimizer,
     /// The forward cache of this mini-batch (masks included).
     pub cache: &'a Cache<Train>,
 }
@@ -109,113 +100,213 @@ pub trait Observer {
     fn on_epoch_end(&mut self, _info: &EpochInfo<'_>) {}
 }
 
-/// The observer that records nothing.
-impl Observer for () {}
-
-/// Trains `net` with `optimizer` on (X, Y); returns the [`History`].
+/// Trains `net` with `optimizer` on the training data (X, Y); returns the [`History`].
 ///
 /// ```
 /// use ann_core::*;
-/// let data = two_moons(400, 0.1, 1).unwrap();
-/// let mut net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
-/// let mut adam = Adam::new(0.01).unwrap();
-/// let config = TrainConfig { epochs: 30, batch_size: 32, ..TrainConfig::default() };
+/// let data = two_moons(400, 0.1, 1)?;
 /// let y = data.targets(Task::Binary);
-/// let history = fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &config, &mut ()).unwrap();
+/// let mut net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1)?;
+/// let mut adam = Optimizer::adam(0.01)?;
+/// let config = TrainConfig { epochs: 30, batch_size: 32, ..TrainConfig::default() };
+/// let history = fit(&mut net, &mut adam, (&data.x, &y), &config)?;
 /// assert!(history.final_train_accuracy().unwrap() > 0.85);
+/// # Ok::<(), AnnError>(())
 /// ```
-pub fn fit(
+///
+/// A validation set, early stopping on it and observers of every step: [`Trainer`].
+///
+/// `fit` computes each step on the fast path ([`Workspace`](crate::Workspace)) and gives
+/// exactly the bits of this loop written with the readable functions of the course:
+///
+/// ```
+/// # use ann_core::*;
+/// # use rand::{SeedableRng, rngs::ChaCha8Rng};
+/// # let data = two_moons(300, 0.2, 4)?;
+/// # let (x, y) = (data.x.clone(), data.targets(Task::Binary));
+/// # let start = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 6)?;
+/// # let config = TrainConfig { epochs: 3, batch_size: 64, dropout: Dropout::Hidden(0.8), l2: 0.01, seed: 3, ..TrainConfig::default() };
+/// # let (mut net, mut optimizer) = (start.clone(), Optimizer::adam(0.01)?);
+/// # let mut history = History::default();
+/// let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+/// let base_lr = optimizer.learning_rate();
+/// for epoch in 0..config.epochs {
+///     optimizer.set_learning_rate(config.schedule.rate(base_lr, epoch))?;
+///     // a new permutation of the m examples, cut into mini-batches
+///     for idx in shuffled_batches(x.ncols(), config.batch_size, &mut rng)? {
+///         let (x_t, y_t) = (gather_columns(x.view(), &idx), gather_columns(y.view(), &idx));
+///         let cache = net.forward_train(x_t.view(), &config.dropout, &mut rng)?; // Z[l], A[l], D[l]
+///         let loss = net.cost(&cache, y_t.view(), config.l2)?; // J{t}
+///         let grads = net.backward(&cache, y_t.view(), config.l2)?; // dW[l], db[l]
+///         optimizer.step(&mut net, &grads)?; // W[l], b[l] ← the update rule
+///         history.step_loss.push(loss);
+///     }
+///     let (loss, _accuracy) = evaluate(&net, (&x, &y), config.l2)?; // on the whole set
+///     history.train_loss.push(loss);
+/// }
+/// # let mut fast = start;
+/// # let h = fit(&mut fast, &mut Optimizer::adam(0.01)?, (&x, &y), &config)?;
+/// # assert_eq!((h.step_loss, h.train_loss), (history.step_loss, history.train_loss));
+/// # assert_eq!(fast, net);
+/// # Ok::<(), AnnError>(())
+/// ```
+pub fn fit<'a>(
     net: &mut Network,
-    optimizer: &mut dyn Optimizer,
-    train: Data<'_>,
-    validation: Option<Data<'_>>,
+    optimizer: &mut Optimizer,
+    train: impl Into<DataView<'a>>,
     config: &TrainConfig,
-    observer: &mut dyn Observer,
 ) -> Result<History> {
-    let dropout = validate(net, train, validation, config)?;
-    let m = train.x.ncols();
-    let base_lr = optimizer.learning_rate();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut history = History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
-    let mut step = 0usize;
-    let mut best: Option<(f64, usize, Network)> = None;
-    let n = net.num_layers();
-    // Everything a step needs is allocated here once: the batch, the cache, the
-    // gradients (see `workspace`), the permutation and the per-layer norms.
-    let mut ws = Workspace::new(net, config.batch_size.min(m))?;
-    let mut order = Vec::with_capacity(m);
-    let mut norms = vec![0.0; n];
-    for epoch in 0..config.epochs {
-        let lr = config.schedule.rate(base_lr, epoch);
-        optimizer.set_learning_rate(lr)?;
-        history.learning_rates.push(lr);
-        let mut grad_sum = vec![0.0; n];
-        // Room for this epoch's step losses, so that no step reallocates History.
-        history.step_loss.reserve(history.steps_per_epoch);
-        shuffle_order(&mut order, m, &mut rng);
-        for idx in order.chunks(config.batch_size) {
-            // (X{t}, Y{t}) gathered from the data set into the workspace
-            ws.load_batch_unchecked(train, idx);
-            ws.forward_train(net, &dropout, &mut rng)?;
-            let loss = ws.cost(net, config.l2)?;
-            ws.backward(net, config.l2)?;
-            // Check before updating, so a diverging run keeps its last finite weights.
-            if !ws.gradient_norms(&mut norms) || !loss.is_finite() {
-                return Err(AnnError::Diverged { epoch, step, loss });
+    Trainer::new(config).fit(net, optimizer, train)
+}
+
+/// A training run with more than [`fit`] needs: a validation set (J and accuracy recorded
+/// after every epoch, and early stopping on it) and an [`Observer`] of every step.
+///
+/// ```
+/// use ann_core::*;
+/// let data = two_moons(500, 0.2, 1)?;
+/// let (train, val) = train_test_split(&data, 0.2, 1)?;
+/// let (y_train, y_val) = (train.targets(Task::Binary), val.targets(Task::Binary));
+/// let mut net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1)?;
+/// let config = TrainConfig { epochs: 200, batch_size: 32, ..TrainConfig::default() };
+/// let config = TrainConfig { early_stopping: Some(EarlyStopping { patience: 5, min_delta: 0.0 }), ..config };
+/// let history = Trainer::new(&config)
+///     .validation((&val.x, &y_val))
+///     .fit(&mut net, &mut Optimizer::adam(0.01)?, (&train.x, &y_train))?;
+/// assert_eq!(history.val_loss.len(), history.epochs());
+/// # Ok::<(), AnnError>(())
+/// ```
+pub struct Trainer<'a> {
+    config: &'a TrainConfig,
+    validation: Option<DataView<'a>>,
+    observer: Option<&'a mut dyn Observer>,
+}
+
+/// The observer of a run that has none.
+struct NoObserver;
+impl Observer for NoObserver {}
+
+impl<'a> Trainer<'a> {
+    /// A run with `config`, no validation set and no observer.
+    pub fn new(config: &'a TrainConfig) -> Self {
+        Trainer { config, validation: None, observer: None }
+    }
+
+    /// Evaluates the network on this validation set (X, Y) after every epoch.
+    pub fn validation(mut self, data: impl Into<DataView<'a>>) -> Self {
+        self.validation = Some(data.into());
+        self
+    }
+
+    /// Calls `observer` after every step and every epoch.
+    pub fn observer(mut self, observer: &'a mut dyn Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Trains `net` with `optimizer` on `train`; returns the [`History`] (see [`fit`]).
+    pub fn fit<'d>(
+        self,
+        net: &mut Network,
+        optimizer: &mut Optimizer,
+        train: impl Into<DataView<'d>>,
+    ) -> Result<History> {
+        let train = train.into();
+        let config = self.config;
+        validate(net, train, self.validation, config)?;
+        // The optimizer's state must be (or become) this network's before any work is done.
+        optimizer.bind(net)?;
+        let mut none = NoObserver;
+        let observer: &mut dyn Observer = match self.observer {
+            Some(o) => o,
+            None => &mut none,
+        };
+        let m = train.x.ncols();
+        let base_lr = optimizer.learning_rate();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut history =
+            History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
+        let mut step = 0usize;
+        let mut best: Option<(f64, usize, Network)> = None;
+        let n = net.num_layers();
+        // Everything a step needs is allocated here once: the batch, the cache, the
+        // gradients (see `workspace`), the permutation and the per-layer norms.
+        let mut ws = Workspace::new(net, config.batch_size.min(m))?;
+        let mut order = Vec::with_capacity(m);
+        let mut norms = vec![0.0; n];
+        for epoch in 0..config.epochs {
+            let lr = config.schedule.rate(base_lr, epoch);
+            optimizer.set_learning_rate(lr)?;
+            history.learning_rates.push(lr);
+            let mut grad_sum = vec![0.0; n];
+            // Room for this epoch's step losses, so that no step reallocates History.
+            history.step_loss.reserve(history.steps_per_epoch);
+            shuffle_order(&mut order, m, &mut rng);
+            for idx in order.chunks(config.batch_size) {
+                // (X{t}, Y{t}) gathered from the data set into the workspace
+                ws.load_batch_unchecked(train, idx);
+                ws.forward_train(net, &config.dropout, &mut rng)?;
+                let loss = ws.cost(net, config.l2)?;
+                ws.backward(net, config.l2)?;
+                // Check before updating, so a diverging run keeps its last finite weights.
+                if !ws.gradient_norms(&mut norms) || !loss.is_finite() {
+                    return Err(AnnError::Diverged { epoch, step, loss });
+                }
+                optimizer.step(net, ws.gradients())?;
+                for (s, g) in grad_sum.iter_mut().zip(&norms) {
+                    *s += g;
+                }
+                history.step_loss.push(loss);
+                if let Some(cache) = ws.cache() {
+                    observer.on_step(&StepInfo {
+                        epoch,
+                        step,
+                        loss,
+                        network: net,
+                        gradients: ws.gradients(),
+                        optimizer,
+                        cache,
+                    });
+                }
+                step += 1;
             }
-            optimizer.step(net, ws.gradients())?;
-            for (s, g) in grad_sum.iter_mut().zip(&norms) {
-                *s += g;
+            let steps = history.steps_per_epoch as f64;
+            history.grad_norms.push(grad_sum.iter().map(|s| s / steps).collect());
+            history.weight_norms.push(net.layers().iter().map(|l| frobenius(l.w.view())).collect());
+            // Same bits as `evaluate`, in chunks through the workspace's buffers.
+            let (loss, acc) = ws.evaluate_unchecked(net, train, config.l2);
+            if !loss.is_finite() {
+                return Err(AnnError::Diverged { epoch, step: step.saturating_sub(1), loss });
             }
-            history.step_loss.push(loss);
-            if let Some(cache) = ws.cache() {
-                observer.on_step(&StepInfo {
-                    epoch,
-                    step,
-                    loss,
-                    network: net,
-                    gradients: ws.gradients(),
-                    optimizer,
-                    cache,
-                });
-            }
-            step += 1;
-        }
-        let steps = history.steps_per_epoch as f64;
-        history.grad_norms.push(grad_sum.iter().map(|s| s / steps).collect());
-        history.weight_norms.push(net.layers().iter().map(|l| frobenius(l.w.view())).collect());
-        // Same bits as `evaluate`, in chunks through the workspace's buffers.
-        let (loss, acc) = ws.evaluate_unchecked(net, train, config.l2);
-        if !loss.is_finite() {
-            return Err(AnnError::Diverged { epoch, step: step.saturating_sub(1), loss });
-        }
-        history.train_loss.push(loss);
-        history.train_accuracy.extend(acc);
-        if let Some(val) = validation {
-            let (vloss, vacc) = ws.evaluate_unchecked(net, val, config.l2);
-            history.val_loss.push(vloss);
-            history.val_accuracy.extend(vacc);
-            if let Some(es) = config.early_stopping {
-                let improved = best.as_ref().is_none_or(|(b, _, _)| vloss < b - es.min_delta);
-                if improved {
-                    best = Some((vloss, epoch, net.clone()));
-                } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= es.patience) {
-                    observer.on_epoch_end(&EpochInfo { epoch, network: net, history: &history });
-                    break;
+            history.train_loss.push(loss);
+            history.train_accuracy.extend(acc);
+            if let Some(val) = self.validation {
+                let (vloss, vacc) = ws.evaluate_unchecked(net, val, config.l2);
+                history.val_loss.push(vloss);
+                history.val_accuracy.extend(vacc);
+                if let Some(es) = config.early_stopping {
+                    let improved = best.as_ref().is_none_or(|(b, _, _)| vloss < b - es.min_delta);
+                    if improved {
+                        best = Some((vloss, epoch, net.clone()));
+                    } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= es.patience) {
+                        observer.on_epoch_end(&EpochInfo { epoch, network: net, history: &history });
+                        break;
+                    }
                 }
             }
+            observer.on_epoch_end(&EpochInfo { epoch, network: net, history: &history });
         }
-        observer.on_epoch_end(&EpochInfo { epoch, network: net, history: &history });
+        if let Some((_, epoch, weights)) = best {
+            net.copy_weights_from(&weights);
+            history.best_epoch = Some(epoch);
+        }
+        Ok(history)
     }
-    if let Some((_, epoch, weights)) = best {
-        *net = weights;
-        history.best_epoch = Some(epoch);
-    }
-    Ok(history)
 }
 
 /// (J + L2, accuracy) of `net` on a data set in eval mode; accuracy is None for MSE.
-pub fn evaluate(net: &Network, data: Data<'_>, l2: f64) -> Result<(f64, Option<f64>)> {
+pub fn evaluate<'a>(net: &Network, data: impl Into<DataView<'a>>, l2: f64) -> Result<(f64, Option<f64>)> {
+    let data = data.into();
     let cache = net.forward(data.x)?;
     let loss = net.cost(&cache, data.y, l2)?;
     let acc = (net.loss() != Loss::MeanSquaredError).then(|| accuracy(cache.output(), data.y));
@@ -224,10 +315,10 @@ pub fn evaluate(net: &Network, data: Data<'_>, l2: f64) -> Result<(f64, Option<f
 
 fn validate(
     net: &Network,
-    train: Data<'_>,
-    validation: Option<Data<'_>>,
+    train: DataView<'_>,
+    validation: Option<DataView<'_>>,
     config: &TrainConfig,
-) -> Result<Dropout> {
+) -> Result<()> {
     if config.batch_size == 0 {
         return Err(bad_hyper("batch_size", 0, "must be at least 1"));
     }
@@ -247,16 +338,10 @@ fn validate(
     if let Some(v) = validation {
         check_data(net, "validation", v)?;
     }
-    let n = net.num_layers();
-    let dropout = match &config.keep_probs {
-        KeepProbs::Hidden(k) => Dropout::hidden(n, *k)?,
-        KeepProbs::PerLayer(v) => Dropout::per_layer(v.clone())?,
-    };
-    dropout.check_layers(n)?;
-    Ok(dropout)
+    config.dropout.check(net.num_layers())
 }
 
-fn check_data(net: &Network, name: &str, d: Data<'_>) -> Result<()> {
+fn check_data(net: &Network, name: &str, d: DataView<'_>) -> Result<()> {
     net.check_input(d.x, &format!("{name} X"))?;
     if d.y.ncols() != d.x.ncols() {
         return Err(AnnError::ShapeMismatch {

@@ -47,15 +47,14 @@ fn steps_allocate_nothing_that_outlives_them() {
     let y = d.targets(Task::Binary);
     let mut net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 3).unwrap();
     // 2000 = 31 · 64 + 16: every epoch ends with a smaller batch.
-    let config = TrainConfig {
-        epochs: 4,
-        batch_size: 64,
-        keep_probs: KeepProbs::Hidden(0.8),
-        ..TrainConfig::default()
-    };
+    let config =
+        TrainConfig { epochs: 4, batch_size: 64, dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
     let mut probe = Probe(Vec::with_capacity(1000));
-    let mut adam = Adam::new(0.01).unwrap();
-    let history = fit(&mut net, &mut adam, Data::new(x.view(), y.view()), None, &config, &mut probe).unwrap();
+    let mut adam = Optimizer::adam(0.01).unwrap();
+    let history = Trainer::new(&config)
+        .observer(&mut probe)
+        .fit(&mut net, &mut adam, DataView::new(x.view(), y.view()))
+        .unwrap();
     assert_eq!(history.epochs(), 4);
     let steps = &probe.0;
     assert_eq!(steps.len(), 4 * 32);

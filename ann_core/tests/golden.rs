@@ -177,10 +177,14 @@ fn adam_update() {
     for (i, (w, b)) in [(w1, b1), (w2, b2)].into_iter().enumerate() {
         let mut net =
             Network::from_layers(vec![layer(w, b, Activation::Linear)], Loss::MeanSquaredError).unwrap();
-        let mut adam = Adam::with_params(0.01, 0.9, 0.999, 1e-8).unwrap();
-        adam.t = 1; // the test case calls the update with t = 2 and zero moments
+        // The test case calls the update with t = 2 and zero moments.
+        let l = &net.layers()[0];
+        let zeros = || vec![Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()) }];
+        let state = OptimizerState { t: 1, first: zeros(), second: zeros() };
+        let config = AdamConfig { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+        let mut adam = Optimizer::with_state(config, state).unwrap();
         adam.step(&mut net, &Gradients { layers: vec![grads.layers[i].clone()] }).unwrap();
-        assert_eq!(adam.t, 2);
+        assert_eq!(adam.state().t, 2);
         updated.push(net.layers()[0].clone());
     }
     let l = &updated;

@@ -84,7 +84,7 @@ fn dropout_with_a_frozen_mask_passes() {
     let net = Network::new(&[3, 8, 6, 1], Activation::Tanh, Task::Binary, Init::Xavier, 8).unwrap();
     let x = inputs(3, 6, 3);
     let y = targets(Loss::BinaryCrossEntropy, 1, 6, 0);
-    let dropout = Dropout::hidden(3, 0.6).unwrap();
+    let dropout = Dropout::Hidden(0.6);
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let cache = net.forward_train(x.view(), &dropout, &mut rng).unwrap();
     let masks = cache.masks();

@@ -157,13 +157,14 @@ proptest! {
             && scale.is_finite() && scale > 0.0
             && loss.required_output().is_none_or(|a| acts.last() == Some(&a));
         prop_assert_eq!(built.is_ok(), valid_arch, "sizes {:?} acts {:?} scale {}", sizes, acts, scale);
-        let h = no_panic("Dropout::hidden", || Dropout::hidden(3, keep))?;
+        let h = no_panic("Dropout::check", || Dropout::Hidden(keep).check(3))?;
         prop_assert_eq!(h.is_ok(), keep > 0.0 && keep <= 1.0);
         for (name, ok) in [
-            ("Sgd::new", no_panic("Sgd", || Sgd::new(lr).is_ok())?),
-            ("Adam::new", no_panic("Adam", || Adam::new(lr).is_ok())?),
-            ("Momentum::new", no_panic("Momentum", || Momentum::new(0.1, beta).is_ok())?),
-            ("RmsProp::new", no_panic("RmsProp", || RmsProp::new(0.1, beta, 1e-8).is_ok())?),
+            ("Sgd", no_panic("Sgd", || Optimizer::sgd(lr).is_ok())?),
+            ("Adam", no_panic("Adam", || Optimizer::adam(lr).is_ok())?),
+            ("AdamW lr", no_panic("AdamW", || Optimizer::adamw(lr, 0.01).is_ok())?),
+            ("Momentum", no_panic("Momentum", || Optimizer::momentum(0.1, beta).is_ok())?),
+            ("RmsProp", no_panic("RmsProp", || Optimizer::rmsprop(0.1, beta).is_ok())?),
         ] {
             let expect = if name.contains("Sgd") || name.contains("Adam") {
                 lr.is_finite() && lr > 0.0
@@ -190,7 +191,7 @@ proptest! {
         let acc = no_panic("accuracy", || net.accuracy(x.view(), y.view()))?;
         if !x_ok { prop_assert!(acc.is_err()); }
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let dropout = Dropout::hidden(2, 0.5).unwrap();
+        let dropout = Dropout::Hidden(0.5);
         prop_assert_eq!(no_panic("forward_train", || net.forward_train(x.view(), &dropout, &mut rng))?.is_ok(), x_ok);
         if let Ok(cache) = fwd {
             let b = no_panic("backward", || net.backward(&cache, y.view(), l2))?;
@@ -202,9 +203,9 @@ proptest! {
         }
         let config = TrainConfig { epochs: 1, batch_size: batch, l2, ..TrainConfig::default() };
         let mut trained = net.clone();
-        let r = no_panic("fit", || fit(&mut trained, &mut Sgd::new(0.1).unwrap(), Data::new(x.view(), y.view()), None, &config, &mut ()))?;
+        let r = no_panic("fit", || fit(&mut trained, &mut Optimizer::sgd(0.1).unwrap(), DataView::new(x.view(), y.view()), &config))?;
         prop_assert_eq!(r.is_ok(), x_ok && labels_ok && batch > 0 && l2_ok, "fit: {:?}", r.err());
-        prop_assert_eq!(no_panic("evaluate", || evaluate(&net, Data::new(x.view(), y.view()), 0.0))?.is_ok(), x_ok && labels_ok);
+        prop_assert_eq!(no_panic("evaluate", || evaluate(&net, DataView::new(x.view(), y.view()), 0.0))?.is_ok(), x_ok && labels_ok);
 
         let scaler = no_panic("StandardScaler::fit", || StandardScaler::fit(x.view()))?;
         prop_assert_eq!(scaler.is_ok(), x.nrows() > 0 && x.ncols() > 0 && x.iter().all(|v| v.is_finite()));
@@ -221,12 +222,11 @@ proptest! {
         let other = Network::new(&[a, b, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
         let grads = Gradients::zeros_like(&other);
         let same = (a, b) == (2, 3);
-        let mut opts: Vec<Box<dyn Optimizer>> = vec![
-            Box::new(Sgd::new(0.1).unwrap()),
-            Box::new(Momentum::new(0.1, 0.9).unwrap()),
-            Box::new(RmsProp::new(0.1, 0.9, 1e-8).unwrap()),
-            Box::new(Adam::new(0.1).unwrap()),
-        ];
+        let mut opts = [Optimizer::sgd(0.1).unwrap(),
+            Optimizer::momentum(0.1, 0.9).unwrap(),
+            Optimizer::rmsprop(0.1, 0.9).unwrap(),
+            Optimizer::adam(0.1).unwrap(),
+            Optimizer::adamw(0.1, 0.01).unwrap()];
         for opt in opts.iter_mut() {
             let r = no_panic("Optimizer::step", || opt.step(&mut net, &grads))?;
             prop_assert_eq!(r.is_ok(), same);

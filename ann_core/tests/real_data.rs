@@ -23,11 +23,9 @@ fn digits_part_c_reaches_97_percent_test_accuracy() {
             let config = TrainConfig { epochs: 60, batch_size: 64, l2: 1e-3, seed, ..TrainConfig::default() };
             let h = fit(
                 &mut net,
-                &mut Adam::new(1e-3).unwrap(),
-                Data::new(xt.view(), yt.view()),
-                None,
+                &mut Optimizer::adam(1e-3).unwrap(),
+                DataView::new(xt.view(), yt.view()),
                 &config,
-                &mut (),
             )
             .unwrap();
             assert!(h.final_train_accuracy().unwrap() > 0.99);
@@ -47,9 +45,8 @@ fn regression_fits_a_noisy_sine() {
     let (x, y) = noisy_sine(400, 0.1, 3).unwrap();
     let mut net = Network::new(&[1, 32, 32, 1], Activation::Tanh, Task::Regression, Init::Xavier, 1).unwrap();
     let config = TrainConfig { epochs: 300, batch_size: 32, seed: 1, ..TrainConfig::default() };
-    let h =
-        fit(&mut net, &mut Adam::new(0.01).unwrap(), Data::new(x.view(), y.view()), None, &config, &mut ())
-            .unwrap();
+    let h = fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &config)
+        .unwrap();
     assert!(h.train_accuracy.is_empty(), "no accuracy for regression");
     let grid = ndarray::Array2::from_shape_fn((1, 101), |(_, j)| -3.0 + 6.0 * j as f64 / 100.0);
     let pred = net.predict_proba(grid.view()).unwrap();

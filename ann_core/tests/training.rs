@@ -10,13 +10,7 @@ fn moons(m: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
 }
 
 fn config(epochs: usize) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size: 64,
-        keep_probs: KeepProbs::Hidden(0.8),
-        seed: 7,
-        ..TrainConfig::default()
-    }
+    TrainConfig { epochs, batch_size: 64, dropout: Dropout::Hidden(0.8), seed: 7, ..TrainConfig::default() }
 }
 
 /// The end-to-end target: [2, 64, 32, 1] with Adam on 10,000 moons, >= 95% in 20 epochs.
@@ -24,14 +18,14 @@ fn config(epochs: usize) -> TrainConfig {
 fn moons_reach_95_percent_in_20_epochs() {
     let (x, y) = moons(10_000, 1);
     let mut net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 3).unwrap();
-    let mut adam = Adam::new(0.01).unwrap();
-    let h = fit(&mut net, &mut adam, Data::new(x.view(), y.view()), None, &config(20), &mut ()).unwrap();
+    let mut adam = Optimizer::adam(0.01).unwrap();
+    let h = fit(&mut net, &mut adam, DataView::new(x.view(), y.view()), &config(20)).unwrap();
     let acc = h.final_train_accuracy().unwrap();
     assert!(acc >= 0.95, "training accuracy {acc}");
     assert_eq!(h.epochs(), 20);
     assert_eq!(h.steps_per_epoch, 157);
     assert_eq!(h.step_loss.len(), 20 * 157);
-    assert_eq!(adam.t, 20 * 157);
+    assert_eq!(adam.state().t, 20 * 157);
     assert!(h.train_loss[19] < h.train_loss[0]);
     assert_eq!(h.grad_norms.len(), 20);
     assert_eq!(h.weight_norms[0].len(), 3);
@@ -43,8 +37,8 @@ fn same_seed_gives_bit_identical_weights_and_history() {
     let run = || {
         let (x, y) = moons(1000, 2);
         let mut net = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 5).unwrap();
-        let mut adam = Adam::new(0.01).unwrap();
-        let h = fit(&mut net, &mut adam, Data::new(x.view(), y.view()), None, &config(3), &mut ()).unwrap();
+        let mut adam = Optimizer::adam(0.01).unwrap();
+        let h = fit(&mut net, &mut adam, DataView::new(x.view(), y.view()), &config(3)).unwrap();
         (net, h)
     };
     let (n1, h1) = run();
@@ -57,8 +51,8 @@ fn same_seed_gives_bit_identical_weights_and_history() {
     let (x, y) = moons(1000, 2);
     let mut net = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 5).unwrap();
     let cfg = TrainConfig { seed: 8, ..config(3) };
-    let h3 = fit(&mut net, &mut Adam::new(0.01).unwrap(), Data::new(x.view(), y.view()), None, &cfg, &mut ())
-        .unwrap();
+    let h3 =
+        fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg).unwrap();
     assert_ne!(bits(&h1.step_loss), bits(&h3.step_loss));
 }
 
@@ -67,9 +61,8 @@ fn divergence_is_an_error_naming_epoch_and_step_and_weights_stay_finite() {
     let d = blobs(500, 3, 2, 3.0, 1).unwrap();
     let y = d.targets(Task::Regression).mapv(|v| v * 1000.0);
     let mut net = Network::new(&[2, 32, 32, 1], Activation::Relu, Task::Regression, Init::He, 1).unwrap();
-    let mut sgd = Sgd::new(10.0).unwrap();
-    let err =
-        fit(&mut net, &mut sgd, Data::new(d.x.view(), y.view()), None, &config(50), &mut ()).unwrap_err();
+    let mut sgd = Optimizer::sgd(10.0).unwrap();
+    let err = fit(&mut net, &mut sgd, DataView::new(d.x.view(), y.view()), &config(50)).unwrap_err();
     match err {
         AnnError::Diverged { epoch, step, loss } => {
             assert!(!loss.is_finite());
@@ -95,25 +88,19 @@ fn validation_metrics_observer_and_multiclass() {
     impl Observer for Count {
         fn on_step(&mut self, info: &StepInfo<'_>) {
             self.0 += 1;
-            if let OptimizerState::Adam { t, .. } = info.optimizer.state() {
-                self.2.push(t);
-            }
+            self.2.push(info.optimizer.state().t);
         }
         fn on_epoch_end(&mut self, _: &EpochInfo<'_>) {
             self.1 += 1;
         }
     }
     let mut obs = Count(0, 0, Vec::new());
-    let cfg = TrainConfig { epochs: 60, batch_size: 32, keep_probs: KeepProbs::Hidden(1.0), ..config(0) };
-    let h = fit(
-        &mut net,
-        &mut Adam::new(0.01).unwrap(),
-        Data::new(xt.view(), yt.view()),
-        Some(Data::new(xv.view(), yv.view())),
-        &cfg,
-        &mut obs,
-    )
-    .unwrap();
+    let cfg = TrainConfig { epochs: 60, batch_size: 32, dropout: Dropout::Hidden(1.0), ..config(0) };
+    let h = Trainer::new(&cfg)
+        .validation(DataView::new(xv.view(), yv.view()))
+        .observer(&mut obs)
+        .fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(xt.view(), yt.view()))
+        .unwrap();
     assert_eq!(obs.1, 60);
     assert_eq!(obs.0, 60 * h.steps_per_epoch);
     assert_eq!(obs.2[..3], [1, 2, 3]);
@@ -134,19 +121,14 @@ fn early_stopping_restores_the_best_weights() {
         ..config(0)
     };
     let (xt, xv) = (train.x.view(), val.x.view());
-    let h = fit(
-        &mut net,
-        &mut Adam::new(0.01).unwrap(),
-        Data::new(xt, yt.view()),
-        Some(Data::new(xv, yv.view())),
-        &cfg,
-        &mut (),
-    )
-    .unwrap();
+    let h = Trainer::new(&cfg)
+        .validation(DataView::new(xv, yv.view()))
+        .fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(xt, yt.view()))
+        .unwrap();
     let best = h.best_epoch.unwrap();
     assert!(h.epochs() < 400, "should stop early, ran {}", h.epochs());
     assert_eq!(h.epochs(), best + 11);
-    let (vloss, _) = evaluate(&net, Data::new(xv, yv.view()), 0.0).unwrap();
+    let (vloss, _) = evaluate(&net, DataView::new(xv, yv.view()), 0.0).unwrap();
     assert_eq!(vloss.to_bits(), h.val_loss[best].to_bits());
 }
 
@@ -154,31 +136,30 @@ fn early_stopping_restores_the_best_weights() {
 fn bad_hyperparameters_and_data_are_errors() {
     let (x, y) = moons(100, 1);
     let mut net = Network::new(&[2, 4, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
-    let mut adam = Adam::new(0.01).unwrap();
-    let data = Data::new(x.view(), y.view());
+    let mut adam = Optimizer::adam(0.01).unwrap();
+    let data = DataView::new(x.view(), y.view());
     for cfg in [
         TrainConfig { batch_size: 0, ..config(1) },
-        TrainConfig { keep_probs: KeepProbs::Hidden(0.0), ..config(1) },
-        TrainConfig { keep_probs: KeepProbs::Hidden(1.2), ..config(1) },
-        TrainConfig { keep_probs: KeepProbs::PerLayer(vec![0.5]), ..config(1) },
+        TrainConfig { dropout: Dropout::Hidden(0.0), ..config(1) },
+        TrainConfig { dropout: Dropout::Hidden(1.2), ..config(1) },
+        TrainConfig { dropout: Dropout::PerLayer(vec![0.5]), ..config(1) },
         TrainConfig { l2: -1.0, ..config(1) },
         TrainConfig { early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }), ..config(1) },
     ] {
-        assert!(fit(&mut net, &mut adam, data, None, &cfg, &mut ()).is_err(), "{cfg:?}");
+        assert!(fit(&mut net, &mut adam, data, &cfg).is_err(), "{cfg:?}");
     }
     let bad_y = y.mapv(|v| v * 2.0);
     assert!(matches!(
-        fit(&mut net, &mut adam, Data::new(x.view(), bad_y.view()), None, &config(1), &mut ()),
+        fit(&mut net, &mut adam, DataView::new(x.view(), bad_y.view()), &config(1)),
         Err(AnnError::InvalidLabels(_))
     ));
     let short_y = y.slice(ndarray::s![.., ..50]).to_owned();
-    let err =
-        fit(&mut net, &mut adam, Data::new(x.view(), short_y.view()), None, &config(1), &mut ()).unwrap_err();
+    let err = fit(&mut net, &mut adam, DataView::new(x.view(), short_y.view()), &config(1)).unwrap_err();
     assert!(err.to_string().contains("(1, 50)"), "{err}");
     let mut xn = x.clone();
     xn[[0, 3]] = f64::NAN;
     assert!(matches!(
-        fit(&mut net, &mut adam, Data::new(xn.view(), y.view()), None, &config(1), &mut ()),
+        fit(&mut net, &mut adam, DataView::new(xn.view(), y.view()), &config(1)),
         Err(AnnError::NonFinite(_))
     ));
 }

@@ -54,7 +54,7 @@ fn fast_forward_and_backward_match_the_reference_on_random_networks() {
         }
         let l = net.num_layers();
         let keep = [1.0, 0.8, 0.5][case % 3];
-        let dropout = Dropout::hidden(l, keep).unwrap();
+        let dropout = Dropout::Hidden(keep);
         let lambda = [0.0, 0.3][case % 2];
         let seed = rng.random_range(0..u64::MAX);
         let (mut r_ref, mut r_fast) = (ChaCha8Rng::seed_from_u64(seed), ChaCha8Rng::seed_from_u64(seed));
@@ -64,7 +64,7 @@ fn fast_forward_and_backward_match_the_reference_on_random_networks() {
         let grads = net.backward(&cache, y.view(), lambda).unwrap();
 
         let mut ws = Workspace::new(&net, x.ncols().max(2) - 1).unwrap();
-        ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+        ws.set_batch(DataView::new(x.view(), y.view())).unwrap();
         let fast = ws.forward_train(&net, &dropout, &mut r_fast).unwrap();
         assert_eq!(r_ref, r_fast, "case {case}: both paths must consume the same random draws");
         for k in 1..=l {
@@ -96,11 +96,11 @@ fn big_products_give_the_bits_of_the_reference() {
     let x = Array2::from_shape_simple_fn((300, 130), || rng.random_range(-1.0..1.0));
     let labels: Vec<usize> = (0..130).map(|j| j % 10).collect();
     let y = one_hot(&labels, 10);
-    let dropout = Dropout::hidden(2, 0.9).unwrap();
+    let dropout = Dropout::Hidden(0.9);
     let reference = net.forward_train(x.view(), &dropout, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
     let grads = net.backward(&reference, y.view(), 0.0).unwrap();
     let mut ws = Workspace::new(&net, 130).unwrap();
-    ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+    ws.set_batch(DataView::new(x.view(), y.view())).unwrap();
     let fast = ws.forward_train(&net, &dropout, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
     assert_eq!(fast.z(1), reference.z(1));
     assert_eq!(fast.output(), reference.output());
@@ -117,11 +117,11 @@ fn concurrent_dw_and_da_give_the_bits_of_the_reference() {
     let x = Array2::from_shape_simple_fn((200, 128), || rng.random_range(-1.0..1.0));
     let labels: Vec<usize> = (0..128).map(|j| j % 10).collect();
     let y = one_hot(&labels, 10);
-    let dropout = Dropout::hidden(3, 0.8).unwrap();
+    let dropout = Dropout::Hidden(0.8);
     let reference = net.forward_train(x.view(), &dropout, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
     let grads = net.backward(&reference, y.view(), 0.05).unwrap();
     let mut ws = Workspace::new(&net, 128).unwrap();
-    ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+    ws.set_batch(DataView::new(x.view(), y.view())).unwrap();
     ws.forward_train(&net, &dropout, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
     assert_eq!(ws.backward(&net, 0.05).unwrap(), &grads);
 }
@@ -132,9 +132,9 @@ fn fast_path_still_passes_the_gradient_check() {
     let d = blobs(6, 2, 3, 1.0, 3).unwrap();
     let y = d.targets(Task::MultiClass);
     let x = d.x;
-    let dropout = Dropout::hidden(3, 0.6).unwrap();
+    let dropout = Dropout::Hidden(0.6);
     let mut ws = Workspace::new(&net, 6).unwrap();
-    ws.set_batch(Data::new(x.view(), y.view())).unwrap();
+    ws.set_batch(DataView::new(x.view(), y.view())).unwrap();
     let masks = ws.forward_train(&net, &dropout, &mut ChaCha8Rng::seed_from_u64(1)).unwrap().masks();
     let fast = ws.backward(&net, 0.1).unwrap().clone();
     let frozen = FrozenDropout { dropout: &dropout, masks: &masks };
@@ -154,19 +154,19 @@ fn fit_equals_a_training_loop_on_the_reference_path() {
     let config = TrainConfig {
         epochs: 3,
         batch_size: 64,
-        keep_probs: KeepProbs::Hidden(0.8),
+        dropout: Dropout::Hidden(0.8),
         l2: 0.01,
         seed: 3,
         ..TrainConfig::default()
     };
 
     let mut fast = start.clone();
-    let mut adam = Adam::new(0.01).unwrap();
-    let h = fit(&mut fast, &mut adam, Data::new(x.view(), y.view()), None, &config, &mut ()).unwrap();
+    let mut adam = Optimizer::adam(0.01).unwrap();
+    let h = fit(&mut fast, &mut adam, DataView::new(x.view(), y.view()), &config).unwrap();
 
     let mut net = start;
-    let mut adam_ref = Adam::new(0.01).unwrap();
-    let dropout = Dropout::hidden(3, 0.8).unwrap();
+    let mut adam_ref = Optimizer::adam(0.01).unwrap();
+    let dropout = Dropout::Hidden(0.8);
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut step_loss = Vec::new();
     let mut train_loss = Vec::new();
@@ -178,7 +178,7 @@ fn fit_equals_a_training_loop_on_the_reference_path() {
             let grads = net.backward(&cache, yb.view(), config.l2).unwrap();
             adam_ref.step(&mut net, &grads).unwrap();
         }
-        train_loss.push(evaluate(&net, Data::new(x.view(), y.view()), config.l2).unwrap().0);
+        train_loss.push(evaluate(&net, DataView::new(x.view(), y.view()), config.l2).unwrap().0);
     }
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(p, q)| (p - q).abs() <= 1e-12);
     assert!(close(&h.step_loss, &step_loss));
@@ -205,11 +205,11 @@ fn a_column_major_data_set_trains_exactly_like_a_row_major_one() {
         let config = TrainConfig {
             epochs: 2,
             batch_size: 32,
-            keep_probs: KeepProbs::Hidden(0.9),
+            dropout: Dropout::Hidden(0.9),
             ..TrainConfig::default()
         };
-        let h = fit(&mut net, &mut Adam::new(0.01).unwrap(), Data::new(x, y.view()), None, &config, &mut ())
-            .unwrap();
+        let h =
+            fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x, y.view()), &config).unwrap();
         (net, h)
     };
     let (net_c, h_c) = run(d.x.view());
@@ -228,7 +228,7 @@ fn chunked_evaluation_has_the_bits_of_evaluate() {
             Task::MultiClass => d.targets(Task::MultiClass),
         };
         let net = Network::new(&[4, 12, n_out], Activation::Tanh, task, Init::Xavier, 2).unwrap();
-        let data = Data::new(d.x.view(), y.view());
+        let data = DataView::new(d.x.view(), y.view());
         let mut ws = Workspace::new(&net, 32).unwrap();
         let (loss, acc) = ws.evaluate(&net, data, 0.2).unwrap();
         let (ref_loss, ref_acc) = evaluate(&net, data, 0.2).unwrap();
@@ -244,7 +244,7 @@ fn two_core_evaluation_has_the_bits_of_evaluate() {
     let d = blobs(3000, 10, 300, 3.0, 8).unwrap();
     let y = d.targets(Task::MultiClass);
     let net = Network::new(&[300, 150, 10], Activation::Relu, Task::MultiClass, Init::He, 3).unwrap();
-    let data = Data::new(d.x.view(), y.view());
+    let data = DataView::new(d.x.view(), y.view());
     let (loss, acc) = Workspace::new(&net, 64).unwrap().evaluate(&net, data, 0.1).unwrap();
     let (ref_loss, ref_acc) = evaluate(&net, data, 0.1).unwrap();
     assert_eq!(loss.to_bits(), ref_loss.to_bits());
@@ -255,7 +255,7 @@ fn two_core_evaluation_has_the_bits_of_evaluate() {
 fn misuse_is_an_error_not_a_panic() {
     let net = Network::new(&[3, 4, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
     let other = Network::new(&[3, 5, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
-    let dropout = Dropout::none(2);
+    let dropout = Dropout::Off;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     assert!(Workspace::new(&net, 0).is_err());
     let mut ws = Workspace::new(&net, 4).unwrap();
@@ -264,18 +264,18 @@ fn misuse_is_an_error_not_a_panic() {
     assert!(ws.backward(&net, 0.0).is_err());
     let x = Array2::zeros((3, 5));
     let y = Array2::zeros((1, 5));
-    let data = Data::new(x.view(), y.view());
+    let data = DataView::new(x.view(), y.view());
     assert!(ws.load_batch(data, &[0, 5]).is_err(), "index out of range");
     assert!(ws.load_batch(data, &[]).is_err());
     let bad_x = Array2::zeros((2, 5));
-    assert!(ws.load_batch(Data::new(bad_x.view(), y.view()), &[0]).is_err());
-    assert!(ws.set_batch(Data::new(x.view(), Array2::zeros((2, 5)).view())).is_err());
+    assert!(ws.load_batch(DataView::new(bad_x.view(), y.view()), &[0]).is_err());
+    assert!(ws.set_batch(DataView::new(x.view(), Array2::zeros((2, 5)).view())).is_err());
     ws.load_batch(data, &[4, 0, 1]).unwrap();
     assert!(ws.forward_train(&other, &dropout, &mut rng).is_err(), "another network");
-    assert!(ws.forward_train(&net, &Dropout::none(3), &mut rng).is_err());
+    assert!(ws.forward_train(&net, &Dropout::PerLayer(vec![0.5, 1.0, 1.0]), &mut rng).is_err());
     ws.forward_train(&net, &dropout, &mut rng).unwrap();
     assert!(ws.backward(&net, -1.0).is_err());
     assert!(ws.backward(&other, 0.0).is_err());
     assert_eq!(ws.cache().unwrap().batch_size(), 3);
-    assert!(ws.evaluate(&net, Data::new(x.view(), Array2::from_elem((1, 5), 2.0).view()), 0.0).is_err());
+    assert!(ws.evaluate(&net, DataView::new(x.view(), Array2::from_elem((1, 5), 2.0).view()), 0.0).is_err());
 }

@@ -69,22 +69,19 @@ fn moons() -> Result<Moons> {
     let data = two_moons(1000, 0.2, 1)?;
     let (train, val) = train_test_split(&data, 0.2, 2)?;
     let mut net = Network::new(&[2, 16, 16, 1], Activation::Relu, Task::Binary, Init::He, 3)?;
-    let mut adam = Adam::new(0.01)?;
+    let mut adam = Optimizer::adam(0.01)?;
     let config = TrainConfig {
         epochs: 60,
         batch_size: 32,
-        keep_probs: KeepProbs::Hidden(0.9),
+        dropout: Dropout::Hidden(0.9),
         seed: 4,
         ..TrainConfig::default()
     };
     let (yt, yv) = (train.targets(Task::Binary), val.targets(Task::Binary));
-    let history = fit(
+    let history = Trainer::new(&config).validation(DataView::new(val.x.view(), yv.view())).fit(
         &mut net,
         &mut adam,
-        Data::new(train.x.view(), yt.view()),
-        Some(Data::new(val.x.view(), yv.view())),
-        &config,
-        &mut (),
+        DataView::new(train.x.view(), yt.view()),
     )?;
     Ok(Moons { net, history, train, val })
 }
@@ -94,10 +91,10 @@ fn moons() -> Result<Moons> {
 fn spirals_model() -> Result<(Network, Dataset)> {
     let data = spirals(600, 3, 0.2, 5)?;
     let mut net = Network::new(&[2, 64, 64, 3], Activation::Relu, Task::MultiClass, Init::He, 6)?;
-    let mut adam = Adam::new(0.01)?;
+    let mut adam = Optimizer::adam(0.01)?;
     let config = TrainConfig { epochs: 300, batch_size: 64, seed: 7, ..TrainConfig::default() };
     let y = data.targets(Task::MultiClass);
-    fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &config, &mut ())?;
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config)?;
     Ok((net, data))
 }
 
@@ -121,10 +118,10 @@ fn fig_transformer() -> Result<Figure> {
     // line separates the classes.
     let data = circles(400, 0.08, 0.5, 11)?;
     let mut net = Network::new(&[2, 3, 2, 1], Activation::Tanh, Task::Binary, Init::Xavier, 2)?;
-    let mut adam = Adam::new(0.01)?;
+    let mut adam = Optimizer::adam(0.01)?;
     let config = TrainConfig { epochs: 100, batch_size: 32, seed: 13, ..TrainConfig::default() };
     let y = data.targets(Task::Binary);
-    fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &config, &mut ())?;
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config)?;
     timed(|| plot::feature_transformer(&net, data.x.view(), &data.labels, ""))
 }
 
@@ -189,7 +186,7 @@ fn fig_neuron_maps() -> Result<Figure> {
 fn fig_dropout() -> Result<Figure> {
     let m = moons()?;
     let x = m.val.x.slice(ndarray::s![.., ..40]).to_owned();
-    let dropout = Dropout::hidden(m.net.num_layers(), 0.8)?;
+    let dropout = Dropout::Hidden(0.8);
     let mut rng = ChaCha8Rng::seed_from_u64(21);
     let cache = m.net.forward_train(x.view(), &dropout, &mut rng)?;
     timed(|| plot::dropout_mask(&m.net, &cache, 1, ""))

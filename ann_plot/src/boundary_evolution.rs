@@ -37,7 +37,7 @@ fn ranges(run: &BoundaryRun) -> (Range<f64>, Range<f64>) {
 
 fn arch(run: &BoundaryRun) -> String {
     let sizes: Vec<String> = run.sizes.iter().map(|n| n.to_string()).collect();
-    format!("[{}] ReLU, {}", sizes.join(", "), run.optimizer.label())
+    format!("[{}] ReLU, {}", sizes.join(", "), run.optimizer)
 }
 
 /// The probability map of one frame, evaluated from the frame's network copy.

@@ -5,8 +5,7 @@ use crate::common::{self, Axes};
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
-use ann_core::History;
-use ann_core::Loss;
+use ann_core::{History, Loss};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

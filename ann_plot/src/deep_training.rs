@@ -18,7 +18,7 @@ pub fn deep_training_curves(run: &DeepTrainingRun, title: &str) -> Result<Figure
         format!(
             "Training a deep network: [{}] ReLU + softmax on spirals, {}",
             sizes.join(", "),
-            run.optimizer.label()
+            run.optimizer
         )
     } else {
         title.to_string()

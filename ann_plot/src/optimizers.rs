@@ -22,7 +22,7 @@ pub fn optimizer_loss_curves(result: &OptimizerCurves, title: &str) -> Result<Fi
         return Err(AnnError::EmptyInput("no optimizer curves to plot".into()).into());
     }
     if let Some(c) = result.curves.iter().find(|c| c.step_loss.is_empty()) {
-        return Err(AnnError::EmptyInput(format!("{} recorded no step", c.spec.label())).into());
+        return Err(AnnError::EmptyInput(format!("{} recorded no step", c.spec)).into());
     }
     common::check_finite([result.initial_loss].iter(), "initial loss")?;
     let title = if title.is_empty() {
@@ -79,7 +79,7 @@ impl Draw for CurvesDrawing<'_> {
             chart
                 .draw_series(LineSeries::new(pts.clone(), line))
                 .map_err(plot_error)?
-                .label(format!("{}{last}{diverged}", c.spec.label()))
+                .label(format!("{}{last}{diverged}", c.spec))
                 .legend(landscape::line_legend(line));
             if pts.len() <= 40 {
                 chart
@@ -137,9 +137,9 @@ pub fn optimizer_trajectories(result: &OptimizerPaths, title: &str) -> Result<Fi
     }
     for p in &result.paths {
         if p.points.is_empty() {
-            return Err(AnnError::EmptyInput(format!("the path of {} is empty", p.spec.label())).into());
+            return Err(AnnError::EmptyInput(format!("the path of {} is empty", p.spec)).into());
         }
-        common::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.spec.label())?;
+        common::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.spec.to_string())?;
     }
     let scale = landscape::log_scale(&result.contour, 4.0)?;
     let steps = result.paths.iter().map(|p| p.points.len() - 1).max().unwrap_or(0);
@@ -170,7 +170,7 @@ impl Draw for PathsDrawing<'_> {
         let mut chart = common::chart2d(&main, &Axes::new("Paths over the contours of f", xr, yr, "x", "y"))?;
         landscape::draw_landscape(&mut chart, g, self.scale, 0.5)?;
         for (i, p) in self.r.paths.iter().enumerate() {
-            let label = if p.diverged { format!("{} (diverged)", p.spec.label()) } else { p.spec.label() };
+            let label = if p.diverged { format!("{} (diverged)", p.spec) } else { p.spec.to_string() };
             landscape::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
         }
         landscape::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;

@@ -38,11 +38,7 @@ pub fn weight_update_traces(result: &WeightUpdates, title: &str) -> Result<Figur
         common::check_finite(t.iter(), "weight trajectory")?;
     }
     let title = if title.is_empty() {
-        format!(
-            "Weights and their updates over {} steps of {}",
-            result.step_loss.len(),
-            result.optimizer.label()
-        )
+        format!("Weights and their updates over {} steps of {}", result.step_loss.len(), result.optimizer)
     } else {
         title.to_string()
     };

@@ -1,7 +1,7 @@
 //! The experiments behind figures 7–15: determinism, the equations they record, the
 //! effects they are meant to show, and errors (never panics) on bad configurations.
 
-use ann_core::{Activation, AnnError, Init};
+use ann_core::{Activation, AnnError, Init, OptimizerConfig, SgdConfig};
 use ann_plot::experiments::*;
 
 /// Debug strings round-trip every f64, so equal strings mean bit-identical results.
@@ -107,10 +107,10 @@ fn optimizer_curves_share_init_and_batches() {
     assert!(same(&r, &optimizer_curves(&cfg).unwrap()));
     assert_eq!(r.curves.len(), 4);
     for c in &r.curves {
-        assert!(c.diverged.is_none(), "{} diverged", c.spec.label());
+        assert!(c.diverged.is_none(), "{} diverged", c.spec);
         assert_eq!(c.step_loss.len(), cfg.epochs * r.steps_per_epoch);
         assert_eq!(c.epoch_loss.len(), cfg.epochs);
-        assert!(c.epoch_loss.last().unwrap() < &(0.5 * r.initial_loss), "{}", c.spec.label());
+        assert!(c.epoch_loss.last().unwrap() < &(0.5 * r.initial_loss), "{}", c.spec.to_string());
     }
     // Same init and same first batch: every optimizer sees the same first J{t}.
     assert!(r.curves.iter().all(|c| c.step_loss[0] == r.curves[0].step_loss[0]));
@@ -118,7 +118,7 @@ fn optimizer_curves_share_init_and_batches() {
     let sgd = r.curves.iter().find(|c| c.spec.name() == "SGD").unwrap();
     assert!(adam.epoch_loss.last() < sgd.epoch_loss.last());
     assert!(optimizer_curves(&OptimizerCurvesConfig { optimizers: vec![], ..cfg.clone() }).is_err());
-    let bad = OptimizerCurvesConfig { optimizers: vec![OptimizerSpec::Sgd { lr: 0.0 }], ..cfg };
+    let bad = OptimizerCurvesConfig { optimizers: vec![OptimizerConfig::Sgd(SgdConfig { lr: 0.0 })], ..cfg };
     assert!(optimizer_curves(&bad).is_err());
 }
 
@@ -132,11 +132,11 @@ fn optimizer_paths_use_the_crate_optimizers() {
         assert_eq!(p.points[0], cfg.start);
         assert_eq!(p.points.len(), cfg.steps + 1);
         assert!(!p.diverged);
-        assert!(p.values.last().unwrap() < &(0.05 * p.values[0]), "{}", p.spec.label());
+        assert!(p.values.last().unwrap() < &(0.05 * p.values[0]), "{}", p.spec.to_string());
     }
     // Plain SGD on a x² + b y²: x_t = (1 − 2aα)^t x_0, y_t = (1 − 2bα)^t y_0.
     let sgd = &r.paths[0];
-    let OptimizerSpec::Sgd { lr } = sgd.spec else { panic!("first is SGD") };
+    let OptimizerConfig::Sgd(SgdConfig { lr }) = sgd.spec else { panic!("first is SGD") };
     for (t, &(x, y)) in sgd.points.iter().enumerate().take(20) {
         let k = t as i32;
         assert!((x - cfg.start.0 * (1.0 - 2.0 * a * lr).powi(k)).abs() < 1e-9);
@@ -148,7 +148,7 @@ fn optimizer_paths_use_the_crate_optimizers() {
     let wild = OptimizerPathsConfig {
         surface: TestSurface::Rosenbrock { a: 1.0, b: 100.0 },
         start: (-1.5, 2.0),
-        optimizers: vec![OptimizerSpec::Sgd { lr: 0.5 }],
+        optimizers: vec![OptimizerConfig::Sgd(SgdConfig { lr: 0.5 })],
         steps: 200,
         ..cfg.clone()
     };

@@ -50,28 +50,23 @@ fn trained_binary() -> (Network, History, Dataset) {
     let data = moons(200);
     let (train, val) = train_test_split(&data, 0.25, 1).unwrap();
     let mut net = Network::new(&[2, 8, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
-    let mut adam = Adam::new(0.02).unwrap();
+    let mut adam = Optimizer::adam(0.02).unwrap();
     let config = TrainConfig { epochs: 8, batch_size: 32, seed: 2, ..TrainConfig::default() };
     let (yt, yv) = (train.targets(Task::Binary), val.targets(Task::Binary));
-    let history = fit(
-        &mut net,
-        &mut adam,
-        Data::new(train.x.view(), yt.view()),
-        Some(Data::new(val.x.view(), yv.view())),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let history = Trainer::new(&config)
+        .validation(DataView::new(val.x.view(), yv.view()))
+        .fit(&mut net, &mut adam, DataView::new(train.x.view(), yt.view()))
+        .unwrap();
     (net, history, data)
 }
 
 fn multiclass() -> (Network, Dataset) {
     let data = spirals(150, 3, 0.1, 2).unwrap();
     let mut net = Network::new(&[2, 16, 3], Activation::Tanh, Task::MultiClass, Init::Xavier, 3).unwrap();
-    let mut adam = Adam::new(0.02).unwrap();
+    let mut adam = Optimizer::adam(0.02).unwrap();
     let y = data.targets(Task::MultiClass);
     let config = TrainConfig { epochs: 5, batch_size: 32, ..TrainConfig::default() };
-    fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &config, &mut ()).unwrap();
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap();
     (net, data)
 }
 
@@ -180,10 +175,10 @@ fn decision_boundary_degenerate_input_is_an_error_or_a_figure_never_a_panic() {
 fn feature_transformer_needs_a_2_3_2_network() {
     let data = circles(120, 0.05, 0.5, 4).unwrap();
     let mut net = Network::new(&[2, 3, 2, 1], Activation::Tanh, Task::Binary, Init::Xavier, 2).unwrap();
-    let mut adam = Adam::new(0.01).unwrap();
+    let mut adam = Optimizer::adam(0.01).unwrap();
     let y = data.targets(Task::Binary);
     let config = TrainConfig { epochs: 3, batch_size: 32, ..TrainConfig::default() };
-    fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &config, &mut ()).unwrap();
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap();
     let fig = plot::feature_transformer(&net, data.x.view(), &data.labels, "2-3-2").unwrap();
     check_figure(&fig, 1800, 640, "2-3-2");
     assert!(has_text(fig.svg(), "unit 3"));
@@ -220,7 +215,7 @@ fn layer_activations_and_neuron_maps() {
 fn dropout_mask_from_a_training_pass() {
     let (net, _, data) = trained_binary();
     let x = data.x.slice(ndarray::s![.., ..60]).to_owned();
-    let dropout = Dropout::hidden(net.num_layers(), 0.8).unwrap();
+    let dropout = Dropout::Hidden(0.8);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let cache = net.forward_train(x.view(), &dropout, &mut rng).unwrap();
     let fig = plot::dropout_mask(&net, &cache, 2, "").unwrap();

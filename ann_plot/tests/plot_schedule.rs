@@ -2,7 +2,7 @@
 //! error (never a panic) on empty or non-finite input.
 
 use ann_core::{
-    Activation, Adam, Data, History, Init, LrSchedule, Network, Task, TrainConfig, fit, two_moons,
+    Activation, DataView, History, Init, LrSchedule, Network, Optimizer, Task, TrainConfig, fit, two_moons,
 };
 use ann_plot as plot;
 
@@ -10,9 +10,9 @@ fn run(schedule: LrSchedule) -> History {
     let data = two_moons(120, 0.2, 1).unwrap();
     let y = data.targets(Task::Binary);
     let mut net = Network::new(&[2, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
-    let mut adam = Adam::new(0.05).unwrap();
+    let mut adam = Optimizer::adam(0.05).unwrap();
     let config = TrainConfig { epochs: 6, batch_size: 32, schedule, seed: 2, ..TrainConfig::default() };
-    fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &config, &mut ()).unwrap()
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap()
 }
 
 #[test]

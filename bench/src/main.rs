@@ -20,8 +20,8 @@
 //! f64 + `meta.json`) for the NumPy side.
 
 use ann_core::{
-    Activation, Adam, Data, EpochInfo, History, Init, KeepProbs, Network, Observer, StandardScaler, StepInfo,
-    Task, TrainConfig, blobs, fit, two_moons,
+    Activation, DataView, Dropout, EpochInfo, History, Init, Network, Observer, Optimizer, StandardScaler,
+    StepInfo, Task, TrainConfig, Trainer, blobs, two_moons,
 };
 use ndarray::Array2;
 use serde_json::json;
@@ -147,17 +147,17 @@ impl Observer for Timer {
     }
 }
 
-fn train(w: &Workload, net: &mut Network, data: Data<'_>, epochs: usize, timer: &mut Timer) -> History {
+fn train(w: &Workload, net: &mut Network, data: DataView<'_>, epochs: usize, timer: &mut Timer) -> History {
     let config = TrainConfig {
         epochs,
         batch_size: w.batch_size,
-        keep_probs: KeepProbs::Hidden(w.keep),
+        dropout: Dropout::Hidden(w.keep),
         seed: TRAIN_SEED,
         ..TrainConfig::default()
     };
-    let mut adam = Adam::new(w.lr).expect("valid learning rate");
+    let mut adam = Optimizer::adam(w.lr).expect("valid learning rate");
     timer.epoch_start = Instant::now();
-    fit(net, &mut adam, data, None, &config, timer).expect("training succeeds")
+    Trainer::new(&config).observer(timer).fit(net, &mut adam, data).expect("training succeeds")
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -216,7 +216,7 @@ fn main() {
     let runs: usize = flag("--runs").map(|v| v.parse().expect("--runs takes a number")).unwrap_or(5);
 
     let (x, y) = dataset(w).expect("data generation");
-    let data = Data::new(x.view(), y.view());
+    let data = DataView::new(x.view(), y.view());
     let start = Network::new(w.sizes, Activation::Relu, w.task, Init::He, INIT_SEED).expect("network");
     if let Some(dir) = flag("--export") {
         export(Path::new(&dir), w, &x, &y, &start).expect("export");

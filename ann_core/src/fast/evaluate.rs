@@ -6,7 +6,7 @@ use super::kernels::bias_and_activate;
 use super::matmul::matmul_into;
 use super::threads::{OWN_THREADS, cores, join};
 use super::workspace::{Workspace, check_lambda};
-use crate::data::Data;
+use crate::data::DataView;
 use crate::error::Result;
 use crate::loss::{Loss, l2_penalty};
 use crate::metrics::count_correct;
@@ -29,7 +29,7 @@ impl Workspace {
     /// on another core.
     /// The per-column losses are summed column after column, as `evaluate` does, so the
     /// result has its bits.
-    pub fn evaluate(&mut self, net: &Network, data: Data<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
+    pub fn evaluate(&mut self, net: &Network, data: DataView<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
         self.check_data(data, "evaluation data")?;
         check_lambda(lambda)?;
         net.check_input(data.x, "evaluation X")?;
@@ -41,7 +41,7 @@ impl Workspace {
     pub(crate) fn evaluate_unchecked(
         &mut self,
         net: &Network,
-        data: Data<'_>,
+        data: DataView<'_>,
         lambda: f64,
     ) -> (f64, Option<f64>) {
         let m = data.x.ncols();
@@ -94,7 +94,7 @@ pub(super) struct EvalBufs {
 /// columns are classified right. `split` as in `matmul_into`.
 fn eval_columns(
     net: &Network,
-    data: Data<'_>,
+    data: DataView<'_>,
     first: usize,
     bufs: &mut EvalBufs,
     terms: &mut [f64],

@@ -23,7 +23,7 @@ use super::simd::wide;
 use super::threads::{OWN_THREADS, cores, join};
 use crate::backward::Gradients;
 use crate::cache::{Cache, Train};
-use crate::data::Data;
+use crate::data::DataView;
 use crate::dropout::{Dropout, fill_mask};
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::loss::{Loss, l2_penalty};
@@ -79,10 +79,10 @@ impl Slot {
 /// let y = data.targets(Task::Binary);
 /// let net = Network::new(&[2, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
 /// let mut ws = Workspace::new(&net, 32).unwrap();
-/// let dropout = Dropout::hidden(2, 0.8).unwrap();
+/// let dropout = Dropout::Hidden(0.8);
 /// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(0);
 /// let idx: Vec<usize> = (0..32).collect();
-/// ws.load_batch(Data::new(data.x.view(), y.view()), &idx).unwrap();
+/// ws.load_batch(DataView::new(data.x.view(), y.view()), &idx).unwrap();
 /// ws.forward_train(&net, &dropout, &mut rng).unwrap();
 /// let loss = ws.cost(&net, 0.0).unwrap();
 /// let grads = ws.backward(&net, 0.0).unwrap();
@@ -133,7 +133,7 @@ impl Workspace {
     /// gathered straight from the data set, which is never copied or permuted as a whole.
     /// Any layout works; with many features a column-major X (each example contiguous,
     /// e.g. `x.t().as_standard_layout().into_owned().reversed_axes()`) gathers fastest.
-    pub fn load_batch(&mut self, data: Data<'_>, idx: &[usize]) -> Result<()> {
+    pub fn load_batch(&mut self, data: DataView<'_>, idx: &[usize]) -> Result<()> {
         self.check_data(data, "batch")?;
         if idx.is_empty() {
             return Err(AnnError::EmptyInput("the batch has no example indices".into()));
@@ -151,7 +151,7 @@ impl Workspace {
     }
 
     /// [`Workspace::load_batch`] for data already checked against the network.
-    pub(crate) fn load_batch_unchecked(&mut self, data: Data<'_>, idx: &[usize]) {
+    pub(crate) fn load_batch_unchecked(&mut self, data: DataView<'_>, idx: &[usize]) {
         let k = self.slot_for(idx.len());
         let slot = &mut self.slots[k];
         // X{t} in X's memory order: from a column-major X each example is one block copy.
@@ -167,7 +167,7 @@ impl Workspace {
     }
 
     /// Copies a whole batch (X{t}, Y{t}) into the batch buffers.
-    pub fn set_batch(&mut self, data: Data<'_>) -> Result<()> {
+    pub fn set_batch(&mut self, data: DataView<'_>) -> Result<()> {
         self.check_data(data, "batch")?;
         let k = self.slot_for(data.x.ncols());
         let slot = &mut self.slots[k];
@@ -187,12 +187,12 @@ impl Workspace {
         rng: &mut ChaCha8Rng,
     ) -> Result<&Cache<Train>> {
         self.check_net(net)?;
-        dropout.check_layers(net.num_layers())?;
+        dropout.check(net.num_layers())?;
         let k = self.active_slot()?;
         let scratch = &mut self.scratch;
         let cache = &mut self.slots[k].cache;
         for (i, layer) in net.layers().iter().enumerate() {
-            let keep = dropout.keep(i + 1);
+            let keep = dropout.keep(i + 1, net.num_layers());
             let (done, rest) = cache.a.split_at_mut(i);
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
@@ -352,7 +352,7 @@ impl Workspace {
         }
     }
 
-    pub(super) fn check_data(&self, data: Data<'_>, what: &str) -> Result<()> {
+    pub(super) fn check_data(&self, data: DataView<'_>, what: &str) -> Result<()> {
         let (n0, nl) = (self.sizes[0], self.sizes[self.sizes.len() - 1]);
         if data.x.nrows() != n0 || data.x.ncols() == 0 {
             return Err(AnnError::ShapeMismatch {

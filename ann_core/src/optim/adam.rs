@@ -4,107 +4,105 @@
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
 //! W ← W − α m̂ / (√v̂ + ε)   (and the same for b).
 
-use super::{Moments, Optimizer, OptimizerState, check_beta, check_eps, check_grads, check_lr, ensure_state};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
 use crate::backward::Gradients;
 use crate::error::Result;
 use crate::fast::update_entries;
 use crate::network::Network;
+use serde::{Deserialize, Serialize};
 
 /// Adam with learning rate α, moment factors β1, β2 and ε.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Adam {
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    /// First moments m[l], layer 1 first (uncorrected); empty until the first step.
-    pub m: Vec<Moments>,
-    /// Second moments v[l], layer 1 first (uncorrected).
-    pub v: Vec<Moments>,
-    /// Steps taken: the t in 1 − β^t.
-    pub t: u64,
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// α.
+    pub lr: f64,
+    /// β1, in [0, 1): averaging factor of the first moment m.
+    pub beta1: f64,
+    /// β2, in [0, 1): averaging factor of the second moment v.
+    pub beta2: f64,
+    /// ε > 0, keeps the step finite where v̂ is 0.
+    pub eps: f64,
 }
 
-impl Adam {
-    /// Adam with the usual β1 = 0.9, β2 = 0.999, ε = 1e-8.
-    pub fn new(learning_rate: f64) -> Result<Self> {
-        Self::with_params(learning_rate, 0.9, 0.999, 1e-8)
+impl Default for AdamConfig {
+    /// α = 0.001, β1 = 0.9, β2 = 0.999, ε = 1e-8 (Kingma and Ba's values).
+    fn default() -> Self {
+        AdamConfig { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+    }
+}
+
+impl Optimizer {
+    /// Adam with learning rate α and the usual β1 = 0.9, β2 = 0.999, ε = 1e-8.
+    pub fn adam(lr: f64) -> Result<Optimizer> {
+        Optimizer::new(AdamConfig { lr, ..AdamConfig::default() })
     }
 
-    /// Adam with every hyperparameter given.
-    pub fn with_params(learning_rate: f64, beta1: f64, beta2: f64, eps: f64) -> Result<Self> {
-        Ok(Adam {
-            lr: check_lr(learning_rate)?,
-            beta1: check_beta("beta1", beta1)?,
-            beta2: check_beta("beta2", beta2)?,
-            eps: check_eps(eps)?,
-            m: Vec::new(),
-            v: Vec::new(),
-            t: 0,
-        })
-    }
-
-    /// (β1, β2, ε).
-    pub fn betas(&self) -> (f64, f64, f64) {
-        (self.beta1, self.beta2, self.eps)
-    }
-
-    /// Bias-corrected moments m̂ = m / (1 − β1^t) and v̂ = v / (1 − β2^t) of one entry:
-    /// `layer` is l (1-based), `(row, col)` indexes W[l]. None before the first step.
+    /// Adam's (and AdamW's) bias-corrected moments of one weight, m̂ = m / (1 − β1^t) and
+    /// v̂ = v / (1 − β2^t): `layer` is l (1-based), `(row, col)` indexes W[l]. None before
+    /// the first step, out of range, or for another rule.
     pub fn corrected_weight_moments(&self, layer: usize, row: usize, col: usize) -> Option<(f64, f64)> {
+        let (beta1, beta2) = match self.config() {
+            OptimizerConfig::Adam(c) => (c.beta1, c.beta2),
+            OptimizerConfig::AdamW(c) => (c.beta1, c.beta2),
+            _ => return None,
+        };
         let i = layer.checked_sub(1)?;
-        let m = *self.m.get(i)?.w.get((row, col))?;
-        let v = *self.v.get(i)?.w.get((row, col))?;
-        let (s1, s2) = bias_corrections(self.beta1, self.beta2, self.t.min(i32::MAX as u64) as i32);
-        Some((m * s1, v * s2))
+        let state = self.state();
+        let m = *state.first.get(i)?.w.get((row, col))?;
+        let v = *state.second.get(i)?.w.get((row, col))?;
+        let (c1, c2) = bias_corrections(beta1, beta2, state.t);
+        Some((m * c1, v * c2))
     }
 }
 
 /// (1 / (1 − β1^t), 1 / (1 − β2^t)): the bias-correction factors of step t.
-fn bias_corrections(beta1: f64, beta2: f64, t: i32) -> (f64, f64) {
+pub(super) fn bias_corrections(beta1: f64, beta2: f64, t: u64) -> (f64, f64) {
+    let t = t.min(i32::MAX as u64) as i32;
     (1.0 / (1.0 - beta1.powi(t)), 1.0 / (1.0 - beta2.powi(t)))
 }
 
-impl Optimizer for Adam {
+impl From<AdamConfig> for OptimizerConfig {
+    fn from(c: AdamConfig) -> Self {
+        OptimizerConfig::Adam(c)
+    }
+}
+
+impl Rule for AdamConfig {
     fn name(&self) -> &'static str {
         "Adam"
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
+    fn label(&self) -> String {
+        format!("Adam (α = {})", self.lr)
     }
-    fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        self.lr = check_lr(lr)?;
-        Ok(())
+    fn lr(&self) -> &f64 {
+        &self.lr
     }
-    fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()> {
-        check_grads(net, grads)?;
-        ensure_state(&mut self.m, net);
-        ensure_state(&mut self.v, net);
-        self.t += 1;
-        let (b1, b2, eps, lr) = (self.beta1, self.beta2, self.eps, self.lr);
-        let t = self.t.min(i32::MAX as u64) as i32;
-        let (s1, s2) = bias_corrections(b1, b2, t);
-        let update = |p: &mut f64, [m, v]: [&mut f64; 2], d: f64| {
-            *m = b1 * *m + (1.0 - b1) * d;
-            *v = b2 * *v + (1.0 - b2) * d * d;
-            // m̂ = m · 1/(1 − β1^t), v̂ = v · 1/(1 − β2^t): one division per entry, not three.
-            *p -= lr * (*m * s1) / ((*v * s2).sqrt() + eps);
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+    fn validate(&self) -> Result<()> {
+        check_beta("beta1", self.beta1)?;
+        check_beta("beta2", self.beta2)?;
+        check_eps(self.eps)
+    }
+    /// m in the state's `first`, v in its `second`.
+    fn averages(&self) -> (bool, bool) {
+        (true, true)
+    }
+    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+        let AdamConfig { lr, beta1, beta2, eps } = *self;
+        // m̂ = m · 1/(1 − β1^t), v̂ = v · 1/(1 − β2^t): one division per entry, not three.
+        let (c1, c2) = bias_corrections(beta1, beta2, state.t);
+        let rule = |p: &mut f64, [m, v]: [&mut f64; 2], d: f64| {
+            *m = beta1 * *m + (1.0 - beta1) * d;
+            *v = beta2 * *v + (1.0 - beta2) * d * d;
+            *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
         };
-        for (((layer, g), m), v) in
-            net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut self.m).zip(&mut self.v)
-        {
-            update_entries(&mut layer.w, [&mut m.w, &mut v.w], &g.dw, update);
-            update_entries(&mut layer.b, [&mut m.b, &mut v.b], &g.db, update);
+        let layers = net.layers_mut().iter_mut().zip(&grads.layers);
+        for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
+            update_entries(&mut layer.w, [&mut m.w, &mut v.w], &g.dw, rule);
+            update_entries(&mut layer.b, [&mut m.b, &mut v.b], &g.db, rule);
         }
-        Ok(())
-    }
-    fn state(&self) -> OptimizerState<'_> {
-        OptimizerState::Adam { m: &self.m, v: &self.v, t: self.t, beta1: self.beta1, beta2: self.beta2 }
-    }
-    fn reset(&mut self) {
-        self.m.clear();
-        self.v.clear();
-        self.t = 0;
     }
 }
 
@@ -124,13 +122,14 @@ mod tests {
         let layer = Layer { w: array![[1.0, -2.0]], b: array![[0.5]], activation: Activation::Linear };
         let mut net = Network::from_layers(vec![layer], Loss::MeanSquaredError).unwrap();
         let g = Gradients { layers: vec![LayerGrad { dw: array![[0.2, -4.0]], db: array![[0.0]] }] };
-        let mut adam = Adam::new(0.1).unwrap();
+        let mut adam = Optimizer::adam(0.1).unwrap();
+        assert!(adam.corrected_weight_moments(1, 0, 0).is_none());
         adam.step(&mut net, &g).unwrap();
-        assert_eq!(adam.t, 1);
+        assert_eq!(adam.state().t, 1);
         assert_abs_diff_eq!(net.layers()[0].w, array![[0.9, -1.9]], epsilon = 1e-7);
         assert_abs_diff_eq!(net.layers()[0].b, array![[0.5]]);
-        assert_abs_diff_eq!(adam.m[0].w, array![[0.02, -0.4]], epsilon = 1e-15);
-        assert_abs_diff_eq!(adam.v[0].w, array![[0.001 * 0.04, 0.001 * 16.0]], epsilon = 1e-15);
+        assert_abs_diff_eq!(adam.state().first[0].w, array![[0.02, -0.4]], epsilon = 1e-15);
+        assert_abs_diff_eq!(adam.state().second[0].w, array![[0.001 * 0.04, 0.001 * 16.0]], epsilon = 1e-15);
         let (mh, vh) = adam.corrected_weight_moments(1, 0, 1).unwrap();
         assert_abs_diff_eq!(mh, -4.0, epsilon = 1e-12);
         assert_abs_diff_eq!(vh, 16.0, epsilon = 1e-9);
@@ -140,7 +139,7 @@ mod tests {
         assert_abs_diff_eq!(mh, 0.2, epsilon = 1e-12);
         assert_abs_diff_eq!(net.layers()[0].w[[0, 0]], 0.8, epsilon = 1e-6);
         adam.reset();
-        assert_eq!(adam.t, 0);
+        assert_eq!(adam.state().t, 0);
         assert!(adam.corrected_weight_moments(1, 0, 0).is_none());
     }
 }

@@ -1,24 +1,123 @@
-//! Optimizers: how a gradient step changes W[l] and b[l]. Each keeps its state (v, s, t)
-//! in plain, readable fields so notebooks can plot it.
+//! Optimizers: how a gradient step changes W[l] and b[l].
+//!
+//! Each file is one update rule: a config struct with its hyperparameters (`Default` gives
+//! the usual values) and its equations, one per line. [`OptimizerConfig`] is the list of
+//! them. An [`Optimizer`] is one rule at work: its config, its [`OptimizerState`] (the
+//! running averages, readable for plots) and the network that state belongs to.
+//!
+//! ```
+//! use ann_core::*;
+//! let mut net = Network::new(&[2, 3, 1], Activation::Relu, Task::Binary, Init::He, 0)?;
+//! let mut adam = Optimizer::new(AdamConfig { lr: 0.01, ..AdamConfig::default() })?;
+//! let grads = Gradients::zeros_like(&net);
+//! adam.step(&mut net, &grads)?;
+//! assert_eq!(adam.state().t, 1);
+//! // The state belongs to `net`: another network is an error, not a silent reuse.
+//! let mut other = net.clone();
+//! assert!(adam.step(&mut other, &grads).is_err());
+//! # Ok::<(), AnnError>(())
+//! ```
 
 mod adam;
+mod adamw;
 mod momentum;
 mod rmsprop;
 mod sgd;
 
-pub use adam::Adam;
-pub use momentum::Momentum;
-pub use rmsprop::RmsProp;
-pub use sgd::Sgd;
+pub use adam::AdamConfig;
+pub use adamw::AdamWConfig;
+pub use momentum::MomentumConfig;
+pub use rmsprop::RmsPropConfig;
+pub use sgd::SgdConfig;
 
 use crate::backward::Gradients;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
-use crate::network::Network;
+use crate::network::{Network, NetworkId};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-/// A running quantity with the shapes of one layer's parameters (a velocity, a squared
-/// gradient average, a moment).
+/// The optimizers of the course, each with its hyperparameters.
+///
+/// `Display` gives a legend, e.g. "Momentum (α = 0.1, β = 0.9)".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OptimizerConfig {
+    /// θ ← θ − α dθ.
+    Sgd(SgdConfig),
+    /// v = β v + (1 − β) dθ,  θ ← θ − α v.
+    Momentum(MomentumConfig),
+    /// s = β s + (1 − β) dθ²,  θ ← θ − α dθ / (√s + ε).
+    RmsProp(RmsPropConfig),
+    /// θ ← θ − α m̂ / (√v̂ + ε) with bias-corrected moments.
+    Adam(AdamConfig),
+    /// Adam with decoupled weight decay: W ← W − α (m̂ / (√v̂ + ε) + λ W).
+    AdamW(AdamWConfig),
+}
+
+impl OptimizerConfig {
+    /// The rule behind the config: the one place that lists every optimizer.
+    fn rule(&self) -> &dyn Rule {
+        match self {
+            OptimizerConfig::Sgd(c) => c,
+            OptimizerConfig::Momentum(c) => c,
+            OptimizerConfig::RmsProp(c) => c,
+            OptimizerConfig::Adam(c) => c,
+            OptimizerConfig::AdamW(c) => c,
+        }
+    }
+
+    fn rule_mut(&mut self) -> &mut dyn Rule {
+        match self {
+            OptimizerConfig::Sgd(c) => c,
+            OptimizerConfig::Momentum(c) => c,
+            OptimizerConfig::RmsProp(c) => c,
+            OptimizerConfig::Adam(c) => c,
+            OptimizerConfig::AdamW(c) => c,
+        }
+    }
+
+    /// Short name, e.g. "RMSProp".
+    pub fn name(&self) -> &'static str {
+        self.rule().name()
+    }
+
+    /// The learning rate α.
+    pub fn learning_rate(&self) -> f64 {
+        *self.rule().lr()
+    }
+
+    /// Checks every hyperparameter (α > 0, β in [0, 1), ε > 0, ...).
+    pub fn validate(&self) -> Result<()> {
+        check_lr(self.learning_rate())?;
+        self.rule().validate()
+    }
+}
+
+impl std::fmt::Display for OptimizerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.rule().label())
+    }
+}
+
+/// What every update rule provides; implemented by each config struct.
+trait Rule {
+    /// Name for legends, e.g. "Adam".
+    fn name(&self) -> &'static str;
+    /// Legend with the hyperparameters, e.g. "Adam (α = 0.01)".
+    fn label(&self) -> String;
+    /// α.
+    fn lr(&self) -> &f64;
+    /// α, to change it (learning-rate schedules).
+    fn lr_mut(&mut self) -> &mut f64;
+    /// Checks the hyperparameters other than α.
+    fn validate(&self) -> Result<()>;
+    /// Which running averages the rule keeps: (first, second).
+    fn averages(&self) -> (bool, bool);
+    /// One update of every W[l], b[l] from `grads` (shapes already checked); `state.t` already
+    /// counts this step.
+    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients);
+}
+
+/// A running quantity with the shapes of one layer's parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     /// Same shape as W[l].
@@ -27,53 +126,166 @@ pub struct Moments {
     pub b: Array2<f64>,
 }
 
-/// A read-only view of an optimizer's state.
-#[derive(Debug, Clone, Copy)]
-pub enum OptimizerState<'a> {
-    /// Plain SGD has no state.
-    Sgd,
-    /// v[l]: the exponentially weighted average of gradients.
-    Momentum {
-        /// Velocities, layer 1 first (empty before the first step).
-        v: &'a [Moments],
-    },
-    /// s[l]: the exponentially weighted average of squared gradients.
-    RmsProp {
-        /// Squared-gradient averages, layer 1 first.
-        s: &'a [Moments],
-    },
-    /// Adam's first moment m, second moment v (both uncorrected) and step count t.
-    Adam {
-        /// First moments, layer 1 first.
-        m: &'a [Moments],
-        /// Second moments, layer 1 first.
-        v: &'a [Moments],
-        /// Steps taken so far (t of the bias correction 1 − β^t).
-        t: u64,
-        /// β1.
-        beta1: f64,
-        /// β2.
-        beta2: f64,
-    },
+/// What an optimizer remembers between steps; each list has one entry per layer, layer 1
+/// first, and is empty when the rule keeps no such average.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OptimizerState {
+    /// t, the number of steps taken (the t of Adam's bias correction 1 − β^t).
+    pub t: u64,
+    /// The exponentially weighted average of dθ: Momentum's v, Adam's m.
+    pub first: Vec<Moments>,
+    /// The exponentially weighted average of dθ²: RMSProp's s, Adam's v.
+    pub second: Vec<Moments>,
 }
 
-/// One update rule: θ ← θ − (step computed from dθ and the optimizer's state).
-pub trait Optimizer {
+/// An optimizer at work: an update rule with its hyperparameters, its state, and the
+/// network that state belongs to.
+///
+/// The state is created, as zeros shaped like the network, at the first step, and from then
+/// on belongs to that network: a step with another network (another `Network::new`, or a
+/// clone) is an error, never a silent reuse of the first network's averages. [`reset`]
+/// forgets the state and the network. A clone of an optimizer continues the same state for
+/// the same network.
+///
+/// [`reset`]: Optimizer::reset
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    state: OptimizerState,
+    #[serde(skip)]
+    network: Option<NetworkId>,
+}
+
+impl PartialEq for Optimizer {
+    /// The same rule, hyperparameters and state (whichever network the state belongs to).
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config && self.state == other.state
+    }
+}
+
+impl Optimizer {
+    /// An optimizer with no state yet, after checking the hyperparameters.
+    pub fn new(config: impl Into<OptimizerConfig>) -> Result<Self> {
+        let config = config.into();
+        config.validate()?;
+        Ok(Optimizer { config, state: OptimizerState::default(), network: None })
+    }
+
+    /// An optimizer that goes on from `state` (e.g. the state of a run to be continued).
+    /// The state belongs to the first network it steps, which must have its shapes.
+    pub fn with_state(config: impl Into<OptimizerConfig>, state: OptimizerState) -> Result<Self> {
+        Ok(Optimizer { state, ..Optimizer::new(config)? })
+    }
+
+    /// The rule and its hyperparameters.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// The running averages and the step count.
+    pub fn state(&self) -> &OptimizerState {
+        &self.state
+    }
+
     /// Name for legends, e.g. "Adam".
-    fn name(&self) -> &'static str;
+    pub fn name(&self) -> &'static str {
+        self.config.name()
+    }
+
     /// The current learning rate α.
-    fn learning_rate(&self) -> f64;
+    pub fn learning_rate(&self) -> f64 {
+        self.config.learning_rate()
+    }
+
     /// Changes α (learning-rate schedules); α must be finite and > 0.
-    fn set_learning_rate(&mut self, lr: f64) -> Result<()>;
-    /// Applies one update to every W[l], b[l] of `net` from `grads`.
-    fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()>;
-    /// Read access to the state (for plots).
-    fn state(&self) -> OptimizerState<'_>;
-    /// Forgets all state (as if freshly built).
-    fn reset(&mut self);
+    pub fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
+        *self.config.rule_mut().lr_mut() = check_lr(lr)?;
+        Ok(())
+    }
+
+    /// Applies one update to every W[l], b[l] of `net` from `grads`: the rule's equations,
+    /// with its state from the steps before.
+    pub fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()> {
+        check_grads(net, grads)?;
+        self.bind(net)?;
+        if self.state.t == 0 {
+            // The first step: the rule's running averages start at zero.
+            let (first, second) = self.config.rule().averages();
+            self.state.first = if first { zeros_like(net) } else { Vec::new() };
+            self.state.second = if second { zeros_like(net) } else { Vec::new() };
+        }
+        self.state.t += 1;
+        self.config.rule().step(&mut self.state, net, grads);
+        Ok(())
+    }
+
+    /// Forgets the state and the network it belonged to (as if freshly built).
+    pub fn reset(&mut self) {
+        self.state = OptimizerState::default();
+        self.network = None;
+    }
+
+    /// Makes the state belong to `net`, or fails if it belongs to another network or does
+    /// not fit this one (a state read from a file).
+    pub(crate) fn bind(&mut self, net: &Network) -> Result<()> {
+        if let Some(id) = self.network
+            && id != net.id()
+        {
+            return Err(AnnError::OptimizerState(format!(
+                "this {} optimizer has taken {} steps on another network; its averages do not \
+                 belong to this one (layer sizes {:?}): create a new optimizer for it, or call \
+                 reset() on this one",
+                self.name(),
+                self.state.t,
+                net.sizes()
+            )));
+        }
+        if self.state != OptimizerState::default() {
+            self.check_state(net)?;
+        }
+        self.network = Some(net.id());
+        Ok(())
+    }
+
+    /// The averages have the rule's lists, each shaped like `net`'s parameters.
+    fn check_state(&self, net: &Network) -> Result<()> {
+        let (first, second) = self.config.rule().averages();
+        for (name, used, list) in
+            [("first", first, &self.state.first), ("second", second, &self.state.second)]
+        {
+            let fits = if used {
+                list.len() == net.num_layers()
+                    && list
+                        .iter()
+                        .zip(net.layers())
+                        .all(|(s, l)| s.w.dim() == l.w.dim() && s.b.dim() == l.b.dim())
+            } else {
+                list.is_empty()
+            };
+            if !fits {
+                let got: Vec<String> = list.iter().map(|s| shape_str(s.w.shape())).collect();
+                return Err(AnnError::OptimizerState(format!(
+                    "the {} optimizer's {name} averages have W shapes [{}], but the network \
+                     has layer sizes {:?}",
+                    self.name(),
+                    got.join(", "),
+                    net.sizes()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
-pub(crate) fn check_lr(lr: f64) -> Result<f64> {
+/// Zeros shaped like every layer's W[l] and b[l].
+fn zeros_like(net: &Network) -> Vec<Moments> {
+    net.layers()
+        .iter()
+        .map(|l| Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()) })
+        .collect()
+}
+
+fn check_lr(lr: f64) -> Result<f64> {
     if lr.is_finite() && lr > 0.0 {
         Ok(lr)
     } else {
@@ -81,20 +293,20 @@ pub(crate) fn check_lr(lr: f64) -> Result<f64> {
     }
 }
 
-pub(crate) fn check_beta(name: &str, beta: f64) -> Result<f64> {
-    if (0.0..1.0).contains(&beta) { Ok(beta) } else { Err(bad_hyper(name, beta, "must lie in [0, 1)")) }
+fn check_beta(name: &str, beta: f64) -> Result<()> {
+    if (0.0..1.0).contains(&beta) { Ok(()) } else { Err(bad_hyper(name, beta, "must lie in [0, 1)")) }
 }
 
-pub(crate) fn check_eps(eps: f64) -> Result<f64> {
+fn check_eps(eps: f64) -> Result<()> {
     if eps.is_finite() && eps > 0.0 {
-        Ok(eps)
+        Ok(())
     } else {
         Err(bad_hyper("epsilon", eps, "must be finite and > 0"))
     }
 }
 
 /// Checks that `grads` match `net` layer by layer.
-pub(crate) fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
+fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
     if grads.layers.len() != net.num_layers() {
         return Err(AnnError::ShapeMismatch {
             context: "gradients (one entry per layer)".into(),
@@ -114,37 +326,31 @@ pub(crate) fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
     Ok(())
 }
 
-/// (Re)creates zero state shaped like `net` unless it already matches.
-pub(crate) fn ensure_state(state: &mut Vec<Moments>, net: &Network) {
-    let matches = state.len() == net.num_layers()
-        && state.iter().zip(net.layers()).all(|(s, l)| s.w.dim() == l.w.dim() && s.b.dim() == l.b.dim());
-    if !matches {
-        *state = net
-            .layers()
-            .iter()
-            .map(|l| Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()) })
-            .collect();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::activation::Activation;
+    use crate::backward::LayerGrad;
     use crate::init::Init;
     use crate::network::Task;
 
-    fn quadratic_descent(opt: &mut dyn Optimizer) -> f64 {
+    fn all() -> [OptimizerConfig; 5] {
+        [
+            SgdConfig { lr: 0.1 }.into(),
+            MomentumConfig { lr: 0.1, beta: 0.9 }.into(),
+            RmsPropConfig { lr: 0.01, ..RmsPropConfig::default() }.into(),
+            AdamConfig { lr: 0.01, ..AdamConfig::default() }.into(),
+            AdamWConfig { lr: 0.01, ..AdamWConfig::default() }.into(),
+        ]
+    }
+
+    fn quadratic_descent(opt: &mut Optimizer) -> f64 {
         // J = ½‖W‖² on a 1-layer net: dW = W, so every optimizer must shrink W.
         let mut net = Network::new(&[3, 2], Activation::Linear, Task::Regression, Init::He, 1).unwrap();
         let start = crate::fast::frobenius(net.layers()[0].w.view());
         for _ in 0..200 {
             let grads = Gradients {
-                layers: net
-                    .layers()
-                    .iter()
-                    .map(|l| crate::backward::LayerGrad { dw: l.w.clone(), db: l.b.clone() })
-                    .collect(),
+                layers: net.layers().iter().map(|l| LayerGrad { dw: l.w.clone(), db: l.b.clone() }).collect(),
             };
             opt.step(&mut net, &grads).unwrap();
         }
@@ -153,27 +359,27 @@ mod tests {
 
     #[test]
     fn every_optimizer_descends_a_quadratic() {
-        let mut opts: Vec<Box<dyn Optimizer>> = vec![
-            Box::new(Sgd::new(0.1).unwrap()),
-            Box::new(Momentum::new(0.1, 0.9).unwrap()),
-            Box::new(RmsProp::new(0.01, 0.9, 1e-8).unwrap()),
-            Box::new(Adam::new(0.01).unwrap()),
-        ];
-        for opt in opts.iter_mut() {
-            let ratio = quadratic_descent(opt.as_mut());
-            assert!(ratio < 0.5, "{} only shrank W to {ratio}", opt.name());
+        for config in all() {
+            let mut opt = Optimizer::new(config).unwrap();
+            let ratio = quadratic_descent(&mut opt);
+            assert!(ratio < 0.5, "{config} only shrank W to {ratio}");
+            assert!(config.to_string().starts_with(config.name()));
+            assert_eq!(opt.state().t, 200);
         }
     }
 
     #[test]
     fn hyperparameters_are_validated() {
-        assert!(Sgd::new(0.0).is_err());
-        assert!(Sgd::new(f64::NAN).is_err());
-        assert!(Momentum::new(0.1, 1.0).is_err());
-        assert!(RmsProp::new(0.1, 0.9, 0.0).is_err());
-        assert!(Adam::with_params(0.1, 0.9, 1.5, 1e-8).is_err());
-        let mut a = Adam::new(0.1).unwrap();
+        assert!(Optimizer::new(SgdConfig { lr: 0.0 }).is_err());
+        assert!(Optimizer::new(SgdConfig { lr: f64::NAN }).is_err());
+        assert!(Optimizer::new(MomentumConfig { lr: 0.1, beta: 1.0 }).is_err());
+        assert!(Optimizer::new(RmsPropConfig { eps: 0.0, ..RmsPropConfig::default() }).is_err());
+        assert!(Optimizer::new(AdamConfig { beta2: 1.5, ..AdamConfig::default() }).is_err());
+        assert!(Optimizer::new(AdamWConfig { weight_decay: -0.1, ..AdamWConfig::default() }).is_err());
+        let mut a = Optimizer::new(AdamConfig::default()).unwrap();
         assert!(a.set_learning_rate(-1.0).is_err());
+        a.set_learning_rate(0.5).unwrap();
+        assert_eq!(a.learning_rate(), 0.5);
     }
 
     #[test]
@@ -181,7 +387,57 @@ mod tests {
         let mut net = Network::new(&[3, 2], Activation::Linear, Task::Regression, Init::He, 1).unwrap();
         let other = Network::new(&[4, 2], Activation::Linear, Task::Regression, Init::He, 1).unwrap();
         let grads = Gradients::zeros_like(&other);
-        let err = Sgd::new(0.1).unwrap().step(&mut net, &grads).unwrap_err();
+        let err = Optimizer::new(SgdConfig::default()).unwrap().step(&mut net, &grads).unwrap_err();
         assert!(err.to_string().contains("(2, 3)") && err.to_string().contains("(2, 4)"), "{err}");
+    }
+
+    /// An optimizer's state belongs to the network of its first step: another network with
+    /// the same shapes, or with other shapes, is an error for every rule (even SGD, whose
+    /// state is only t), and `reset` frees it.
+    #[test]
+    fn state_never_moves_silently_to_another_network() {
+        let sizes = [3, 4, 2];
+        let mut net = Network::new(&sizes, Activation::Tanh, Task::Regression, Init::He, 1).unwrap();
+        let mut same_shapes = Network::new(&sizes, Activation::Tanh, Task::Regression, Init::He, 2).unwrap();
+        let mut other_shapes =
+            Network::new(&[3, 5, 2], Activation::Tanh, Task::Regression, Init::He, 1).unwrap();
+        let zeros = |net: &Network| Gradients::zeros_like(net);
+        let (g_net, g_same, g_other) = (zeros(&net), zeros(&same_shapes), zeros(&other_shapes));
+        for config in all() {
+            let mut opt = Optimizer::new(config).unwrap();
+            opt.step(&mut net, &g_net).unwrap();
+            let before = (same_shapes.clone(), opt.clone());
+            let err = opt.step(&mut same_shapes, &g_same).unwrap_err();
+            assert!(
+                matches!(err, AnnError::OptimizerState(_)) && err.to_string().contains("another network"),
+                "{err}"
+            );
+            let err = opt.step(&mut other_shapes, &g_other).unwrap_err();
+            assert!(matches!(err, AnnError::OptimizerState(_)), "{config}: {err}");
+            // Nothing changed: neither the network nor the optimizer's state and t.
+            assert_eq!((&same_shapes, &opt), (&before.0, &before.1));
+            // A clone of the network is another network too.
+            let mut copy = net.clone();
+            assert!(opt.step(&mut copy, &g_net).is_err());
+            // The same network goes on; after reset, any network.
+            opt.step(&mut net, &g_net).unwrap();
+            assert_eq!(opt.state().t, 2);
+            opt.reset();
+            opt.step(&mut other_shapes, &g_other).unwrap();
+            assert_eq!(opt.state().t, 1);
+        }
+    }
+
+    #[test]
+    fn a_state_that_does_not_fit_the_network_is_an_error() {
+        let mut net = Network::new(&[3, 4, 2], Activation::Tanh, Task::Regression, Init::He, 1).unwrap();
+        let mut opt = Optimizer::new(AdamConfig::default()).unwrap();
+        opt.state.t = 5;
+        opt.state.second = zeros_like(&net);
+        opt.state.first =
+            zeros_like(&Network::new(&[3, 5, 2], Activation::Tanh, Task::Regression, Init::He, 1).unwrap());
+        let grads = Gradients::zeros_like(&net);
+        let err = opt.step(&mut net, &grads).unwrap_err();
+        assert!(err.to_string().contains("(5, 3)"), "{err}");
     }
 }

@@ -1,59 +1,70 @@
 //! Gradient descent with momentum:
 //! v_dW = β v_dW + (1 − β) dW,  W ← W − α v_dW  (and the same for b).
 
-use super::{Moments, Optimizer, OptimizerState, check_beta, check_grads, check_lr, ensure_state};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta};
 use crate::backward::Gradients;
 use crate::error::Result;
+use crate::fast::update_entries;
 use crate::network::Network;
-use ndarray::Zip;
+use serde::{Deserialize, Serialize};
 
-/// Momentum with learning rate α and averaging factor β (0.9 is typical).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Momentum {
-    lr: f64,
-    beta: f64,
-    /// v[l] per layer, layer 1 first; empty until the first step.
-    pub v: Vec<Moments>,
+/// Momentum with learning rate α and averaging factor β.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MomentumConfig {
+    /// α.
+    pub lr: f64,
+    /// β, in [0, 1): v averages about the last 1 / (1 − β) gradients.
+    pub beta: f64,
 }
 
-impl Momentum {
-    /// Momentum with α > 0 and β in [0, 1).
-    pub fn new(learning_rate: f64, beta: f64) -> Result<Self> {
-        Ok(Momentum { lr: check_lr(learning_rate)?, beta: check_beta("beta", beta)?, v: Vec::new() })
+impl Default for MomentumConfig {
+    fn default() -> Self {
+        MomentumConfig { lr: 0.01, beta: 0.9 }
     }
 }
 
-impl Optimizer for Momentum {
+impl Optimizer {
+    /// Momentum with learning rate α and β (0.9 is typical).
+    pub fn momentum(lr: f64, beta: f64) -> Result<Optimizer> {
+        Optimizer::new(MomentumConfig { lr, beta })
+    }
+}
+
+impl From<MomentumConfig> for OptimizerConfig {
+    fn from(c: MomentumConfig) -> Self {
+        OptimizerConfig::Momentum(c)
+    }
+}
+
+impl Rule for MomentumConfig {
     fn name(&self) -> &'static str {
         "Momentum"
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
+    fn label(&self) -> String {
+        format!("Momentum (α = {}, β = {})", self.lr, self.beta)
     }
-    fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        self.lr = check_lr(lr)?;
-        Ok(())
+    fn lr(&self) -> &f64 {
+        &self.lr
     }
-    fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()> {
-        check_grads(net, grads)?;
-        ensure_state(&mut self.v, net);
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+    fn validate(&self) -> Result<()> {
+        check_beta("beta", self.beta)
+    }
+    /// v, in the state's `first`.
+    fn averages(&self) -> (bool, bool) {
+        (true, false)
+    }
+    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let (lr, beta) = (self.lr, self.beta);
-        for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut self.v) {
-            Zip::from(&mut layer.w).and(&mut v.w).and(&g.dw).for_each(|w, v, &d| {
-                *v = beta * *v + (1.0 - beta) * d;
-                *w -= lr * *v;
-            });
-            Zip::from(&mut layer.b).and(&mut v.b).and(&g.db).for_each(|b, v, &d| {
-                *v = beta * *v + (1.0 - beta) * d;
-                *b -= lr * *v;
-            });
+        let rule = |p: &mut f64, [v]: [&mut f64; 1], d: f64| {
+            *v = beta * *v + (1.0 - beta) * d;
+            *p -= lr * *v;
+        };
+        for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.first) {
+            update_entries(&mut layer.w, [&mut v.w], &g.dw, rule);
+            update_entries(&mut layer.b, [&mut v.b], &g.db, rule);
         }
-        Ok(())
-    }
-    fn state(&self) -> OptimizerState<'_> {
-        OptimizerState::Momentum { v: &self.v }
-    }
-    fn reset(&mut self) {
-        self.v.clear();
     }
 }

@@ -1,62 +1,72 @@
 //! RMSProp: s_dW = β s_dW + (1 − β) dW²,  W ← W − α dW / (√s_dW + ε)  (and the same for b).
 
-use super::{Moments, Optimizer, OptimizerState, check_beta, check_eps, check_grads, check_lr, ensure_state};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
 use crate::backward::Gradients;
 use crate::error::Result;
+use crate::fast::update_entries;
 use crate::network::Network;
-use ndarray::Zip;
+use serde::{Deserialize, Serialize};
 
 /// RMSProp with learning rate α, averaging factor β and ε for numerical safety.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RmsProp {
-    lr: f64,
-    beta: f64,
-    eps: f64,
-    /// s[l] per layer, layer 1 first; empty until the first step.
-    pub s: Vec<Moments>,
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RmsPropConfig {
+    /// α.
+    pub lr: f64,
+    /// β, in [0, 1) (0.9 or 0.999 are typical).
+    pub beta: f64,
+    /// ε > 0, keeps the step finite where s is 0.
+    pub eps: f64,
 }
 
-impl RmsProp {
-    /// RMSProp with α > 0, β in [0, 1) (0.9 or 0.999 are typical) and ε > 0 (1e-8).
-    pub fn new(learning_rate: f64, beta: f64, eps: f64) -> Result<Self> {
-        Ok(RmsProp {
-            lr: check_lr(learning_rate)?,
-            beta: check_beta("beta", beta)?,
-            eps: check_eps(eps)?,
-            s: Vec::new(),
-        })
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        RmsPropConfig { lr: 0.001, beta: 0.9, eps: 1e-8 }
     }
 }
 
-impl Optimizer for RmsProp {
+impl Optimizer {
+    /// RMSProp with learning rate α, β, and ε = 1e-8.
+    pub fn rmsprop(lr: f64, beta: f64) -> Result<Optimizer> {
+        Optimizer::new(RmsPropConfig { lr, beta, ..RmsPropConfig::default() })
+    }
+}
+
+impl From<RmsPropConfig> for OptimizerConfig {
+    fn from(c: RmsPropConfig) -> Self {
+        OptimizerConfig::RmsProp(c)
+    }
+}
+
+impl Rule for RmsPropConfig {
     fn name(&self) -> &'static str {
         "RMSProp"
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
+    fn label(&self) -> String {
+        format!("RMSProp (α = {}, β = {})", self.lr, self.beta)
     }
-    fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        self.lr = check_lr(lr)?;
-        Ok(())
+    fn lr(&self) -> &f64 {
+        &self.lr
     }
-    fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()> {
-        check_grads(net, grads)?;
-        ensure_state(&mut self.s, net);
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+    fn validate(&self) -> Result<()> {
+        check_beta("beta", self.beta)?;
+        check_eps(self.eps)
+    }
+    /// s, in the state's `second`.
+    fn averages(&self) -> (bool, bool) {
+        (false, true)
+    }
+    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let (lr, beta, eps) = (self.lr, self.beta, self.eps);
-        let update = |p: &mut f64, s: &mut f64, d: f64| {
+        let rule = |p: &mut f64, [s]: [&mut f64; 1], d: f64| {
             *s = beta * *s + (1.0 - beta) * d * d;
             *p -= lr * d / (s.sqrt() + eps);
         };
-        for ((layer, g), s) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut self.s) {
-            Zip::from(&mut layer.w).and(&mut s.w).and(&g.dw).for_each(|p, s, &d| update(p, s, d));
-            Zip::from(&mut layer.b).and(&mut s.b).and(&g.db).for_each(|p, s, &d| update(p, s, d));
+        for ((layer, g), s) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.second) {
+            update_entries(&mut layer.w, [&mut s.w], &g.dw, rule);
+            update_entries(&mut layer.b, [&mut s.b], &g.db, rule);
         }
-        Ok(())
-    }
-    fn state(&self) -> OptimizerState<'_> {
-        OptimizerState::RmsProp { s: &self.s }
-    }
-    fn reset(&mut self) {
-        self.s.clear();
     }
 }

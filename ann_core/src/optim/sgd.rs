@@ -1,44 +1,66 @@
 //! Plain (mini-batch) gradient descent: W[l] ← W[l] − α dW[l],  b[l] ← b[l] − α db[l].
 
-use super::{Optimizer, OptimizerState, check_grads, check_lr};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule};
 use crate::backward::Gradients;
 use crate::error::Result;
+use crate::fast::update_entries;
 use crate::network::Network;
+use serde::{Deserialize, Serialize};
 
 /// Gradient descent with learning rate α.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Sgd {
-    lr: f64,
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SgdConfig {
+    /// α.
+    pub lr: f64,
 }
 
-impl Sgd {
-    /// SGD with learning rate α > 0.
-    pub fn new(learning_rate: f64) -> Result<Self> {
-        Ok(Sgd { lr: check_lr(learning_rate)? })
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig { lr: 0.01 }
     }
 }
 
-impl Optimizer for Sgd {
+impl Optimizer {
+    /// Gradient descent with learning rate α.
+    pub fn sgd(lr: f64) -> Result<Optimizer> {
+        Optimizer::new(SgdConfig { lr })
+    }
+}
+
+impl From<SgdConfig> for OptimizerConfig {
+    fn from(c: SgdConfig) -> Self {
+        OptimizerConfig::Sgd(c)
+    }
+}
+
+impl Rule for SgdConfig {
     fn name(&self) -> &'static str {
         "SGD"
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
+    fn label(&self) -> String {
+        format!("SGD (α = {})", self.lr)
     }
-    fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        self.lr = check_lr(lr)?;
+    fn lr(&self) -> &f64 {
+        &self.lr
+    }
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+    fn validate(&self) -> Result<()> {
         Ok(())
     }
-    fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()> {
-        check_grads(net, grads)?;
+    fn averages(&self) -> (bool, bool) {
+        (false, false)
+    }
+    fn step(&self, _state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+        let lr = self.lr;
+        let rule = |p: &mut f64, []: [&mut f64; 0], d: f64| {
+            // θ ← θ − α dθ
+            *p -= lr * d;
+        };
         for (layer, g) in net.layers_mut().iter_mut().zip(&grads.layers) {
-            layer.w.scaled_add(-self.lr, &g.dw);
-            layer.b.scaled_add(-self.lr, &g.db);
+            update_entries(&mut layer.w, [], &g.dw, rule);
+            update_entries(&mut layer.b, [], &g.db, rule);
         }
-        Ok(())
     }
-    fn state(&self) -> OptimizerState<'_> {
-        OptimizerState::Sgd
-    }
-    fn reset(&mut self) {}
 }

@@ -4,8 +4,8 @@
 
 use super::{Entry, timed};
 use ann_core::{
-    Activation, Adam, Data, Init, Network, StandardScaler, Task, TrainConfig, confusion_matrix, digits, fit,
-    misclassified, noisy_sine, train_test_split,
+    Activation, DataView, Init, Network, Optimizer, StandardScaler, Task, TrainConfig, confusion_matrix,
+    digits, fit, misclassified, noisy_sine, train_test_split,
 };
 use ann_plot::{self as plot, Figure, Result};
 
@@ -28,7 +28,7 @@ fn part_c() -> Result<(Vec<usize>, Vec<usize>, ann_core::Dataset)> {
     let yt = train.targets(Task::MultiClass);
     let mut net = Network::new(&[64, 128, 64, 10], Activation::Relu, Task::MultiClass, Init::He, 42)?;
     let cfg = TrainConfig { epochs: 60, batch_size: 64, l2: 1e-3, seed: 42, ..TrainConfig::default() };
-    fit(&mut net, &mut Adam::new(1e-3)?, Data::new(xt.view(), yt.view()), None, &cfg, &mut ())?;
+    fit(&mut net, &mut Optimizer::adam(1e-3)?, DataView::new(xt.view(), yt.view()), &cfg)?;
     let predicted = net.predict(xv.view())?;
     Ok((test.labels.clone(), predicted, test))
 }
@@ -58,7 +58,7 @@ fn fig_regression() -> Result<Figure> {
     let (x, y) = noisy_sine(300, 0.15, 3)?;
     let mut net = Network::new(&[1, 32, 32, 1], Activation::Tanh, Task::Regression, Init::Xavier, 1)?;
     let cfg = TrainConfig { epochs: 200, batch_size: 32, seed: 1, ..TrainConfig::default() };
-    fit(&mut net, &mut Adam::new(0.01)?, Data::new(x.view(), y.view()), None, &cfg, &mut ())?;
+    fit(&mut net, &mut Optimizer::adam(0.01)?, DataView::new(x.view(), y.view()), &cfg)?;
     timed(|| {
         plot::regression_fit(
             &net,

@@ -8,13 +8,11 @@
 //! update_t = α m̂_t / (√v̂_t + ε).
 
 use super::{at_least, positive};
-use ann_core::Activation;
-use ann_core::Init;
 use ann_core::error::{AnnError, Result};
-use ann_core::two_moons;
-use ann_core::{Adam, OptimizerState};
-use ann_core::{Data, Observer, StepInfo, TrainConfig, fit};
-use ann_core::{Network, Task};
+use ann_core::{
+    Activation, AdamConfig, DataView, Init, Network, Observer, Optimizer, OptimizerConfig, StepInfo, Task,
+    TrainConfig, Trainer, two_moons,
+};
 use serde::{Deserialize, Serialize};
 
 /// One entry W[layer]_{row, col} (layer is 1-based, as in the course).
@@ -170,11 +168,14 @@ struct MomentObserver {
 impl Observer for MomentObserver {
     fn on_step(&mut self, info: &StepInfo<'_>) {
         self.step_loss.push(info.loss);
-        let OptimizerState::Adam { m, v, t, beta1, beta2 } = info.optimizer.state() else {
+        let OptimizerConfig::Adam(AdamConfig { beta1, beta2, .. }) = *info.optimizer.config() else {
             self.error.get_or_insert(AnnError::InvalidArchitecture("the optimizer is not Adam".into()));
             return;
         };
-        let t = t.min(i32::MAX as u64) as i32;
+        // Adam's state: m is the first average, v the second.
+        let state = info.optimizer.state();
+        let (m, v) = (&state.first, &state.second);
+        let t = state.t.min(i32::MAX as u64) as i32;
         let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
         let lr = info.optimizer.learning_rate();
         for rec in &mut self.records {
@@ -218,7 +219,12 @@ pub fn adam_moments(config: &AdamMomentsConfig) -> Result<AdamMomentsRun> {
         w.check(&net)?;
     }
     let eps = 1e-8;
-    let mut adam = Adam::with_params(config.learning_rate, config.beta1, config.beta2, eps)?;
+    let mut adam = Optimizer::new(AdamConfig {
+        lr: config.learning_rate,
+        beta1: config.beta1,
+        beta2: config.beta2,
+        eps,
+    })?;
     let tc = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
@@ -231,7 +237,11 @@ pub fn adam_moments(config: &AdamMomentsConfig) -> Result<AdamMomentsRun> {
         eps,
         error: None,
     };
-    let history = fit(&mut net, &mut adam, Data::new(data.x.view(), y.view()), None, &tc, &mut obs)?;
+    let history = Trainer::new(&tc).observer(&mut obs).fit(
+        &mut net,
+        &mut adam,
+        DataView::new(data.x.view(), y.view()),
+    )?;
     if let Some(e) = obs.error {
         return Err(e);
     }

@@ -4,12 +4,12 @@
 //! and stores the class probabilities Ŷ = A[L] of every grid point (one frame per epoch),
 //! for an animation of the boundary P(class) = ½ moving into place.
 
-use super::{OptimizerSpec, ToyData, at_least, bounds_2d, linspace, positive};
-use ann_core::Activation;
-use ann_core::Init;
-use ann_core::Network;
+use super::{ToyData, at_least, bounds_2d, linspace, positive};
 use ann_core::error::{AnnError, Result};
-use ann_core::{Data, EpochInfo, Observer, TrainConfig, fit};
+use ann_core::{
+    Activation, AdamConfig, DataView, EpochInfo, Init, Network, Observer, Optimizer, OptimizerConfig,
+    TrainConfig, Trainer,
+};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,7 @@ pub struct BoundaryConfig {
     /// Seed of the initial weights.
     pub init_seed: u64,
     /// The optimizer.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
     /// Examples per mini-batch.
     pub batch_size: usize,
     /// Passes over the data.
@@ -48,7 +48,7 @@ impl Default for BoundaryConfig {
             data_seed: 2,
             hidden: vec![32, 32],
             init_seed: 4,
-            optimizer: OptimizerSpec::Adam { lr: 0.01 },
+            optimizer: OptimizerConfig::Adam(AdamConfig { lr: 0.01, ..AdamConfig::default() }),
             batch_size: 32,
             epochs: 80,
             seed: 9,
@@ -89,7 +89,7 @@ pub struct BoundaryRun {
     /// Layer sizes [2, ..., n_L] of the network.
     pub sizes: Vec<usize>,
     /// The optimizer used.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
     /// Number of classes k.
     pub n_classes: usize,
     /// One frame per requested epoch, in increasing epoch order.
@@ -120,7 +120,7 @@ struct FrameObserver<'a> {
     epochs: Vec<usize>,
     xs: &'a [f64],
     ys: &'a [f64],
-    train: Data<'a>,
+    train: DataView<'a>,
     frames: Vec<BoundaryFrame>,
     error: Option<AnnError>,
 }
@@ -177,19 +177,19 @@ pub fn decision_boundary_frames(config: &BoundaryConfig) -> Result<BoundaryRun> 
     if epochs.is_empty() {
         return Err(AnnError::EmptyInput(format!("no frame epoch lies in 0..={}", config.epochs)));
     }
-    let train = Data::new(data.x.view(), y.view());
+    let train = DataView::new(data.x.view(), y.view());
     let mut obs = FrameObserver { epochs, xs: &xs, ys: &ys, train, frames: Vec::new(), error: None };
     if obs.epochs.first() == Some(&0) {
         obs.snapshot(&net, 0);
     }
-    let mut opt = config.optimizer.build()?;
+    let mut opt = Optimizer::new(config.optimizer)?;
     let tc = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
         seed: config.seed,
         ..TrainConfig::default()
     };
-    fit(&mut net, opt.as_mut(), train, None, &tc, &mut obs)?;
+    Trainer::new(&tc).observer(&mut obs).fit(&mut net, &mut opt, train)?;
     if let Some(e) = obs.error {
         return Err(e);
     }

@@ -2,14 +2,12 @@
 //! interleaved spirals, with a stratified validation split. The curves are J and accuracy
 //! on the training and validation sets after every epoch, plus the mini-batch loss J{t}.
 
-use super::{OptimizerSpec, at_least};
-use ann_core::Activation;
-use ann_core::History;
-use ann_core::Init;
+use super::at_least;
 use ann_core::error::Result;
-use ann_core::{Data, KeepProbs, TrainConfig, fit};
-use ann_core::{Network, Task};
-use ann_core::{spirals, train_test_split};
+use ann_core::{
+    Activation, AdamConfig, DataView, Dropout, History, Init, Network, Optimizer, OptimizerConfig, Task,
+    TrainConfig, Trainer, spirals, train_test_split,
+};
 use serde::{Deserialize, Serialize};
 
 /// Set-up of [`deep_training`].
@@ -30,7 +28,7 @@ pub struct DeepTrainingConfig {
     /// Seed of the initial weights.
     pub init_seed: u64,
     /// The optimizer.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
     /// Examples per mini-batch.
     pub batch_size: usize,
     /// Passes over the training set.
@@ -51,7 +49,7 @@ impl Default for DeepTrainingConfig {
             validation_fraction: 0.25,
             sizes: vec![2, 64, 64, 64, 3],
             init_seed: 4,
-            optimizer: OptimizerSpec::Adam { lr: 0.005 },
+            optimizer: OptimizerConfig::Adam(AdamConfig { lr: 0.005, ..AdamConfig::default() }),
             batch_size: 32,
             epochs: 60,
             l2: 0.0,
@@ -72,7 +70,7 @@ pub struct DeepTrainingRun {
     /// Training / validation set sizes.
     pub split: (usize, usize),
     /// The optimizer used.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
 }
 
 /// Trains the deep ReLU network on spirals with a validation split and returns the history.
@@ -83,22 +81,19 @@ pub fn deep_training(config: &DeepTrainingConfig) -> Result<DeepTrainingRun> {
     let (ytr, yva) = (train.targets(Task::MultiClass), val.targets(Task::MultiClass));
     let mut net =
         Network::new(&config.sizes, Activation::Relu, Task::MultiClass, Init::He, config.init_seed)?;
-    let mut opt = config.optimizer.build()?;
+    let mut opt = Optimizer::new(config.optimizer)?;
     let tc = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
-        keep_probs: KeepProbs::Hidden(1.0),
+        dropout: Dropout::Hidden(1.0),
         l2: config.l2,
         seed: config.seed,
         ..TrainConfig::default()
     };
-    let history = fit(
+    let history = Trainer::new(&tc).validation(DataView::new(val.x.view(), yva.view())).fit(
         &mut net,
-        opt.as_mut(),
-        Data::new(train.x.view(), ytr.view()),
-        Some(Data::new(val.x.view(), yva.view())),
-        &tc,
-        &mut (),
+        &mut opt,
+        DataView::new(train.x.view(), ytr.view()),
     )?;
     Ok(DeepTrainingRun {
         history,

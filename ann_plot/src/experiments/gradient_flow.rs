@@ -10,14 +10,12 @@
 //! backward pass on a batch at initialization, the spread of the activations A[l], and
 //! optionally the gradient norms after a short training run.
 
-use super::{OptimizerSpec, at_least, fit_recorded};
-use ann_core::Activation;
-use ann_core::Init;
+use super::{at_least, fit_recorded};
 use ann_core::error::{AnnError, Result};
-use ann_core::frobenius;
-use ann_core::two_moons;
-use ann_core::{Data, TrainConfig};
-use ann_core::{Network, Task};
+use ann_core::{
+    Activation, DataView, Init, Network, Optimizer, OptimizerConfig, SgdConfig, Task, TrainConfig, frobenius,
+    two_moons,
+};
 use serde::{Deserialize, Serialize};
 
 /// One (hidden activation, initialization) combination.
@@ -60,7 +58,7 @@ pub struct GradientFlowConfig {
     /// Epochs of SGD after which the gradient norms are measured again (0 = skip).
     pub train_epochs: usize,
     /// The optimizer of that training run.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
     /// Batch size of that training run.
     pub batch_size: usize,
     /// Seed of that run's batch order.
@@ -83,7 +81,7 @@ impl Default for GradientFlowConfig {
             data_seed: 1,
             init_seed: 3,
             train_epochs: 5,
-            optimizer: OptimizerSpec::Sgd { lr: 0.05 },
+            optimizer: OptimizerConfig::Sgd(SgdConfig { lr: 0.05 }),
             batch_size: 32,
             seed: 7,
         }
@@ -165,7 +163,7 @@ pub fn gradient_flow(config: &GradientFlowConfig) -> Result<GradientFlow> {
     sizes.push(1);
     let data = two_moons(config.m, 0.2, config.data_seed)?;
     let y = data.targets(Task::Binary);
-    let batch = Data::new(data.x.view(), y.view());
+    let batch = DataView::new(data.x.view(), y.view());
     let mut runs = Vec::with_capacity(config.cases.len());
     for case in &config.cases {
         if case.activation == Activation::Softmax {
@@ -189,8 +187,8 @@ pub fn gradient_flow(config: &GradientFlowConfig) -> Result<GradientFlow> {
                 seed: config.seed,
                 ..TrainConfig::default()
             };
-            let mut opt = config.optimizer.build()?;
-            let run = fit_recorded(&mut net, opt.as_mut(), batch, None, &tc)?;
+            let mut opt = Optimizer::new(config.optimizer)?;
+            let run = fit_recorded(&mut net, &mut opt, batch, &tc)?;
             diverged = run.diverged.is_some();
             if let Some(h) = run.history {
                 trained_grad_norms = h.grad_norms.last().cloned();

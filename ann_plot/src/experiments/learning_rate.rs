@@ -6,13 +6,10 @@
 //! is kept up to that step (recorded by an observer) and marked diverged.
 
 use super::{Divergence, LossRecorder, at_least, fit_recorded};
-use ann_core::Activation;
-use ann_core::Init;
-use ann_core::Sgd;
 use ann_core::error::{AnnError, Result};
-use ann_core::{Data, TrainConfig, evaluate};
-use ann_core::{Network, Task};
-use ann_core::{noisy_sine, two_moons};
+use ann_core::{
+    Activation, DataView, Init, Network, Optimizer, Task, TrainConfig, evaluate, noisy_sine, two_moons,
+};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +130,7 @@ pub fn learning_rate_sweep(config: &LrSweepConfig) -> Result<LrSweep> {
     sizes.extend_from_slice(&config.hidden);
     sizes.push(y.nrows());
     let net0 = Network::new(&sizes, Activation::Tanh, task, Init::Xavier, config.init_seed)?;
-    let train = Data::new(x.view(), y.view());
+    let train = DataView::new(x.view(), y.view());
     let initial_loss = evaluate(&net0, train, 0.0)?.0;
     let tc = TrainConfig {
         epochs: config.epochs,
@@ -144,8 +141,8 @@ pub fn learning_rate_sweep(config: &LrSweepConfig) -> Result<LrSweep> {
     let mut curves = Vec::with_capacity(config.learning_rates.len());
     for &lr in &config.learning_rates {
         let mut net = net0.clone();
-        let mut sgd = Sgd::new(lr)?;
-        let run = fit_recorded(&mut net, &mut sgd, train, None, &tc)?;
+        let mut sgd = Optimizer::sgd(lr)?;
+        let run = fit_recorded(&mut net, &mut sgd, train, &tc)?;
         let LossRecorder { step_loss, epoch_loss } = run.losses;
         curves.push(LrCurve { learning_rate: lr, step_loss, epoch_loss, diverged: run.diverged });
     }

@@ -8,14 +8,12 @@
 //! rescaled to the norm of the same row of W*[l]: d[l]_i ← d[l]_i ‖W*[l]_i‖ / ‖d[l]_i‖,
 //! so a step of α = 1 changes every unit by its own scale. Bias directions are 0.
 
-use super::{Grid2D, OptimizerSpec, at_least, linspace, positive};
-use ann_core::Activation;
-use ann_core::Init;
+use super::{Grid2D, at_least, linspace, positive};
 use ann_core::error::{AnnError, Result};
-use ann_core::frobenius;
-use ann_core::spirals;
-use ann_core::{Data, TrainConfig, evaluate, fit};
-use ann_core::{Network, Task};
+use ann_core::{
+    Activation, AdamConfig, DataView, Init, Network, Optimizer, OptimizerConfig, Task, TrainConfig, evaluate,
+    fit, frobenius, spirals,
+};
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -38,7 +36,7 @@ pub struct LossSurfaceConfig {
     /// Seed of the initial weights.
     pub init_seed: u64,
     /// The optimizer that finds θ*.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
     /// Training epochs.
     pub epochs: usize,
     /// Examples per mini-batch.
@@ -64,7 +62,7 @@ impl Default for LossSurfaceConfig {
             data_seed: 2,
             sizes: vec![2, 32, 32, 3],
             init_seed: 4,
-            optimizer: OptimizerSpec::Adam { lr: 0.01 },
+            optimizer: OptimizerConfig::Adam(AdamConfig { lr: 0.01, ..AdamConfig::default() }),
             epochs: 60,
             batch_size: 32,
             seed: 9,
@@ -119,7 +117,7 @@ fn direction(net: &Network, rng: &mut ChaCha8Rng, filter_normalize: bool) -> Vec
 /// (J without L2), computed by a full forward pass at every grid point.
 pub fn loss_surface(
     net: &Network,
-    data: Data<'_>,
+    data: DataView<'_>,
     radius: f64,
     grid_points: usize,
     direction_seed: u64,
@@ -161,18 +159,18 @@ pub fn loss_surface_demo(config: &LossSurfaceConfig) -> Result<LossSurface> {
     at_least("epochs", config.epochs, 1)?;
     let data = spirals(config.m, config.k, config.noise, config.data_seed)?;
     let y = data.targets(Task::MultiClass);
-    let train = Data::new(data.x.view(), y.view());
+    let train = DataView::new(data.x.view(), y.view());
     let mut net =
         Network::new(&config.sizes, Activation::Relu, Task::MultiClass, Init::He, config.init_seed)?;
     let initial_loss = evaluate(&net, train, 0.0)?.0;
-    let mut opt = config.optimizer.build()?;
+    let mut opt = Optimizer::new(config.optimizer)?;
     let tc = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
         seed: config.seed,
         ..TrainConfig::default()
     };
-    fit(&mut net, opt.as_mut(), train, None, &tc, &mut ())?;
+    fit(&mut net, &mut opt, train, &tc)?;
     let mut surface = loss_surface(
         &net,
         train,

@@ -9,15 +9,11 @@
 //! ŷ = w x + b over the contour of its real loss J(w, b) = (1/2m) Σ (w x + b − y)².
 
 use super::{Grid2D, at_least, linspace, positive};
-use ann_core::Activation;
-use ann_core::Init;
-use ann_core::Layer;
-use ann_core::Loss;
-use ann_core::Sgd;
 use ann_core::error::{AnnError, Result, bad_hyper};
-use ann_core::two_moons;
-use ann_core::{Data, Observer, StepInfo, TrainConfig, evaluate, fit};
-use ann_core::{Network, Task};
+use ann_core::{
+    Activation, DataView, Init, Layer, Loss, Network, Observer, Optimizer, StepInfo, Task, TrainConfig,
+    Trainer, evaluate, two_moons,
+};
 use ndarray::{Array2, ArrayView2, array};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -112,7 +108,7 @@ fn batch_label(b: usize, m: usize) -> String {
 
 /// Records J{t} and the full-training-set loss after every step.
 struct FullLoss<'a> {
-    data: Data<'a>,
+    data: DataView<'a>,
     step_loss: Vec<f64>,
     full_loss: Vec<f64>,
     limit: usize,
@@ -150,13 +146,13 @@ pub fn minibatch_curves(config: &MiniBatchCurvesConfig) -> Result<MiniBatchCurve
     at_least("epochs", config.epochs, 1)?;
     let data = two_moons(config.m, config.noise, config.data_seed)?;
     let y = data.targets(Task::Binary);
-    let train = Data::new(data.x.view(), y.view());
+    let train = DataView::new(data.x.view(), y.view());
     let net0 = Network::new(&config.sizes, Activation::Relu, Task::Binary, Init::He, config.init_seed)?;
     let (initial_loss, _) = evaluate(&net0, train, 0.0)?;
     let mut curves = Vec::with_capacity(config.batch_sizes.len());
     for &b in &config.batch_sizes {
         let mut net = net0.clone();
-        let mut sgd = Sgd::new(config.learning_rate)?;
+        let mut sgd = Optimizer::sgd(config.learning_rate)?;
         let tc =
             TrainConfig { epochs: config.epochs, batch_size: b, seed: config.seed, ..TrainConfig::default() };
         let mut rec = FullLoss {
@@ -166,7 +162,7 @@ pub fn minibatch_curves(config: &MiniBatchCurvesConfig) -> Result<MiniBatchCurve
             limit: usize::MAX,
             error: None,
         };
-        let history = fit(&mut net, &mut sgd, train, None, &tc, &mut rec)?;
+        let history = Trainer::new(&tc).observer(&mut rec).fit(&mut net, &mut sgd, train)?;
         if let Some(e) = rec.error {
             return Err(e);
         }
@@ -248,7 +244,7 @@ fn linear_unit(w: f64, b: f64) -> Result<Network> {
 
 /// J(w, b) of the linear unit on (X, Y), computed by the network's own forward pass and loss.
 fn linear_loss(x: ArrayView2<f64>, y: ArrayView2<f64>, w: f64, b: f64) -> Result<f64> {
-    Ok(evaluate(&linear_unit(w, b)?, Data::new(x, y), 0.0)?.0)
+    Ok(evaluate(&linear_unit(w, b)?, DataView::new(x, y), 0.0)?.0)
 }
 
 /// Set-up of [`minibatch_paths`].
@@ -345,16 +341,16 @@ pub fn minibatch_paths(config: &MiniBatchPathsConfig) -> Result<MiniBatchPaths> 
     let m = x.ncols();
     let (w0, b0) = config.start;
     let start_net = linear_unit(w0, b0)?;
-    let train = Data::new(x.view(), y.view());
+    let train = DataView::new(x.view(), y.view());
     let mut paths = Vec::with_capacity(config.batch_sizes.len());
     for &bs in &config.batch_sizes {
         let per_epoch = m.div_ceil(bs);
         let epochs = config.steps.div_ceil(per_epoch);
         let mut net = start_net.clone();
-        let mut sgd = Sgd::new(config.learning_rate)?;
+        let mut sgd = Optimizer::sgd(config.learning_rate)?;
         let tc = TrainConfig { epochs, batch_size: bs, seed: config.seed, ..TrainConfig::default() };
         let mut trace = ParamTrace { points: vec![(w0, b0)], limit: config.steps + 1 };
-        fit(&mut net, &mut sgd, train, None, &tc, &mut trace)?;
+        Trainer::new(&tc).observer(&mut trace).fit(&mut net, &mut sgd, train)?;
         let loss = trace
             .points
             .iter()

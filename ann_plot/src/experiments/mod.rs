@@ -46,12 +46,11 @@ pub use optimizers::{
 };
 pub use weight_updates::{WeightUpdates, WeightUpdatesConfig, weight_updates};
 
-use ann_core::History;
 use ann_core::error::{AnnError, Result, bad_hyper};
-use ann_core::{Adam, Momentum, Optimizer, RmsProp, Sgd};
-use ann_core::{Data, EpochInfo, Observer, StepInfo, TrainConfig, fit};
-use ann_core::{Dataset, spirals, two_moons};
-use ann_core::{Network, Task};
+use ann_core::{
+    DataView, Dataset, EpochInfo, History, Network, Observer, Optimizer, StepInfo, Task, TrainConfig,
+    Trainer, spirals, two_moons,
+};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -164,78 +163,6 @@ impl ToyData {
     }
 }
 
-/// Which optimizer an experiment builds, with its hyperparameters (the rest default:
-/// RMSProp ε = 1e-8; Adam β1 = 0.9, β2 = 0.999, ε = 1e-8).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum OptimizerSpec {
-    /// θ ← θ − α dθ.
-    Sgd {
-        /// α.
-        lr: f64,
-    },
-    /// v = β v + (1 − β) dθ, θ ← θ − α v.
-    Momentum {
-        /// α.
-        lr: f64,
-        /// β.
-        beta: f64,
-    },
-    /// s = β s + (1 − β) dθ², θ ← θ − α dθ / (√s + ε).
-    RmsProp {
-        /// α.
-        lr: f64,
-        /// β.
-        beta: f64,
-    },
-    /// θ ← θ − α m̂ / (√v̂ + ε) with bias-corrected moments.
-    Adam {
-        /// α.
-        lr: f64,
-    },
-}
-
-impl OptimizerSpec {
-    /// A fresh optimizer (no state) with these hyperparameters.
-    pub fn build(&self) -> Result<Box<dyn Optimizer>> {
-        Ok(match *self {
-            OptimizerSpec::Sgd { lr } => Box::new(Sgd::new(lr)?),
-            OptimizerSpec::Momentum { lr, beta } => Box::new(Momentum::new(lr, beta)?),
-            OptimizerSpec::RmsProp { lr, beta } => Box::new(RmsProp::new(lr, beta, 1e-8)?),
-            OptimizerSpec::Adam { lr } => Box::new(Adam::new(lr)?),
-        })
-    }
-
-    /// The learning rate α.
-    pub fn learning_rate(&self) -> f64 {
-        match *self {
-            OptimizerSpec::Sgd { lr }
-            | OptimizerSpec::Momentum { lr, .. }
-            | OptimizerSpec::RmsProp { lr, .. }
-            | OptimizerSpec::Adam { lr } => lr,
-        }
-    }
-
-    /// Legend text, e.g. "Momentum (α = 0.1, β = 0.9)".
-    pub fn label(&self) -> String {
-        match *self {
-            OptimizerSpec::Sgd { lr } => format!("SGD (α = {lr})"),
-            OptimizerSpec::Momentum { lr, beta } => format!("Momentum (α = {lr}, β = {beta})"),
-            OptimizerSpec::RmsProp { lr, beta } => format!("RMSProp (α = {lr}, β = {beta})"),
-            OptimizerSpec::Adam { lr } => format!("Adam (α = {lr})"),
-        }
-    }
-
-    /// Short name, e.g. "RMSProp".
-    pub fn name(&self) -> &'static str {
-        match self {
-            OptimizerSpec::Sgd { .. } => "SGD",
-            OptimizerSpec::Momentum { .. } => "Momentum",
-            OptimizerSpec::RmsProp { .. } => "RMSProp",
-            OptimizerSpec::Adam { .. } => "Adam",
-        }
-    }
-}
-
 /// An [`Observer`] that keeps the mini-batch loss J{t} of every step and the training
 /// loss of every finished epoch — all that survives of a run that ends in
 /// [`AnnError::Diverged`], since `fit` then returns no `History`.
@@ -281,13 +208,12 @@ pub(crate) struct Recorded {
 /// instead of an error (every other error is returned).
 pub(crate) fn fit_recorded(
     net: &mut Network,
-    optimizer: &mut dyn Optimizer,
-    train: Data<'_>,
-    validation: Option<Data<'_>>,
+    optimizer: &mut Optimizer,
+    train: DataView<'_>,
     config: &TrainConfig,
 ) -> Result<Recorded> {
     let mut losses = LossRecorder::default();
-    match fit(net, optimizer, train, validation, config, &mut losses) {
+    match Trainer::new(config).observer(&mut losses).fit(net, optimizer, train) {
         Ok(history) => Ok(Recorded { history: Some(history), losses, diverged: None }),
         Err(AnnError::Diverged { epoch, step, loss }) => {
             Ok(Recorded { history: None, losses, diverged: Some(Divergence { epoch, step, loss }) })
@@ -348,22 +274,5 @@ mod tests {
         assert_eq!(g.finite_range(), Some((10.0, 22.0)));
         assert_eq!(g.argmin(), Some((0.0, 10.0, 10.0)));
         assert!(Grid2D::sample(vec![], vec![1.0], |_, _| Ok(0.0)).is_err());
-    }
-
-    #[test]
-    fn optimizer_specs_build_and_validate() {
-        for spec in [
-            OptimizerSpec::Sgd { lr: 0.1 },
-            OptimizerSpec::Momentum { lr: 0.1, beta: 0.9 },
-            OptimizerSpec::RmsProp { lr: 0.01, beta: 0.9 },
-            OptimizerSpec::Adam { lr: 0.01 },
-        ] {
-            let opt = spec.build().unwrap();
-            assert_eq!(opt.name(), spec.name());
-            assert_eq!(opt.learning_rate(), spec.learning_rate());
-            assert!(spec.label().starts_with(spec.name()));
-        }
-        assert!(OptimizerSpec::Momentum { lr: 0.1, beta: 1.0 }.build().is_err());
-        assert!(OptimizerSpec::Adam { lr: -1.0 }.build().is_err());
     }
 }

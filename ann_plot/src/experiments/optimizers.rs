@@ -8,27 +8,23 @@
 //! gradient [∂f/∂x ∂f/∂y] is passed to [`Optimizer::step`] as dW — so the very update code
 //! that trains networks draws these paths.
 
-use super::{Divergence, Grid2D, OptimizerSpec, ToyData, at_least, fit_recorded, linspace};
-use ann_core::Activation;
-use ann_core::Init;
-use ann_core::Layer;
-use ann_core::Loss;
-use ann_core::Network;
-use ann_core::Optimizer;
+use super::{Divergence, Grid2D, ToyData, at_least, fit_recorded, linspace};
 use ann_core::error::{AnnError, Result, bad_hyper};
-use ann_core::{Data, TrainConfig};
-use ann_core::{Gradients, LayerGrad};
+use ann_core::{
+    Activation, AdamConfig, DataView, Gradients, Init, Layer, LayerGrad, Loss, MomentumConfig, Network,
+    Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, TrainConfig,
+};
 use ndarray::array;
 use serde::{Deserialize, Serialize};
 
 /// The four optimizers, each with a learning rate that suits it on a small ReLU network
 /// on spirals (SGD and Momentum share α; RMSProp and Adam share theirs).
-fn default_specs() -> Vec<OptimizerSpec> {
+fn default_specs() -> Vec<OptimizerConfig> {
     vec![
-        OptimizerSpec::Sgd { lr: 0.3 },
-        OptimizerSpec::Momentum { lr: 0.3, beta: 0.9 },
-        OptimizerSpec::RmsProp { lr: 0.01, beta: 0.9 },
-        OptimizerSpec::Adam { lr: 0.01 },
+        OptimizerConfig::Sgd(SgdConfig { lr: 0.3 }),
+        OptimizerConfig::Momentum(MomentumConfig { lr: 0.3, beta: 0.9 }),
+        OptimizerConfig::RmsProp(RmsPropConfig { lr: 0.01, beta: 0.9, eps: 1e-8 }),
+        OptimizerConfig::Adam(AdamConfig { lr: 0.01, ..AdamConfig::default() }),
     ]
 }
 
@@ -44,7 +40,7 @@ pub struct OptimizerCurvesConfig {
     /// Seed of the initial weights (shared by all runs).
     pub init_seed: u64,
     /// The optimizers to compare.
-    pub optimizers: Vec<OptimizerSpec>,
+    pub optimizers: Vec<OptimizerConfig>,
     /// Examples per mini-batch.
     pub batch_size: usize,
     /// Passes over the data.
@@ -72,7 +68,7 @@ impl Default for OptimizerCurvesConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerCurve {
     /// Which optimizer.
-    pub spec: OptimizerSpec,
+    pub spec: OptimizerConfig,
     /// J{t} of every step.
     pub step_loss: Vec<f64>,
     /// J on the training set after each epoch.
@@ -106,7 +102,7 @@ pub fn optimizer_curves(config: &OptimizerCurvesConfig) -> Result<OptimizerCurve
     at_least("epochs", config.epochs, 1)?;
     let (data, task) = config.data.generate(config.data_seed)?;
     let y = data.targets(task);
-    let train = Data::new(data.x.view(), y.view());
+    let train = DataView::new(data.x.view(), y.view());
     let sizes = config.data.sizes(&config.hidden);
     let net0 = Network::new(&sizes, Activation::Relu, task, Init::He, config.init_seed)?;
     let initial_loss = ann_core::evaluate(&net0, train, 0.0)?.0;
@@ -119,8 +115,8 @@ pub fn optimizer_curves(config: &OptimizerCurvesConfig) -> Result<OptimizerCurve
     let mut curves = Vec::with_capacity(config.optimizers.len());
     for spec in &config.optimizers {
         let mut net = net0.clone();
-        let mut opt = spec.build()?;
-        let run = fit_recorded(&mut net, opt.as_mut(), train, None, &tc)?;
+        let mut opt = Optimizer::new(*spec)?;
+        let run = fit_recorded(&mut net, &mut opt, train, &tc)?;
         curves.push(OptimizerCurve {
             spec: *spec,
             step_loss: run.losses.step_loss,
@@ -219,7 +215,7 @@ pub struct OptimizerPathsConfig {
     /// The starting point (x, y), the same for every optimizer.
     pub start: (f64, f64),
     /// The optimizers (with their α) to run.
-    pub optimizers: Vec<OptimizerSpec>,
+    pub optimizers: Vec<OptimizerConfig>,
     /// Steps per optimizer.
     pub steps: usize,
     /// Contour grid: range of x.
@@ -236,10 +232,10 @@ impl Default for OptimizerPathsConfig {
             surface: TestSurface::Bowl { a: 0.05, b: 1.0 },
             start: (-9.0, 2.0),
             optimizers: vec![
-                OptimizerSpec::Sgd { lr: 0.9 },
-                OptimizerSpec::Momentum { lr: 0.9, beta: 0.9 },
-                OptimizerSpec::RmsProp { lr: 0.3, beta: 0.9 },
-                OptimizerSpec::Adam { lr: 0.5 },
+                OptimizerConfig::Sgd(SgdConfig { lr: 0.9 }),
+                OptimizerConfig::Momentum(MomentumConfig { lr: 0.9, beta: 0.9 }),
+                OptimizerConfig::RmsProp(RmsPropConfig { lr: 0.3, beta: 0.9, eps: 1e-8 }),
+                OptimizerConfig::Adam(AdamConfig { lr: 0.5, ..AdamConfig::default() }),
             ],
             steps: 50,
             x_range: (-10.0, 3.0),
@@ -253,7 +249,7 @@ impl Default for OptimizerPathsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerPath {
     /// Which optimizer.
-    pub spec: OptimizerSpec,
+    pub spec: OptimizerConfig,
     /// (x, y) at the start and after every step (up to steps + 1 points; fewer if it
     /// diverged).
     pub points: Vec<(f64, f64)>,
@@ -286,8 +282,8 @@ fn point_network(x: f64, y: f64) -> Result<Network> {
 fn descend(
     surface: &TestSurface,
     start: (f64, f64),
-    spec: OptimizerSpec,
-    optimizer: &mut dyn Optimizer,
+    spec: OptimizerConfig,
+    optimizer: &mut Optimizer,
     steps: usize,
 ) -> Result<OptimizerPath> {
     let mut net = point_network(start.0, start.1)?;
@@ -328,8 +324,8 @@ pub fn optimizer_paths(config: &OptimizerPathsConfig) -> Result<OptimizerPaths> 
     }
     let mut paths = Vec::with_capacity(config.optimizers.len());
     for spec in &config.optimizers {
-        let mut opt = spec.build()?;
-        paths.push(descend(&config.surface, config.start, *spec, opt.as_mut(), config.steps)?);
+        let mut opt = Optimizer::new(*spec)?;
+        paths.push(descend(&config.surface, config.start, *spec, &mut opt, config.steps)?);
     }
     let xs = linspace(config.x_range.0, config.x_range.1, config.grid_points)?;
     let ys = linspace(config.y_range.0, config.y_range.1, config.grid_points)?;
@@ -361,8 +357,8 @@ mod tests {
     #[test]
     fn one_sgd_step_is_minus_alpha_gradient() {
         let s = TestSurface::Bowl { a: 0.5, b: 2.0 };
-        let spec = OptimizerSpec::Sgd { lr: 0.1 };
-        let p = descend(&s, (1.0, 1.0), spec, spec.build().unwrap().as_mut(), 1).unwrap();
+        let spec = OptimizerConfig::Sgd(SgdConfig { lr: 0.1 });
+        let p = descend(&s, (1.0, 1.0), spec, &mut Optimizer::new(spec).unwrap(), 1).unwrap();
         // ∇f(1, 1) = (1, 4) → (1 − 0.1, 1 − 0.4)
         assert!((p.points[1].0 - 0.9).abs() < 1e-15 && (p.points[1].1 - 0.6).abs() < 1e-15);
     }

@@ -8,14 +8,12 @@
 //! whose rule-of-thumb healthy value is around 10⁻³ (much smaller: learning too slowly;
 //! much larger: unstable).
 
-use super::{OptimizerSpec, WeightIndex, at_least};
-use ann_core::Activation;
-use ann_core::Init;
+use super::{WeightIndex, at_least};
 use ann_core::error::{AnnError, Result};
-use ann_core::frobenius;
-use ann_core::two_moons;
-use ann_core::{Data, Observer, StepInfo, TrainConfig, fit};
-use ann_core::{Network, Task};
+use ann_core::{
+    Activation, AdamConfig, DataView, Init, Network, Observer, Optimizer, OptimizerConfig, StepInfo, Task,
+    TrainConfig, Trainer, frobenius, two_moons,
+};
 use ndarray::{Array2, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +31,7 @@ pub struct WeightUpdatesConfig {
     /// Seed of the initial weights.
     pub init_seed: u64,
     /// The optimizer.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
     /// Examples per mini-batch.
     pub batch_size: usize,
     /// Passes over the data.
@@ -52,7 +50,7 @@ impl Default for WeightUpdatesConfig {
             data_seed: 1,
             sizes: vec![2, 16, 16, 1],
             init_seed: 3,
-            optimizer: OptimizerSpec::Adam { lr: 0.005 },
+            optimizer: OptimizerConfig::Adam(AdamConfig { lr: 0.005, ..AdamConfig::default() }),
             batch_size: 32,
             epochs: 25,
             seed: 7,
@@ -84,7 +82,7 @@ pub struct WeightUpdates {
     /// Steps per epoch.
     pub steps_per_epoch: usize,
     /// The optimizer used.
-    pub optimizer: OptimizerSpec,
+    pub optimizer: OptimizerConfig,
 }
 
 struct UpdateObserver {
@@ -136,14 +134,18 @@ pub fn weight_updates(config: &WeightUpdatesConfig) -> Result<WeightUpdates> {
         weight_norm: net.layers().iter().map(|l| vec![frobenius(l.w.view())]).collect(),
         step_loss: Vec::new(),
     };
-    let mut opt = config.optimizer.build()?;
+    let mut opt = Optimizer::new(config.optimizer)?;
     let tc = TrainConfig {
         epochs: config.epochs,
         batch_size: config.batch_size,
         seed: config.seed,
         ..TrainConfig::default()
     };
-    let history = fit(&mut net, opt.as_mut(), Data::new(data.x.view(), y.view()), None, &tc, &mut obs)?;
+    let history = Trainer::new(&tc).observer(&mut obs).fit(
+        &mut net,
+        &mut opt,
+        DataView::new(data.x.view(), y.view()),
+    )?;
     Ok(WeightUpdates {
         weights: obs.weights,
         trajectories: obs.trajectories,

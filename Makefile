@@ -75,7 +75,7 @@ notebooks: setup
 	    "$(VENV_PY)" scripts/run_notebooks.py --inplace --timeout $(NB_CELL_TIMEOUT) $(NOTEBOOKS); fi
 
 # Speed benchmark: ann_core (default, threading, blas builds) against a NumPy reference on the
-# W1/W2 workloads of the performance issue; prints the table of bench/RESULTS.md.
+# two benchmark workloads (W1 small, W2 wide); prints the table of bench/RESULTS.md.
 # BENCH_RUNS (default 5) and BENCH_WORKLOADS (default w1,w2) tune it. Needs no make setup:
 # it installs NumPy into .venv itself.
 .PHONY: bench

@@ -111,8 +111,8 @@ fn keep_threshold(keep: f64) -> u32 {
 /// dropout in a small network. The training loop's fast path and
 /// [`Network::forward_train`](crate::Network::forward_train) both draw through this
 /// function, so the same seed gives the same masks in both.
-#[inline]
 pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
+    // Words for 256 entries at a time: a 512-byte buffer on the stack, no allocation.
     const CHUNK: usize = 256;
     let t = keep_threshold(keep);
     let draw = |w: u16| if u32::from(w) < t { 1.0 } else { 0.0 };
@@ -120,7 +120,8 @@ pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
     if let Some(entries) = d.as_slice_mut() {
         for chunk in entries.chunks_mut(CHUNK) {
             let w = next_words(&mut words, chunk.len(), rng);
-            chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = draw(w));
+            // The same draws, compiled for the CPU's widest vectors.
+            crate::fast::wide(|| chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = draw(w)));
         }
     } else {
         // Any other layout: the same words, entry by entry in row-major order.

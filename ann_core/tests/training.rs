@@ -13,7 +13,7 @@ fn config(epochs: usize) -> TrainConfig {
     TrainConfig { epochs, batch_size: 64, dropout: Dropout::Hidden(0.8), seed: 7, ..TrainConfig::default() }
 }
 
-/// The end-to-end target: [2, 64, 32, 1] with Adam on 10,000 moons, >= 95% in 20 epochs.
+/// The end-to-end target: [2, 64, 32, 1] with Adam on 10,000 moons, >= 95% in 20 epochs.
 #[test]
 fn moons_reach_95_percent_in_20_epochs() {
     let (x, y) = moons(10_000, 1);

@@ -14,7 +14,7 @@
 //! SVG, and a `fn() -> Result<Figure>` that runs the experiment and calls one plot
 //! function. To add figures, put their generators in `examples/figures/extra.rs` and list
 //! them in its `entries()`; they are appended after the core figures below. Keep the
-//! `NN_descriptive_name` pattern (two-digit issue number first) and fixed seeds.
+//! `NN_descriptive_name` pattern (the gallery's two-digit number first) and fixed seeds.
 
 use ann_core::*;
 use ann_plot::{self as plot, Figure, Result};
@@ -39,7 +39,8 @@ pub struct Entry {
     pub make: fn() -> Result<Figure>,
 }
 
-/// The figures of issue items 1–6.
+/// The figures of training results: curves, layers as feature transformers, activations,
+/// decision boundaries, layer activations, a dropout mask (gallery 1–6).
 fn core_entries() -> Vec<Entry> {
     vec![
         Entry { name: "01_loss_accuracy_curves", svg: true, make: fig_curves },

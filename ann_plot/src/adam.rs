@@ -1,4 +1,4 @@
-//! Figure 8 — Adam's moments m, v and their bias-corrected forms m̂, v̂ for a few weights
+//! Adam's moments m, v and their bias-corrected forms m̂, v̂ for a few weights
 //! during a real training run.
 
 use crate::common;

@@ -11,7 +11,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::ops::Range;
 
-/// Grid points per side at which the model is evaluated (bilinear in between).
+/// Grid points per side at which the model is evaluated (bilinear in between): 40,000
+/// columns, one forward pass well under a second, smooth at the default figure size.
 pub(crate) const GRID_POINTS: usize = 200;
 
 /// Decision regions of a trained classifier on 2-D inputs X (2, m), with the examples
@@ -83,7 +84,8 @@ pub(crate) struct ClassMap {
     grid: Grid,
 }
 
-/// Width of a probability band of the binary map.
+/// Width of a probability band of the binary map: ten bands between 0 and 1 read like
+/// contour lines.
 const BAND: f64 = 0.1;
 
 /// Background colour of the binary map at probability p: banded diverging colormap,

@@ -1,4 +1,4 @@
-//! Figure 15 — the decision boundary forming during training: a multi-panel figure of a
+//! The decision boundary forming during training: a multi-panel figure of a
 //! few epochs, single frames, and an animated GIF of every recorded epoch.
 
 use crate::boundary::{ClassMap, check_classifier};

@@ -9,7 +9,7 @@ use ann_core::{History, Loss};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Most runs [`compare_runs`] draws (one palette colour each).
+/// Most runs [`compare_runs`] draws: one palette colour each, without the palette's black.
 pub const MAX_RUNS: usize = 7;
 
 /// Loss (left) and accuracy (right) per epoch of several runs, one colour per run: the

@@ -10,7 +10,7 @@ use ndarray::ArrayView2;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Most panels [`datasets`] draws in one figure.
+/// Most panels [`datasets`] draws in one figure: a 3 × 3 grid.
 pub const MAX_DATASET_PANELS: usize = 9;
 
 /// Panels per row in [`datasets`].

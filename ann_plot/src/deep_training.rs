@@ -1,4 +1,4 @@
-//! Figure 12 — the training curves of a typical deep network.
+//! The training curves of a typical deep network.
 
 use crate::error::Result;
 use crate::experiments::DeepTrainingRun;

@@ -13,7 +13,8 @@ use plotters::prelude::*;
 /// Colour of dropped units in the "after" panel.
 const DROPPED: RGBColor = RGBColor(205, 205, 205);
 
-/// Most examples (columns) drawn; a larger batch shows its first 48.
+/// Most examples (columns) drawn, so that each stays wide enough to see; a larger batch shows
+/// its first 48.
 pub const MAX_DROPOUT_COLUMNS: usize = 48;
 
 /// Dropout on layer `layer` (1-based) in the training-mode pass `cache` of `net`

@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use std::fmt;
 use std::path::Path;
 
-/// Largest width or height accepted for a figure, in pixels.
+/// Largest width or height accepted for a figure, in pixels: beyond it the RGB buffer alone
+/// would take hundreds of megabytes.
 pub const MAX_SIDE: u32 = 8192;
 
 /// A drawing that can be rendered on any plotters backend.

@@ -1,4 +1,4 @@
-//! Figure 11 — gradient flow through a deep network: vanishing and exploding gradients
+//! Gradient flow through a deep network: vanishing and exploding gradients
 //! for several activation/initialization pairs.
 
 use crate::common;

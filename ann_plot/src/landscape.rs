@@ -1,4 +1,4 @@
-//! Helpers shared by figures 7–15: loss landscapes (a [`Grid2D`] drawn as a log-scaled
+//! Helpers shared by the experiments' figures: loss landscapes (a [`Grid2D`] drawn as a log-scaled
 //! heatmap with iso-lines), parameter paths over them, and log₁₀ value axes.
 
 use crate::common::{self, Chart2d};

@@ -10,13 +10,14 @@ use ndarray::{Array2, ArrayView2, Axis};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Most neurons drawn by [`neuron_maps`].
+/// Most neurons drawn by [`neuron_maps`]: beyond a 4 × 4 grid the maps get too small to read.
 pub const MAX_NEURON_MAPS: usize = 16;
 
-/// Most examples drawn as dots on each neuron map.
+/// Most examples drawn as dots on each neuron map: more hide the map underneath.
 const MAX_DOTS: usize = 200;
 
-/// Grid points per side of each neuron map.
+/// Grid points per side of each neuron map: smooth at the size drawn, and 16 maps stay one
+/// quick forward pass.
 const MAP_GRID: usize = 120;
 
 fn check_layer(net: &Network, layer: usize) -> Result<()> {

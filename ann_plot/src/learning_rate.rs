@@ -1,4 +1,4 @@
-//! Figure 10 — the learning rate: too small, good, too large (diverging).
+//! The learning rate: too small, good, too large (diverging).
 
 use crate::common;
 use crate::error::{AnnError, Result};

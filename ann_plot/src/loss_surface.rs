@@ -1,4 +1,4 @@
-//! Figure 13 — the cross-entropy loss on a 2-D slice of parameter space around trained
+//! The cross-entropy loss on a 2-D slice of parameter space around trained
 //! weights, as a 3-D surface and as a contour map.
 
 use crate::common::{self, Axes};

@@ -1,4 +1,4 @@
-//! Figure 7 — batch vs mini-batch vs stochastic gradient descent: loss curves, and the
+//! Batch vs mini-batch vs stochastic gradient descent: loss curves, and the
 //! (w, b) paths of a 1-unit linear model over its loss contours.
 
 use crate::common::{self, Axes};
@@ -10,7 +10,8 @@ use crate::style;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// How many steps the right panel of [`batch_size_curves`] shows.
+/// How many steps the right panel of [`batch_size_curves`] shows: the start, where the
+/// batch sizes differ most.
 const FIRST_STEPS: usize = 100;
 
 /// Loss curves of the same network trained with different batch sizes (plain SGD, same α,

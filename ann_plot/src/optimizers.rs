@@ -1,4 +1,4 @@
-//! Figure 9 — SGD, Momentum, RMSProp and Adam: loss curves on a network, and paths on a
+//! SGD, Momentum, RMSProp and Adam: loss curves on a network, and paths on a
 //! 2-D ill-conditioned function.
 
 use crate::common::{self, Axes};

@@ -1,4 +1,4 @@
-//! Figure 14 — weights and the size of their updates over the iterations.
+//! Weights and the size of their updates over the iterations.
 
 use crate::common;
 use crate::error::{AnnError, Result};
@@ -9,7 +9,8 @@ use crate::style;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// The rule-of-thumb healthy update/weight ratio, drawn as a reference line.
+/// The rule-of-thumb healthy update/weight ratio (CS231n's "about 1e-3"), drawn as a
+/// reference line.
 const HEALTHY_RATIO: f64 = 1e-3;
 
 /// A [`weight_updates`](crate::experiments::weight_updates) run. Left: the tracked weights

@@ -1,4 +1,4 @@
-//! The experiments behind figures 7–15: determinism, the equations they record, the
+//! The experiments behind the figures: determinism, the equations they record, the
 //! effects they are meant to show, and errors (never panics) on bad configurations.
 
 use ann_core::{Activation, AnnError, Init, OptimizerConfig, SgdConfig};
@@ -320,7 +320,7 @@ fn decision_boundary_frames_are_probability_maps() {
     assert!(decision_boundary_frames(&BoundaryConfig { grid_points: 0, ..cfg }).is_err());
 }
 
-/// The plot functions of figures 7–15 on small runs: every figure renders, the same
+/// The plot functions of the experiments on small runs: every figure renders, the same
 /// result gives the same bytes, and bad results are errors rather than panics.
 mod figures {
     use super::*;

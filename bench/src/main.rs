@@ -1,4 +1,4 @@
-//! `ann_bench`: trains the workloads of the performance issue with `ann_core::fit` and
+//! `ann_bench`: trains the two benchmark workloads with `ann_core::fit` and
 //! prints one JSON line of results. `make bench` runs it (default build, `threading`,
 //! `blas`) next to `bench/numpy_reference.py` and prints the comparison table.
 //!

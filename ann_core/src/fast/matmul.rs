@@ -1,7 +1,8 @@
 //! C = A B into a preallocated C, fast for the small products of mini-batch training.
 //!
 //! ndarray's `general_mat_mul` (matrixmultiply) packs A and B into blocks before every
-//! product. That pays off for big matrices, but a W1 step multiplies (32 × 64) by (64 × 64)
+//! product. That pays off for big matrices, but a step of a [2, 64, 32, 1] network on batches
+//! of 64 multiplies (32 × 64) by (64 × 64)
 //! at most, and there the packing costs about as much as the arithmetic. [`matmul_into`]
 //! computes small products straight from the arrays, with AVX-512 register tiles when the
 //! CPU has AVX-512, and hands everything else to `general_mat_mul`.
@@ -18,7 +19,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// Products with at most this many multiply-adds (m · n · k) take the direct kernel: above
-/// it, matrixmultiply's packing is worth its cost (measured on the W1 and W2 shapes).
+/// it, matrixmultiply's packing is worth its cost (measured on [2, 64, 32, 1] with batches of 64
+/// and [784, 256, 128, 10] with batches of 128).
 pub(crate) const DIRECT_MAX_WORK: usize = 1 << 21;
 
 /// C = A B (C is overwritten). Shapes must agree: A (m × k), B (k × n), C (m × n).
@@ -82,8 +84,9 @@ pub(crate) fn matmul_into(
 }
 
 /// In the default build (whose matrixmultiply runs on one thread), products of at least this
-/// many multiply-adds are split across two cores: W2's Z[1] and dW[1] (25.7M each), not its
-/// 4.2M ones, where starting a thread would cost about what it saves.
+/// many multiply-adds are split across two cores: Z[1] and dW[1] of a 784 → 256 layer on
+/// batches of 128 (25.7M each), not the 4.2M of a 256 → 128 layer, where starting a thread
+/// costs about what it saves.
 const SPLIT_MIN_WORK: usize = 1 << 23;
 
 #[cfg(target_arch = "x86_64")]

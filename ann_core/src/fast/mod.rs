@@ -34,5 +34,6 @@ mod workspace;
 
 pub use evaluate::EVAL_CHUNK;
 pub use reduce::frobenius;
-pub(crate) use update::update_entries;
+pub(crate) use simd::wide;
+pub(crate) use update::{each_entry, each_entry1, each_entry2};
 pub use workspace::Workspace;

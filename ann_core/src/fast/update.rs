@@ -1,10 +1,14 @@
-//! Optimizer updates, entry by entry over the memory of a parameter and its state.
+//! Optimizer updates, entry by entry over the memory of a parameter and its averages.
 //!
 //! An update rule changes every entry of θ (W[l] or b[l]) from the same entry of dθ and of
 //! the rule's running averages, and nothing else: there is no sum, so any order of the
-//! entries gives the same bits. That lets [`update_entries`] run the rule in one loop over
-//! the memory compiled for the CPU's widest vectors, and a big parameter in two halves on
-//! two cores.
+//! entries gives the same bits. That lets the rule run as one loop over the memory compiled
+//! for the CPU's widest vectors, and a big parameter in two halves on two cores. One entry
+//! point per number of running averages: [`each_entry`] (none), [`each_entry1`] (one, e.g.
+//! Momentum's v) and [`each_entry2`] (two, Adam's m and v).
+//!
+//! Each loop takes its slices as separate arguments: that is what tells the compiler they do
+//! not overlap, without which it does not vectorize the loop (measured: 4× slower).
 
 use super::simd::wide;
 use super::threads::{cores, join};
@@ -15,61 +19,111 @@ use ndarray::{Array2, Zip};
 /// 6.4 MB with two averages and dθ) takes two cores' bandwidth; smaller ones stay on one.
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
-/// Calls `rule(θ, [s_1, …, s_N], dθ)` for every entry of the parameter `p`, its `N` running
-/// averages `states` (each of `p`'s shape) and the gradient `g`.
-///
-/// When all are in standard layout this is one loop over the memory, run by
-/// [`wide`](super::simd::wide); a big parameter is split in two halves, the second updated
-/// on another core. Otherwise entry by entry with `Zip`.
-pub(crate) fn update_entries<const N: usize>(
-    p: &mut Array2<f64>,
-    mut states: [&mut Array2<f64>; N],
-    g: &Array2<f64>,
-    rule: impl Fn(&mut f64, [&mut f64; N], f64) + Copy + Send + Sync,
-) {
-    let contiguous = states.iter().all(|s| s.is_standard_layout() && s.dim() == p.dim());
-    if let (true, Some(ps), Some(gs)) = (contiguous, p.as_slice_mut(), g.as_slice()) {
-        let ss = states.each_mut().map(|s| s.as_slice_mut().unwrap_or_default());
-        if ps.len() >= PARALLEL_MIN_ENTRIES && cores() >= 2 {
-            let mid = ps.len() / 2;
-            let (p1, p2) = ps.split_at_mut(mid);
-            let (g1, g2) = gs.split_at(mid);
-            let (s1, s2) = split_at(ss, mid);
-            join(|| run(p1, s1, g1, rule), move || run(p2, s2, g2, rule));
-        } else {
-            run(ps, ss, gs, rule);
-        }
+/// `rule(θ, dθ)` for every entry of the parameter `p` and its gradient `g`.
+pub(crate) fn each_entry(p: &mut Array2<f64>, g: &Array2<f64>, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
+    if let (Some(p), Some(g)) = (p.as_slice_mut(), g.as_slice()) {
+        whole_or_halves((p, g), |(p, g)| {
+            wide(|| p.iter_mut().zip(g).for_each(|(p, &g)| rule(p, g)));
+        });
     } else {
-        // Any other layout: entry by entry, the same arithmetic.
-        Zip::indexed(p).and(g).for_each(|ij, p, &d| rule(p, states.each_mut().map(|s| &mut s[ij]), d));
+        Zip::from(p).and(g).for_each(|p, &g| rule(p, g));
     }
 }
 
-/// The loop over memory: entry k of θ with entry k of every average and of dθ.
-fn run<const N: usize>(
-    p: &mut [f64],
-    mut s: [&mut [f64]; N],
-    g: &[f64],
-    rule: impl Fn(&mut f64, [&mut f64; N], f64) + Copy,
+/// `rule(θ, s, dθ)` for every entry of `p`, its running average `s` and its gradient `g`.
+pub(crate) fn each_entry1(
+    p: &mut Array2<f64>,
+    s: &mut Array2<f64>,
+    g: &Array2<f64>,
+    rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync,
 ) {
-    let n = p.len().min(g.len());
-    // Re-sliced to n, so the compiler sees that every index below is in bounds.
-    let mut s = s.each_mut().map(|x| &mut x[..n]);
-    wide(|| {
-        for k in 0..n {
-            rule(&mut p[k], s.each_mut().map(|x| &mut x[k]), g[k]);
-        }
-    })
+    if let (Some(p), Some(s), Some(g)) = (p.as_slice_mut(), s.as_slice_mut(), g.as_slice()) {
+        whole_or_halves((p, s, g), |(p, s, g)| loop1(p, s, g, rule));
+    } else {
+        Zip::from(p).and(s).and(g).for_each(|p, s, &g| rule(p, s, g));
+    }
 }
 
-/// Each slice of `s` cut at `mid`: (the first parts, the second parts).
-fn split_at<const N: usize>(mut s: [&mut [f64]; N], mid: usize) -> ([&mut [f64]; N], [&mut [f64]; N]) {
-    let mut second: [&mut [f64]; N] = std::array::from_fn(|_| Default::default());
-    for (first, second) in s.iter_mut().zip(second.iter_mut()) {
-        let (a, b) = std::mem::take(first).split_at_mut(mid);
-        (*first, *second) = (a, b);
+/// `rule(θ, s1, s2, dθ)` for every entry of `p`, its two running averages and its gradient.
+pub(crate) fn each_entry2(
+    p: &mut Array2<f64>,
+    s1: &mut Array2<f64>,
+    s2: &mut Array2<f64>,
+    g: &Array2<f64>,
+    rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync,
+) {
+    if let (Some(p), Some(s1), Some(s2), Some(g)) =
+        (p.as_slice_mut(), s1.as_slice_mut(), s2.as_slice_mut(), g.as_slice())
+    {
+        whole_or_halves((p, s1, s2, g), |(p, s1, s2, g)| loop2(p, s1, s2, g, rule));
+    } else {
+        Zip::from(p).and(s1).and(s2).and(g).for_each(|p, s1, s2, &g| rule(p, s1, s2, g));
     }
-    (s, second)
+}
+
+fn loop1(p: &mut [f64], s: &mut [f64], g: &[f64], rule: impl Fn(&mut f64, &mut f64, f64) + Copy) {
+    wide(|| p.iter_mut().zip(s).zip(g).for_each(|((p, s), &g)| rule(p, s, g)));
+}
+
+fn loop2(
+    p: &mut [f64],
+    s1: &mut [f64],
+    s2: &mut [f64],
+    g: &[f64],
+    rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy,
+) {
+    wide(|| p.iter_mut().zip(s1).zip(s2).zip(g).for_each(|(((p, s1), s2), &g)| rule(p, s1, s2, g)));
+}
+
+/// Slices of one parameter's entries that can be cut in two at the same place.
+trait Halves: Sized + Send {
+    fn len(&self) -> usize;
+    fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+impl Halves for (&mut [f64], &[f64]) {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let ((p1, p2), (g1, g2)) = (self.0.split_at_mut(mid), self.1.split_at(mid));
+        ((p1, g1), (p2, g2))
+    }
+}
+
+impl Halves for (&mut [f64], &mut [f64], &[f64]) {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (p, s, g) = self;
+        let ((p1, p2), (s1, s2), (g1, g2)) = (p.split_at_mut(mid), s.split_at_mut(mid), g.split_at(mid));
+        ((p1, s1, g1), (p2, s2, g2))
+    }
+}
+
+impl Halves for (&mut [f64], &mut [f64], &mut [f64], &[f64]) {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let (p, a, b, g) = self;
+        let ((p1, p2), (a1, a2)) = (p.split_at_mut(mid), a.split_at_mut(mid));
+        let ((b1, b2), (g1, g2)) = (b.split_at_mut(mid), g.split_at(mid));
+        ((p1, a1, b1, g1), (p2, a2, b2, g2))
+    }
+}
+
+/// `run` on all the entries, or on their two halves at once, the second on another core,
+/// when the parameter is big.
+fn whole_or_halves<S: Halves>(entries: S, run: impl Fn(S) + Sync) {
+    let len = entries.len();
+    if len >= PARALLEL_MIN_ENTRIES && cores() >= 2 {
+        let (first, second) = entries.split_at(len / 2);
+        join(|| run(first), || run(second));
+    } else {
+        run(entries);
+    }
 }
 
 #[cfg(test)]
@@ -84,20 +138,26 @@ mod tests {
         let (mut p, mut s1, mut s2, g) = (fill(0.1), fill(0.2), fill(0.3).mapv(f64::abs), fill(0.7));
         let f_order = |a: &Array2<f64>| a.t().as_standard_layout().into_owned().reversed_axes();
         let (mut pf, mut s1f, mut s2f, gf) = (f_order(&p), f_order(&s1), f_order(&s2), f_order(&g));
-        let rule = |p: &mut f64, [m, v]: [&mut f64; 2], d: f64| {
+        let same = |a: &Array2<f64>, b: &Array2<f64>| {
+            a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        let rule = |p: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
             *m = 0.9 * *m + 0.1 * d;
             *v = 0.999 * *v + 0.001 * d * d;
             *p -= 0.01 * (*m * 1.7) / ((*v * 3.1).sqrt() + 1e-8);
         };
-        update_entries(&mut p, [&mut s1, &mut s2], &g, rule);
-        update_entries(&mut pf, [&mut s1f, &mut s2f], &gf, rule);
-        for (a, b) in [(&p, &pf), (&s1, &s1f), (&s2, &s2f)] {
-            assert!(a.iter().zip(b.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
-        }
-        // No averages at all (plain gradient descent).
-        let (mut q, mut qf) = (fill(0.1), f_order(&fill(0.1)));
-        update_entries(&mut q, [], &g, |p, [], d| *p -= 0.5 * d);
-        update_entries(&mut qf, [], &gf, |p, [], d| *p -= 0.5 * d);
-        assert!(q.iter().zip(qf.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
+        each_entry2(&mut p, &mut s1, &mut s2, &g, rule);
+        each_entry2(&mut pf, &mut s1f, &mut s2f, &gf, rule);
+        assert!(same(&p, &pf) && same(&s1, &s1f) && same(&s2, &s2f));
+        let rule = |p: &mut f64, v: &mut f64, d: f64| {
+            *v = 0.9 * *v + 0.1 * d;
+            *p -= 0.1 * *v;
+        };
+        each_entry1(&mut p, &mut s1, &g, rule);
+        each_entry1(&mut pf, &mut s1f, &gf, rule);
+        assert!(same(&p, &pf) && same(&s1, &s1f));
+        each_entry(&mut p, &g, |p, d| *p -= 0.5 * d);
+        each_entry(&mut pf, &gf, |p, d| *p -= 0.5 * d);
+        assert!(same(&p, &pf));
     }
 }

@@ -200,8 +200,7 @@ impl Workspace {
             matmul_into(layer.w.view(), a_prev.view(), z.view_mut(), scratch, true);
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
-                // The mask loop compiled for the CPU's widest vectors (the same draws).
-                wide(|| fill_mask(d.view_mut(), keep, rng));
+                fill_mask(d.view_mut(), keep, rng);
                 Some((d.view(), keep))
             } else {
                 cache.masks[i] = None;
@@ -374,7 +373,8 @@ impl Workspace {
 
 /// Whether dW[l] and dA[l−1] (`work_dw`, `work_da` multiply-adds) run on two cores at once:
 /// in the default build (the other builds' products are multi-threaded already), with two
-/// cores, when both are too big for the direct kernel (W2's layer 2: 4.2M each).
+/// cores, when both are too big for the direct kernel (a 256 → 128 layer on batches of 128:
+/// 4.2M each).
 fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
     OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
 }

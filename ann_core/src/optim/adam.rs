@@ -7,7 +7,7 @@
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
 use crate::backward::Gradients;
 use crate::error::Result;
-use crate::fast::update_entries;
+use crate::fast::each_entry2;
 use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
@@ -93,15 +93,15 @@ impl Rule for AdamConfig {
         let AdamConfig { lr, beta1, beta2, eps } = *self;
         // m̂ = m · 1/(1 − β1^t), v̂ = v · 1/(1 − β2^t): one division per entry, not three.
         let (c1, c2) = bias_corrections(beta1, beta2, state.t);
-        let rule = |p: &mut f64, [m, v]: [&mut f64; 2], d: f64| {
+        let rule = |p: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
             *m = beta1 * *m + (1.0 - beta1) * d;
             *v = beta2 * *v + (1.0 - beta2) * d * d;
             *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
         };
         let layers = net.layers_mut().iter_mut().zip(&grads.layers);
         for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
-            update_entries(&mut layer.w, [&mut m.w, &mut v.w], &g.dw, rule);
-            update_entries(&mut layer.b, [&mut m.b, &mut v.b], &g.db, rule);
+            each_entry2(&mut layer.w, &mut m.w, &mut v.w, &g.dw, rule);
+            each_entry2(&mut layer.b, &mut m.b, &mut v.b, &g.db, rule);
         }
     }
 }

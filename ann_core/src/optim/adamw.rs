@@ -13,7 +13,7 @@ use super::adam::bias_corrections;
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
 use crate::backward::Gradients;
 use crate::error::{Result, bad_hyper};
-use crate::fast::update_entries;
+use crate::fast::each_entry2;
 use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
@@ -87,15 +87,15 @@ impl Rule for AdamWConfig {
             *v = beta2 * *v + (1.0 - beta2) * d * d;
             (*m * c1) / ((*v * c2).sqrt() + eps)
         };
-        let weight = |w: &mut f64, [m, v]: [&mut f64; 2], d: f64| {
+        let weight = |w: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
             let adam = moments(m, v, d);
             *w -= lr * (adam + weight_decay * *w);
         };
-        let bias = |b: &mut f64, [m, v]: [&mut f64; 2], d: f64| *b -= lr * moments(m, v, d);
+        let bias = |b: &mut f64, m: &mut f64, v: &mut f64, d: f64| *b -= lr * moments(m, v, d);
         let layers = net.layers_mut().iter_mut().zip(&grads.layers);
         for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
-            update_entries(&mut layer.w, [&mut m.w, &mut v.w], &g.dw, weight);
-            update_entries(&mut layer.b, [&mut m.b, &mut v.b], &g.db, bias);
+            each_entry2(&mut layer.w, &mut m.w, &mut v.w, &g.dw, weight);
+            each_entry2(&mut layer.b, &mut m.b, &mut v.b, &g.db, bias);
         }
     }
 }

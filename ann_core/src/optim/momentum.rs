@@ -4,7 +4,7 @@
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta};
 use crate::backward::Gradients;
 use crate::error::Result;
-use crate::fast::update_entries;
+use crate::fast::each_entry1;
 use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
@@ -58,13 +58,13 @@ impl Rule for MomentumConfig {
     }
     fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let (lr, beta) = (self.lr, self.beta);
-        let rule = |p: &mut f64, [v]: [&mut f64; 1], d: f64| {
+        let rule = |p: &mut f64, v: &mut f64, d: f64| {
             *v = beta * *v + (1.0 - beta) * d;
             *p -= lr * *v;
         };
         for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.first) {
-            update_entries(&mut layer.w, [&mut v.w], &g.dw, rule);
-            update_entries(&mut layer.b, [&mut v.b], &g.db, rule);
+            each_entry1(&mut layer.w, &mut v.w, &g.dw, rule);
+            each_entry1(&mut layer.b, &mut v.b, &g.db, rule);
         }
     }
 }

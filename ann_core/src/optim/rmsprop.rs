@@ -3,7 +3,7 @@
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
 use crate::backward::Gradients;
 use crate::error::Result;
-use crate::fast::update_entries;
+use crate::fast::each_entry1;
 use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
@@ -60,13 +60,13 @@ impl Rule for RmsPropConfig {
     }
     fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let (lr, beta, eps) = (self.lr, self.beta, self.eps);
-        let rule = |p: &mut f64, [s]: [&mut f64; 1], d: f64| {
+        let rule = |p: &mut f64, s: &mut f64, d: f64| {
             *s = beta * *s + (1.0 - beta) * d * d;
             *p -= lr * d / (s.sqrt() + eps);
         };
         for ((layer, g), s) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.second) {
-            update_entries(&mut layer.w, [&mut s.w], &g.dw, rule);
-            update_entries(&mut layer.b, [&mut s.b], &g.db, rule);
+            each_entry1(&mut layer.w, &mut s.w, &g.dw, rule);
+            each_entry1(&mut layer.b, &mut s.b, &g.db, rule);
         }
     }
 }

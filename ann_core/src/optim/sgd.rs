@@ -3,7 +3,7 @@
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule};
 use crate::backward::Gradients;
 use crate::error::Result;
-use crate::fast::update_entries;
+use crate::fast::each_entry;
 use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
@@ -54,13 +54,13 @@ impl Rule for SgdConfig {
     }
     fn step(&self, _state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let lr = self.lr;
-        let rule = |p: &mut f64, []: [&mut f64; 0], d: f64| {
+        let rule = |p: &mut f64, d: f64| {
             // θ ← θ − α dθ
             *p -= lr * d;
         };
         for (layer, g) in net.layers_mut().iter_mut().zip(&grads.layers) {
-            update_entries(&mut layer.w, [], &g.dw, rule);
-            update_entries(&mut layer.b, [], &g.db, rule);
+            each_entry(&mut layer.w, &g.dw, rule);
+            each_entry(&mut layer.b, &g.db, rule);
         }
     }
 }

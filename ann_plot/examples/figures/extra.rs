@@ -1,6 +1,6 @@
-//! Figures 7–15 (mini-batches, optimizers, learning rates, gradient flow, loss
+//! The experiments' figures (gallery 7–15: mini-batches, optimizers, learning rates, gradient flow, loss
 //! landscapes, ...): each runs a seeded experiment from `ann_plot::experiments` with its
-//! default configuration and draws it with the matching `ann_core::plot` function.
+//! default configuration and draws it with the matching `ann_plot` function.
 
 use super::{Entry, timed};
 use ann_plot::Result;
@@ -22,7 +22,7 @@ pub fn animations() -> Vec<Animation> {
     vec![Animation { name: "15_decision_boundary_training", write: gif_boundary }]
 }
 
-/// Figures appended after the core ones (issue items 7–15).
+/// The figures of the experiments (gallery 7–15).
 pub fn entries() -> Vec<Entry> {
     vec![
         Entry { name: "07_minibatch_loss_curves", svg: true, make: fig_minibatch_curves },

@@ -1,4 +1,4 @@
-//! Figures 16–18 (real data and regression): the original's Part C network on the bundled
+//! Real data and regression (gallery 16–18): the original's Part C network on the bundled
 //! 8×8 digits — its confusion matrix and the test digits it gets wrong — and a linear-output
 //! network fitting a noisy sine.
 

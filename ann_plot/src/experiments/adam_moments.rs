@@ -1,4 +1,4 @@
-//! Figure 8 — Adam's moments during a real training run.
+//! Adam's moments during a real training run.
 //!
 //! For a few chosen weights W[l]_{ij}, an [`Observer`] reads after every step t the
 //! gradient g = dW[l]_{ij} and the optimizer state:

@@ -1,4 +1,4 @@
-//! Figure 15 — the decision boundary forming during training.
+//! The decision boundary forming during training.
 //!
 //! At chosen epochs an [`Observer`] evaluates the network on a grid over the input plane
 //! and stores the class probabilities Ŷ = A[L] of every grid point (one frame per epoch),

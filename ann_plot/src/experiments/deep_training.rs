@@ -1,4 +1,4 @@
-//! Figure 12 — training a typical deep network: a ReLU MLP with a softmax output on k
+//! Training a typical deep network: a ReLU MLP with a softmax output on k
 //! interleaved spirals, with a stratified validation split. The curves are J and accuracy
 //! on the training and validation sets after every epoch, plus the mini-batch loss J{t}.
 

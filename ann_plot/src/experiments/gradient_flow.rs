@@ -1,4 +1,4 @@
-//! Figure 11 — gradient flow through a deep network: vanishing and exploding gradients.
+//! Gradient flow through a deep network: vanishing and exploding gradients.
 //!
 //! Backpropagation multiplies, layer by layer, dA[l−1] = W[l]ᵀ (dA[l] ⊙ g'(Z[l])). If the
 //! typical factor ‖W[l]‖·|g'| is below 1 the gradients shrink geometrically towards the

@@ -1,4 +1,4 @@
-//! Figure 10 — the effect of the learning rate α on plain gradient descent
+//! The effect of the learning rate α on plain gradient descent
 //! θ ← θ − α dθ: too small crawls, a good α converges, too large oscillates and diverges.
 //!
 //! Every run starts from the same weights and sees the same batches. A run whose loss

@@ -1,4 +1,4 @@
-//! Figure 13 — the cross-entropy loss on a 2-D slice of parameter space.
+//! The cross-entropy loss on a 2-D slice of parameter space.
 //!
 //! Around trained weights θ*, with two random directions d1, d2 of the shapes of the
 //! W[l], J is sampled at θ(α, β) = θ* + α d1 + β d2 on a grid of (α, β).

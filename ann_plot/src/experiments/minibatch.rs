@@ -1,4 +1,4 @@
-//! Figure 7 — batch vs mini-batch vs stochastic gradient descent.
+//! Batch vs mini-batch vs stochastic gradient descent.
 //!
 //! The same data, network, initial weights and learning rate, trained with plain SGD
 //! (θ ← θ − α dθ) where dθ comes from a batch of `batch_size` columns:

@@ -1,4 +1,4 @@
-//! Figure 9 — SGD, Momentum, RMSProp and Adam compared.
+//! SGD, Momentum, RMSProp and Adam compared.
 //!
 //! [`optimizer_curves`]: the same network, data, initial weights and batch order (one
 //! seed), trained once per optimizer; the loss curves.

@@ -1,4 +1,4 @@
-//! Figure 14 — weights and their updates over the iterations of a real training run.
+//! Weights and their updates over the iterations of a real training run.
 //!
 //! An [`Observer`] records, after every step t, a few chosen weights W[l]_{ij} and for
 //! every layer the relative update

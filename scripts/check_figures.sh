@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Minimal check of the figures written by `cargo run --example figures -- --out DIR`
+# Check of the figures written by `cargo run -p ann_plot --example figures -- --out DIR`
 # (`make test-figures`): DIR holds at least one figure, and every .png/.svg/.gif in it is a
 # non-empty file of that format; with a second argument EXPECTED_DIR (the committed
-# visualizations/), DIR must hold exactly the figure files EXPECTED_DIR holds.
+# visualizations/), DIR must hold exactly the figure files EXPECTED_DIR holds, each byte for
+# byte the same (every figure comes from a seeded run, so any change is a real change:
+# regenerate with `make figures` and look at it).
 set -euo pipefail
 dir="${1:?usage: scripts/check_figures.sh DIR [EXPECTED_DIR]}"
 expected="${2:-}"
@@ -25,6 +27,12 @@ if [ -n "$expected" ]; then
     extra=$(comm -23 <(list "$dir") <(list "$expected"))
     if [ -n "$missing" ]; then echo "check_figures: not written (but committed in $expected):" $missing >&2; bad=$((bad + 1)); fi
     if [ -n "$extra" ]; then echo "check_figures: written but not committed in $expected:" $extra >&2; bad=$((bad + 1)); fi
+    for f in $(comm -12 <(list "$dir") <(list "$expected")); do
+        if ! cmp -s "$dir/$f" "$expected/$f"; then
+            echo "check_figures: $f differs from $expected/$f ($(stat -c %s "$dir/$f") vs $(stat -c %s "$expected/$f") bytes)" >&2
+            bad=$((bad + 1))
+        fi
+    done
 fi
 echo "figures: $(( ${#files[@]} - bad )) passed, $bad failed"
 [ "$bad" -eq 0 ]

@@ -1,5 +1,5 @@
 //! Backpropagation, closed form. With dZ[L] = A[L] − Y (sigmoid+BCE, softmax+CE) or
-//! dZ[L] = (A[L] − Y) ⊙ g'[L](Z[L]) (MSE), for l = L..1:
+//! dZ[L] = (A[L] − Y) ⊙ g'\[L\](Z[L]) (MSE), for l = L..1:
 //!
 //! dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
 //! db[l] = (1/m) Σ_columns dZ[l]

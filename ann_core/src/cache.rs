@@ -1,6 +1,6 @@
 //! The forward cache: everything backpropagation needs, kept per layer.
 //!
-//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g[l](Z[l]) (⊙ D[l] / keep_prob[l] in training).
+//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]) (⊙ D[l] / keep_prob[l] in training).
 
 use ndarray::{Array2, ArrayView2};
 use std::marker::PhantomData;

@@ -1,5 +1,5 @@
 //! Forward propagation: for l = 1..=L,
-//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g[l](Z[l]),  and in training
+//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]),  and in training
 //! A[l] ← A[l] ⊙ D[l] / keep_prob[l] (inverted dropout).
 
 use crate::cache::{Cache, Eval, Train};

@@ -1,4 +1,4 @@
-//! One dense layer: Z[l] = W[l] A[l−1] + b[l],  A[l] = g[l](Z[l]).
+//! One dense layer: Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]).
 
 use crate::activation::Activation;
 use ndarray::Array2;

@@ -116,7 +116,7 @@ pub trait Observer {
 ///
 /// A validation set, early stopping on it and observers of every step: [`Trainer`].
 ///
-/// `fit` computes each step on the fast path ([`Workspace`](crate::Workspace)) and gives
+/// `fit` computes each step on the fast path ([`Workspace`]) and gives
 /// exactly the bits of this loop written with the readable functions of the course:
 ///
 /// ```

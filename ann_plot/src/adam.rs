@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Adam's state for the tracked weights of an
-/// [`adam_moments`](crate::experiments::adam_moments) run, one row per weight:
+/// [`adam_moments`](fn@crate::experiments::adam_moments) run, one row per weight:
 ///
 /// - left: the gradient g_t, the first moment m_t = β1 m_{t−1} + (1 − β1) g_t and its
 ///   bias-corrected form m̂_t = m_t / (1 − β1^t) (m starts near 0, m̂ does not);

@@ -220,7 +220,7 @@ impl Draw for FrameDrawing<'_> {
 /// of a second). Frames look like [`boundary_frame`]. Deterministic: the same run gives
 /// the same bytes.
 ///
-/// Errors: `frame_delay_ms` = 0, an unwritable path ([`AnnError::Plot`]), and those of
+/// Errors: `frame_delay_ms` = 0, an unwritable path ([`PlotError::Draw`]), and those of
 /// [`boundary_evolution`]; a panic inside plotters is reported as an error too.
 pub fn save_boundary_gif(run: &BoundaryRun, path: impl AsRef<Path>, frame_delay_ms: u32) -> Result<()> {
     check_run(run)?;

@@ -368,7 +368,7 @@ pub(crate) fn activation_scale(values: impl IntoIterator<Item = f64>) -> (style:
 }
 
 /// Applies layers `from..=L` (1-based) of `net` to activations `a` = A[from − 1] in eval
-/// mode: Z[l] = W[l] A[l−1] + b[l], A[l] = g[l](Z[l]).
+/// mode: Z[l] = W[l] A[l−1] + b[l], A[l] = g\[l\](Z[l]).
 pub(crate) fn forward_from(net: &ann_core::Network, from: usize, a: ArrayView2<f64>) -> Result<Array2<f64>> {
     let mut cur = a.to_owned();
     for (i, layer) in net.layers().iter().enumerate().skip(from.saturating_sub(1)) {

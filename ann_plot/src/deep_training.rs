@@ -6,7 +6,7 @@ use crate::figure::Figure;
 use ann_core::Loss;
 
 /// Loss and accuracy curves (train and validation per epoch, the mini-batch loss J{t} per
-/// step) of a [`deep_training`](crate::experiments::deep_training) run, drawn by
+/// step) of a [`deep_training`](fn@crate::experiments::deep_training) run, drawn by
 /// [`training_curves`](crate::training_curves) with a title naming the architecture
 /// and optimizer. An empty `title` gives that default.
 ///

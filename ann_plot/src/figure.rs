@@ -67,7 +67,7 @@ impl Figure {
     /// Renders `drawing` to a `width` × `height` PNG and SVG. `title` is kept as the
     /// figure's name (shown as text/plain in notebooks); the drawing draws its own title.
     ///
-    /// Fails with [`AnnError::Plot`] for a size of 0 or above [`MAX_SIDE`], or if drawing
+    /// Fails with [`PlotError::Draw`] for a size of 0 or above [`MAX_SIDE`], or if drawing
     /// fails; a panic inside plotters is caught and reported as an error too.
     pub fn from_drawing<D: Draw>(width: u32, height: u32, title: &str, drawing: &D) -> Result<Figure> {
         if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {

@@ -10,7 +10,7 @@ use crate::style;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Per-layer measurements of a [`gradient_flow`](crate::experiments::gradient_flow) run,
+/// Per-layer measurements of a [`gradient_flow`](fn@crate::experiments::gradient_flow) run,
 /// one line per (activation, initialization) case, all on log scales:
 ///
 /// - left: the forward signal, the standard deviation of A[l] for the hidden layers;

@@ -10,7 +10,7 @@ use crate::style::{self, Colormap};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// The loss slice J(θ* + α d1 + β d2) of a [`loss_surface`](crate::experiments::loss_surface)
+/// The loss slice J(θ* + α d1 + β d2) of a [`loss_surface`](fn@crate::experiments::loss_surface)
 /// run: left, a 3-D surface of log₁₀ J over (α, β); right, the same values as a contour map
 /// (log colour scale, iso-lines every ¼ decade) with θ* (α = β = 0) marked. An empty
 /// `title` gives a default one.

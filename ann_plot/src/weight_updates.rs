@@ -13,7 +13,7 @@ use plotters::prelude::*;
 /// reference line.
 const HEALTHY_RATIO: f64 = 1e-3;
 
-/// A [`weight_updates`](crate::experiments::weight_updates) run. Left: the tracked weights
+/// A [`weight_updates`](fn@crate::experiments::weight_updates) run. Left: the tracked weights
 /// W[l]_{ij} at every step (t = 0 is the initialization), dashed for one layer, solid for
 /// the next, and so on, coloured per weight. Right: the relative update
 /// ‖W[l]_t − W[l]_{t−1}‖ / ‖W[l]_{t−1}‖ of every layer at every step (log scale) against

@@ -2,7 +2,7 @@
 //! θ ← θ − α dθ: too small crawls, a good α converges, too large oscillates and diverges.
 //!
 //! Every run starts from the same weights and sees the same batches. A run whose loss
-//! stops being finite ends in [`AnnError::Diverged`](ann_core::AnnError::Diverged); its curve
+//! stops being finite ends in [`AnnError::Diverged`]; its curve
 //! is kept up to that step (recorded by an observer) and marked diverged.
 
 use super::{Divergence, LossRecorder, at_least, fit_recorded};

@@ -6,17 +6,17 @@
 //! smoother pictures. The same config gives bit-identical results on every run: all
 //! randomness comes from ChaCha8 generators seeded by the config.
 //!
-//! | figure | experiment |
+//! | what it shows | module |
 //! |---|---|
-//! | 7 mini-batch gradient descent | [`minibatch`] |
-//! | 8 Adam's moments | [`adam_moments`] |
-//! | 9 optimizer comparison | [`optimizers`] |
-//! | 10 learning-rate effect | [`learning_rate`] |
-//! | 11 gradient flow | [`gradient_flow`] |
-//! | 12 training a deep network | [`deep_training`] |
-//! | 13 loss surface | [`loss_surface`] |
-//! | 14 weight updates | [`weight_updates`] |
-//! | 15 decision boundary over training | [`decision_boundary`] |
+//! | batch vs mini-batch vs stochastic gradient descent | [`minibatch`] |
+//! | Adam's moments during training | [`adam_moments`](mod@adam_moments) |
+//! | the optimizers compared | [`optimizers`] |
+//! | the effect of the learning rate | [`learning_rate`] |
+//! | gradient flow through a deep network | [`gradient_flow`](mod@gradient_flow) |
+//! | training a deep network | [`deep_training`](mod@deep_training) |
+//! | the loss surface around trained weights | [`loss_surface`](mod@loss_surface) |
+//! | weights and their updates | [`weight_updates`](mod@weight_updates) |
+//! | the decision boundary over training | [`decision_boundary`] |
 
 pub mod adam_moments;
 pub mod decision_boundary;

@@ -5,7 +5,7 @@
 use super::kernels::bias_and_activate;
 use super::matmul::matmul_into;
 use super::threads::{OWN_THREADS, cores, join};
-use super::workspace::{Workspace, check_lambda};
+use super::workspace::{EvalBufs, Workspace, check_lambda};
 use crate::data::DataView;
 use crate::error::Result;
 use crate::loss::{Loss, l2_penalty};
@@ -80,14 +80,6 @@ impl Workspace {
     }
 }
 
-/// One thread's buffers for chunked evaluation.
-#[derive(Debug, Clone)]
-pub(super) struct EvalBufs {
-    /// Per layer, (Z, A) of EVAL_CHUNK columns.
-    layers: Vec<(Array2<f64>, Array2<f64>)>,
-    /// See `matmul_into`.
-    scratch: Vec<f64>,
-}
 
 /// Eval-mode forward pass over the columns `first..first + terms.len()` of `data`, chunk by
 /// chunk through `bufs`; writes each column's loss term into `terms` and returns how many

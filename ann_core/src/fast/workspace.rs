@@ -15,7 +15,6 @@
 //! smaller batch of an epoch gets a second set of buffers of its own width, so steady-state
 //! training does not allocate at all.
 
-use super::evaluate::EvalBufs;
 use super::kernels::{bias_and_activate, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
 use super::matmul::{DIRECT_MAX_WORK, matmul_into};
 use super::reduce::frobenius;
@@ -369,6 +368,15 @@ impl Workspace {
         }
         Ok(())
     }
+}
+
+/// One thread's buffers for chunked evaluation.
+#[derive(Debug, Clone)]
+pub(super) struct EvalBufs {
+    /// Per layer, (Z, A) of `EVAL_CHUNK` columns.
+    pub(super) layers: Vec<(Array2<f64>, Array2<f64>)>,
+    /// See `matmul_into`.
+    pub(super) scratch: Vec<f64>,
 }
 
 /// Whether dW[l] and dA[l−1] (`work_dw`, `work_da` multiply-adds) run on two cores at once:

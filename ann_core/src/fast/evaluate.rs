@@ -80,7 +80,6 @@ impl Workspace {
     }
 }
 
-
 /// Eval-mode forward pass over the columns `first..first + terms.len()` of `data`, chunk by
 /// chunk through `bufs`; writes each column's loss term into `terms` and returns how many
 /// columns are classified right. `split` as in `matmul_into`.

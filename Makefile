@@ -20,7 +20,7 @@ NB_CELL_TIMEOUT ?= 600
 FIGURES_EXAMPLE := ann_plot/examples/figures.rs
 FIGURES_OUT ?=
 
-.PHONY: help setup lab test fmt-check clippy cargo-test doc test-runner test-notebooks notebooks test-figures figures
+.PHONY: help setup lab test fmt-check clippy cargo-test doc test-runner test-notebooks notebooks notebook-times test-figures figures
 
 help:
 	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
@@ -35,6 +35,7 @@ help:
 	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
 	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
 	@echo "make figures         regenerate every figure into visualizations/ (seeded: same bytes every run)"
+	@echo "make notebook-times  time every notebook cold (empty work directory) and warm (a reused slot); prints a table"
 
 setup:
 	@scripts/setup.sh
@@ -77,6 +78,10 @@ test-notebooks: setup
 notebooks: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
 	    "$(VENV_PY)" scripts/run_notebooks.py --inplace --timeout $(NB_CELL_TIMEOUT) $(NOTEBOOKS); fi
+
+notebook-times: setup
+	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
+	    "$(VENV_PY)" scripts/notebook_times.py $(NOTEBOOKS); fi
 
 # Speed benchmark: ann_core (default, threading, blas builds) against a NumPy reference on the
 # two benchmark workloads (W1 small, W2 wide); prints the table of bench/RESULTS.md.

@@ -12,11 +12,19 @@ Each notebook gets a fresh kernel whose environment is the installed ``rust`` ke
 * ``EVCXR_CONFIG_DIR`` points at ``tools/evcxr/test`` (``--config-dir``), whose ``evcxr.toml``
   sets ``preserve_vars_on_panic = false``: a panicking cell then ends with an error instead of
   evcxr's default "success";
-* ``EVCXR_TMPDIR`` is a fresh directory for that notebook alone (two evcxr kernels must never
-  share one), removed afterwards.
+* with ``--slots DIR``, ``ANN_EVCXR_SLOTS`` points the kernel launcher at another slots directory.
 
-``XDG_CACHE_HOME`` stays as in the kernelspec (``.cache/``), so compiled dependencies are shared
-with ``make lab`` through evcxr's ``:cache`` (enabled by ``init.evcxr`` in the config dir).
+The kernelspec starts evcxr through ``scripts/evcxr_kernel.py``, which gives every kernel a
+persistent work directory of its own (a locked *slot* of ``.cache/evcxr-slots/``): the next
+notebook reuses what the previous one compiled (``ann_core``, ``ann_plot``, the cell crate's
+dependencies), exactly as a learner's next kernel start in ``make lab`` does. ``--fresh``
+gives each notebook a new, empty work directory instead (a cold start every time).
+``XDG_CACHE_HOME`` stays as in the kernelspec (``.cache/``), so compiled registry crates are
+shared with ``make lab`` through evcxr's ``:cache`` (enabled by ``init.evcxr`` in the config dir).
+
+``--times`` prints every code cell's time; the summary always gives each notebook's total, its
+first code cell (the ``:dep`` cell: the kernel's compile of the crates), the median of the other
+cells and the slowest ones.
 
 A notebook fails on a compile error, a runtime error, a panic, a dead kernel or a cell timeout.
 The failing cell's source and error are printed. Exit status: 0 if every notebook passed, 1 if
@@ -82,11 +90,14 @@ def load_base_spec(kernel_dir: Path) -> dict:
     return json.loads(spec_file.read_text())
 
 
-def write_spec(base: dict, config_dir: Path, evcxr_tmpdir: Path, spec_root: Path) -> Path:
+def write_spec(base: dict, config_dir: Path, fresh: bool, slots: Path | None, spec_root: Path) -> Path:
     """Write a private `rust` kernelspec for one notebook; returns its kernels/ directory."""
     env = dict(base.get("env", {}))
     env["EVCXR_CONFIG_DIR"] = str(config_dir)
-    env["EVCXR_TMPDIR"] = str(evcxr_tmpdir)
+    if fresh:
+        env["ANN_EVCXR_FRESH"] = "1"
+    if slots is not None:
+        env["ANN_EVCXR_SLOTS"] = str(slots)
     env.setdefault("XDG_CACHE_HOME", str(ROOT / ".cache"))
     spec = dict(base, env=env)
     kernels = spec_root / "kernels"
@@ -152,9 +163,7 @@ def run_one(path: Path, args, base_spec: dict, out_dir: Path) -> tuple[bool, flo
         return False, 0.0
 
     work = Path(tempfile.mkdtemp(prefix="run-nb-"))
-    evcxr_tmpdir = work / "evcxr"  # this notebook's own EVCXR_TMPDIR
-    evcxr_tmpdir.mkdir()
-    kernels = write_spec(base_spec, args.config_dir, evcxr_tmpdir, work / "spec")
+    kernels = write_spec(base_spec, args.config_dir, args.fresh, args.slots, work / "spec")
     km = AsyncKernelManager(
         kernel_name="rust", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
     )
@@ -229,12 +238,18 @@ def run_one(path: Path, args, base_spec: dict, out_dir: Path) -> tuple[bool, flo
     slow = sorted(cell_times, key=lambda t: -t[1])[:3]
     slow_txt = ", ".join(f"#{i} {s:.1f}s" for i, s in slow if s >= 1.0)
     status = "ok" if ok else "FAILED"
+    first = cell_times[0][1] if cell_times else 0.0
+    rest = sorted(t for _, t in cell_times[1:])
+    median = rest[len(rest) // 2] if rest else 0.0
     print(
-        f"  {status} in {elapsed:.1f}s ({len(cell_times)} code cells"
+        f"  {status} in {elapsed:.1f}s ({len(cell_times)} code cells; first {first:.1f}s, "
+        f"median of the others {median:.2f}s"
         + (f"; slowest: {slow_txt}" if slow_txt else "")
         + ")",
         flush=True,
     )
+    if args.times:
+        print("  cells: " + ", ".join(f"#{i} {t:.2f}s" for i, t in cell_times), flush=True)
     if not ok:
         print(failure, flush=True)
         if kernel_log is not None and log_text.strip():
@@ -250,7 +265,7 @@ def run_one(path: Path, args, base_spec: dict, out_dir: Path) -> tuple[bool, flo
         nbformat.write(nb, target)
         if args.inplace:
             print(f"  not written back (it failed); executed copy: {target}")
-    return ok, elapsed
+    return ok, elapsed, first, median, cell_times
 
 
 def main() -> int:
@@ -291,19 +306,33 @@ def main() -> int:
         help="show the kernel's own output (cargo's Compiling lines) instead of logging it",
     )
     parser.add_argument("--label", default="notebooks", help="word before the summary line")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="give each notebook a new, empty work directory (a cold kernel start) instead of a slot",
+    )
+    parser.add_argument(
+        "--slots",
+        type=Path,
+        help="slots directory for the kernel launcher (ANN_EVCXR_SLOTS; default .cache/evcxr-slots)",
+    )
+    parser.add_argument("--times", action="store_true", help="print the time of every code cell")
+    parser.add_argument("--json", type=Path, help="also write the times of every notebook and cell here")
     args = parser.parse_args()
 
     if not args.notebooks:
         print("no notebooks yet")
         return 0
     args.config_dir = args.config_dir.resolve()
+    if args.slots is not None:
+        args.slots = args.slots.resolve()
     if not (args.config_dir / "evcxr.toml").is_file():
         print(f"run_notebooks.py: {args.config_dir}/evcxr.toml is missing", file=sys.stderr)
         return 2
     base_spec = load_base_spec(args.kernel_dir)
     cache_home = base_spec.get("env", {}).get("XDG_CACHE_HOME", str(ROOT / ".cache"))
     print(
-        f"kernel: {base_spec['argv'][0]}\n"
+        f"kernel: {' '.join(Path(a).name for a in base_spec['argv'][:3])}\n"
         f"EVCXR_CONFIG_DIR={args.config_dir}  crate cache: {cache_home}/evcxr  "
         f"cell timeout: {args.timeout}s",
         flush=True,
@@ -316,17 +345,22 @@ def main() -> int:
     for i, path in enumerate(args.notebooks, 1):
         if not path.is_file():
             print(f"[{i}/{len(args.notebooks)}] {path}: no such file")
-            results.append((path, False, 0.0))
+            results.append((path, False, 0.0, 0.0, 0.0, []))
             continue
         print(f"[{i}/{len(args.notebooks)}] {path}", flush=True)
-        ok, elapsed = run_one(path, args, base_spec, out_dir)
-        results.append((path, ok, elapsed))
+        results.append((path, *run_one(path, args, base_spec, out_dir)))
 
-    passed = sum(1 for _, ok, _ in results if ok)
+    passed = sum(1 for _, ok, *_ in results if ok)
     failed = len(results) - passed
-    print(f"\nrun times ({time.monotonic() - total:.1f}s in all):")
-    for path, ok, elapsed in results:
-        print(f"  {elapsed:7.1f}s  {'ok    ' if ok else 'FAILED'}  {path}")
+    print(f"\nrun times ({time.monotonic() - total:.1f}s in all; first cell, median of the other cells):")
+    for path, ok, elapsed, first, median, _ in results:
+        print(f"  {elapsed:7.1f}s  {first:6.1f}s  {median:5.2f}s  {'ok    ' if ok else 'FAILED'}  {path}")
+    if args.json:
+        report = [
+            {"notebook": str(p), "ok": ok, "total": t, "first": f, "median": m, "cells": cells}
+            for p, ok, t, f, m, cells in results
+        ]
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
     if not args.inplace or failed:
         print(f"executed copies: {out_dir}")
     print(f"{args.label}: {passed} passed, {failed} failed", flush=True)

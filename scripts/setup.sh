@@ -5,8 +5,10 @@
 #      `cargo install --locked` (about 4.5 minutes on 2 cores, once);
 #   3. JupyterLab, nbclient, nbconvert, ipykernel in the repo-local venv .venv/
 #      (scripts/requirements.txt; re-run when that file changes);
-#   4. the `rust` kernelspec inside the venv (.venv/share/jupyter/kernels/rust), whose env
-#      sets EVCXR_CONFIG_DIR=tools/evcxr/lab and XDG_CACHE_HOME=.cache (evcxr's crate cache).
+#   4. the `rust` kernelspec inside the venv (.venv/share/jupyter/kernels/rust): it starts
+#      evcxr_jupyter through scripts/evcxr_kernel.py (a persistent work directory per live
+#      kernel, under .cache/evcxr-slots/), with EVCXR_CONFIG_DIR=tools/evcxr/lab and
+#      XDG_CACHE_HOME=.cache (evcxr's crate cache).
 # Everything it writes is inside the repository and ignored by git (.tools/ .venv/ .cache/).
 #
 # Environment knobs:
@@ -75,6 +77,12 @@ else
     say "evcxr_jupyter: installed in $((SECONDS - start)) s"
 fi
 
+# The kernels run cargo offline (tools/evcxr/*/evcxr.toml): make sure every crate of the
+# workspace, and so every crate a notebook can `:dep`, is in cargo's local registry.
+if ! cargo fetch --locked --quiet 2>/dev/null; then
+    say "cargo fetch: could not fetch the workspace's crates (offline?); notebook kernels may not find them"
+fi
+
 # --- 3. Python venv with JupyterLab ----------------------------------------------------------
 req_hash="$("$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$REQUIREMENTS")"
 stamp="$VENV/.requirements.sha256"
@@ -105,11 +113,13 @@ if [ ! -f "$KERNEL_DIR/logo-64x64.png" ] || [ ! -f "$KERNEL_DIR/version.txt" ]; 
     # Let evcxr_jupyter write its logos and kernel.js; kernel.json is replaced just below.
     JUPYTER_PATH="$VENV/share/jupyter" "$EVCXR_BIN" --install >/dev/null
 fi
-"$VENV/bin/python" - "$KERNEL_DIR/kernel.json" "$EVCXR_BIN" "$LAB_CONFIG" "$CACHE" <<'PY'
+"$VENV/bin/python" - "$KERNEL_DIR/kernel.json" "$EVCXR_BIN" "$LAB_CONFIG" "$CACHE" "$VENV/bin/python" "$ROOT/scripts/evcxr_kernel.py" <<'PY'
 import json, os, sys
-path, evcxr, config_dir, cache = sys.argv[1:]
+path, evcxr, config_dir, cache, python, launcher = sys.argv[1:]
 spec = {
-    "argv": [evcxr, "--control_file", "{connection_file}"],
+    # The launcher gives the kernel a persistent, locked work directory (.cache/evcxr-slots/)
+    # and then runs evcxr_jupyter itself.
+    "argv": [python, launcher, evcxr, "--control_file", "{connection_file}"],
     "display_name": "Rust",
     "language": "rust",
     "interrupt_mode": "message",

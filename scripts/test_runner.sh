@@ -2,7 +2,9 @@
 # Prove that scripts/run_notebooks.py catches failures (`make test-runner`):
 # runs it on each fixture in tests/notebook_fixtures/ and checks that
 #   ok.ipynb passes, panics.ipynb fails (with the panic message), compile_error.ipynb fails
-#   (with rustc's error). Needs `make setup`.
+#   (with rustc's error); then scripts/test_kernels.py proves that the kernel launcher reuses a
+#   slot, picks up an edited path crate at the next start, and gives two live kernels two
+#   slots. Needs `make setup`.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +45,14 @@ check ok.ipynb pass "fixture: 1 passed, 0 failed"
 # "| deliberate" is the panic message in the failing cell's stderr (not its source line).
 check panics.ipynb fail "failing cell: #2" "panicked at" "| deliberate"
 check compile_error.ipynb fail "failing cell: #2" "[E0308]" "mismatched types"
+
+echo "--- kernel launcher (scripts/test_kernels.py)"
+if "$PY" scripts/test_kernels.py; then
+    passed=$((passed + 1))
+else
+    echo "--- kernel launcher: WRONG"
+    failed=$((failed + 1))
+fi
 
 echo "runner-fixtures: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -143,19 +143,17 @@ impl Figure {
     }
 
     /// The text evcxr reads to show this figure: one `EVCXR_BEGIN_CONTENT <mime>` …
-    /// `EVCXR_END_CONTENT` block each for `image/png` (base64), `image/svg+xml` and
-    /// `text/plain`. evcxr gathers all blocks printed by a cell into one output (one
-    /// entry per MIME type), so the notebook keeps all three and each front end picks
-    /// one: JupyterLab shows the SVG in trusted notebooks and the PNG otherwise; GitHub
-    /// shows the PNG.
+    /// `EVCXR_END_CONTENT` block each for `image/png` (base64) and `text/plain`.
+    ///
+    /// Only the PNG, not the SVG: every front end shows it the same way (JupyterLab trusted or
+    /// not, GitHub, nbconvert), where a trusted JupyterLab would prefer the SVG and draw text
+    /// with the browser's fonts, clipping some labels; and committed notebooks stay half the
+    /// size. The SVG is for files: [`Figure::save_svg`].
     pub fn evcxr_content(&self) -> String {
         let png = self.png_base64();
-        let mut out = String::with_capacity(png.len() + self.svg.len() + 256);
+        let mut out = String::with_capacity(png.len() + 256);
         out.push_str("EVCXR_BEGIN_CONTENT image/png\n");
         out.push_str(&png);
-        out.push_str("\nEVCXR_END_CONTENT\n");
-        out.push_str("EVCXR_BEGIN_CONTENT image/svg+xml\n");
-        out.push_str(self.svg.trim_end());
         out.push_str("\nEVCXR_END_CONTENT\n");
         out.push_str("EVCXR_BEGIN_CONTENT text/plain\n");
         out.push_str(&self.summary());
@@ -282,13 +280,14 @@ mod tests {
     }
 
     #[test]
-    fn evcxr_content_has_three_mime_blocks() {
+    fn evcxr_content_is_the_png_and_a_line_of_text() {
         let fig = Figure::from_drawing(20, 10, "blank", &Empty).unwrap();
         let text = fig.evcxr_content();
-        for mime in ["image/png", "image/svg+xml", "text/plain"] {
+        for mime in ["image/png", "text/plain"] {
             assert!(text.contains(&format!("EVCXR_BEGIN_CONTENT {mime}\n")), "{mime}");
         }
-        assert_eq!(text.matches("\nEVCXR_END_CONTENT\n").count(), 3);
+        assert!(!text.contains("image/svg+xml"));
+        assert_eq!(text.matches("\nEVCXR_END_CONTENT\n").count(), 2);
         assert!(text.contains(&fig.png_base64()));
     }
 }

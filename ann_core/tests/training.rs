@@ -163,3 +163,35 @@ fn bad_hyperparameters_and_data_are_errors() {
         Err(AnnError::NonFinite(_))
     ));
 }
+
+/// `fit` twice with one optimizer goes on with its state (t keeps counting), also after early
+/// stopping restored the best weights into the network; the optimizer of one network refuses
+/// another one, even of the same shapes, before any training step.
+#[test]
+fn an_optimizer_goes_on_with_its_network_and_refuses_another() {
+    let (x, y) = moons(400, 3);
+    let (xv, yv) = moons(200, 4);
+    let mut net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
+    let mut adam = Optimizer::adam(0.05).unwrap();
+    let stop = TrainConfig {
+        epochs: 400,
+        early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }),
+        ..config(0)
+    };
+    let h = Trainer::new(&stop).validation((&xv, &yv)).fit(&mut net, &mut adam, (&x, &y)).unwrap();
+    assert!(h.best_epoch.is_some() && h.epochs() < 400, "early stopping ended the run");
+    let t = adam.state().t;
+    assert_eq!(t as usize, h.step_loss.len());
+    fit(&mut net, &mut adam, (&x, &y), &config(2)).unwrap();
+    assert_eq!(adam.state().t, t + 2 * 7, "400 examples in batches of 64: 7 steps per epoch");
+
+    let before = adam.clone();
+    let mut twin = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
+    let err = fit(&mut twin, &mut adam, (&x, &y), &config(1)).unwrap_err();
+    assert!(matches!(err, AnnError::OptimizerState(_)), "{err}");
+    assert_eq!(adam, before, "nothing was trained");
+    let mut copy = net.clone();
+    assert!(fit(&mut copy, &mut adam, (&x, &y), &config(1)).is_err());
+    adam.reset();
+    fit(&mut twin, &mut adam, (&x, &y), &config(1)).unwrap();
+}

@@ -55,6 +55,13 @@ impl Optimizer {
     }
 }
 
+/// β1, β2 in [0, 1) and ε > 0 (Adam's and AdamW's moments).
+pub(super) fn check_moments(beta1: f64, beta2: f64, eps: f64) -> Result<()> {
+    check_beta("beta1", beta1)?;
+    check_beta("beta2", beta2)?;
+    check_eps(eps)
+}
+
 /// (1 / (1 − β1^t), 1 / (1 − β2^t)): the bias-correction factors of step t.
 pub(super) fn bias_corrections(beta1: f64, beta2: f64, t: u64) -> (f64, f64) {
     let t = t.min(i32::MAX as u64) as i32;
@@ -81,9 +88,7 @@ impl Rule for AdamConfig {
         &mut self.lr
     }
     fn validate(&self) -> Result<()> {
-        check_beta("beta1", self.beta1)?;
-        check_beta("beta2", self.beta2)?;
-        check_eps(self.eps)
+        check_moments(self.beta1, self.beta2, self.eps)
     }
     /// m in the state's `first`, v in its `second`.
     fn averages(&self) -> (bool, bool) {

@@ -9,8 +9,8 @@
 //! gradient, so weights with large gradients are barely decayed; here every weight shrinks
 //! by the same factor αλ per step. As with L2 in this course, only W decays, not b.
 
-use super::adam::bias_corrections;
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
+use super::adam::{bias_corrections, check_moments};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule};
 use crate::backward::Gradients;
 use crate::error::{Result, bad_hyper};
 use crate::fast::each_entry2;
@@ -66,9 +66,7 @@ impl Rule for AdamWConfig {
         &mut self.lr
     }
     fn validate(&self) -> Result<()> {
-        check_beta("beta1", self.beta1)?;
-        check_beta("beta2", self.beta2)?;
-        check_eps(self.eps)?;
+        check_moments(self.beta1, self.beta2, self.eps)?;
         if self.weight_decay.is_finite() && self.weight_decay >= 0.0 {
             Ok(())
         } else {

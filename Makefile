@@ -10,7 +10,10 @@ SHELL := bash
 
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 VENV_PY := $(ROOT)/.venv/bin/python
-NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+# The chapters, then the exercise solutions and the learner's exercises (the runner checks
+# the graders' reports of those two by their folder).
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb)) $(sort $(wildcard notebooks/exercises/solutions/*.ipynb)) \
+	$(sort $(wildcard notebooks/exercises/*.ipynb))
 # Flags for `cargo test`: --release shares one optimised dependency build with the figures
 # example and the benchmark (tests train real networks, so they need optimisation anyway).
 CARGO_TEST_FLAGS ?= --release
@@ -20,12 +23,12 @@ NB_CELL_TIMEOUT ?= 600
 FIGURES_EXAMPLE := ann_plot/examples/figures.rs
 FIGURES_OUT ?=
 
-.PHONY: help setup lab test fmt-check clippy cargo-test doc test-runner test-notebooks notebooks notebook-times test-figures figures
+.PHONY: help setup lab test fmt-check clippy cargo-test doc test-runner test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
 
 help:
 	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
 	@echo "make lab             setup, then start JupyterLab on notebooks/ (prints the URL)"
-	@echo "make test            fmt-check, clippy, cargo-test, doc, test-figures, setup, test-runner, test-notebooks (what CI runs)"
+	@echo "make test            fmt-check, clippy, cargo-test, doc, test-figures, exercises-check, setup, test-runner, test-notebooks (what CI runs)"
 	@echo "make fmt-check       cargo fmt --all --check"
 	@echo "make clippy          cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "make cargo-test      cargo test --workspace \$$CARGO_TEST_FLAGS"
@@ -36,6 +39,8 @@ help:
 	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
 	@echo "make figures         regenerate every figure into visualizations/ (seeded: same bytes every run)"
 	@echo "make notebook-times  time every notebook cold (empty work directory) and warm (a reused slot); prints a table"
+	@echo "make exercises       regenerate notebooks/exercises/*.ipynb from notebooks/exercises/solutions/ (answers -> todo!)"
+	@echo "make exercises-check fail if notebooks/exercises/ is out of date with its solutions"
 
 setup:
 	@scripts/setup.sh
@@ -44,7 +49,7 @@ lab: setup
 	@scripts/lab.sh
 
 # The notebooks' summary ("notebooks: N passed, N failed") is the last line on purpose.
-test: fmt-check clippy cargo-test doc test-figures setup test-runner test-notebooks
+test: fmt-check clippy cargo-test doc test-figures exercises-check setup test-runner test-notebooks
 
 fmt-check:
 	cargo fmt --all --check
@@ -78,6 +83,12 @@ test-notebooks: setup
 notebooks: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
 	    "$(VENV_PY)" scripts/run_notebooks.py --inplace --timeout $(NB_CELL_TIMEOUT) $(NOTEBOOKS); fi
+
+exercises:
+	@python3 scripts/make_exercises.py
+
+exercises-check:
+	@python3 scripts/make_exercises.py --check
 
 notebook-times: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \

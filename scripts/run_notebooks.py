@@ -22,6 +22,11 @@ gives each notebook a new, empty work directory instead (a cold start every time
 ``XDG_CACHE_HOME`` stays as in the kernelspec (``.cache/``), so compiled registry crates are
 shared with ``make lab`` through evcxr's ``:cache`` (enabled by ``init.evcxr`` in the config dir).
 
+The exercise notebooks are also checked on their graders' reports: a notebook in
+``exercises/solutions/`` fails with any ``✗`` or ``○`` report (or none at all), one in
+``exercises/`` with any ``✓`` or ``✗`` (or no ``○``): a blank function must be reported "not
+implemented yet". ``--graders solved|blank|none`` sets this for every notebook instead.
+
 ``--times`` prints every code cell's time; the summary always gives each notebook's total, its
 first code cell (the ``:dep`` cell: the kernel's compile of the crates), the median of the other
 cells and the slowest ones.
@@ -150,7 +155,37 @@ def describe_failure(nb, err: Exception) -> str:
     return "\n".join(lines)
 
 
-def run_one(path: Path, args, base_spec: dict, out_dir: Path) -> tuple[bool, float]:
+GRADER_MARKS = {"✓": "passed", "✗": "failed", "○": "not implemented"}
+
+
+def grader_problem(nb, mode: str) -> str | None:
+    """What is wrong with the grader reports of an executed exercise notebook, if anything."""
+    counts = {mark: 0 for mark in GRADER_MARKS}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if "text" in out else out.get("data", {}).get("text/plain", "")
+            for line in ("".join(text) if isinstance(text, list) else text).splitlines():
+                if line[:1] in counts:
+                    counts[line[:1]] += 1
+    summary = ", ".join(f"{n} {GRADER_MARKS[m]}" for m, n in counts.items())
+    if mode == "solved" and (counts["✗"] or counts["○"] or not counts["✓"]):
+        return f"a solution notebook must pass every grader: {summary}"
+    if mode == "blank" and (counts["✓"] or counts["✗"] or not counts["○"]):
+        return f"a blank exercise must report every function as not implemented: {summary}"
+    return None
+
+
+def grader_mode(path: Path) -> str:
+    """solved for the exercise solutions, blank for the learner's exercises, none otherwise."""
+    parts = path.resolve().parts
+    if "exercises" not in parts:
+        return "none"
+    return "solved" if "solutions" in parts else "blank"
+
+
+def run_one(path: Path, args, base_spec: dict, out_dir: Path):
     nb = nbformat.read(path, as_version=4)
     kernel_name = nb.metadata.get("kernelspec", {}).get("name")
     if kernel_name not in (None, "rust"):
@@ -235,6 +270,13 @@ def run_one(path: Path, args, base_spec: dict, out_dir: Path) -> tuple[bool, flo
                 if out.get("output_type") == "execute_result":
                     out["execution_count"] = cell.get("execution_count")
 
+    mode = args.graders or grader_mode(path)
+    if ok and mode != "none":
+        problem = grader_problem(nb, mode)
+        if problem:
+            ok = False
+            failure = f"  graders: {problem}"
+
     slow = sorted(cell_times, key=lambda t: -t[1])[:3]
     slow_txt = ", ".join(f"#{i} {s:.1f}s" for i, s in slow if s >= 1.0)
     status = "ok" if ok else "FAILED"
@@ -317,6 +359,11 @@ def main() -> int:
         help="slots directory for the kernel launcher (ANN_EVCXR_SLOTS; default .cache/evcxr-slots)",
     )
     parser.add_argument("--times", action="store_true", help="print the time of every code cell")
+    parser.add_argument(
+        "--graders",
+        choices=["solved", "blank", "none"],
+        help="grader reports to require: all passed, all not implemented, or no check (default: from the path)",
+    )
     parser.add_argument("--json", type=Path, help="also write the times of every notebook and cell here")
     args = parser.parse_args()
 

@@ -1,0 +1,480 @@
+//! Exercise 3, gradient checking: the two-sided difference, the numerical gradient of every
+//! parameter, the relative error, and a planted bug to find with them.
+
+use crate::forward::prefix;
+use crate::grade::{Grader, Wrong, attempt, compare_number, compare_within, random, rng, shape};
+use crate::report::{Outcome, Report};
+use ann_core::{Activation, Cache, Eval, Init, Network, Task, numerical_gradients};
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::RngExt;
+
+/// `fn two_sided_difference(j, theta, eps) -> (j(θ + ε) − j(θ − ε)) / 2ε`.
+pub type TwoSided = fn(fn(f64) -> f64, f64, f64) -> f64;
+/// `fn numerical_gradients(net, x, y, eps) -> [(dW[1], db[1]), ...]` by two-sided differences.
+pub type NumericalGradients =
+    fn(&Network, ArrayView2<f64>, ArrayView2<f64>, f64) -> Vec<(Array2<f64>, Array2<f64>)>;
+/// `fn relative_error(a, b) -> ‖a − b‖ / (‖a‖ + ‖b‖)`.
+pub type RelativeError = fn(ArrayView2<f64>, ArrayView2<f64>) -> f64;
+
+fn cube(x: f64) -> f64 {
+    x * x * x
+}
+fn wave(x: f64) -> f64 {
+    (3.0 * x).sin() + x
+}
+
+/// A function of one variable to differentiate: (J, its formula, θ, ε).
+type Probe = (fn(f64) -> f64, &'static str, f64, f64);
+
+/// Checks the two-sided difference on a few functions of one variable.
+pub fn two_sided_difference(f: TwoSided) -> Report {
+    let cases: [Probe; 4] = [
+        (cube, "θ³", 2.0, 1e-3),
+        (wave, "sin 3θ + θ", 0.7, 1e-4),
+        (f64::exp, "e^θ", -1.0, 1e-5),
+        (cube, "θ³", -0.5, 0.1),
+    ];
+    let mut g = Grader::new("two_sided_difference", cases.len());
+    for (j, name, theta, eps) in cases {
+        let expected = (j(theta + eps) - j(theta - eps)) / (2.0 * eps);
+        let mistakes = [
+            (
+                (j(theta + eps) - j(theta)) / eps,
+                "That is the one-sided difference (J(θ + ε) − J(θ)) / ε: its error is O(ε), the two-sided one's O(ε²).",
+            ),
+            ((j(theta + eps) - j(theta - eps)) / eps, "The two points are 2ε apart: divide by 2ε."),
+            ((j(theta - eps) - j(theta + eps)) / (2.0 * eps), "The sign is reversed: J(θ + ε) − J(θ − ε)."),
+        ];
+        let inputs = || format!("J(θ) = {name}, θ = {theta}, ε = {eps}");
+        let result = attempt(|| f(j, theta, eps));
+        if let Err(report) = g.case(inputs, result, |got| compare_number(expected, got, &mistakes)) {
+            return report;
+        }
+    }
+    g.finish()
+}
+
+/// The network of the exercise: [3, 4, 3, 1], tanh, sigmoid output, biases not zero, with
+/// 5 examples. Returns (network, X, Y).
+pub fn gradcheck_case() -> (Network, Array2<f64>, Array2<f64>) {
+    let mut r = rng(31);
+    let mut net = Network::new(&[3, 4, 3, 1], Activation::Tanh, Task::Binary, Init::Xavier, 5)
+        .expect("a valid architecture");
+    for layer in net.layers_mut() {
+        layer.b = random(layer.b.nrows(), 1, 0.5, &mut r);
+    }
+    let x = random(3, 5, 1.5, &mut r);
+    let y = Array2::from_shape_fn((1, 5), |_| if r.random_bool(0.5) { 1.0 } else { 0.0 });
+    (net, x, y)
+}
+
+/// Backpropagation of [`gradcheck_case`]'s network with one deliberate bug in one tensor:
+/// find it with your gradient check.
+pub fn buggy_backward(
+    net: &Network,
+    cache: &Cache<Eval>,
+    y: ArrayView2<f64>,
+) -> Vec<(Array2<f64>, Array2<f64>)> {
+    let n = net.num_layers();
+    let m = y.ncols() as f64;
+    let (Some(out), true) = (cache.z(n), cache.num_layers() == n) else { return Vec::new() };
+    let mut dz = cache.output().to_owned() - y;
+    let _ = out;
+    let mut grads = Vec::with_capacity(n);
+    for l in (1..=n).rev() {
+        let (Some(a_prev), Some(z_prev)) = (cache.a(l - 1), cache.z(l - 1).or(cache.a(0))) else { break };
+        // The planted bug: dW[2] is computed from Z[1] instead of A[1].
+        let input = if l == 2 { z_prev } else { a_prev };
+        grads.push((dz.dot(&input.t()) / m, dz.sum_axis(Axis(1)).insert_axis(Axis(1)) / m));
+        if l > 1 {
+            let w = &net.layers()[l - 1].w;
+            let a = a_prev.to_owned();
+            dz = w.t().dot(&dz) * &(1.0 - &a * &a);
+        }
+    }
+    grads.reverse();
+    grads
+}
+
+/// The reference's numerical gradients as (dW, db) pairs.
+fn reference_gradients(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    eps: f64,
+) -> Vec<(Array2<f64>, Array2<f64>)> {
+    numerical_gradients(net, x, y, 0.0, eps, None)
+        .map(|g| g.layers.into_iter().map(|l| (l.dw, l.db)).collect())
+        .unwrap_or_default()
+}
+
+/// W[l]_ij or b[l]_ij (`l` 0-based) of `net`.
+fn param(net: &mut Network, l: usize, bias: bool, i: usize, j: usize) -> &mut f64 {
+    let layer = &mut net.layers_mut()[l];
+    if bias { &mut layer.b[[i, j]] } else { &mut layer.w[[i, j]] }
+}
+
+/// A numerical gradient that forgets to put θ_i back after probing it.
+fn without_restore(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    eps: f64,
+) -> Vec<(Array2<f64>, Array2<f64>)> {
+    let mut probe = net.clone();
+    let cost = |n: &Network| n.forward(x).and_then(|c| n.cost(&c, y, 0.0)).unwrap_or(f64::NAN);
+    let mut out = Vec::new();
+    for l in 0..net.num_layers() {
+        let mut pair = (Array2::zeros(net.layers()[l].w.dim()), Array2::zeros(net.layers()[l].b.dim()));
+        for bias in [false, true] {
+            let len = if bias { pair.1.len() } else { pair.0.len() };
+            for k in 0..len {
+                let cols = if bias { 1 } else { net.layers()[l].w.ncols() };
+                let (i, j) = (k / cols, k % cols);
+                *param(&mut probe, l, bias, i, j) += eps;
+                let plus = cost(&probe);
+                *param(&mut probe, l, bias, i, j) -= 2.0 * eps;
+                let minus = cost(&probe);
+                let d = (plus - minus) / (2.0 * eps);
+                if bias { pair.1[[i, j]] = d } else { pair.0[[i, j]] = d }
+            }
+        }
+        out.push(pair);
+    }
+    out
+}
+
+/// Two finite differences of the same J agree to about 1e-16 / ε (the rounding of J, divided
+/// by ε): θ + ε − 2ε is not exactly θ − ε. With ε ≥ 1e-6 this leaves a margin of 1000.
+const DIFFERENCE_TOLERANCE: f64 = 1e-7;
+
+/// Checks the numerical gradients of every W[l] and b[l] against `ann_core`'s (within 1e-7).
+pub fn numerical_gradients_check(f: NumericalGradients) -> Report {
+    let (net, x, y) = gradcheck_case();
+    let mut r = rng(32);
+    let mut small = Network::new(&[2, 3, 1], Activation::Relu, Task::Binary, Init::He, 8).expect("valid");
+    for layer in small.layers_mut() {
+        layer.b = random(layer.b.nrows(), 1, 0.5, &mut r);
+    }
+    let xs = random(2, 4, 1.0, &mut r);
+    let ys = ndarray::array![[1.0, 0.0, 0.0, 1.0]];
+    let cases = [(net, x, y, 1e-6), (small, xs, ys, 1e-5)];
+    let mut g = Grader::new("numerical_gradients", cases.len());
+    for (net, x, y, eps) in &cases {
+        let expected = reference_gradients(net, x.view(), y.view(), *eps);
+        let unrestored = without_restore(net, x.view(), y.view(), *eps);
+        let inputs = || format!("sizes {:?}, X {}, ε = {eps}", net.sizes(), shape(x.view()));
+        let result = attempt(|| f(net, x.view(), y.view(), *eps));
+        let check = |got: Vec<(Array2<f64>, Array2<f64>)>| {
+            if got.len() != expected.len() {
+                return Err(Wrong {
+                    problem: format!("expected {} (dW, db) pairs, got {}", expected.len(), got.len()),
+                    hint: Some("One (dW[l], db[l]) pair per layer, layer 1 first.".into()),
+                    expected: String::new(),
+                    got: String::new(),
+                });
+            }
+            for (l, (((dw, db), (edw, edb)), (udw, udb))) in
+                got.iter().zip(&expected).zip(&unrestored).enumerate()
+            {
+                let restore =
+                    "Put θ_i back after probing it: every later entry was computed on a changed network.";
+                compare_within(
+                    edw.view(),
+                    dw.view(),
+                    &[(udw.clone(), restore), (edw * 2.0, "The two probes are 2ε apart: divide by 2ε.")],
+                    DIFFERENCE_TOLERANCE,
+                )
+                .map_err(|w| prefix(w, &format!("dW[{}]", l + 1)))?;
+                compare_within(
+                    edb.view(),
+                    db.view(),
+                    &[(udb.clone(), restore), (edb * 2.0, "The two probes are 2ε apart: divide by 2ε.")],
+                    DIFFERENCE_TOLERANCE,
+                )
+                .map_err(|w| prefix(w, &format!("db[{}]", l + 1)))?;
+            }
+            Ok(())
+        };
+        if let Err(report) = g.case(inputs, result, check) {
+            return report;
+        }
+    }
+    g.finish()
+}
+
+fn norm(a: ArrayView2<f64>) -> f64 {
+    a.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// Checks ‖a − b‖ / (‖a‖ + ‖b‖).
+pub fn relative_error(f: RelativeError) -> Report {
+    let mut r = rng(33);
+    let a = random(3, 4, 1.0, &mut r);
+    let near = &a + &random(3, 4, 1e-6, &mut r);
+    let far = random(3, 4, 2.0, &mut r);
+    let cases = [(a.clone(), near), (a.clone(), far), (a * 100.0, random(3, 4, 50.0, &mut r))];
+    let mut g = Grader::new("relative_error", cases.len());
+    for (a, b) in &cases {
+        let diff = norm((a - b).view());
+        let expected = diff / (norm(a.view()) + norm(b.view()));
+        let mistakes = [
+            (diff, "Divide by ‖a‖ + ‖b‖, so that the error does not depend on the gradient's scale."),
+            (diff / norm(a.view()), "Divide by ‖a‖ + ‖b‖ (both), which is also safe when one of them is 0."),
+            (
+                (a - b).iter().fold(0.0_f64, |m, v| m.max(v.abs())) / (norm(a.view()) + norm(b.view())),
+                "‖·‖ is the Euclidean norm √(Σ v²), not the largest entry.",
+            ),
+        ];
+        let inputs = || format!("a {}, b {}", shape(a.view()), shape(b.view()));
+        let result = attempt(|| f(a.view(), b.view()));
+        if let Err(report) = g.case(inputs, result, |got| compare_number(expected, got, &mistakes)) {
+            return report;
+        }
+    }
+    g.finish()
+}
+
+/// Checks your answer to "which tensor does [`buggy_backward`] get wrong?": `fn planted_bug()
+/// -> &'static str` returning its name, e.g. "db[3]".
+pub fn planted_bug(f: fn() -> &'static str) -> Report {
+    let name = "planted_bug";
+    match attempt(f) {
+        crate::grade::Attempt::NotImplemented => {
+            Report { name, passed: 0, total: 1, outcome: Outcome::NotImplemented }
+        }
+        crate::grade::Attempt::Panicked(message) => {
+            Report { name, passed: 0, total: 1, outcome: Outcome::Panicked { case: 1, message } }
+        }
+        crate::grade::Attempt::Done(answer) => {
+            let answer = answer.replace(' ', "");
+            if answer == "dW[2]" {
+                Report { name, passed: 1, total: 1, outcome: Outcome::Passed }
+            } else {
+                Report {
+                    name,
+                    passed: 0,
+                    total: 1,
+                    outcome: Outcome::Wrong {
+                        case: 1,
+                        inputs: "buggy_backward on gradcheck_case()".into(),
+                        problem: format!("{answer} is not the tensor with the bug"),
+                        hint: Some("Compare each tensor of buggy_backward with your numerical gradients: the one whose relative error is far above 1e-7 (the others are near 1e-10).".into()),
+                        expected: "a name like dW[l] or db[l]".into(),
+                        got: answer,
+                    },
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts_ok(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
+        (j(t + e) - j(t - e)) / (2.0 * e)
+    }
+    fn ts_one(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
+        (j(t + e) - j(t)) / e
+    }
+    fn ts_eps(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
+        (j(t + e) - j(t - e)) / e
+    }
+    fn ts_sign(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
+        (j(t - e) - j(t + e)) / (2.0 * e)
+    }
+
+    #[test]
+    fn two_sided_difference_grader() {
+        assert!(two_sided_difference(ts_ok).is_passed());
+        assert!(two_sided_difference(ts_one).hint().unwrap().contains("one-sided"));
+        assert!(two_sided_difference(ts_eps).hint().unwrap().contains("2ε"));
+        assert!(two_sided_difference(ts_sign).hint().unwrap().contains("sign"));
+    }
+
+    fn ng_ok(
+        net: &Network,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        e: f64,
+    ) -> Vec<(Array2<f64>, Array2<f64>)> {
+        reference_gradients(net, x, y, e)
+    }
+    fn ng_unrestored(
+        net: &Network,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        e: f64,
+    ) -> Vec<(Array2<f64>, Array2<f64>)> {
+        without_restore(net, x, y, e)
+    }
+    fn ng_half(
+        net: &Network,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        e: f64,
+    ) -> Vec<(Array2<f64>, Array2<f64>)> {
+        reference_gradients(net, x, y, e).into_iter().map(|(w, b)| (w * 2.0, b * 2.0)).collect()
+    }
+    fn ng_weights_only(
+        net: &Network,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        e: f64,
+    ) -> Vec<(Array2<f64>, Array2<f64>)> {
+        reference_gradients(net, x, y, e).into_iter().map(|(w, b)| (w, Array2::zeros(b.dim()))).collect()
+    }
+
+    #[test]
+    fn numerical_gradients_grader() {
+        let r = numerical_gradients_check(ng_ok);
+        assert!(r.is_passed(), "{r}");
+        assert!(numerical_gradients_check(ng_unrestored).hint().unwrap().contains("back"));
+        assert!(numerical_gradients_check(ng_half).hint().unwrap().contains("2ε"));
+        let w = numerical_gradients_check(ng_weights_only);
+        assert!(!w.is_passed() && w.to_string().contains("db[1]"), "{w}");
+    }
+
+    fn re_ok(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+        norm((&a - &b).view()) / (norm(a) + norm(b))
+    }
+    fn re_abs(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+        norm((&a - &b).view())
+    }
+    fn re_one(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+        norm((&a - &b).view()) / norm(a)
+    }
+    fn re_max(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+        (&a - &b).iter().fold(0.0_f64, |m, v| m.max(v.abs())) / (norm(a) + norm(b))
+    }
+
+    #[test]
+    fn relative_error_grader() {
+        assert!(relative_error(re_ok).is_passed());
+        assert!(relative_error(re_abs).hint().unwrap().contains("scale"));
+        assert!(relative_error(re_one).hint().unwrap().contains("both"));
+        assert!(relative_error(re_max).hint().unwrap().contains("Euclidean"));
+    }
+
+    #[test]
+    fn the_bug_is_in_one_tensor_and_found_by_a_gradient_check() {
+        let (net, x, y) = gradcheck_case();
+        let cache = net.forward(x.view()).unwrap();
+        let buggy = buggy_backward(&net, &cache, y.view());
+        let numeric = reference_gradients(&net, x.view(), y.view(), 1e-6);
+        let mut bad = Vec::new();
+        for (l, ((bw, bb), (nw, nb))) in buggy.iter().zip(&numeric).enumerate() {
+            for (name, a, b) in [("dW", bw, nw), ("db", bb, nb)] {
+                let err = re_ok(a.view(), b.view());
+                if err > 1e-7 {
+                    bad.push(format!("{name}[{}]", l + 1));
+                }
+            }
+        }
+        assert_eq!(bad, vec!["dW[2]".to_string()]);
+        fn right() -> &'static str {
+            "dW[2]"
+        }
+        fn wrong() -> &'static str {
+            "db[2]"
+        }
+        fn blank() -> &'static str {
+            todo!("the name of the tensor")
+        }
+        assert!(planted_bug(right).is_passed());
+        assert!(planted_bug(wrong).hint().unwrap().contains("relative error"));
+        assert_eq!(planted_bug(blank).outcome, Outcome::NotImplemented);
+    }
+}
+
+/// The relative error of every tensor of [`buggy_backward`] against the learner's numerical
+/// gradients, on [`gradcheck_case`] (the table of the exercise's last part).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientCheckTable {
+    /// (tensor name, relative error), dW[1], db[1], dW[2], ...; empty if not available.
+    pub rows: Vec<(String, f64)>,
+    /// Why there is no table, when there is none.
+    pub missing: Option<String>,
+}
+
+impl GradientCheckTable {
+    /// Shows the table in a Rust notebook.
+    pub fn evcxr_display(&self) {
+        println!("EVCXR_BEGIN_CONTENT text/plain\n{self}\nEVCXR_END_CONTENT");
+    }
+}
+
+impl std::fmt::Display for GradientCheckTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(why) = &self.missing {
+            return write!(f, "{why}");
+        }
+        writeln!(f, "tensor   relative error (buggy_backward vs your numerical gradients)")?;
+        for (i, (name, err)) in self.rows.iter().enumerate() {
+            let flag = if *err > 1e-7 { "   <- far above 1e-7" } else { "" };
+            write!(f, "{name:<8} {err:.3e}{flag}")?;
+            if i + 1 < self.rows.len() {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the learner's [`NumericalGradients`] and [`RelativeError`] on [`gradcheck_case`] and
+/// compares [`buggy_backward`] with them, tensor by tensor (with ε = 1e-6).
+pub fn gradient_check_table(numerical: NumericalGradients, relative: RelativeError) -> GradientCheckTable {
+    let (net, x, y) = gradcheck_case();
+    let missing = |why: String| GradientCheckTable { rows: Vec::new(), missing: Some(why) };
+    let Ok(cache) = net.forward(x.view()) else { return missing("the exercise's network cannot run".into()) };
+    let buggy = buggy_backward(&net, &cache, y.view());
+    let numeric = match attempt(|| numerical(&net, x.view(), y.view(), 1e-6)) {
+        crate::grade::Attempt::Done(g) => g,
+        crate::grade::Attempt::NotImplemented => {
+            return missing(format!(
+                "{} implement numerical_gradients first (it is still todo!())",
+                crate::report::TODO
+            ));
+        }
+        crate::grade::Attempt::Panicked(m) => {
+            return missing(format!("{} numerical_gradients panicked: {m}", crate::report::FAILED));
+        }
+    };
+    if numeric.len() != buggy.len() {
+        return missing(format!(
+            "{} numerical_gradients returned {} layers, the network has {}",
+            crate::report::FAILED,
+            numeric.len(),
+            buggy.len()
+        ));
+    }
+    let mut rows = Vec::new();
+    for (l, ((bw, bb), (nw, nb))) in buggy.iter().zip(&numeric).enumerate() {
+        for (name, a, b) in [("dW", bw, nw), ("db", bb, nb)] {
+            if a.dim() != b.dim() {
+                return missing(format!(
+                    "{} your {name}[{}] has shape {}, expected {}",
+                    crate::report::FAILED,
+                    l + 1,
+                    shape(b.view()),
+                    shape(a.view())
+                ));
+            }
+            match attempt(|| relative(a.view(), b.view())) {
+                crate::grade::Attempt::Done(e) => rows.push((format!("{name}[{}]", l + 1), e)),
+                crate::grade::Attempt::NotImplemented => {
+                    return missing(format!(
+                        "{} implement relative_error first (it is still todo!())",
+                        crate::report::TODO
+                    ));
+                }
+                crate::grade::Attempt::Panicked(m) => {
+                    return missing(format!("{} relative_error panicked: {m}", crate::report::FAILED));
+                }
+            }
+        }
+    }
+    GradientCheckTable { rows, missing: None }
+}

@@ -1,0 +1,203 @@
+//! Running a learner's function safely, and comparing what it returns with the reference.
+
+use crate::report::{Outcome, Report};
+use ndarray::{Array2, ArrayView2};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Results within this distance of the reference count as equal: 1e-10, relative to the
+/// size of the value (absolute below 1).
+pub const TOLERANCE: f64 = 1e-10;
+
+/// What running the learner's function gave.
+pub(crate) enum Attempt<T> {
+    /// It returned.
+    Done(T),
+    /// It panicked with `todo!()`.
+    NotImplemented,
+    /// It panicked otherwise, with this message.
+    Panicked(String),
+}
+
+/// Runs `f`, catching any panic (`todo!()` included) without printing it: a panic in a
+/// learner's function must not end the cell, let alone the kernel.
+pub(crate) fn attempt<T>(f: impl FnOnce() -> T) -> Attempt<T> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    match result {
+        Ok(value) => Attempt::Done(value),
+        Err(payload) => {
+            // `todo!("…")` panics with a `&str` payload, `panic!("{x}")` with a `String`.
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(a panic without a message)".into());
+            if message.starts_with("not yet implemented") {
+                Attempt::NotImplemented
+            } else {
+                Attempt::Panicked(message)
+            }
+        }
+    }
+}
+
+/// A wrong result of one case.
+#[derive(Debug)]
+pub(crate) struct Wrong {
+    pub(crate) problem: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) expected: String,
+    pub(crate) got: String,
+}
+
+/// Runs the cases of one grader, stopping at the first failure.
+pub(crate) struct Grader {
+    name: &'static str,
+    total: usize,
+    passed: usize,
+}
+
+impl Grader {
+    pub(crate) fn new(name: &'static str, total: usize) -> Self {
+        Grader { name, total, passed: 0 }
+    }
+
+    /// Checks one case: `check` compares the learner's result with the reference. A failure
+    /// becomes the grader's report (returned once, so its size does not matter).
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn case<T>(
+        &mut self,
+        inputs: impl FnOnce() -> String,
+        result: Attempt<T>,
+        check: impl FnOnce(T) -> Result<(), Wrong>,
+    ) -> Result<(), Report> {
+        let case = self.passed + 1;
+        let outcome = match result {
+            Attempt::NotImplemented => Outcome::NotImplemented,
+            Attempt::Panicked(message) => Outcome::Panicked { case, message },
+            Attempt::Done(value) => match check(value) {
+                Ok(()) => {
+                    self.passed += 1;
+                    return Ok(());
+                }
+                Err(w) => Outcome::Wrong {
+                    case,
+                    inputs: inputs(),
+                    problem: w.problem,
+                    hint: w.hint,
+                    expected: w.expected,
+                    got: w.got,
+                },
+            },
+        };
+        Err(Report { name: self.name, passed: self.passed, total: self.total, outcome })
+    }
+
+    pub(crate) fn finish(self) -> Report {
+        Report { name: self.name, passed: self.passed, total: self.total, outcome: Outcome::Passed }
+    }
+}
+
+/// Whether two numbers agree within [`TOLERANCE`]; NaN agrees with NaN and an infinity
+/// with itself, so that an unstable formula's result can be recognised.
+pub(crate) fn close(expected: f64, got: f64) -> bool {
+    close_within(expected, got, TOLERANCE)
+}
+
+/// [`close`] with another tolerance.
+pub(crate) fn close_within(expected: f64, got: f64, tolerance: f64) -> bool {
+    if !expected.is_finite() || !got.is_finite() {
+        return expected.to_bits() == got.to_bits() || (expected.is_nan() && got.is_nan());
+    }
+    (expected - got).abs() <= tolerance * expected.abs().max(1.0)
+}
+
+/// Whether two arrays have one shape and agree entry by entry.
+pub(crate) fn same(expected: ArrayView2<f64>, got: ArrayView2<f64>) -> bool {
+    same_within(expected, got, TOLERANCE)
+}
+
+fn same_within(expected: ArrayView2<f64>, got: ArrayView2<f64>, tolerance: f64) -> bool {
+    expected.dim() == got.dim()
+        && expected.iter().zip(got.iter()).all(|(&e, &g)| close_within(e, g, tolerance))
+}
+
+/// "(3, 5)".
+pub(crate) fn shape(a: ArrayView2<f64>) -> String {
+    format!("({}, {})", a.nrows(), a.ncols())
+}
+
+fn print(a: ArrayView2<f64>) -> String {
+    format!("{a:.6}")
+}
+
+/// Compares an array result with the reference. A result equal to one of the `mistakes`
+/// (the result of a typical wrong implementation) gets that mistake's hint.
+pub(crate) fn compare(
+    expected: ArrayView2<f64>,
+    got: ArrayView2<f64>,
+    mistakes: &[(Array2<f64>, &str)],
+) -> Result<(), Wrong> {
+    compare_within(expected, got, mistakes, TOLERANCE)
+}
+
+/// [`compare`] with another tolerance (finite differences carry the rounding of J, about
+/// 1e-16 / ε relative).
+pub(crate) fn compare_within(
+    expected: ArrayView2<f64>,
+    got: ArrayView2<f64>,
+    mistakes: &[(Array2<f64>, &str)],
+    tolerance: f64,
+) -> Result<(), Wrong> {
+    let close = |e: f64, g: f64| close_within(e, g, tolerance);
+    if same_within(expected, got, tolerance) {
+        return Ok(());
+    }
+    let hint =
+        mistakes.iter().find(|(m, _)| same_within(m.view(), got, tolerance)).map(|(_, h)| h.to_string());
+    let problem = if expected.dim() != got.dim() {
+        format!("expected shape {}, got {}", shape(expected), shape(got))
+    } else if let Some(((i, j), g)) = got.indexed_iter().find(|(_, g)| !g.is_finite()) {
+        format!("entry ({i}, {j}) is {g}, expected {:.6}", expected[[i, j]])
+    } else {
+        let ((i, j), g) = got
+            .indexed_iter()
+            .find(|((i, j), g)| !close(expected[[*i, *j]], **g))
+            .map(|(ij, g)| (ij, *g))
+            .unwrap_or(((0, 0), f64::NAN));
+        format!("entry ({i}, {j}) is {g:.6}, expected {:.6}", expected[[i, j]])
+    };
+    let hint = hint.or_else(|| {
+        (expected.dim() != got.dim() && got.dim() == (expected.ncols(), expected.nrows()))
+            .then(|| "The shape is transposed: check the order of the product.".to_string())
+    });
+    Err(Wrong { problem, hint, expected: print(expected), got: print(got) })
+}
+
+/// Compares a number with the reference, like [`compare`].
+pub(crate) fn compare_number(expected: f64, got: f64, mistakes: &[(f64, &str)]) -> Result<(), Wrong> {
+    if close(expected, got) {
+        return Ok(());
+    }
+    let hint = mistakes.iter().find(|(m, _)| close(*m, got)).map(|(_, h)| h.to_string());
+    Err(Wrong {
+        problem: format!("expected {expected:.10}, got {got:.10}"),
+        hint,
+        expected: format!("{expected:.10}"),
+        got: format!("{got:.10}"),
+    })
+}
+
+/// Entries uniform in [−scale, scale], from a seeded generator.
+pub(crate) fn random(rows: usize, cols: usize, scale: f64, rng: &mut ChaCha8Rng) -> Array2<f64> {
+    Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-scale..scale))
+}
+
+/// The generator of a grader's random cases: the same cases at every run.
+pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}

@@ -1,0 +1,70 @@
+//! # ann_exercises — graders for the exercise notebooks
+//!
+//! In `notebooks/exercises/` the learner writes the network's functions one by one; after
+//! each, a grader cell hands the function to the matching grader here:
+//!
+//! ```
+//! use ann_exercises as check;
+//! use ndarray::{Array2, ArrayView2};
+//!
+//! fn linear_forward(w: ArrayView2<f64>, a_prev: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+//!     w.dot(&a_prev) + &b
+//! }
+//! let report = check::linear_forward(linear_forward);
+//! assert!(report.is_passed());
+//! println!("{report}"); // ✓ linear_forward: 4/4 cases
+//! ```
+//!
+//! A grader runs the function on the course's fixed inputs and on seeded random cases,
+//! compares shapes and then values with `ann_core` (within [`TOLERANCE`]), and returns a
+//! [`Report`]: `✓` with the cases passed, `✗` with the first wrong case, what differs, the
+//! expected and the actual result, and a hint when the result is that of a typical mistake
+//! (a transposed product, a missing 1/m, ...); `○` while the function is still `todo!()`. A
+//! panic in the learner's function is caught, so the notebook goes on.
+//!
+//! | exercise | graders |
+//! |---|---|
+//! | forward propagation | [`linear_forward`], [`relu`], [`sigmoid`], [`tanh`], [`softmax`], [`l_layer_forward`] |
+//! | cost and backpropagation | [`binary_cross_entropy`], [`cross_entropy`], [`linear_backward`], [`relu_backward`], [`sigmoid_backward`], [`l_layer_backward`] |
+//! | gradient checking | [`two_sided_difference`], [`numerical_gradients`], [`relative_error`], [`planted_bug`] (with [`gradcheck_case`], [`buggy_backward`]) |
+//! | mini-batches and the training loop | [`shuffled_batches`], [`train_epoch`], [`train`] (with [`training_case`]) |
+//! | optimizers | [`momentum_step`], [`rmsprop_step`], [`adam_step`], [`adam_epochs`] |
+//! | dropout | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`] |
+
+// The course's notation (W[l], dZ[L]) reads to rustdoc as links that do not resolve;
+// `make doc` checks the real links, written [`Name`], with this lint forced on.
+#![allow(rustdoc::broken_intra_doc_links)]
+
+mod backward;
+mod dropout;
+mod forward;
+mod gradcheck;
+mod grade;
+mod optimizers;
+mod report;
+mod training;
+
+pub use backward::{
+    ActivationBackward, Cost, LLayerBackward, LinearBackward, binary_cross_entropy, cross_entropy,
+    l_layer_backward, linear_backward, relu_backward, sigmoid_backward,
+};
+pub use dropout::{
+    DropoutBackward, DropoutForward, DropoutLayer, dropout_backward, dropout_forward, dropout_layer,
+};
+pub use forward::{
+    ActivationForward, LLayerForward, LinearForward, l_layer_forward, linear_forward, relu, sigmoid, softmax,
+    tanh,
+};
+pub use gradcheck::{
+    GradientCheckTable, NumericalGradients, RelativeError, TwoSided, buggy_backward, gradcheck_case,
+    gradient_check_table, numerical_gradients_check as numerical_gradients, planted_bug, relative_error,
+    two_sided_difference,
+};
+pub use grade::TOLERANCE;
+pub use optimizers::{
+    AdamEpochs, AdamStep, MomentumStep, RmsPropStep, adam_epochs, adam_step, momentum_step, rmsprop_step,
+};
+pub use report::{FAILED, Outcome, PASSED, Report, Reports, TODO};
+pub use training::{
+    ShuffledBatches, Train, TrainEpoch, run_caught, shuffled_batches, train, train_epoch, training_case,
+};

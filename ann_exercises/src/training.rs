@@ -1,0 +1,492 @@
+//! Exercise 4, mini-batches and the training loop: shuffling into batches, one epoch, and the
+//! whole loop, which must reproduce [`ann_core::fit`] on the same seed.
+
+use crate::forward::prefix;
+use crate::grade::{Attempt, Grader, Wrong, attempt, close, compare};
+use crate::report::Report;
+use ann_core::{
+    Activation, Dropout, Init, Network, Optimizer, Task, TrainConfig, evaluate, fit, gather_columns,
+    shuffled_batches as reference_batches, two_moons,
+};
+use ndarray::{Array2, ArrayView2};
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
+/// `fn shuffled_batches(m, batch_size, rng) -> the batches' column indices`.
+pub type ShuffledBatches = fn(usize, usize, &mut ChaCha8Rng) -> Vec<Vec<usize>>;
+/// `fn train_epoch(net, optimizer, x, y, batch_size, rng) -> J{t} of every step`.
+pub type TrainEpoch = fn(
+    &mut Network,
+    &mut Optimizer,
+    ArrayView2<f64>,
+    ArrayView2<f64>,
+    usize,
+    &mut ChaCha8Rng,
+) -> ann_core::Result<Vec<f64>>;
+/// `fn train(net, optimizer, x, y, config) -> J on the training set after every epoch`.
+pub type Train = fn(
+    &mut Network,
+    &mut Optimizer,
+    ArrayView2<f64>,
+    ArrayView2<f64>,
+    &TrainConfig,
+) -> ann_core::Result<Vec<f64>>;
+
+fn wrong(problem: String, hint: Option<&str>, expected: String, got: String) -> Wrong {
+    Wrong { problem, hint: hint.map(str::to_string), expected, got }
+}
+
+/// Checks the batches, and that the generator is left where `ann_core` leaves it (so that the
+/// training loop's next draws, dropout masks and the next epoch's shuffle, are the same).
+pub fn shuffled_batches(f: ShuffledBatches) -> Report {
+    let cases = [(10, 4, 1), (64, 64, 2), (100, 32, 3), (7, 1, 4)];
+    let mut g = Grader::new("shuffled_batches", cases.len());
+    for (m, b, seed) in cases {
+        let mut r_ref = ChaCha8Rng::seed_from_u64(seed);
+        let expected = reference_batches(m, b, &mut r_ref).unwrap_or_default();
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        let inputs = || format!("m = {m}, batch_size = {b}, seed {seed}");
+        let result = attempt(|| f(m, b, &mut r));
+        let check = |got: Vec<Vec<usize>>| {
+            let show = |v: &Vec<Vec<usize>>| format!("{v:?}");
+            if got == expected {
+                return if r == r_ref {
+                    Ok(())
+                } else {
+                    Err(wrong(
+                        "the batches are right, but the generator was used more than once".into(),
+                        Some("Shuffle once per epoch with `order.shuffle(rng)` and draw nothing else."),
+                        show(&expected),
+                        show(&got),
+                    ))
+                };
+            }
+            let in_order: Vec<Vec<usize>> =
+                (0..m).collect::<Vec<_>>().chunks(b).map(<[usize]>::to_vec).collect();
+            let mut all: Vec<usize> = got.concat();
+            all.sort_unstable();
+            let hint = if got == in_order {
+                Some(
+                    "The batches are not shuffled: make the order 0..m, `order.shuffle(rng)`, then cut it into chunks.",
+                )
+            } else if all != (0..m).collect::<Vec<_>>() {
+                Some("Every example must be in exactly one batch, the last (smaller) batch included.")
+            } else if got.iter().map(Vec::len).collect::<Vec<_>>()
+                != expected.iter().map(Vec::len).collect::<Vec<_>>()
+            {
+                Some("Cut the order into chunks of batch_size; only the last may be smaller.")
+            } else {
+                Some(
+                    "Same examples, another permutation: shuffle 0..m once with `SliceRandom::shuffle` (what fit does), not your own swaps.",
+                )
+            };
+            Err(wrong(
+                format!(
+                    "expected {} batches {:?}…, got {} {:?}…",
+                    expected.len(),
+                    expected.first(),
+                    got.len(),
+                    got.first()
+                ),
+                hint,
+                show(&expected),
+                show(&got),
+            ))
+        };
+        if let Err(report) = g.case(inputs, result, check) {
+            return report;
+        }
+    }
+    g.finish()
+}
+
+/// The exercises' data and network: 200 two-moons points, [2, 8, 8, 1] ReLU.
+pub fn training_case() -> (Network, Array2<f64>, Array2<f64>) {
+    let data = two_moons(200, 0.2, 41).expect("valid arguments");
+    let y = data.targets(Task::Binary);
+    let net = Network::new(&[2, 8, 8, 1], Activation::Relu, Task::Binary, Init::He, 42)
+        .expect("a valid architecture");
+    (net, data.x, y)
+}
+
+/// How a simulated loop differs from the reference (for the hints).
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Right,
+    NoStep,
+    InOrder,
+    StepBeforeCost,
+}
+
+/// One epoch the reference way, or with one typical mistake.
+#[allow(clippy::too_many_arguments)] // the arguments of a training step, spelled out
+fn epoch(
+    net: &mut Network,
+    opt: &mut Optimizer,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    b: usize,
+    dropout: &Dropout,
+    l2: f64,
+    rng: &mut ChaCha8Rng,
+    v: Variant,
+) -> ann_core::Result<Vec<f64>> {
+    let batches = if v == Variant::InOrder {
+        (0..x.ncols()).collect::<Vec<_>>().chunks(b).map(<[usize]>::to_vec).collect()
+    } else {
+        reference_batches(x.ncols(), b, rng)?
+    };
+    let mut losses = Vec::with_capacity(batches.len());
+    for idx in batches {
+        let (xt, yt) = (gather_columns(x, &idx), gather_columns(y, &idx));
+        let cache = net.forward_train(xt.view(), dropout, rng)?;
+        let grads = net.backward(&cache, yt.view(), l2)?;
+        if v == Variant::StepBeforeCost {
+            opt.step(net, &grads)?;
+            losses.push(net.cost(&net.forward(xt.view())?, yt.view(), l2)?);
+            continue;
+        }
+        losses.push(net.cost(&cache, yt.view(), l2)?);
+        if v != Variant::NoStep {
+            opt.step(net, &grads)?;
+        }
+    }
+    Ok(losses)
+}
+
+fn losses_differ(expected: &[f64], got: &[f64]) -> Option<String> {
+    if expected.len() != got.len() {
+        return Some(format!("expected {} losses, got {}", expected.len(), got.len()));
+    }
+    expected
+        .iter()
+        .zip(got)
+        .position(|(e, g)| !close(*e, *g))
+        .map(|t| format!("loss {} is {:.10}, expected {:.10}", t + 1, got[t], expected[t]))
+}
+
+fn show(v: &[f64]) -> String {
+    let head: Vec<String> = v.iter().take(6).map(|x| format!("{x:.6}")).collect();
+    format!("[{}{}] ({} values)", head.join(", "), if v.len() > 6 { ", …" } else { "" }, v.len())
+}
+
+/// Checks one epoch (no dropout here): losses of every step, and the weights after it.
+pub fn train_epoch(f: TrainEpoch) -> Report {
+    let (net0, x, y) = training_case();
+    let cases = [(32, 5), (64, 6), (200, 7)];
+    let mut g = Grader::new("train_epoch", cases.len());
+    for (b, seed) in cases {
+        let run = |v: Variant| -> Option<(Vec<f64>, Network)> {
+            let (mut net, mut opt, mut rng) =
+                (net0.clone(), Optimizer::adam(0.01).ok()?, ChaCha8Rng::seed_from_u64(seed));
+            let losses =
+                epoch(&mut net, &mut opt, x.view(), y.view(), b, &Dropout::Off, 0.0, &mut rng, v).ok()?;
+            Some((losses, net))
+        };
+        let Some((expected, expected_net)) = run(Variant::Right) else { continue };
+        let variants = [
+            (
+                Variant::NoStep,
+                "Call optimizer.step(net, &grads) after every batch: the weights never changed.",
+            ),
+            (
+                Variant::InOrder,
+                "Shuffle the examples into batches (shuffled_batches) at the start of the epoch.",
+            ),
+            (
+                Variant::StepBeforeCost,
+                "J{t} is the cost of the forward pass that the gradients come from: before the update.",
+            ),
+        ];
+        let Ok(mut opt) = Optimizer::adam(0.01) else { continue };
+        let (mut net, mut rng) = (net0.clone(), ChaCha8Rng::seed_from_u64(seed));
+        let inputs = || format!("[2, 8, 8, 1] on 200 moons, Adam α = 0.01, batch_size = {b}, seed {seed}");
+        let result = match attempt(|| f(&mut net, &mut opt, x.view(), y.view(), b, &mut rng)) {
+            Attempt::Done(Err(e)) => Attempt::Panicked(format!("it returned an error: {e}")),
+            Attempt::Done(Ok(v)) => Attempt::Done(v),
+            Attempt::NotImplemented => Attempt::NotImplemented,
+            Attempt::Panicked(m) => Attempt::Panicked(m),
+        };
+        let check = |got: Vec<f64>| {
+            let hint = variants.iter().find_map(|(v, h)| {
+                run(*v)
+                    .filter(|(l, n)| {
+                        losses_differ(l, &got).is_none()
+                            && n.layers()
+                                .iter()
+                                .zip(net.layers())
+                                .all(|(a, b)| crate::grade::same(a.w.view(), b.w.view()))
+                    })
+                    .map(|_| *h)
+            });
+            if let Some(problem) = losses_differ(&expected, &got) {
+                return Err(wrong(problem, hint, show(&expected), show(&got)));
+            }
+            for (l, (e, n)) in expected_net.layers().iter().zip(net.layers()).enumerate() {
+                compare(e.w.view(), n.w.view(), &[]).map_err(|w| {
+                    prefix(
+                        Wrong { hint: hint.map(str::to_string).or(w.hint), ..w },
+                        &format!("W[{}] after the epoch", l + 1),
+                    )
+                })?;
+            }
+            Ok(())
+        };
+        if let Err(report) = g.case(inputs, result, check) {
+            return report;
+        }
+    }
+    g.finish()
+}
+
+/// The whole loop the reference way (the loop `fit` equals) or with a typical mistake.
+fn train_loop(
+    net: &mut Network,
+    opt: &mut Optimizer,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    c: &TrainConfig,
+    reseed: bool,
+    no_dropout: bool,
+) -> ann_core::Result<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+    let dropout = if no_dropout { Dropout::Off } else { c.dropout.clone() };
+    let mut out = Vec::new();
+    for _ in 0..c.epochs {
+        if reseed {
+            rng = ChaCha8Rng::seed_from_u64(c.seed);
+        }
+        epoch(net, opt, x, y, c.batch_size, &dropout, c.l2, &mut rng, Variant::Right)?;
+        out.push(evaluate(net, (x, y), c.l2)?.0);
+    }
+    Ok(out)
+}
+
+/// Checks the whole loop against [`fit`]: the same per-epoch losses and final weights.
+pub fn train(f: Train) -> Report {
+    let (net0, x, y) = training_case();
+    let configs = [
+        TrainConfig { epochs: 3, batch_size: 32, seed: 8, ..TrainConfig::default() },
+        TrainConfig {
+            epochs: 4,
+            batch_size: 50,
+            seed: 9,
+            dropout: Dropout::Hidden(0.8),
+            l2: 0.01,
+            ..TrainConfig::default()
+        },
+    ];
+    let mut g = Grader::new("train", configs.len());
+    for c in &configs {
+        let mut fit_net = net0.clone();
+        let Ok(mut fit_opt) = Optimizer::adam(0.01) else { continue };
+        let Ok(history) = fit(&mut fit_net, &mut fit_opt, (x.view(), y.view()), c) else { continue };
+        let expected = history.train_loss;
+        let sim = |reseed: bool, no_dropout: bool| -> Option<Vec<f64>> {
+            let (mut n, mut o) = (net0.clone(), Optimizer::adam(0.01).ok()?);
+            train_loop(&mut n, &mut o, x.view(), y.view(), c, reseed, no_dropout).ok()
+        };
+        let mistakes = [
+            (
+                sim(true, false),
+                "Seed the generator once, before the first epoch: seeded again every epoch, each epoch draws the same batches and masks.",
+            ),
+            (sim(false, true), "Use config.dropout in forward_train (and config.l2 in cost and backward)."),
+        ];
+        let (mut net, Ok(mut opt)) = (net0.clone(), Optimizer::adam(0.01)) else { continue };
+        let inputs = || {
+            format!(
+                "epochs {}, batch_size {}, seed {}, dropout {:?}, l2 {}",
+                c.epochs, c.batch_size, c.seed, c.dropout, c.l2
+            )
+        };
+        let result = match attempt(|| f(&mut net, &mut opt, x.view(), y.view(), c)) {
+            Attempt::Done(Err(e)) => Attempt::Panicked(format!("it returned an error: {e}")),
+            Attempt::Done(Ok(v)) => Attempt::Done(v),
+            Attempt::NotImplemented => Attempt::NotImplemented,
+            Attempt::Panicked(m) => Attempt::Panicked(m),
+        };
+        let check = |got: Vec<f64>| {
+            if let Some(problem) = losses_differ(&expected, &got) {
+                let hint = mistakes.iter().find(|(m, _)| m.as_ref().is_some_and(|m| losses_differ(m, &got).is_none())).map(|(_, h)| *h)
+                    .or(Some("Return J on the whole training set after each epoch: `evaluate(net, (x, y), config.l2)?.0`."))
+                    .filter(|_| !got.is_empty());
+                return Err(wrong(problem, hint, show(&expected), show(&got)));
+            }
+            for (l, (e, n)) in fit_net.layers().iter().zip(net.layers()).enumerate() {
+                compare(e.w.view(), n.w.view(), &[])
+                    .map_err(|w| prefix(w, &format!("W[{}] after training (fit's)", l + 1)))?;
+            }
+            Ok(())
+        };
+        if let Err(report) = g.case(inputs, result, check) {
+            return report;
+        }
+    }
+    g.finish()
+}
+
+/// Runs a training function of the learner's (e.g. `|| train(...)`), catching a `todo!()`, a
+/// panic or an error: the costs it returns, or what went wrong, as a line of text.
+pub fn run_caught(f: impl FnOnce() -> ann_core::Result<Vec<f64>>) -> String {
+    match attempt(f) {
+        Attempt::Done(Ok(costs)) => {
+            format!("{:?}", costs.iter().map(|j| format!("{j:.6}")).collect::<Vec<_>>())
+        }
+        Attempt::Done(Err(e)) => format!("{} it returned an error: {e}", crate::report::FAILED),
+        Attempt::NotImplemented => format!("{} not implemented yet", crate::report::TODO),
+        Attempt::Panicked(m) => format!("{} it panicked: {m}", crate::report::FAILED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::seq::SliceRandom;
+
+    fn sb_ok(m: usize, b: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        let mut order: Vec<usize> = (0..m).collect();
+        order.shuffle(rng);
+        order.chunks(b).map(<[usize]>::to_vec).collect()
+    }
+    fn sb_in_order(m: usize, b: usize, _rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        (0..m).collect::<Vec<_>>().chunks(b).map(<[usize]>::to_vec).collect()
+    }
+    fn sb_drop_last(m: usize, b: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        let mut v = sb_ok(m, b, rng);
+        if v.last().is_some_and(|l| l.len() < b) {
+            v.pop();
+        }
+        v
+    }
+    fn sb_own_swaps(m: usize, b: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
+        use rand::RngExt;
+        let mut order: Vec<usize> = (0..m).collect();
+        for i in 0..m {
+            let j = rng.random_range(0..m);
+            order.swap(i, j);
+        }
+        order.chunks(b).map(<[usize]>::to_vec).collect()
+    }
+
+    #[test]
+    fn shuffled_batches_grader() {
+        assert!(shuffled_batches(sb_ok).is_passed());
+        assert!(shuffled_batches(sb_in_order).hint().unwrap().contains("not shuffled"));
+        assert!(shuffled_batches(sb_drop_last).hint().unwrap().contains("last"));
+        assert!(shuffled_batches(sb_own_swaps).hint().unwrap().contains("own swaps"));
+    }
+
+    fn te(
+        net: &mut Network,
+        opt: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        b: usize,
+        rng: &mut ChaCha8Rng,
+        v: Variant,
+    ) -> ann_core::Result<Vec<f64>> {
+        epoch(net, opt, x, y, b, &Dropout::Off, 0.0, rng, v)
+    }
+    fn te_ok(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        b: usize,
+        r: &mut ChaCha8Rng,
+    ) -> ann_core::Result<Vec<f64>> {
+        te(n, o, x, y, b, r, Variant::Right)
+    }
+    fn te_no_step(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        b: usize,
+        r: &mut ChaCha8Rng,
+    ) -> ann_core::Result<Vec<f64>> {
+        te(n, o, x, y, b, r, Variant::NoStep)
+    }
+    fn te_in_order(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        b: usize,
+        r: &mut ChaCha8Rng,
+    ) -> ann_core::Result<Vec<f64>> {
+        te(n, o, x, y, b, r, Variant::InOrder)
+    }
+    fn te_late_cost(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        b: usize,
+        r: &mut ChaCha8Rng,
+    ) -> ann_core::Result<Vec<f64>> {
+        te(n, o, x, y, b, r, Variant::StepBeforeCost)
+    }
+
+    #[test]
+    fn train_epoch_grader() {
+        let r = train_epoch(te_ok);
+        assert!(r.is_passed(), "{r}");
+        assert!(train_epoch(te_no_step).hint().unwrap().contains("optimizer.step"));
+        assert!(train_epoch(te_in_order).hint().unwrap().contains("Shuffle"));
+        assert!(train_epoch(te_late_cost).hint().unwrap().contains("before the update"));
+    }
+
+    fn tr_ok(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        c: &TrainConfig,
+    ) -> ann_core::Result<Vec<f64>> {
+        train_loop(n, o, x, y, c, false, false)
+    }
+    fn tr_reseed(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        c: &TrainConfig,
+    ) -> ann_core::Result<Vec<f64>> {
+        train_loop(n, o, x, y, c, true, false)
+    }
+    fn tr_no_dropout(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        c: &TrainConfig,
+    ) -> ann_core::Result<Vec<f64>> {
+        train_loop(n, o, x, y, c, false, true)
+    }
+    fn tr_step_losses(
+        n: &mut Network,
+        o: &mut Optimizer,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        c: &TrainConfig,
+    ) -> ann_core::Result<Vec<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
+        let mut all = Vec::new();
+        for _ in 0..c.epochs {
+            all.extend(epoch(n, o, x, y, c.batch_size, &c.dropout, c.l2, &mut rng, Variant::Right)?);
+        }
+        Ok(all)
+    }
+
+    #[test]
+    fn train_grader_reproduces_fit() {
+        let r = train(tr_ok);
+        assert!(r.is_passed(), "{r}");
+        assert!(train(tr_reseed).hint().unwrap().contains("once"));
+        let no_dropout = train(tr_no_dropout);
+        assert!(no_dropout.hint().unwrap().contains("config.dropout"), "{no_dropout}");
+        assert!(train(tr_step_losses).hint().unwrap().contains("evaluate"));
+    }
+}

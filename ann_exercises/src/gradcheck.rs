@@ -383,8 +383,16 @@ mod tests {
         fn blank() -> &'static str {
             todo!("the name of the tensor")
         }
+        fn first_layer() -> &'static str {
+            "dW[1]"
+        }
+        fn not_a_name() -> &'static str {
+            "the second one"
+        }
         assert!(planted_bug(right).is_passed());
-        assert!(planted_bug(wrong).hint().unwrap().contains("relative error"));
+        for answer in [wrong, first_layer, not_a_name] {
+            assert!(planted_bug(answer).hint().unwrap().contains("relative error"));
+        }
         assert_eq!(planted_bug(blank).outcome, Outcome::NotImplemented);
     }
 }

@@ -43,12 +43,14 @@ pub enum AnnError {
     InvalidArchitecture(String),
     /// Training produced a NaN or infinite loss; the weights are the last finite ones.
     #[error(
-        "training diverged at epoch {epoch}, step {step}: loss = {loss} (try a smaller learning rate); the network keeps its last finite weights"
+        "training diverged in epoch {} (counted from 1), at step {} of the run: loss = {loss} (try a smaller learning rate); the network keeps its last finite weights",
+        epoch + 1,
+        step + 1
     )]
     Diverged {
-        /// Epoch (0-based) in which the loss stopped being finite.
+        /// Epoch in which the loss stopped being finite, as an index from 0 (the message counts from 1).
         epoch: usize,
-        /// Global optimizer step (0-based) at which it happened.
+        /// Optimizer step of the whole run at which it happened, as an index from 0 (the message counts from 1).
         step: usize,
         /// The non-finite loss.
         loss: f64,

@@ -23,16 +23,17 @@ NB_CELL_TIMEOUT ?= 600
 FIGURES_EXAMPLE := ann_plot/examples/figures.rs
 FIGURES_OUT ?=
 
-.PHONY: help setup lab test fmt-check clippy cargo-test doc test-runner test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
+.PHONY: help setup lab test fmt-check clippy cargo-test doc links test-runner test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
 
 help:
 	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
 	@echo "make lab             setup, then start JupyterLab on notebooks/ (prints the URL)"
-	@echo "make test            fmt-check, clippy, cargo-test, doc, test-figures, exercises-check, setup, test-runner, test-notebooks (what CI runs)"
+	@echo "make test            fmt-check, clippy, cargo-test, doc, links, test-figures, exercises-check, setup, test-runner, test-notebooks (what CI runs)"
 	@echo "make fmt-check       cargo fmt --all --check"
 	@echo "make clippy          cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "make cargo-test      cargo test --workspace \$$CARGO_TEST_FLAGS"
 	@echo "make doc             cargo doc --workspace --no-deps: fails on any warning (a broken [\`Name\`] link)"
+	@echo "make links           every relative link of README and notebooks resolves; the chapters link up in one chain"
 	@echo "make test-figures    cargo run --release -p ann_plot --example figures -- --out DIR (if that example exists)"
 	@echo "make test-runner     check that the notebook runner passes/fails tests/notebook_fixtures/* as it should"
 	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
@@ -49,7 +50,7 @@ lab: setup
 	@scripts/lab.sh
 
 # The notebooks' summary ("notebooks: N passed, N failed") is the last line on purpose.
-test: fmt-check clippy cargo-test doc test-figures exercises-check setup test-runner test-notebooks
+test: fmt-check clippy cargo-test doc links test-figures exercises-check setup test-runner test-notebooks
 
 fmt-check:
 	cargo fmt --all --check
@@ -83,6 +84,9 @@ test-notebooks: setup
 notebooks: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
 	    "$(VENV_PY)" scripts/run_notebooks.py --inplace --timeout $(NB_CELL_TIMEOUT) $(NOTEBOOKS); fi
+
+links:
+	@python3 scripts/check_links.py
 
 exercises:
 	@python3 scripts/make_exercises.py

@@ -55,8 +55,10 @@ def blank(code: str, where: str) -> str:
 
 
 def one_folder_up(text: str) -> str:
-    """Relative paths of a solution (in solutions/) as seen from exercises/."""
-    return text.replace('"../../../', '"../../').replace("](../../", "](../")
+    """Relative links of a solution (in solutions/) as seen from exercises/."""
+    text = text.replace('"../../../', '"../../').replace("](../../", "](../")
+    # The solutions' link to their own folder, seen from exercises/.
+    return text.replace("[`solutions/`](./)", "[`solutions/`](solutions/)")
 
 
 def source(cell: dict) -> str:

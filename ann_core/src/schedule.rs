@@ -1,4 +1,5 @@
-//! Learning-rate schedules: α as a function of the epoch e (0-based).
+//! Learning-rate schedules: α_k, the learning rate of epoch k, where k = 0 is the first epoch
+//! (the epoch counted from 1 in the text is k + 1).
 
 use crate::error::{Result, bad_hyper};
 use serde::{Deserialize, Serialize};
@@ -6,17 +7,17 @@ use serde::{Deserialize, Serialize};
 /// How α changes over epochs, starting from the optimizer's α₀.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub enum LrSchedule {
-    /// α_e = α₀.
+    /// α_k = α₀.
     #[default]
     Constant,
-    /// Step decay: α_e = α₀ · factor^⌊e / every⌋.
+    /// Step decay: α_k = α₀ · factor^⌊k / every⌋.
     Step {
         /// Epochs between drops (≥ 1).
         every: usize,
         /// Multiplier at each drop, in (0, 1].
         factor: f64,
     },
-    /// Exponential decay: α_e = α₀ · e^(−rate · e).
+    /// Exponential decay: α_k = α₀ · exp(−rate · k).
     Exponential {
         /// Decay rate (≥ 0).
         rate: f64,
@@ -24,7 +25,7 @@ pub enum LrSchedule {
 }
 
 impl LrSchedule {
-    /// α for epoch `epoch` given the initial α₀.
+    /// α_k for k = `epoch` (0 for the first epoch) given the initial α₀.
     pub fn rate(self, base: f64, epoch: usize) -> f64 {
         match self {
             LrSchedule::Constant => base,

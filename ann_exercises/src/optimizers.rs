@@ -9,9 +9,9 @@ use ann_core::{
 };
 use ndarray::{Array2, ArrayView2};
 
-/// `fn momentum_step(w, v, dw, lr, beta)`: updates v and W in place.
+/// `fn momentum_step(w, m, dw, lr, beta)`: updates m (the velocity) and W in place.
 pub type MomentumStep = fn(&mut Array2<f64>, &mut Array2<f64>, ArrayView2<f64>, f64, f64);
-/// `fn rmsprop_step(w, s, dw, lr, beta, eps)`: updates s and W in place.
+/// `fn rmsprop_step(w, v, dw, lr, beta, eps)`: updates v and W in place.
 pub type RmsPropStep = fn(&mut Array2<f64>, &mut Array2<f64>, ArrayView2<f64>, f64, f64, f64);
 /// `fn adam_step(w, m, v, dw, t, lr, beta1, beta2, eps)`: updates m, v and W in place; t is
 /// the number of this step (1 for the first).
@@ -118,68 +118,68 @@ const LR: f64 = 0.05;
 const BETA: f64 = 0.9;
 const EPS: f64 = 1e-8;
 
-/// Checks v = β v + (1 − β) dW, W ← W − α v over several steps.
+/// Checks m = β m + (1 − β) dW, W ← W − α m over several steps.
 pub fn momentum_step(f: MomentumStep) -> Report {
     let config = MomentumConfig { lr: LR, beta: BETA }.into();
     grade_steps(
         "momentum_step",
         51,
         |c| reference(config, &c.w, &c.grads),
-        |c| attempt(|| run_steps(c, |w, v, _, dw, _| f(w, v, dw, LR, BETA))),
+        |c| attempt(|| run_steps(c, |w, m, _, dw, _| f(w, m, dw, LR, BETA))),
         &[
             (
-                &|w, v, _, dw, _| {
-                    *v = BETA * &*v + dw;
-                    *w -= &(LR * &*v);
+                &|w, m, _, dw, _| {
+                    *m = BETA * &*m + dw;
+                    *w -= &(LR * &*m);
                 },
-                "The average is v = β v + (1 − β) dW: the (1 − β) is missing.",
+                "The average is m = β m + (1 − β) dW: the (1 − β) is missing.",
             ),
             (
                 &|w, _, _, dw, _| {
                     *w -= &(LR * &dw);
                 },
-                "That is plain gradient descent: update v first, then step along v.",
+                "That is plain gradient descent: update m first, then step along m.",
             ),
             (
-                &|w, v, _, dw, _| {
-                    *w -= &(LR * &*v);
-                    *v = BETA * &*v + (1.0 - BETA) * &dw;
+                &|w, m, _, dw, _| {
+                    *w -= &(LR * &*m);
+                    *m = BETA * &*m + (1.0 - BETA) * &dw;
                 },
-                "Update v before W: W ← W − α v uses the new v.",
+                "Update m before W: W ← W − α m uses the new m.",
             ),
         ],
     )
 }
 
-/// Checks s = β s + (1 − β) dW², W ← W − α dW / (√s + ε) over several steps.
+/// Checks v = β v + (1 − β) dW², W ← W − α dW / (√v + ε) over several steps.
 pub fn rmsprop_step(f: RmsPropStep) -> Report {
     let config = RmsPropConfig { lr: LR, beta: BETA, eps: EPS }.into();
     grade_steps(
         "rmsprop_step",
         52,
         |c| reference(config, &c.w, &c.grads),
-        |c| attempt(|| run_steps(c, |w, s, _, dw, _| f(w, s, dw, LR, BETA, EPS))),
+        |c| attempt(|| run_steps(c, |w, _, v, dw, _| f(w, v, dw, LR, BETA, EPS))),
         &[
             (
-                &|w, s, _, dw, _| {
-                    *s = BETA * &*s + (1.0 - BETA) * &dw;
-                    *w -= &(LR * &dw / &s.mapv(|v| v.abs().sqrt() + EPS));
+                &|w, _, v, dw, _| {
+                    *v = BETA * &*v + (1.0 - BETA) * &dw;
+                    *w -= &(LR * &dw / &v.mapv(|x| x.abs().sqrt() + EPS));
                 },
-                "s averages the squared gradients: (1 − β) dW², entry by entry.",
+                "v averages the squared gradients: (1 − β) dW², entry by entry.",
             ),
             (
-                &|w, s, _, dw, _| {
-                    *s = BETA * &*s + (1.0 - BETA) * &dw.mapv(|d| d * d);
-                    *w -= &(LR * &dw / &s.mapv(|v| v + EPS));
+                &|w, _, v, dw, _| {
+                    *v = BETA * &*v + (1.0 - BETA) * &dw.mapv(|d| d * d);
+                    *w -= &(LR * &dw / &v.mapv(|x| x + EPS));
                 },
-                "Divide by the root: dW / (√s + ε).",
+                "Divide by the root: dW / (√v + ε).",
             ),
             (
-                &|w, s, _, dw, _| {
-                    *s = BETA * &*s + (1.0 - BETA) * &dw.mapv(|d| d * d);
-                    *w -= &(LR * &s.mapv(|v| v.sqrt() + EPS));
+                &|w, _, v, dw, _| {
+                    *v = BETA * &*v + (1.0 - BETA) * &dw.mapv(|d| d * d);
+                    *w -= &(LR * &v.mapv(|x| x.sqrt() + EPS));
                 },
-                "The step is α dW / (√s + ε): dW is divided by √s + ε.",
+                "The step is α dW / (√v + ε): dW is divided by √v + ε.",
             ),
         ],
     )
@@ -294,20 +294,20 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
 mod tests {
     use super::*;
 
-    fn mom_ok(w: &mut Array2<f64>, v: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
-        *v = beta * &*v + (1.0 - beta) * &dw;
-        *w -= &(lr * &*v);
+    fn mom_ok(w: &mut Array2<f64>, m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
+        *m = beta * &*m + (1.0 - beta) * &dw;
+        *w -= &(lr * &*m);
     }
-    fn mom_no_1mb(w: &mut Array2<f64>, v: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
-        *v = beta * &*v + dw;
-        *w -= &(lr * &*v);
+    fn mom_no_1mb(w: &mut Array2<f64>, m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
+        *m = beta * &*m + dw;
+        *w -= &(lr * &*m);
     }
-    fn mom_sgd(w: &mut Array2<f64>, _v: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, _beta: f64) {
+    fn mom_sgd(w: &mut Array2<f64>, _m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, _beta: f64) {
         *w -= &(lr * &dw);
     }
-    fn mom_order(w: &mut Array2<f64>, v: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
-        *w -= &(lr * &*v);
-        *v = beta * &*v + (1.0 - beta) * &dw;
+    fn mom_order(w: &mut Array2<f64>, m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
+        *w -= &(lr * &*m);
+        *m = beta * &*m + (1.0 - beta) * &dw;
     }
 
     #[test]
@@ -319,42 +319,42 @@ mod tests {
         assert!(momentum_step(mom_order).hint().unwrap().contains("before W"));
     }
 
-    fn rms_ok(w: &mut Array2<f64>, s: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64, eps: f64) {
-        *s = beta * &*s + (1.0 - beta) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &dw / &s.mapv(|v| v.sqrt() + eps));
+    fn rms_ok(w: &mut Array2<f64>, v: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64, eps: f64) {
+        *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+        *w -= &(lr * &dw / &v.mapv(|x| x.sqrt() + eps));
     }
     fn rms_unsquared(
         w: &mut Array2<f64>,
-        s: &mut Array2<f64>,
+        v: &mut Array2<f64>,
         dw: ArrayView2<f64>,
         lr: f64,
         beta: f64,
         eps: f64,
     ) {
-        *s = beta * &*s + (1.0 - beta) * &dw;
-        *w -= &(lr * &dw / &s.mapv(|v| v.abs().sqrt() + eps));
+        *v = beta * &*v + (1.0 - beta) * &dw;
+        *w -= &(lr * &dw / &v.mapv(|x| x.abs().sqrt() + eps));
     }
     fn rms_no_root(
         w: &mut Array2<f64>,
-        s: &mut Array2<f64>,
+        v: &mut Array2<f64>,
         dw: ArrayView2<f64>,
         lr: f64,
         beta: f64,
         eps: f64,
     ) {
-        *s = beta * &*s + (1.0 - beta) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &dw / &s.mapv(|v| v + eps));
+        *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+        *w -= &(lr * &dw / &v.mapv(|x| x + eps));
     }
     fn rms_no_dw(
         w: &mut Array2<f64>,
-        s: &mut Array2<f64>,
+        v: &mut Array2<f64>,
         dw: ArrayView2<f64>,
         lr: f64,
         beta: f64,
         eps: f64,
     ) {
-        *s = beta * &*s + (1.0 - beta) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &s.mapv(|v| v.sqrt() + eps));
+        *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+        *w -= &(lr * &v.mapv(|x| x.sqrt() + eps));
     }
 
     #[test]

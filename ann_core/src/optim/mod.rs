@@ -43,9 +43,9 @@ use serde::{Deserialize, Serialize};
 pub enum OptimizerConfig {
     /// θ ← θ − α dθ.
     Sgd(SgdConfig),
-    /// v = β v + (1 − β) dθ,  θ ← θ − α v.
+    /// m = β m + (1 − β) dθ,  θ ← θ − α m (m, the velocity).
     Momentum(MomentumConfig),
-    /// s = β s + (1 − β) dθ²,  θ ← θ − α dθ / (√s + ε).
+    /// v = β v + (1 − β) dθ²,  θ ← θ − α dθ / (√v + ε).
     RmsProp(RmsPropConfig),
     /// θ ← θ − α m̂ / (√v̂ + ε) with bias-corrected moments.
     Adam(AdamConfig),
@@ -132,9 +132,9 @@ pub struct Moments {
 pub struct OptimizerState {
     /// t, the number of steps taken (the t of Adam's bias correction 1 − β^t).
     pub t: u64,
-    /// The exponentially weighted average of dθ: Momentum's v, Adam's m.
+    /// m, the exponentially weighted average of dθ (the first moment): Momentum's and Adam's.
     pub first: Vec<Moments>,
-    /// The exponentially weighted average of dθ²: RMSProp's s, Adam's v.
+    /// v, the exponentially weighted average of dθ² (the second moment): RMSProp's and Adam's.
     pub second: Vec<Moments>,
 }
 

@@ -1,5 +1,5 @@
-//! Gradient descent with momentum:
-//! v_dW = β v_dW + (1 − β) dW,  W ← W − α v_dW  (and the same for b).
+//! Gradient descent with momentum; m, the first moment of the gradients, is the velocity:
+//! m = β m + (1 − β) dW,  W ← W − α m  (and the same for b).
 
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta};
 use crate::backward::Gradients;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct MomentumConfig {
     /// α.
     pub lr: f64,
-    /// β, in [0, 1): v averages about the last 1 / (1 − β) gradients.
+    /// β, in [0, 1): m averages about the last 1 / (1 − β) gradients.
     pub beta: f64,
 }
 
@@ -52,19 +52,19 @@ impl Rule for MomentumConfig {
     fn validate(&self) -> Result<()> {
         check_beta("beta", self.beta)
     }
-    /// v, in the state's `first`.
+    /// m, in the state's `first`.
     fn averages(&self) -> (bool, bool) {
         (true, false)
     }
     fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let (lr, beta) = (self.lr, self.beta);
-        let rule = |p: &mut f64, v: &mut f64, d: f64| {
-            *v = beta * *v + (1.0 - beta) * d;
-            *p -= lr * *v;
+        let rule = |p: &mut f64, m: &mut f64, d: f64| {
+            *m = beta * *m + (1.0 - beta) * d;
+            *p -= lr * *m;
         };
-        for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.first) {
-            each_entry1(&mut layer.w, &mut v.w, &g.dw, rule);
-            each_entry1(&mut layer.b, &mut v.b, &g.db, rule);
+        for ((layer, g), m) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.first) {
+            each_entry1(&mut layer.w, &mut m.w, &g.dw, rule);
+            each_entry1(&mut layer.b, &mut m.b, &g.db, rule);
         }
     }
 }

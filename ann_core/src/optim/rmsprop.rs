@@ -1,4 +1,5 @@
-//! RMSProp: s_dW = β s_dW + (1 − β) dW²,  W ← W − α dW / (√s_dW + ε)  (and the same for b).
+//! RMSProp; v, the second moment of the gradients, is their running mean square:
+//! v = β v + (1 − β) dW²,  W ← W − α dW / (√v + ε)  (and the same for b).
 
 use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
 use crate::backward::Gradients;
@@ -14,7 +15,7 @@ pub struct RmsPropConfig {
     pub lr: f64,
     /// β, in [0, 1) (0.9 or 0.999 are typical).
     pub beta: f64,
-    /// ε > 0, keeps the step finite where s is 0.
+    /// ε > 0, keeps the step finite where v is 0.
     pub eps: f64,
 }
 
@@ -54,19 +55,19 @@ impl Rule for RmsPropConfig {
         check_beta("beta", self.beta)?;
         check_eps(self.eps)
     }
-    /// s, in the state's `second`.
+    /// v, in the state's `second`.
     fn averages(&self) -> (bool, bool) {
         (false, true)
     }
     fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
         let (lr, beta, eps) = (self.lr, self.beta, self.eps);
-        let rule = |p: &mut f64, s: &mut f64, d: f64| {
-            *s = beta * *s + (1.0 - beta) * d * d;
-            *p -= lr * d / (s.sqrt() + eps);
+        let rule = |p: &mut f64, v: &mut f64, d: f64| {
+            *v = beta * *v + (1.0 - beta) * d * d;
+            *p -= lr * d / (v.sqrt() + eps);
         };
-        for ((layer, g), s) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.second) {
-            each_entry1(&mut layer.w, &mut s.w, &g.dw, rule);
-            each_entry1(&mut layer.b, &mut s.b, &g.db, rule);
+        for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.second) {
+            each_entry1(&mut layer.w, &mut v.w, &g.dw, rule);
+            each_entry1(&mut layer.b, &mut v.b, &g.db, rule);
         }
     }
 }

@@ -53,6 +53,8 @@ def check_links(files: list[Path]) -> list[str]:
             # Code spans and fenced blocks hold example syntax, not links.
             text = re.sub(r"```.*?```", "", text, flags=re.S)
             text = re.sub(r"`[^`\n]*`", "", text)
+            # An escaped bracket, as in g\[l\](Z), is text.
+            text = text.replace("\\[", "").replace("\\]", "")
             # So is LaTeX: $dZ^{[l](j)}$ is an index, not a link.
             text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
             text = re.sub(r"\$[^$\n]*\$", "", text)

@@ -153,8 +153,10 @@ pub fn boundary_frame(run: &BoundaryRun, index: usize, title: &str) -> Result<Fi
     Figure::from_drawing(FRAME_SIZE.0, FRAME_SIZE.1, &title, &drawing)
 }
 
+/// The architecture and optimizer alone: the frame's caption already says it is training
+/// (a longer title is cut off at 640 px for a three-hidden-layer network).
 fn default_frame_title(run: &BoundaryRun) -> String {
-    format!("Training {}", arch(run))
+    arch(run)
 }
 
 struct FrameDrawing<'a> {

@@ -100,8 +100,11 @@ fn fig_boundary_frame() -> Result<Figure> {
     timed(|| plot::boundary_frame(&r, 8, ""))
 }
 
-/// 27 frames (every 2nd epoch up to 24, then every 4th up to 80), 150 ms each.
+/// Frames shown for [`GIF_FRAME_MS`] milliseconds each; notebook 07 writes the same bytes.
 fn gif_boundary(path: &Path) -> Result<()> {
     let r = decision_boundary_frames(&BoundaryConfig::default())?;
-    plot::save_boundary_gif(&r, path, 150)
+    plot::save_boundary_gif(&r, path, GIF_FRAME_MS)
 }
+
+/// Display time of one frame of `15_decision_boundary_training.gif`: 21 frames, about 5 s a loop.
+const GIF_FRAME_MS: u32 = 250;

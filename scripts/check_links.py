@@ -4,7 +4,8 @@
 Reads the Markdown of README.md, notebooks/*.md and the markdown cells of every notebook under
 notebooks/ (exercises included). A link [text](target) whose target is not a URL must name an
 existing file relative to the linking file; `#anchor` parts pointing into a Markdown file must
-match one of its headings (GitHub's slug: lower case, punctuation dropped, spaces to hyphens).
+match one of its headings (GitHub's slug: lower case, punctuation dropped, spaces to hyphens;
+in a notebook also JupyterLab's: the heading as written, spaces to hyphens).
 Then the chapters: each course notebook's first cell links its **Previous:** and **Next:**
 chapter, and A's Next is B exactly when B's Previous is A, so the chain has no gap or fork.
 Exit 1 with one line per problem.
@@ -42,7 +43,11 @@ def anchors(path: Path) -> set[str]:
     for text in markdown_of(path):
         for line in text.splitlines():
             if line.startswith("#"):
-                found.add(slug(line.lstrip("#")))
+                heading = line.lstrip("#")
+                found.add(slug(heading))
+                if path.suffix == ".ipynb":
+                    # JupyterLab's anchor: the heading as written, spaces to hyphens.
+                    found.add(heading.strip().replace(" ", "-"))
     return found
 
 

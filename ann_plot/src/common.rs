@@ -239,31 +239,58 @@ fn draw_swatch<DB: DrawingBackend>(
     .map_err(plot_error)
 }
 
-/// A legend outside the charts: rows of entries (swatch, then text) across `area`,
-/// `per_row` entries per row, each row 26 px high. Returns nothing; size the area with
-/// [`legend_height`].
+/// Where each entry of a [`legend_strip`] goes: (x, row), filling a row left to right from
+/// `left` (at most `per_row` entries, and only as many as fit the width) before the next.
+fn legend_layout<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, Swatch)],
+    per_row: usize,
+    left: i32,
+) -> Vec<(i32, i32)> {
+    let (w, _) = area.dim_in_pixel();
+    let font = text(style::LEGEND_SIZE);
+    let (mut x, mut row, mut in_row) = (left, 0, 0);
+    let mut out = Vec::with_capacity(entries.len());
+    for (label, _) in entries {
+        let tw = area.estimate_text_size(label, &font).map_or(8 * label.len() as u32, |(tw, _)| tw) as i32;
+        let need = 38 + tw;
+        if in_row > 0 && (in_row >= per_row.max(1) || x + need > w as i32 - 8) {
+            (x, row, in_row) = (left, row + 1, 0);
+        }
+        out.push((x, row));
+        x += need + 30;
+        in_row += 1;
+    }
+    out
+}
+
+/// Height in pixels of the [`legend_strip`] of `entries` on an area as wide as `area`.
+pub(crate) fn legend_height<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, Swatch)],
+    per_row: usize,
+    left: i32,
+) -> u32 {
+    let rows = legend_layout(area, entries, per_row, left).last().map_or(0, |&(_, r)| r + 1);
+    rows as u32 * 26 + 4
+}
+
+/// A legend outside the charts: rows of entries (swatch, then text) across `area` from
+/// `left`, at most `per_row` to a row, each row 26 px high (size the area with
+/// [`legend_height`]).
 pub(crate) fn legend_strip<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, Swatch)],
     per_row: usize,
     left: i32,
 ) -> Result<()> {
-    let per_row = per_row.max(1);
-    let (w, _) = area.dim_in_pixel();
-    let col_w = ((w as i32 - left).max(1)) / per_row as i32;
     let font = text(style::LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center));
-    for (k, (label, swatch)) in entries.iter().enumerate() {
-        let (row, col) = ((k / per_row) as i32, (k % per_row) as i32);
-        let (x, y) = (left + col * col_w, 13 + row * 26);
+    for ((label, swatch), (x, row)) in entries.iter().zip(legend_layout(area, entries, per_row, left)) {
+        let y = 13 + row * 26;
         draw_swatch(area, *swatch, (x, y))?;
         area.draw_text(label, &font, (x + 38, y)).map_err(plot_error)?;
     }
     Ok(())
-}
-
-/// Height in pixels of a [`legend_strip`] of `n` entries, `per_row` per row.
-pub(crate) fn legend_height(n: usize, per_row: usize) -> u32 {
-    (n.div_ceil(per_row.max(1)) as u32) * 26 + 4
 }
 
 /// Fills the chart's plotting area pixel by pixel with `color_at(x, y)` (data

@@ -259,8 +259,8 @@ impl Draw for Fit<'_> {
             entries.push((name.clone(), Swatch::Dashed(ink)));
         }
         entries.push(("network prediction ŷ(x)".to_string(), Swatch::Line(fit)));
-        let (legend, body) = body.split_vertically(common::legend_height(1, 1) + 6);
-        common::legend_strip(&legend, &entries, entries.len(), 92)?;
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 3, 92) + 6);
+        common::legend_strip(&legend, &entries, 3, 92)?;
         let ys = self.points.iter().chain(&self.curve).map(|p| p.1);
         let yr = common::padded(common::finite_range(ys).unwrap_or((0.0, 1.0)), 0.08);
         let mut chart = common::chart2d(&body, &Axes::new("", self.x.clone(), yr, "input x", "target y"))?;

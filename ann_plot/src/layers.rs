@@ -69,7 +69,7 @@ pub fn layer_activations(
         title.to_string()
     };
     let drawing = Pattern { title: &title, layer, a: sorted, labels: sorted_labels };
-    Figure::from_drawing(1300, 640, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 560, &title, &drawing)
 }
 
 struct Pattern<'a> {

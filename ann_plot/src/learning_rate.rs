@@ -118,7 +118,7 @@ impl Draw for Sweep<'_> {
         let entries: Vec<(String, Swatch)> = (0..curves.len())
             .map(|i| (self.label(i), Swatch::Line(style::series_color(i).stroke_width(3))))
             .collect();
-        let (legend, body) = body.split_vertically(common::legend_height(curves.len(), 2) + 4);
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 96) + 4);
         common::legend_strip(&legend, &entries, 2, 96)?;
         let (h, _) = (body.dim_in_pixel().1, ());
         let (top_row, bottom) = body.split_vertically(h * 57 / 100);

@@ -35,7 +35,7 @@ pub fn optimizer_loss_curves(result: &OptimizerCurves, title: &str) -> Result<Fi
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1400, 600, &title, &CurvesDrawing { r: result, title: &title })
+    Figure::from_drawing(style::COLUMN_WIDTH, 500, &title, &CurvesDrawing { r: result, title: &title })
 }
 
 struct CurvesDrawing<'a> {
@@ -148,7 +148,7 @@ pub fn optimizer_trajectories(result: &OptimizerPaths, title: &str) -> Result<Fi
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1600, 640, &title, &PathsDrawing { r: result, title: &title, scale })
+    Figure::from_drawing(style::COLUMN_WIDTH, 480, &title, &PathsDrawing { r: result, title: &title, scale })
 }
 
 struct PathsDrawing<'a> {

@@ -63,7 +63,7 @@ pub fn feature_transformer(
         title.to_string()
     };
     let drawing = Transform { title: &title, hidden, x: x.to_owned(), a1, a2, labels, input_map, plane_map };
-    Figure::from_drawing(1800, 640, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 430, &title, &drawing)
 }
 
 struct Transform<'a> {
@@ -123,6 +123,9 @@ impl Transform<'_> {
             pb.into_matrix()
         });
         let fmt = |v: &f64| common::tick(*v);
+        // Unit 2's tick nearest the front corner would sit on unit 1's last tick: leave it out.
+        let z_end = rz.end - 0.12 * (rz.end - rz.start);
+        let z_fmt = move |v: &f64| if *v > z_end { String::new() } else { common::tick(*v) };
         chart
             .configure_axes()
             .light_grid_style(style::GRID.mix(0.6))
@@ -135,7 +138,7 @@ impl Transform<'_> {
             .z_labels(5)
             .x_formatter(&fmt)
             .y_formatter(&fmt)
-            .z_formatter(&fmt)
+            .z_formatter(&z_fmt)
             .draw()
             .map_err(plot_error)?;
         // Unit k of A[1] on plotters' axes: unit 1 → x, unit 2 → z (depth), unit 3 → y (up).
@@ -182,7 +185,10 @@ impl Transform<'_> {
 impl Draw for Transform<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
-        let panels = body.split_evenly((1, 3));
+        let (w, _) = body.dim_in_pixel();
+        let (first, rest) = body.split_horizontally(w * 31 / 100);
+        let (middle, last) = rest.split_horizontally(w * 38 / 100);
+        let panels = [first, middle, last];
         self.plane(&panels[0], "input: X ∈ ℝ²", self.x.view(), Some(&self.input_map), ("x₁", "x₂"), true)?;
         self.cube(&panels[1])?;
         let caption = format!("layer 2: A[2] ∈ ℝ² ({})", self.hidden[1]);

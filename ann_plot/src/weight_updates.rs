@@ -55,7 +55,7 @@ impl Draw for Updates<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
         // Legends above the panels, not over the curves.
-        let (legends, body) = body.split_vertically(common::legend_height(3, 1) + 4);
+        let (legends, body) = body.split_vertically(3 * 26 + 8);
         let legends = legends.split_evenly((1, 2));
         let panels = body.split_evenly((1, 2));
         let steps = self.r.step_loss.len() as f64;
@@ -88,7 +88,7 @@ impl Draw for Updates<'_> {
                 weights.push((w.label(), Swatch::Line(line)));
             }
         }
-        common::legend_strip(&legends[0], &weights, weights.len().div_ceil(3), 96)?;
+        common::legend_strip(&legends[0], &weights, 2, 96)?;
 
         let series: Vec<Vec<(f64, f64)>> = self
             .r

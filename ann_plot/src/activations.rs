@@ -47,8 +47,8 @@ pub fn activation_functions(activations: &[Activation], z_range: (f64, f64), tit
         })
         .collect::<Vec<_>>();
     let title = if title.is_empty() { "Activation functions g(z) and derivatives g′(z)" } else { title };
-    let width = (460 * activations.len() as u32).max(700);
-    Figure::from_drawing(width, 520, title, &Panels { curves, title })
+    let width = (460 * activations.len() as u32).clamp(700, style::COLUMN_WIDTH);
+    Figure::from_drawing(width, 460, title, &Panels { curves, title })
 }
 
 struct Curve {

@@ -219,6 +219,8 @@ pub(crate) enum Swatch {
     LineDot(ShapeStyle),
     /// A filled dot (data points).
     Dot(RGBColor),
+    /// A black-and-white cross (a marked point: a minimum, θ*).
+    Cross,
 }
 
 /// Draws `swatch` from (x, y) to (x + 30, y) on `area` (pixel coordinates of the area).
@@ -235,6 +237,7 @@ fn draw_swatch<DB: DrawingBackend>(
             area.draw(&Circle::new((x + 15, y), 4, s.color.filled()))
         }
         Swatch::Dot(c) => area.draw(&Circle::new((x + 15, y), 4, c.filled())),
+        Swatch::Cross => area.draw(&Cross::new((x + 15, y), 7, style::INK.stroke_width(3))),
     }
     .map_err(plot_error)
 }

@@ -38,7 +38,7 @@ pub fn confusion_matrix(cm: ArrayView2<usize>, title: &str) -> Result<Figure> {
     } else {
         title.to_string()
     };
-    let side = (560 + 40 * k as u32).min(1100);
+    let side = (560 + 40 * k as u32).min(style::COLUMN_WIDTH - 60);
     Figure::from_drawing(side + 60, side, &title, &Confusion { cm: cm.to_owned(), title: &title })
 }
 

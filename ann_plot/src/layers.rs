@@ -187,8 +187,10 @@ pub fn neuron_maps(
     let cols = (shown as f64).sqrt().ceil().max(1.0) as usize;
     let rows = shown.div_ceil(cols);
     let drawing = Maps { title: &title, layer, grid, shown, cols, rows, scale, x, labels };
-    let width = 280 * cols as u32 + 180;
-    let height = 265 * rows as u32 + 70;
+    // Cells of up to 280 px, narrower where the columns would not fit the column width.
+    let cell = ((style::COLUMN_WIDTH - 180) / cols as u32).min(280);
+    let width = cell * cols as u32 + 180;
+    let height = (cell - 15) * rows as u32 + 70;
     Figure::from_drawing(width.max(700), height, &title, &drawing)
 }
 

@@ -64,9 +64,12 @@ impl Sweep<'_> {
     }
 }
 
+/// A point in chart coordinates.
+type Point = (f64, f64);
+
 /// The part of `pts` (chart coordinates) below `top`, ending where it first crosses the top
 /// edge, and that crossing.
-fn below_top(pts: &[(f64, f64)], top: f64) -> (Vec<(f64, f64)>, Option<(f64, f64)>) {
+fn below_top(pts: &[(f64, f64)], top: f64) -> (Vec<Point>, Option<Point>) {
     let mut shown: Vec<(f64, f64)> = pts.first().copied().into_iter().collect();
     for w in pts.windows(2) {
         if w[1].1 > top {
@@ -92,14 +95,12 @@ fn mark_divergence<'c, DB: DrawingBackend + 'c>(
     chart
         .draw_series(DashedLineSeries::new(vec![exit, (x, top)], 3, 5, color.stroke_width(2)))
         .map_err(plot_error)?;
-    let (w, _) = chart.plotting_area().dim_in_pixel();
     let (x0, x1) = (chart.x_range().start, chart.x_range().end);
     // The label goes left of the ✕ when the ✕ is in the right half.
     let right_half = (x - x0) / (x1 - x0) > 0.5;
     let font = common::text(style::TICK_LABEL_SIZE);
     let width = chart.plotting_area().estimate_text_size(text, &font).map_or(0, |(tw, _)| tw as i32);
     let dx = if right_half { -width - 14 } else { 14 };
-    let _ = w;
     chart
         .draw_series(std::iter::once(
             EmptyElement::at((x, top))
@@ -120,7 +121,7 @@ impl Draw for Sweep<'_> {
             .collect();
         let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 96) + 4);
         common::legend_strip(&legend, &entries, 2, 96)?;
-        let (h, _) = (body.dim_in_pixel().1, ());
+        let (_, h) = body.dim_in_pixel();
         let (top_row, bottom) = body.split_vertically(h * 57 / 100);
         let panels = top_row.split_evenly((1, 2));
         let init = self.r.initial_loss;

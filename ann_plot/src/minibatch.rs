@@ -59,7 +59,7 @@ impl Draw for CurvesDrawing<'_> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let dot = if c.full_loss.len() + 1 <= 30 { Swatch::LineDot } else { Swatch::Line };
+                let dot = if c.full_loss.len() < 30 { Swatch::LineDot } else { Swatch::Line };
                 (
                     format!("{} — {} steps", c.label, c.full_loss.len()),
                     dot(style::series_color(i).stroke_width(3)),

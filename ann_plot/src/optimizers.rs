@@ -86,7 +86,7 @@ impl Draw for CurvesDrawing<'_> {
                 y_log: true,
             },
         )?;
-        for (i, (c, pts)) in curves.iter().zip(&epoch_pts).enumerate() {
+        for (i, pts) in epoch_pts.iter().enumerate() {
             let color = style::series_color(i);
             let line = color.stroke_width(3);
             chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;

@@ -52,6 +52,9 @@ struct Curves<'a> {
     has_acc: bool,
 }
 
+/// Epoch curves longer than this are drawn without markers (they would merge).
+const MAX_MARKERS: usize = 60;
+
 /// Epoch-end points at x = e + 1.
 fn epoch_points(values: &[f64]) -> Vec<(f64, f64)> {
     values.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect()
@@ -72,21 +75,14 @@ impl Curves<'_> {
         chart: &mut common::Chart2d<'c, DB>,
         values: &[f64],
         color: RGBColor,
-        label: &str,
     ) -> Result<()> {
         if values.is_empty() {
             return Ok(());
         }
         let pts = epoch_points(values);
         let line = color.stroke_width(3);
-        chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?.label(label).legend(
-            move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (24, 0)], line)
-                    + Circle::new((12, 0), 4, color.filled())
-            },
-        );
-        let marker = if pts.len() <= 60 { 4 } else { 0 };
+        chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
+        let marker = if pts.len() <= MAX_MARKERS { 4 } else { 0 };
         if marker > 0 {
             chart
                 .draw_series(pts.iter().map(|&p| Circle::new(p, marker, color.filled())))
@@ -105,9 +101,7 @@ impl Curves<'_> {
             let style = style::NEUTRAL.stroke_width(2);
             chart
                 .draw_series(DashedLineSeries::new(vec![(x, yr.start), (x, yr.end)], 8, 6, style))
-                .map_err(plot_error)?
-                .label(format!("best epoch ({}), restored", best + 1))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                .map_err(plot_error)?;
         }
         Ok(())
     }
@@ -164,8 +158,8 @@ impl Curves<'_> {
                 ))
                 .map_err(plot_error)?;
         }
-        Self::epoch_series(&mut chart, &h.train_loss, style::series_color(0), "train (end of epoch)")?;
-        Self::epoch_series(&mut chart, &h.val_loss, style::series_color(1), "validation")?;
+        Self::epoch_series(&mut chart, &h.train_loss, style::series_color(0))?;
+        Self::epoch_series(&mut chart, &h.val_loss, style::series_color(1))?;
         self.best_epoch_marker(&mut chart)?;
         Ok(())
     }
@@ -180,8 +174,8 @@ impl Curves<'_> {
         let x = 0.0..self.x_max() * 1.02;
         let mut chart =
             common::chart2d(area, &Axes::new("Accuracy", x, y, "epoch", "accuracy (fraction correct)"))?;
-        Self::epoch_series(&mut chart, &h.train_accuracy, style::series_color(0), "train")?;
-        Self::epoch_series(&mut chart, &h.val_accuracy, style::series_color(1), "validation")?;
+        Self::epoch_series(&mut chart, &h.train_accuracy, style::series_color(0))?;
+        Self::epoch_series(&mut chart, &h.val_accuracy, style::series_color(1))?;
         self.best_epoch_marker(&mut chart)?;
         Ok(())
     }
@@ -199,7 +193,10 @@ impl Draw for Curves<'_> {
             (1, "validation", has(&h.val_loss, &h.val_accuracy)),
         ] {
             if present {
-                entries.push((name.to_string(), Swatch::LineDot(style::series_color(i).stroke_width(3))));
+                let line = style::series_color(i).stroke_width(3);
+                let swatch =
+                    if h.epochs() <= MAX_MARKERS { Swatch::LineDot(line) } else { Swatch::Line(line) };
+                entries.push((name.to_string(), swatch));
             }
         }
         if self.steps_shown() {

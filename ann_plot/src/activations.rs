@@ -47,8 +47,8 @@ pub fn activation_functions(activations: &[Activation], z_range: (f64, f64), tit
         })
         .collect::<Vec<_>>();
     let title = if title.is_empty() { "Activation functions g(z) and derivatives g′(z)" } else { title };
-    let width = (460 * activations.len() as u32).max(700);
-    Figure::from_drawing(width, 520, title, &Panels { curves, title })
+    let width = (460 * activations.len() as u32).clamp(700, style::COLUMN_WIDTH);
+    Figure::from_drawing(width, 460, title, &Panels { curves, title })
 }
 
 struct Curve {
@@ -118,11 +118,7 @@ impl Draw for Panels<'_> {
                 let series =
                     chart.draw_series(DashedLineSeries::new(piece, 10, 5, d_style)).map_err(plot_error)?;
                 if k == 0 {
-                    series.label(fd).legend(move |(x, y)| {
-                        EmptyElement::at((x, y))
-                            + PathElement::new(vec![(0, 0), (10, 0)], d_style)
-                            + PathElement::new(vec![(15, 0), (24, 0)], d_style)
-                    });
+                    series.label(fd).legend(common::dashed_legend(d_style));
                 }
             }
             // The corner each function leaves empty: tanh fills the upper left (g′ peaks at 0).

@@ -40,7 +40,7 @@ pub fn compare_runs(runs: &[(&str, &History)], loss: Loss, title: &str) -> Resul
         }
     }
     let title = if title.is_empty() { format!("{} training runs", runs.len()) } else { title.to_string() };
-    Figure::from_drawing(1400, 560, &title, &Compare { runs, loss, title: &title })
+    Figure::from_drawing(style::COLUMN_WIDTH, 480, &title, &Compare { runs, loss, title: &title })
 }
 
 struct Compare<'a> {

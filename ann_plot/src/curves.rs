@@ -1,7 +1,7 @@
 //! Learning curves from a [`History`]: loss and accuracy per epoch, train and validation,
 //! with the per-step mini-batch loss as a faint line.
 
-use crate::common::{self, Axes};
+use crate::common::{self, Axes, Swatch};
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
@@ -13,7 +13,9 @@ use plotters::prelude::*;
 ///
 /// The epoch-end values J and accuracy of epoch e (0-based) are drawn at x = e + 1, after
 /// the epoch's steps; the mini-batch loss J{t} of global step t sits at
-/// x = t / steps_per_epoch, so step and epoch values share the "epoch" axis. Validation
+/// x = t / steps_per_epoch, so step and epoch values share the "epoch" axis. The loss axis
+/// reaches at most twice the largest epoch value; larger J{t} (the first steps under a big
+/// L2 penalty, say) are drawn on its top edge rather than squash the curves. Validation
 /// curves appear when the history has them; the best epoch of early stopping is marked.
 /// A regression history (no accuracy) gives the loss panel alone. `loss` names the y axis;
 /// an empty `title` gives a default one.
@@ -38,7 +40,7 @@ pub fn training_curves(history: &History, loss: Loss, title: &str) -> Result<Fig
         title.to_string()
     };
     let has_acc = !history.train_accuracy.is_empty() || !history.val_accuracy.is_empty();
-    let size = if has_acc { (1400, 560) } else { style::DEFAULT_SIZE };
+    let size = if has_acc { (style::COLUMN_WIDTH, 480) } else { style::DEFAULT_SIZE };
     let drawing = Curves { h: history, loss, title: &title, has_acc };
     Figure::from_drawing(size.0, size.1, &title, &drawing)
 }
@@ -49,6 +51,9 @@ struct Curves<'a> {
     title: &'a str,
     has_acc: bool,
 }
+
+/// Epoch curves longer than this are drawn without markers (they would merge).
+const MAX_MARKERS: usize = 60;
 
 /// Epoch-end points at x = e + 1.
 fn epoch_points(values: &[f64]) -> Vec<(f64, f64)> {
@@ -70,21 +75,14 @@ impl Curves<'_> {
         chart: &mut common::Chart2d<'c, DB>,
         values: &[f64],
         color: RGBColor,
-        label: &str,
     ) -> Result<()> {
         if values.is_empty() {
             return Ok(());
         }
         let pts = epoch_points(values);
         let line = color.stroke_width(3);
-        chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?.label(label).legend(
-            move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (24, 0)], line)
-                    + Circle::new((12, 0), 4, color.filled())
-            },
-        );
-        let marker = if pts.len() <= 60 { 4 } else { 0 };
+        chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
+        let marker = if pts.len() <= MAX_MARKERS { 4 } else { 0 };
         if marker > 0 {
             chart
                 .draw_series(pts.iter().map(|&p| Circle::new(p, marker, color.filled())))
@@ -103,39 +101,67 @@ impl Curves<'_> {
             let style = style::NEUTRAL.stroke_width(2);
             chart
                 .draw_series(DashedLineSeries::new(vec![(x, yr.start), (x, yr.end)], 8, 6, style))
-                .map_err(plot_error)?
-                .label(format!("best epoch ({}), restored", best + 1))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
+                .map_err(plot_error)?;
         }
         Ok(())
     }
 
+    /// Legend entry of the best-epoch marker, if there is one.
+    fn best_entry(&self) -> Option<(String, Swatch)> {
+        self.h.best_epoch.map(|b| {
+            (format!("best epoch ({}), restored", b + 1), Swatch::Dashed(style::NEUTRAL.stroke_width(2)))
+        })
+    }
+
+    /// Whether the per-step losses are drawn.
+    fn steps_shown(&self) -> bool {
+        self.h.steps_per_epoch > 0 && !self.h.step_loss.is_empty()
+    }
+
+    /// (lo, hi) of the loss axis, and whether step losses lie above it. The range reaches
+    /// at most twice the epoch curves' largest value: larger J{t} (the first steps under a
+    /// big L2 penalty, say) would squash the curves; they are drawn on the top edge.
+    fn loss_range(&self) -> ((f64, f64), bool) {
+        let h = self.h;
+        let epoch_range = common::finite_range(h.train_loss.iter().chain(&h.val_loss).copied());
+        let step_range =
+            if self.steps_shown() { common::finite_range(h.step_loss.iter().copied()) } else { None };
+        let (lo, hi) = match (epoch_range, step_range) {
+            (Some((lo, hi)), Some((slo, shi))) => (lo.min(slo), shi.clamp(hi, hi + hi.abs())),
+            (Some(r), None) | (None, Some(r)) => r,
+            (None, None) => (0.0, 1.0),
+        };
+        ((lo, hi), step_range.is_some_and(|(_, shi)| shi > hi))
+    }
+
+    fn step_range_clipped(&self) -> bool {
+        self.loss_range().1
+    }
+
     fn loss_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let h = self.h;
-        let steps_ok = h.steps_per_epoch > 0 && !h.step_loss.is_empty();
-        let all = h.train_loss.iter().chain(&h.val_loss).chain(if steps_ok { &h.step_loss[..] } else { &[] });
-        let (lo, hi) = common::finite_range(all.copied()).unwrap_or((0.0, 1.0));
+        let steps_ok = self.steps_shown();
+        let ((lo, hi), _) = self.loss_range();
         let y =
             if lo >= 0.0 { 0.0..common::padded((0.0, hi), 0.05).end } else { common::padded((lo, hi), 0.05) };
         let x = 0.0..self.x_max() * 1.02;
         let y_desc = format!("loss J ({})", self.loss.name());
+        let top = y.end;
         let mut chart = common::chart2d(area, &Axes::new("Loss", x, y, "epoch", &y_desc))?;
         if steps_ok {
             let spe = h.steps_per_epoch as f64;
             let faint = style::series_color(0).mix(0.35).stroke_width(1);
             chart
                 .draw_series(LineSeries::new(
-                    h.step_loss.iter().enumerate().map(|(t, &v)| (t as f64 / spe, v)),
+                    h.step_loss.iter().enumerate().map(|(t, &v)| (t as f64 / spe, v.min(top))),
                     faint,
                 ))
-                .map_err(plot_error)?
-                .label("mini-batch loss J{t} (per step)")
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], faint));
+                .map_err(plot_error)?;
         }
-        Self::epoch_series(&mut chart, &h.train_loss, style::series_color(0), "train (end of epoch)")?;
-        Self::epoch_series(&mut chart, &h.val_loss, style::series_color(1), "validation")?;
+        Self::epoch_series(&mut chart, &h.train_loss, style::series_color(0))?;
+        Self::epoch_series(&mut chart, &h.val_loss, style::series_color(1))?;
         self.best_epoch_marker(&mut chart)?;
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     }
 
     fn accuracy_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
@@ -148,16 +174,40 @@ impl Curves<'_> {
         let x = 0.0..self.x_max() * 1.02;
         let mut chart =
             common::chart2d(area, &Axes::new("Accuracy", x, y, "epoch", "accuracy (fraction correct)"))?;
-        Self::epoch_series(&mut chart, &h.train_accuracy, style::series_color(0), "train")?;
-        Self::epoch_series(&mut chart, &h.val_accuracy, style::series_color(1), "validation")?;
+        Self::epoch_series(&mut chart, &h.train_accuracy, style::series_color(0))?;
+        Self::epoch_series(&mut chart, &h.val_accuracy, style::series_color(1))?;
         self.best_epoch_marker(&mut chart)?;
-        common::legend(&mut chart, SeriesLabelPosition::LowerRight)
+        Ok(())
     }
 }
 
 impl Draw for Curves<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
+        // One legend above the panels (same colours in both), not over the curves.
+        let h = self.h;
+        let mut entries = Vec::new();
+        let has = |a: &[f64], b: &[f64]| !a.is_empty() || (self.has_acc && !b.is_empty());
+        for (i, name, present) in [
+            (0, "train (end of epoch)", has(&h.train_loss, &h.train_accuracy)),
+            (1, "validation", has(&h.val_loss, &h.val_accuracy)),
+        ] {
+            if present {
+                let line = style::series_color(i).stroke_width(3);
+                let swatch =
+                    if h.epochs() <= MAX_MARKERS { Swatch::LineDot(line) } else { Swatch::Line(line) };
+                entries.push((name.to_string(), swatch));
+            }
+        }
+        if self.steps_shown() {
+            let faint = style::series_color(0).mix(0.35).stroke_width(1);
+            let clipped = if self.step_range_clipped() { "; clipped" } else { "" };
+            entries.push((format!("mini-batch loss J{{t}} (per step{clipped})"), Swatch::Line(faint)));
+        }
+        entries.extend(self.best_entry());
+        let per_row = if self.has_acc { 3 } else { 2 };
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, per_row, 92) + 4);
+        common::legend_strip(&legend, &entries, per_row, 92)?;
         if self.has_acc {
             let panels = body.split_evenly((1, 2));
             self.loss_panel(&panels[0])?;

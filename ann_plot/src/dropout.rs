@@ -86,7 +86,7 @@ pub fn dropout_mask(net: &Network, cache: &Cache<Train>, layer: usize, title: &s
         String::new()
     };
     let drawing = DropoutPanels { title: &title, layer, keep, before, mask, after, cols_note };
-    Figure::from_drawing(1700, 600, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 860, &title, &drawing)
 }
 
 struct DropoutPanels<'a> {
@@ -104,7 +104,8 @@ impl Draw for DropoutPanels<'_> {
         let body = common::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (main, strip) = body.split_horizontally(w.saturating_sub(130));
-        let panels = main.split_evenly((1, 3));
+        // Stacked, so the same example is the same column in all three.
+        let panels = main.split_evenly((3, 1));
         let (cmap, lo, hi) = common::activation_scale(self.before.iter().chain(self.after.iter()).copied());
         let l = self.layer;
         let x_desc = format!("example in the mini-batch{}", self.cols_note);

@@ -1,7 +1,7 @@
 //! Evaluating a trained classifier or regressor: the confusion matrix, a grid of the
 //! images it gets wrong, and a fitted 1-D curve against its data.
 
-use crate::common::{self, Axes};
+use crate::common::{self, Axes, Swatch};
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;
@@ -38,7 +38,7 @@ pub fn confusion_matrix(cm: ArrayView2<usize>, title: &str) -> Result<Figure> {
     } else {
         title.to_string()
     };
-    let side = (560 + 40 * k as u32).min(1100);
+    let side = (560 + 40 * k as u32).min(style::COLUMN_WIDTH - 60);
     Figure::from_drawing(side + 60, side, &title, &Confusion { cm: cm.to_owned(), title: &title })
 }
 
@@ -250,29 +250,27 @@ struct Fit<'a> {
 impl Draw for Fit<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
+        let data = style::series_color(0);
+        let fit = style::series_color(1).stroke_width(3);
+        let ink = style::NEUTRAL.stroke_width(2);
+        // The legend sits above the chart: inside, it would cover points or curves.
+        let mut entries = vec![(format!("training data (m = {})", self.points.len()), Swatch::Dot(data))];
+        if let Some((name, _)) = &self.reference {
+            entries.push((name.clone(), Swatch::Dashed(ink)));
+        }
+        entries.push(("network prediction ŷ(x)".to_string(), Swatch::Line(fit)));
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 3, 92) + 6);
+        common::legend_strip(&legend, &entries, 3, 92)?;
         let ys = self.points.iter().chain(&self.curve).map(|p| p.1);
         let yr = common::padded(common::finite_range(ys).unwrap_or((0.0, 1.0)), 0.08);
         let mut chart = common::chart2d(&body, &Axes::new("", self.x.clone(), yr, "input x", "target y"))?;
-        let data = style::series_color(0);
         chart
             .draw_series(self.points.iter().map(|&p| Circle::new(p, 3, data.mix(0.45).filled())))
-            .map_err(plot_error)?
-            .label(format!("training data (m = {})", self.points.len()))
-            .legend(move |(x, y)| Circle::new((x, y), 4, data.filled()));
-        if let Some((name, pts)) = &self.reference {
-            let ink = style::NEUTRAL;
-            chart
-                .draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 6, ink.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], ink.stroke_width(2)));
+            .map_err(plot_error)?;
+        if let Some((_, pts)) = &self.reference {
+            chart.draw_series(DashedLineSeries::new(pts.iter().copied(), 8, 6, ink)).map_err(plot_error)?;
         }
-        let fit = style::series_color(1);
-        chart
-            .draw_series(LineSeries::new(self.curve.iter().copied(), fit.stroke_width(3)))
-            .map_err(plot_error)?
-            .label("network prediction ŷ(x)")
-            .legend(move |(x, y)| PathElement::new(vec![(x - 12, y), (x + 12, y)], fit.stroke_width(3)));
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+        chart.draw_series(LineSeries::new(self.curve.iter().copied(), fit)).map_err(plot_error)?;
+        Ok(())
     }
 }

@@ -42,7 +42,7 @@ pub fn gradient_norms(result: &GradientFlow, title: &str) -> Result<Figure> {
         title.to_string()
     };
     let trained = result.train_epochs > 0;
-    let w = if trained { 1900 } else { 1350 };
+    let w = style::COLUMN_WIDTH;
     Figure::from_drawing(w, 700, &title, &Flow { r: result, title: &title, trained })
 }
 
@@ -94,21 +94,21 @@ impl Draw for Flow<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
         let runs = &self.r.runs;
-        let per_row = if self.trained { 3 } else { 2 };
-        let legend_h = 20 + 30 * runs.len().div_ceil(per_row) as u32;
+        let per_row = 1;
+        let legend_h = 16 + 30 * runs.len().div_ceil(per_row) as u32;
         let (_, h) = body.dim_in_pixel();
         let (charts, legend) = body.split_vertically(h.saturating_sub(legend_h));
         let panels = charts.split_evenly((1, if self.trained { 3 } else { 2 }));
         let forward: Vec<_> = runs.iter().map(|r| layer_points(&r.activation_std, 1)).collect();
-        self.panel(&panels[0], "Forward: spread of the activations", "std of A[l] (log scale)", &forward)?;
+        self.panel(&panels[0], "Forward: spread of A[l]", "std of A[l] (log scale)", &forward)?;
         let backward: Vec<_> = runs.iter().map(|r| layer_points(&r.grad_norms, 1)).collect();
-        self.panel(&panels[1], "Backward: gradients at initialization", "‖dW[l]‖ (log scale)", &backward)?;
+        self.panel(&panels[1], "Backward: at initialization", "‖dW[l]‖ (log scale)", &backward)?;
         if self.trained {
             let after: Vec<_> = runs
                 .iter()
                 .map(|r| r.trained_grad_norms.as_ref().map_or(Vec::new(), |g| layer_points(g, 1)))
                 .collect();
-            let caption = format!("Gradients after {} epochs of SGD", self.r.train_epochs);
+            let caption = format!("After {} epochs of SGD", self.r.train_epochs);
             self.panel(&panels[2], &caption, "mean ‖dW[l]‖ over the last epoch (log)", &after)?;
         }
         let entries: Vec<(String, RGBColor)> = runs

@@ -73,11 +73,6 @@ pub(crate) fn chart<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
-/// A legend entry drawn as a short line in `style`.
-pub(crate) fn line_legend(s: ShapeStyle) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], s)
-}
-
 /// The log₁₀ colour scale of a loss landscape: [log₁₀ min, log₁₀ max] of the finite,
 /// positive values of the grid, at most `decades` wide above the minimum.
 pub(crate) fn log_scale(grid: &Grid2D, decades: f64) -> Result<(f64, f64)> {

@@ -69,7 +69,7 @@ pub fn layer_activations(
         title.to_string()
     };
     let drawing = Pattern { title: &title, layer, a: sorted, labels: sorted_labels };
-    Figure::from_drawing(1300, 640, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 560, &title, &drawing)
 }
 
 struct Pattern<'a> {
@@ -187,8 +187,10 @@ pub fn neuron_maps(
     let cols = (shown as f64).sqrt().ceil().max(1.0) as usize;
     let rows = shown.div_ceil(cols);
     let drawing = Maps { title: &title, layer, grid, shown, cols, rows, scale, x, labels };
-    let width = 280 * cols as u32 + 180;
-    let height = 265 * rows as u32 + 70;
+    // Cells of up to 280 px, narrower where the columns would not fit the column width.
+    let cell = ((style::COLUMN_WIDTH - 180) / cols as u32).min(280);
+    let width = cell * cols as u32 + 180;
+    let height = (cell - 15) * rows as u32 + 70;
     Figure::from_drawing(width.max(700), height, &title, &drawing)
 }
 

@@ -9,9 +9,10 @@ use crate::landscape;
 use crate::style::{self, Colormap};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The loss slice J(θ* + α d1 + β d2) of a [`loss_surface`](fn@crate::experiments::loss_surface)
-/// run: left, a 3-D surface of log₁₀ J over (α, β); right, the same values as a contour map
+/// run: left, a 3-D surface of J over (α, β) with a log-scaled J axis; right, the same values as a contour map
 /// (log colour scale, iso-lines every ¼ decade) with θ* (α = β = 0) marked. An empty
 /// `title` gives a default one.
 ///
@@ -28,7 +29,7 @@ pub fn loss_landscape(surface: &LossSurface, title: &str) -> Result<Figure> {
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1600, 700, &title, &Landscape { s: surface, title: &title, scale })
+    Figure::from_drawing(1000, 540, &title, &Landscape { s: surface, title: &title, scale })
 }
 
 struct Landscape<'a> {
@@ -46,10 +47,12 @@ impl Landscape<'_> {
         let (a0, a1) = (g.xs[0], g.xs[g.xs.len() - 1]);
         let (b0, b1) = (g.ys[0], g.ys[g.ys.len() - 1]);
         let area = area.margin(10, 10, 10, 10);
-        let caption_area =
-            area.titled("log₁₀ J as a surface", common::text(style::PANEL_TITLE_SIZE)).map_err(plot_error)?;
+        let caption_area = area
+            .titled("J as a surface (log scale)", common::text(style::PANEL_TITLE_SIZE))
+            .map_err(plot_error)?;
         let mut chart = ChartBuilder::on(&caption_area)
             .margin(20)
+            .margin_left(46)
             .build_cartesian_3d(a0..a1, lo..hi, b0..b1)
             .map_err(plot_error)?;
         chart.with_projection(|mut p| {
@@ -106,8 +109,15 @@ impl Landscape<'_> {
             .draw_series([
                 Text::new("α", ((a0 + a1) / 2.0, lo, b1 + 0.18 * (b1 - b0)), label.clone()),
                 Text::new("β", (a1 + 0.18 * (a1 - a0), lo, (b0 + b1) / 2.0), label.clone()),
-                Text::new("J", (a0, hi + 0.08 * (hi - lo), b0), label),
             ])
+            .map_err(plot_error)?;
+        // "J" left of the tick labels of the vertical axis (the edge at α = a0, β = b1), not
+        // on the surface.
+        let (px, py) = chart.as_coord_spec().translate(&(a0, (lo + hi) / 2.0, b1));
+        let base = caption_area.get_base_pixel();
+        let centred = label.pos(Pos::new(HPos::Center, VPos::Center));
+        caption_area
+            .draw_text("J", &centred, ((px - base.0 - 70).max(12), py - base.1))
             .map_err(plot_error)?;
         Ok(())
     }
@@ -115,19 +125,24 @@ impl Landscape<'_> {
     fn contour<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let g = &self.s.grid;
         let (w, _) = area.dim_in_pixel();
-        let (main, strip) = area.split_horizontally(w.saturating_sub(150));
+        let (main, strip) = area.split_horizontally(w.saturating_sub(120));
         let xr = g.xs[0]..g.xs[g.xs.len() - 1];
         let yr = g.ys[0]..g.ys[g.ys.len() - 1];
+        // The marker is explained above the chart: a legend inside would cover contours.
+        let acc = self.s.center_accuracy.map_or(String::new(), |a| format!(", accuracy {:.1} %", 100.0 * a));
+        let (note, main) = main.split_vertically(24);
+        let centred = common::text(style::LEGEND_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
+        let (nw, _) = note.dim_in_pixel();
+        note.draw_text(
+            &format!("✕ θ* (trained): J = {:.3}{acc}", self.s.center_loss),
+            &centred,
+            (nw as i32 / 2 + 40, 12),
+        )
+        .map_err(plot_error)?;
         let mut chart =
             common::chart2d(&main, &Axes::new("Contours of J", xr, yr, "α (along d1)", "β (along d2)"))?;
         landscape::draw_landscape(&mut chart, g, self.scale, 0.25)?;
-        let acc = self.s.center_accuracy.map_or(String::new(), |a| format!(", accuracy {:.1} %", 100.0 * a));
-        landscape::draw_marker(
-            &mut chart,
-            (0.0, 0.0),
-            &format!("θ* (trained): J = {:.3}{acc}", self.s.center_loss),
-        )?;
-        common::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        landscape::draw_marker(&mut chart, (0.0, 0.0), "")?;
         common::frame(&mut chart)?;
         let rows = landscape::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "J (log scale)")
@@ -142,7 +157,7 @@ impl Draw for Landscape<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
-        let (left, right) = body.split_horizontally(w / 2);
+        let (left, right) = body.split_horizontally(w * 47 / 100);
         self.surface3d(&left)?;
         self.contour(&right)
     }

@@ -1,7 +1,7 @@
 //! Batch vs mini-batch vs stochastic gradient descent: loss curves, and the
 //! (w, b) paths of a 1-unit linear model over its loss contours.
 
-use crate::common::{self, Axes};
+use crate::common::{self, Axes, Swatch};
 use crate::error::{AnnError, Result};
 use crate::experiments::{MiniBatchCurves, MiniBatchPaths};
 use crate::figure::{Draw, Figure, plot_error};
@@ -42,7 +42,7 @@ pub fn batch_size_curves(result: &MiniBatchCurves, title: &str) -> Result<Figure
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1400, 580, &title, &CurvesDrawing { r: result, title: &title })
+    Figure::from_drawing(style::COLUMN_WIDTH, 500, &title, &CurvesDrawing { r: result, title: &title })
 }
 
 struct CurvesDrawing<'a> {
@@ -53,8 +53,22 @@ struct CurvesDrawing<'a> {
 impl Draw for CurvesDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
-        let panels = body.split_evenly((1, 2));
         let curves = &self.r.curves;
+        // One legend above both panels (same colours), not over the curves.
+        let entries: Vec<(String, Swatch)> = curves
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let dot = if c.full_loss.len() < 30 { Swatch::LineDot } else { Swatch::Line };
+                (
+                    format!("{} — {} steps", c.label, c.full_loss.len()),
+                    dot(style::series_color(i).stroke_width(3)),
+                )
+            })
+            .collect();
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 92) + 4);
+        common::legend_strip(&legend, &entries, 2, 92)?;
+        let panels = body.split_evenly((1, 2));
         let init = curves[0].initial_loss;
 
         // Left: full training loss against epochs.
@@ -78,19 +92,13 @@ impl Draw for CurvesDrawing<'_> {
                 .chain(c.epochs_axis().into_iter().zip(c.full_loss.iter().copied()))
                 .collect();
             let line = color.stroke_width(width);
-            let legend_line = color.stroke_width(3);
-            chart
-                .draw_series(LineSeries::new(pts.clone(), line))
-                .map_err(plot_error)?
-                .label(format!("{} — {} steps", c.label, c.full_loss.len()))
-                .legend(landscape::line_legend(legend_line));
+            chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
             if pts.len() <= 30 {
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                     .map_err(plot_error)?;
             }
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
         // Right: mini-batch loss J{t} over the first steps.
         let n = curves.iter().map(|c| c.step_loss.len()).max().unwrap_or(1).min(FIRST_STEPS);
@@ -98,7 +106,7 @@ impl Draw for CurvesDrawing<'_> {
         let mut chart = common::chart2d(
             &panels[1],
             &Axes::new(
-                &format!("Mini-batch loss J{{t}} seen by the optimizer, first {n} steps"),
+                &format!("Mini-batch loss J{{t}}, first {n} steps"),
                 0.0..n as f64 + 1.0,
                 0.0..common::padded((0.0, hi), 0.05).end,
                 "step t",
@@ -111,18 +119,14 @@ impl Draw for CurvesDrawing<'_> {
             let pts: Vec<(f64, f64)> =
                 c.step_loss.iter().take(n).enumerate().map(|(t, &v)| ((t + 1) as f64, v)).collect();
             let line = color.stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(pts.clone(), line))
-                .map_err(plot_error)?
-                .label(format!("{} (b = {})", c.label.split(" (").next().unwrap_or(&c.label), c.batch_size))
-                .legend(landscape::line_legend(color.stroke_width(3)));
+            chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
             if pts.len() <= 30 {
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
                     .map_err(plot_error)?;
             }
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     }
 }
 

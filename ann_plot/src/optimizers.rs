@@ -1,7 +1,7 @@
 //! SGD, Momentum, RMSProp and Adam: loss curves on a network, and paths on a
 //! 2-D ill-conditioned function.
 
-use crate::common::{self, Axes};
+use crate::common::{self, Axes, Swatch};
 use crate::error::{AnnError, Result};
 use crate::experiments::{OptimizerCurves, OptimizerPaths};
 use crate::figure::{Draw, Figure, plot_error};
@@ -35,7 +35,7 @@ pub fn optimizer_loss_curves(result: &OptimizerCurves, title: &str) -> Result<Fi
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1400, 600, &title, &CurvesDrawing { r: result, title: &title })
+    Figure::from_drawing(style::COLUMN_WIDTH, 500, &title, &CurvesDrawing { r: result, title: &title })
 }
 
 struct CurvesDrawing<'a> {
@@ -46,8 +46,23 @@ struct CurvesDrawing<'a> {
 impl Draw for CurvesDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
-        let panels = body.split_evenly((1, 2));
         let curves = &self.r.curves;
+        // One legend above both panels, not over the curves.
+        let entries: Vec<(String, Swatch)> = curves
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let last = c.epoch_loss.last().map_or(String::new(), |v| format!(": final J = {v:.3}"));
+                let acc = c.epoch_accuracy.last().map_or(String::new(), |v| format!(", {:.1} %", 100.0 * v));
+                let diverged =
+                    c.diverged.map_or(String::new(), |d| format!(", diverged at step {}", d.step + 1));
+                let swatch = Swatch::LineDot(style::series_color(i).stroke_width(3));
+                (format!("{}{last}{acc}{diverged}", c.spec), swatch)
+            })
+            .collect();
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 96) + 4);
+        common::legend_strip(&legend, &entries, 2, 96)?;
+        let panels = body.split_evenly((1, 2));
         let epochs = curves.iter().map(|c| c.epoch_loss.len()).max().unwrap_or(1).max(1);
         let epoch_pts: Vec<Vec<(f64, f64)>> = curves
             .iter()
@@ -71,23 +86,16 @@ impl Draw for CurvesDrawing<'_> {
                 y_log: true,
             },
         )?;
-        for (i, (c, pts)) in curves.iter().zip(&epoch_pts).enumerate() {
+        for (i, pts) in epoch_pts.iter().enumerate() {
             let color = style::series_color(i);
             let line = color.stroke_width(3);
-            let last = c.epoch_loss.last().map_or(String::new(), |v| format!(", final J = {v:.3}"));
-            let diverged = c.diverged.map_or(String::new(), |d| format!(", diverged at step {}", d.step));
-            chart
-                .draw_series(LineSeries::new(pts.clone(), line))
-                .map_err(plot_error)?
-                .label(format!("{}{last}{diverged}", c.spec))
-                .legend(landscape::line_legend(line));
+            chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
             if pts.len() <= 40 {
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
                     .map_err(plot_error)?;
             }
         }
-        common::legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
 
         let (lo, _) = common::finite_range(curves.iter().flat_map(|c| c.epoch_accuracy.iter().copied()))
             .unwrap_or((0.5, 1.0));
@@ -109,19 +117,14 @@ impl Draw for CurvesDrawing<'_> {
             let line = color.stroke_width(3);
             let pts: Vec<(f64, f64)> =
                 c.epoch_accuracy.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v)).collect();
-            let last = c.epoch_accuracy.last().map_or(String::new(), |v| format!(": {:.1} %", 100.0 * v));
-            chart
-                .draw_series(LineSeries::new(pts.clone(), line))
-                .map_err(plot_error)?
-                .label(format!("{}{last}", c.spec.name()))
-                .legend(landscape::line_legend(line));
+            chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
             if pts.len() <= 40 {
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
                     .map_err(plot_error)?;
             }
         }
-        common::legend(&mut chart, SeriesLabelPosition::LowerRight)
+        Ok(())
     }
 }
 
@@ -148,7 +151,7 @@ pub fn optimizer_trajectories(result: &OptimizerPaths, title: &str) -> Result<Fi
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1600, 640, &title, &PathsDrawing { r: result, title: &title, scale })
+    Figure::from_drawing(style::COLUMN_WIDTH, 540, &title, &PathsDrawing { r: result, title: &title, scale })
 }
 
 struct PathsDrawing<'a> {
@@ -160,11 +163,25 @@ struct PathsDrawing<'a> {
 impl Draw for PathsDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
+        // One legend above both panels, not over the paths.
+        let mut entries: Vec<(String, Swatch)> = self
+            .r
+            .paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let label = if p.diverged { format!("{} (diverged)", p.spec) } else { p.spec.to_string() };
+                (label, Swatch::LineDot(style::series_color(i).stroke_width(2)))
+            })
+            .collect();
+        entries.push(("minimum".to_string(), Swatch::Cross));
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 3, 96) + 4);
+        common::legend_strip(&legend, &entries, 3, 96)?;
         let (w, _) = body.dim_in_pixel();
         let (left, right) = body.split_horizontally(w * 62 / 100);
-        let right = right.margin(0, 0, 40, 0);
+        let right = right.margin(0, 0, 10, 0);
         let (lw, _) = left.dim_in_pixel();
-        let (main, strip) = left.split_horizontally(lw.saturating_sub(150));
+        let (main, strip) = left.split_horizontally(lw.saturating_sub(120));
         let g = &self.r.contour;
         let (xr, yr) = (g.xs[0]..g.xs[g.xs.len() - 1], g.ys[0]..g.ys[g.ys.len() - 1]);
         let mut chart = common::chart2d(&main, &Axes::new("Paths over the contours of f", xr, yr, "x", "y"))?;
@@ -174,7 +191,6 @@ impl Draw for PathsDrawing<'_> {
             landscape::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
         }
         landscape::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;
-        common::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         common::frame(&mut chart)?;
         let rows = landscape::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "f (log scale)")?;
@@ -202,15 +218,11 @@ impl Draw for PathsDrawing<'_> {
             },
         )?;
         let floor = lo - 0.04 * (hi - lo);
-        for (i, (p, pts)) in self.r.paths.iter().zip(&pts).enumerate() {
+        for (i, pts) in pts.iter().enumerate() {
             let line = style::series_color(i).stroke_width(2);
             let clipped: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x, y.max(floor))).collect();
-            chart
-                .draw_series(landscape::segments(&clipped, line))
-                .map_err(plot_error)?
-                .label(p.spec.name())
-                .legend(landscape::line_legend(line));
+            chart.draw_series(landscape::segments(&clipped, line)).map_err(plot_error)?;
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+        Ok(())
     }
 }

@@ -36,7 +36,7 @@ pub fn learning_rate_schedules(runs: &[(&str, &History)], title: &str) -> Result
     }
     let title = if title.is_empty() { "Learning-rate schedules".to_string() } else { title.to_string() };
     let drawing = Schedules { runs, title: &title };
-    Figure::from_drawing(1400, 560, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 480, &title, &drawing)
 }
 
 /// Space above the highest value, as a fraction of the range: the legend sits there, so it

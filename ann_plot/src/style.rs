@@ -23,6 +23,11 @@ pub const TICK_LABEL_SIZE: u32 = 16;
 /// Legend entries.
 pub const LEGEND_SIZE: u32 = 17;
 
+/// Widest figure, in pixels: a notebook column shows about 900 px, and a wider figure is
+/// shrunk until its tick labels are too small to read. Figures with several panels stack
+/// or narrow them to fit.
+pub const COLUMN_WIDTH: u32 = 1000;
+
 /// Default figure size for a single chart, in pixels.
 pub const DEFAULT_SIZE: (u32, u32) = (900, 600);
 

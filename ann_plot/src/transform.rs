@@ -63,7 +63,7 @@ pub fn feature_transformer(
         title.to_string()
     };
     let drawing = Transform { title: &title, hidden, x: x.to_owned(), a1, a2, labels, input_map, plane_map };
-    Figure::from_drawing(1800, 640, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 500, &title, &drawing)
 }
 
 struct Transform<'a> {
@@ -114,6 +114,7 @@ impl Transform<'_> {
         let mut chart = ChartBuilder::on(area)
             .caption(caption, common::text(style::PANEL_TITLE_SIZE))
             .margin(20)
+            .margin_left(44)
             .build_cartesian_3d(rx.clone(), ry.clone(), rz.clone())
             .map_err(plot_error)?;
         chart.with_projection(|mut pb| {
@@ -123,6 +124,9 @@ impl Transform<'_> {
             pb.into_matrix()
         });
         let fmt = |v: &f64| common::tick(*v);
+        // Unit 2's tick nearest the front corner would sit on unit 1's last tick: leave it out.
+        let z_end = rz.end - 0.12 * (rz.end - rz.start);
+        let z_fmt = move |v: &f64| if *v > z_end { String::new() } else { common::tick(*v) };
         chart
             .configure_axes()
             .light_grid_style(style::GRID.mix(0.6))
@@ -135,7 +139,7 @@ impl Transform<'_> {
             .z_labels(5)
             .x_formatter(&fmt)
             .y_formatter(&fmt)
-            .z_formatter(&fmt)
+            .z_formatter(&z_fmt)
             .draw()
             .map_err(plot_error)?;
         // Unit k of A[1] on plotters' axes: unit 1 → x, unit 2 → z (depth), unit 3 → y (up).
@@ -172,7 +176,7 @@ impl Transform<'_> {
             let (ex, ey) = spec.translate(&p);
             let (dx, dy) = (f64::from(ex - centre.0), f64::from(ey - centre.1));
             let len = dx.hypot(dy).max(1.0);
-            let (tx, ty) = (f64::from(ex) + 62.0 * dx / len, f64::from(ey) + 62.0 * dy / len);
+            let (tx, ty) = (f64::from(ex) + 44.0 * dx / len, f64::from(ey) + 44.0 * dy / len);
             area.draw_text(name, &label, (tx as i32 - base.0, ty as i32 - base.1)).map_err(plot_error)?;
         }
         Ok(())
@@ -182,8 +186,19 @@ impl Transform<'_> {
 impl Draw for Transform<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
-        let panels = body.split_evenly((1, 3));
-        self.plane(&panels[0], "input: X ∈ ℝ²", self.x.view(), Some(&self.input_map), ("x₁", "x₂"), true)?;
+        // The class legend goes above the panels, not over the points.
+        let classes: std::collections::BTreeSet<usize> = self.labels.iter().copied().collect();
+        let entries: Vec<(String, common::Swatch)> = classes
+            .into_iter()
+            .map(|c| (format!("class {c}"), common::Swatch::Dot(style::class_color(c))))
+            .collect();
+        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 8, 80) + 2);
+        common::legend_strip(&legend, &entries, 8, 80)?;
+        let (w, _) = body.dim_in_pixel();
+        let (first, rest) = body.split_horizontally(w * 31 / 100);
+        let (middle, last) = rest.split_horizontally(w * 38 / 100);
+        let panels = [first, middle, last];
+        self.plane(&panels[0], "input: X ∈ ℝ²", self.x.view(), Some(&self.input_map), ("x₁", "x₂"), false)?;
         self.cube(&panels[1])?;
         let caption = format!("layer 2: A[2] ∈ ℝ² ({})", self.hidden[1]);
         self.plane(

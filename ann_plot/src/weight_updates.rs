@@ -1,6 +1,6 @@
 //! Weights and the size of their updates over the iterations.
 
-use crate::common;
+use crate::common::{self, Swatch};
 use crate::error::{AnnError, Result};
 use crate::experiments::WeightUpdates;
 use crate::figure::{Draw, Figure, plot_error};
@@ -43,7 +43,7 @@ pub fn weight_update_traces(result: &WeightUpdates, title: &str) -> Result<Figur
     } else {
         title.to_string()
     };
-    Figure::from_drawing(1450, 600, &title, &Updates { r: result, title: &title })
+    Figure::from_drawing(1000, 600, &title, &Updates { r: result, title: &title })
 }
 
 struct Updates<'a> {
@@ -54,6 +54,9 @@ struct Updates<'a> {
 impl Draw for Updates<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
+        // Legends above the panels, not over the curves.
+        let (legends, body) = body.split_vertically(3 * 26 + 8);
+        let legends = legends.split_evenly((1, 2));
         let panels = body.split_evenly((1, 2));
         let steps = self.r.step_loss.len() as f64;
         let spe = self.r.steps_per_epoch;
@@ -63,7 +66,7 @@ impl Draw for Updates<'_> {
         let mut chart = landscape::chart(
             &panels[0],
             &LogAxes {
-                caption: "Trajectories of individual weights",
+                caption: "Individual weights",
                 x: 0.0..steps,
                 y: common::padded((lo, hi), 0.05),
                 x_desc: "step t",
@@ -72,25 +75,20 @@ impl Draw for Updates<'_> {
                 y_log: false,
             },
         )?;
+        let mut weights = Vec::new();
         for (k, (w, traj)) in self.r.weights.iter().zip(&self.r.trajectories).enumerate() {
             let color = style::series_color(k);
             let line = color.stroke_width(2);
             let pts: Vec<(f64, f64)> = traj.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect();
-            let series = if w.layer % 2 == 0 {
-                chart.draw_series(DashedLineSeries::new(pts, 8, 5, line)).map_err(plot_error)?
+            if w.layer % 2 == 0 {
+                chart.draw_series(DashedLineSeries::new(pts, 8, 5, line)).map_err(plot_error)?;
+                weights.push((w.label(), Swatch::Dashed(line)));
             } else {
-                chart.draw_series(LineSeries::new(pts, line)).map_err(plot_error)?
-            };
-            let dashed = w.layer % 2 == 0;
-            series.label(w.label()).legend(move |(x, y)| {
-                if dashed {
-                    PathElement::new(vec![(x, y), (x + 10, y)], line)
-                } else {
-                    PathElement::new(vec![(x, y), (x + 24, y)], line)
-                }
-            });
+                chart.draw_series(LineSeries::new(pts, line)).map_err(plot_error)?;
+                weights.push((w.label(), Swatch::Line(line)));
+            }
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        common::legend_strip(&legends[0], &weights, 2, 96)?;
 
         let series: Vec<Vec<(f64, f64)>> = self
             .r
@@ -101,7 +99,7 @@ impl Draw for Updates<'_> {
         let (lo, hi) =
             common::finite_range(series.iter().flatten().map(|p| p.1).chain([HEALTHY_RATIO.log10()]))
                 .unwrap_or((-4.0, -1.0));
-        let caption = format!("Relative update of each layer ({spe} steps per epoch)");
+        let caption = format!("Relative update per layer ({spe} steps/epoch)");
         let mut chart = landscape::chart(
             &panels[1],
             &LogAxes {
@@ -114,23 +112,21 @@ impl Draw for Updates<'_> {
                 y_log: true,
             },
         )?;
+        let mut layers = Vec::new();
         for (i, pts) in series.iter().enumerate() {
             let color = style::series_color(i);
             let mean =
                 self.r.update_ratio[i].iter().sum::<f64>() / self.r.update_ratio[i].len().max(1) as f64;
-            chart
-                .draw_series(landscape::segments(pts, color.stroke_width(1)))
-                .map_err(plot_error)?
-                .label(format!("layer {} (mean {:.1e})", i + 1, mean))
-                .legend(landscape::line_legend(color.stroke_width(3)));
+            chart.draw_series(landscape::segments(pts, color.stroke_width(1))).map_err(plot_error)?;
+            layers
+                .push((format!("layer {} (mean {:.1e})", i + 1, mean), Swatch::Line(color.stroke_width(3))));
         }
         let reference = style::INK.stroke_width(2);
         let y = HEALTHY_RATIO.log10();
         chart
             .draw_series(DashedLineSeries::new(vec![(0.0, y), (steps + 1.0, y)], 10, 6, reference))
-            .map_err(plot_error)?
-            .label("rule of thumb 1e-3")
-            .legend(landscape::line_legend(reference));
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+            .map_err(plot_error)?;
+        layers.push(("rule of thumb 1e-3".to_string(), Swatch::Dashed(reference)));
+        common::legend_strip(&legends[1], &layers, 2, 96)
     }
 }

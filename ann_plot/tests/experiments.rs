@@ -357,6 +357,16 @@ mod figures {
         check(|| plot::optimizer_trajectories(&opt_paths, ""));
         let lr = learning_rate_sweep(&LrSweepConfig::default()).unwrap();
         check(|| plot::learning_rate_curves(&lr, ""));
+        // The diverging run's epoch and step are named counted from 1, like AnnError::Diverged.
+        let d = lr.curves.last().unwrap().diverged.unwrap();
+        let svg = plot::learning_rate_curves(&lr, "").unwrap().svg().to_string();
+        for text in [
+            format!("diverged in epoch {} (step {})", d.epoch + 1, d.step + 1),
+            format!("overflow in epoch {}", d.epoch + 1),
+            format!("overflow at step {}", d.step + 1),
+        ] {
+            assert!(svg.contains(&text), "missing {text:?}");
+        }
         let flow =
             gradient_flow(&GradientFlowConfig { train_epochs: 1, ..GradientFlowConfig::default() }).unwrap();
         check(|| plot::gradient_norms(&flow, ""));

@@ -31,6 +31,8 @@ fn has_text(svg: &str, text: &str) -> bool {
 /// The figure is a PNG and an SVG of its stated size, whose SVG has `title` as text.
 fn check_figure(fig: &Figure, width: u32, height: u32, title: &str) {
     assert_eq!((fig.width(), fig.height()), (width, height));
+    // Wider figures shrink below legibility in a notebook column.
+    assert!(width <= plot::style::COLUMN_WIDTH, "{title}: {width} px wide");
     assert_eq!(png_size(fig.png_bytes()), (width, height));
     let svg = fig.svg();
     assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
@@ -75,7 +77,7 @@ fn training_curves_render_loss_and_accuracy() {
     let (net, history, _) = trained_binary();
     let title = "moons <2, 8, 8, 1> & Adam";
     let fig = plot::training_curves(&history, net.loss(), title).unwrap();
-    check_figure(&fig, 1400, 560, title);
+    check_figure(&fig, 1000, 480, title);
     for text in ["epoch", "loss J (binary cross-entropy)", "accuracy (fraction correct)", "validation"] {
         assert!(has_text(fig.svg(), text), "missing {text:?}");
     }
@@ -88,7 +90,7 @@ fn training_curves_render_loss_and_accuracy() {
 fn training_curves_edge_cases() {
     // One epoch, no steps, no validation: still a figure.
     let one = History { train_loss: vec![0.7], train_accuracy: vec![0.5], ..History::default() };
-    check_figure(&plot::training_curves(&one, Loss::BinaryCrossEntropy, "one").unwrap(), 1400, 560, "one");
+    check_figure(&plot::training_curves(&one, Loss::BinaryCrossEntropy, "one").unwrap(), 1000, 480, "one");
     // A constant loss (zero span) and a regression run (no accuracy → one panel).
     let flat = History {
         train_loss: vec![0.25; 3],
@@ -115,7 +117,7 @@ fn training_curves_edge_cases() {
 fn activation_functions_render_and_reject_bad_input() {
     let acts = [Activation::Relu, Activation::Tanh, Activation::Sigmoid];
     let fig = plot::activation_functions(&acts, (-5.0, 5.0), "").unwrap();
-    check_figure(&fig, 1380, 520, "Activation functions g(z) and derivatives g′(z)");
+    check_figure(&fig, 1000, 460, "Activation functions g(z) and derivatives g′(z)");
     assert!(has_text(fig.svg(), "g′(z) = 1 − tanh²(z)"));
     assert!(plot::activation_functions(&[Activation::Linear], (0.0, 1.0), "t").is_ok());
     assert!(plot::activation_functions(&[], (-1.0, 1.0), "").is_err());
@@ -180,7 +182,7 @@ fn feature_transformer_needs_a_2_3_2_network() {
     let config = TrainConfig { epochs: 3, batch_size: 32, ..TrainConfig::default() };
     fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap();
     let fig = plot::feature_transformer(&net, data.x.view(), &data.labels, "2-3-2").unwrap();
-    check_figure(&fig, 1800, 640, "2-3-2");
+    check_figure(&fig, 1000, 500, "2-3-2");
     assert!(has_text(fig.svg(), "unit 3"));
     // Output directly after layer 2: the last panel is a plain scatter.
     let short = Network::new(&[2, 3, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 2).unwrap();
@@ -194,7 +196,7 @@ fn feature_transformer_needs_a_2_3_2_network() {
 fn layer_activations_and_neuron_maps() {
     let (net, _, data) = trained_binary();
     let fig = plot::layer_activations(&net, data.x.view(), &data.labels, 1, "").unwrap();
-    check_figure(&fig, 1300, 640, "Firing pattern of layer 1 (8 ReLU units) on 200 examples");
+    check_figure(&fig, 1000, 560, "Firing pattern of layer 1 (8 ReLU units) on 200 examples");
     assert!(has_text(fig.svg(), "class 1"));
     assert!(plot::layer_activations(&net, data.x.view(), &data.labels, 3, "out").is_ok());
     assert!(plot::layer_activations(&net, data.x.view(), &data.labels, 0, "").is_err());
@@ -220,7 +222,7 @@ fn dropout_mask_from_a_training_pass() {
     let cache = net.forward_train(x.view(), &dropout, &mut rng).unwrap();
     let fig = plot::dropout_mask(&net, &cache, 2, "").unwrap();
     assert!(fig.title().contains("keep_prob = 0.8"), "{}", fig.title());
-    check_figure(&fig, 1700, 600, fig.title());
+    check_figure(&fig, 1000, 860, fig.title());
     assert!(fig.svg().contains("(first 48 of 60)"));
     // The output layer has no mask; layer 0 does not exist; the cache must match the net.
     assert!(plot::dropout_mask(&net, &cache, 3, "").is_err());

@@ -93,7 +93,7 @@ fn compare_runs_draws_one_line_per_run() {
     let b = history(&[0.69, 0.68, 0.67, 0.66], &[0.5, 0.52, 0.55, 0.6], true);
     let fig =
         plot::compare_runs(&[("scaled", &a), ("raw", &b)], Loss::BinaryCrossEntropy, "scaling").unwrap();
-    check_figure(&fig, 1400, 560, "scaling");
+    check_figure(&fig, 1000, 480, "scaling");
     for text in ["scaled", "raw", "validation accuracy", "loss J (binary cross-entropy)", "epoch"] {
         assert!(has_text(fig.svg(), text), "missing {text:?}");
     }

@@ -28,7 +28,7 @@ fn schedules_figure_draws_the_rates_fit_used() {
         title,
     )
     .unwrap();
-    assert_eq!((fig.width(), fig.height()), (1400, 560));
+    assert_eq!((fig.width(), fig.height()), (1000, 480));
     assert!(fig.png_bytes().starts_with(b"\x89PNG\r\n\x1a\n"));
     let svg = fig.svg();
     assert!(svg.starts_with("<svg"));

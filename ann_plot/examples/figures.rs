@@ -1,7 +1,7 @@
 //! Writes every figure of the course from real, seeded runs of `ann_core`.
 //!
 //! ```text
-//! cargo run --release -p ann_core --example figures -- [--out DIR] [--only SUBSTRING] [--list]
+//! cargo run --release -p ann_plot --example figures -- [--out DIR] [--only SUBSTRING] [--list]
 //! ```
 //!
 //! `DIR` defaults to the repository's `visualizations/`. Each figure is written as

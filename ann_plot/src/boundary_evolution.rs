@@ -107,10 +107,12 @@ pub fn boundary_evolution(run: &BoundaryRun, panels: usize, title: &str) -> Resu
     } else {
         title.to_string()
     };
-    let cols = idx.len().min(3);
+    // Two panels a row keep each map about 500 px wide in a notebook column.
+    let cols = idx.len().min(2);
     let rows = idx.len().div_ceil(cols);
+    let panel = style::COLUMN_WIDTH / cols as u32;
     let drawing = Evolution { run, idx, maps, title: &title, cols, rows };
-    Figure::from_drawing(560 * cols as u32, 70 + 520 * rows as u32, &title, &drawing)
+    Figure::from_drawing(style::COLUMN_WIDTH, 70 + panel * 13 / 14 * rows as u32, &title, &drawing)
 }
 
 struct Evolution<'a> {

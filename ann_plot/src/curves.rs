@@ -11,7 +11,7 @@ use plotters::prelude::*;
 
 /// Loss (left) and accuracy (right) curves of a training run.
 ///
-/// The epoch-end values J and accuracy of epoch e (0-based) are drawn at x = e + 1, after
+/// The epoch-end values J and accuracy of epoch index k (0 for the first) are drawn at x = k + 1, after
 /// the epoch's steps; the mini-batch loss J{t} of global step t sits at
 /// x = t / steps_per_epoch, so step and epoch values share the "epoch" axis. The loss axis
 /// reaches at most twice the largest epoch value; larger J{t} (the first steps under a big

@@ -11,11 +11,11 @@ use plotters::prelude::*;
 
 /// Learning-rate schedules compared on real runs: one `(label, history)` per run.
 ///
-/// Left panel: α_e against the epoch, drawn as a staircase (epoch e, 0-based, trains with
-/// α_e over x ∈ [e, e + 1]), from [`History::learning_rates`] — the rates `fit` actually
-/// set, e.g. for [`LrSchedule::Step`](ann_core::LrSchedule::Step) α₀ · factor^⌊e / every⌋ and
-/// for [`LrSchedule::Exponential`](ann_core::LrSchedule::Exponential) α₀ · e^(−rate · e).
-/// Right panel: J on the training set at the end of each epoch (x = e + 1, as in
+/// Left panel: α_k against the epoch, drawn as a staircase (epoch index k, 0 for the first
+/// epoch, trains with α_k over x ∈ [k, k + 1]), from [`History::learning_rates`] — the rates
+/// `fit` actually set, e.g. for [`LrSchedule::Step`](ann_core::LrSchedule::Step)
+/// α₀ · factor^⌊k / every⌋ and for [`LrSchedule::Exponential`](ann_core::LrSchedule::Exponential)
+/// α₀ · exp(−rate · k). Right panel: J on the training set at the end of each epoch (x = k + 1, as in
 /// [`training_curves`](crate::training_curves)). An empty `title` gives a default one.
 ///
 /// Errors: no runs, a run with no completed epoch or no recorded learning rate, or a

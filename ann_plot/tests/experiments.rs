@@ -329,6 +329,7 @@ mod figures {
     fn check(make: impl Fn() -> ann_plot::Result<Figure>) {
         let a = make().unwrap();
         assert!(a.png_bytes().starts_with(b"\x89PNG"), "{a}");
+        assert!(a.width() <= ann_plot::style::COLUMN_WIDTH, "{a}: wider than a notebook column");
         assert!(a.svg().contains("<svg"));
         assert!(a.png_bytes() == make().unwrap().png_bytes(), "{a} is not deterministic");
     }

@@ -1,10 +1,12 @@
 //! Gradient flow through a deep network: vanishing and exploding gradients.
 //!
-//! Backpropagation multiplies, layer by layer, dA[l−1] = W[l]ᵀ (dA[l] ⊙ g'(Z[l])). If the
-//! typical factor ‖W[l]‖·|g'| is below 1 the gradients shrink geometrically towards the
-//! input (vanishing: sigmoid, whose g' ≤ ¼, or tiny weights); above 1 they grow
-//! (exploding: large weights). He (√(2/n_{l−1})) and Xavier (√(1/n_{l−1})) initialization
-//! keep the factor near 1.
+//! Backpropagation multiplies, layer by layer, dA[l−1] = W[l]ᵀ (dA[l] ⊙ g'(Z[l])). Measured
+//! in the Frobenius norm, one step scales the signal by the gain of W[l]ᵀ,
+//! ‖W[l]ᵀ dZ[l]‖_F / ‖dZ[l]‖_F ≈ σ_w √n_{l−1} for Gaussian weights of standard deviation σ_w,
+//! times the ratio ‖dA ⊙ g'(Z)‖_F / ‖dA‖_F, about the root mean square of g'. If that
+//! factor is below 1 the gradients shrink geometrically towards the input (vanishing:
+//! sigmoid, whose g' ≤ ¼, or tiny weights); above 1 they grow (exploding: large weights).
+//! He (σ_w = √(2/n_{l−1})) and Xavier (σ_w = √(1/n_{l−1})) initialization keep it near 1.
 //!
 //! For each (activation, initialization) case this records ‖dW[l]‖_F for l = 1..L from one
 //! backward pass on a batch at initialization, the spread of the activations A[l], and

@@ -160,7 +160,7 @@ fn load_split(dir: &Path, images: &str, labels: &str, n: usize, scale: PixelScal
     let name = image_path.display().to_string();
     let bytes = read_gz(&image_path)?;
     let (dims, pixels) = split_idx(&bytes, &name, IDX_IMAGES_MAGIC, 3, Some(&[n, SIDE, SIDE]))?;
-    let x = to_columns(pixels, dims[1] * dims[2], dims[0], scale);
+    let x = to_columns(pixels, dims[1] * dims[2], dims[0], scale, &name)?;
     drop(bytes);
     let labels = read_idx_labels_expecting(&label_path, Some(n), Some(10))?;
     Dataset::new(x, labels, 10)
@@ -203,7 +203,7 @@ pub fn parse_idx_images(bytes: &[u8], name: &str, scale: PixelScale) -> Result<I
             dims[0], dims[1], dims[2]
         )));
     }
-    let x = to_columns(pixels, dims[1] * dims[2], dims[0], scale);
+    let x = to_columns(pixels, dims[1] * dims[2], dims[0], scale, name)?;
     Ok(IdxImages { x, rows: dims[1], cols: dims[2] })
 }
 
@@ -225,10 +225,19 @@ fn check_labels(data: &[u8], name: &str, classes: Option<usize>) -> Result<()> {
 }
 
 /// Pixel bytes, image after image, as X (pixels, n) in column-major order.
-fn to_columns(pixels: &[u8], per_image: usize, n: usize, scale: PixelScale) -> Array2<f64> {
+fn to_columns(
+    pixels: &[u8],
+    per_image: usize,
+    n: usize,
+    scale: PixelScale,
+    name: &str,
+) -> Result<Array2<f64>> {
     let values: Vec<f64> = pixels.iter().map(|&p| scale.value(p)).collect();
-    // The length is per_image · n, checked by `split_idx`.
-    Array2::from_shape_vec((per_image, n).f(), values).unwrap_or_else(|_| Array2::zeros((per_image, 0)))
+    Array2::from_shape_vec((per_image, n).f(), values).map_err(|e| AnnError::ShapeMismatch {
+        context: format!("{name}: pixels of {n} images"),
+        expected: format!("{per_image} · {n} values"),
+        got: e.to_string(),
+    })
 }
 
 /// The header's dimensions and the data bytes of an IDX file, after checking the magic

@@ -146,6 +146,15 @@ pub fn fashion_mnist_installed(dir: Option<&Path>) -> bool {
 /// data), a file that is not gzip, a magic number other than 2051 (images) or 2049
 /// (labels), images that are not 28×28, counts other than 60,000 / 10,000, a file shorter
 /// or longer than its header says, a label ≥ 10.
+///
+/// ```no_run
+/// use ann_core::*;
+/// let fm = fashion_mnist(None, PixelScale::Unit)?;
+/// assert_eq!((fm.train.x.dim(), fm.test.x.dim()), ((784, 60_000), (784, 10_000)));
+/// let y = fm.train.targets(Task::MultiClass); // one-hot (10, 60000)
+/// println!("the first training image is a {}", fm.class_name(fm.train.labels[0]));
+/// # Ok::<(), AnnError>(())
+/// ```
 pub fn fashion_mnist(dir: Option<&Path>, scale: PixelScale) -> Result<FashionMnist> {
     let dir = fashion_mnist_dir(dir);
     let train = load_split(&dir, FASHION_MNIST_FILES[0], FASHION_MNIST_FILES[1], N_TRAIN, scale)?;

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # `make bench`: builds ann_bench three ways (default, threading, blas), makes sure the
 # project venv has NumPy, and runs bench/run.py, which prints the comparison table.
-# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2), BENCH_NUMPY_SINGLE=1
+# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2,w3; w3 needs Fashion-MNIST
+# in $ANN_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist, else it is left out), BENCH_NUMPY_SINGLE=1
 # (also time NumPy on one BLAS thread), BENCH_TORCH=1 (install PyTorch and time it too).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 RUNS="${BENCH_RUNS:-5}"
-WORKLOADS="${BENCH_WORKLOADS:-w1,w2}"
+FMNIST="${ANN_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}"
+if [ -n "${BENCH_WORKLOADS:-}" ]; then
+    WORKLOADS="$BENCH_WORKLOADS"
+elif [ -f "$FMNIST/train-images-idx3-ubyte.gz" ] && [ -f "$FMNIST/train-labels-idx1-ubyte.gz" ]; then
+    WORKLOADS=w1,w2,w3
+else
+    WORKLOADS=w1,w2
+    echo "[bench] no Fashion-MNIST in $FMNIST: skipping W3 (sudo apt-get install dataset-fashion-mnist)" >&2
+fi
 OUT="$ROOT/target/bench"
 mkdir -p "$OUT"
 

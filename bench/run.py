@@ -3,7 +3,7 @@
 (every implementation once per round, one training per process), and prints a comparison
 table (Markdown).
 
-Usage: run.py --bin NAME=PATH [--bin NAME=PATH ...] [--runs N] [--workloads w1,w2]
+Usage: run.py --bin NAME=PATH [--bin NAME=PATH ...] [--runs N] [--workloads w1,w2,w3]
               [--json FILE]
 The first --bin also exports the data and initial weights that NumPy trains on.
 Standard library only (NumPy is needed by numpy_reference.py).

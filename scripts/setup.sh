@@ -8,8 +8,11 @@
 #   4. the `rust` kernelspec inside the venv (.venv/share/jupyter/kernels/rust): it starts
 #      evcxr_jupyter through scripts/evcxr_kernel.py (a persistent work directory per live
 #      kernel, under .cache/evcxr-slots/), with EVCXR_CONFIG_DIR=tools/evcxr/lab and
-#      XDG_CACHE_HOME=.cache (evcxr's crate cache).
-# Everything it writes is inside the repository and ignored by git (.tools/ .venv/ .cache/).
+#      XDG_CACHE_HOME=.cache (evcxr's crate cache);
+#   5. Fashion-MNIST (optional: notebook 09 and the bench's W3): the Debian package
+#      dataset-fashion-mnist, installed with apt-get when we are root or have passwordless
+#      sudo; otherwise one line says how to get it. Setup never fails because of it.
+# Everything else it writes is inside the repository and ignored by git (.tools/ .venv/ .cache/).
 #
 # Environment knobs:
 #   PYTHON=python3.12     interpreter that creates the venv (default: python3)
@@ -140,4 +143,33 @@ if old != text:
 else:
     print("[setup] kernel: rust kernelspec is up to date")
 PY
+
+# --- 5. Fashion-MNIST (optional) ---------------------------------------------------------------
+FMNIST_DEFAULT=/usr/share/datasets/fashion-mnist
+FMNIST_DIR="${ANN_FASHION_MNIST_DIR:-$FMNIST_DEFAULT}"
+fmnist_present() {
+    local f
+    for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+        [ -f "$FMNIST_DIR/$f" ] || return 1
+    done
+}
+FMNIST_HOWTO="Fashion-MNIST (optional, notebook 09 and bench W3): sudo apt-get install dataset-fashion-mnist, or set ANN_FASHION_MNIST_DIR to a directory with its four *-ubyte.gz files"
+if fmnist_present; then
+    say "Fashion-MNIST: found in $FMNIST_DIR"
+elif [ "$FMNIST_DIR" = "$FMNIST_DEFAULT" ] && command -v apt-get >/dev/null 2>&1 \
+    && { [ "$(id -u)" = 0 ] || sudo -n true >/dev/null 2>&1; }; then
+    SUDO=()
+    [ "$(id -u)" = 0 ] || SUDO=(sudo -n)
+    say "Fashion-MNIST: apt-get install dataset-fashion-mnist (31 MB, into $FMNIST_DEFAULT)"
+    if "${SUDO[@]}" apt-get update -qq >/dev/null 2>&1 \
+        && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
+        && fmnist_present; then
+        say "Fashion-MNIST: installed in $FMNIST_DEFAULT"
+    else
+        say "Fashion-MNIST: apt-get could not install dataset-fashion-mnist; $FMNIST_HOWTO"
+    fi
+else
+    say "$FMNIST_HOWTO"
+fi
+
 say "done: kernel 'rust' -> $EVCXR_BIN (config $LAB_CONFIG)"

@@ -10,6 +10,9 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use std::f64::consts::PI;
 
+// Real images, read from files: Fashion-MNIST (its own module, re-exported here).
+pub use crate::fashion_mnist::{FashionMnist, PixelScale, fashion_mnist};
+
 /// A view of a labelled data set in course layout: X is (n_x, m), Y is (n_L, m), one
 /// column per example. Training and evaluation take one; a pair `(&x, &y)` of arrays or
 /// `(x.view(), y.view())` converts into it.

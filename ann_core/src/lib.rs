@@ -21,6 +21,7 @@
 //! | the fast, allocation-free training path, and every other optimisation | [`fast`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
+//! | Fashion-MNIST (60,000 + 10,000 images of 28×28, IDX files) | [`fashion_mnist`](mod@fashion_mnist) |
 //! | confusion matrix | [`metrics`] |
 //! | saving and loading | [`persist`] |
 //! | errors | [`error`] |
@@ -42,6 +43,7 @@ pub mod cache;
 pub mod data;
 pub mod dropout;
 pub mod error;
+pub mod fashion_mnist;
 pub mod fast;
 pub mod forward;
 pub mod gradcheck;
@@ -66,6 +68,12 @@ pub use data::{
 };
 pub use dropout::{Dropout, fill_mask};
 pub use error::{AnnError, Result};
+pub use fashion_mnist::{
+    FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_DIR, FASHION_MNIST_DIR_ENV, FASHION_MNIST_FILES,
+    FASHION_MNIST_INSTALL, FashionMnist, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxImages, PixelScale,
+    fashion_mnist, fashion_mnist_dir, fashion_mnist_installed, parse_idx_images, parse_idx_labels,
+    read_idx_images, read_idx_labels,
+};
 pub use fast::{Workspace, frobenius};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
 pub use history::History;

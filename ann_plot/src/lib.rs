@@ -96,3 +96,7 @@ pub use data::{MAX_DATASET_PANELS, dataset, datasets};
 // Learning-rate decay: α per epoch and the training loss of real runs.
 mod schedule;
 pub use schedule::learning_rate_schedules;
+
+// Images of named classes (Fashion-MNIST): a captioned grid and the confusion matrix.
+mod class_images;
+pub use class_images::{class_confusion_matrix, class_image_grid};

@@ -1,15 +1,18 @@
-//! `ann_bench`: trains the two benchmark workloads with `ann_core::fit` and
+//! `ann_bench`: trains the three benchmark workloads with `ann_core::fit` and
 //! prints one JSON line of results. `make bench` runs it (default build, `threading`,
 //! `blas`) next to `bench/numpy_reference.py` and prints the comparison table.
 //!
 //! ```text
-//! ann_bench <w1|w2> [--runs N] [--export DIR]
+//! ann_bench <w1|w2|w3> [--runs N] [--export DIR]
 //! ```
 //!
 //! - W1: two moons, m = 10,000, noise 0.2, standardized; [2, 64, 32, 1], ReLU, sigmoid + BCE;
 //!   Adam lr 0.01; batch 64; keep_prob 0.8 on hidden layers; 20 epochs.
 //! - W2: 10 Gaussian class centres in 784 dimensions plus noise, m = 20,000, standardized;
 //!   [784, 256, 128, 10], ReLU, softmax + CE; Adam lr 0.001; batch 128; keep_prob 0.9; 3 epochs.
+//! - W3: the Fashion-MNIST training set (60,000 images of 28×28, read by
+//!   `ann_core::fashion_mnist` from `ANN_FASHION_MNIST_DIR` or
+//!   /usr/share/datasets/fashion-mnist), pixels / 255; W2's network and training; 2 epochs.
 //!
 //! Timing: one warm-up epoch, then `runs` (≥ 5) full trainings from the same initial
 //! weights; per run, seconds per epoch = wall time of `fit` / epochs (steps plus the
@@ -24,8 +27,8 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 use ann_core::{
-    Activation, DataView, Dropout, EpochInfo, History, Init, Network, Observer, Optimizer, StandardScaler,
-    StepInfo, Task, TrainConfig, Trainer, blobs, two_moons,
+    Activation, DataView, Dropout, EpochInfo, History, Init, Network, Observer, Optimizer, PixelScale,
+    StandardScaler, StepInfo, Task, TrainConfig, Trainer, blobs, fashion_mnist, two_moons,
 };
 use ndarray::Array2;
 use serde_json::json;
@@ -64,6 +67,8 @@ const W2: Workload = Workload {
     epochs: 3,
 };
 
+const W3: Workload = Workload { name: "w3", epochs: 2, ..W2 };
+
 /// Seeds: data, initial weights, training (shuffles and dropout masks).
 const DATA_SEED: u64 = 1;
 const INIT_SEED: u64 = 3;
@@ -73,13 +78,19 @@ const TRAIN_SEED: u64 = 7;
 /// example's column contiguous, so a batch gathers whole columns; the NumPy side does the
 /// same with `np.asfortranarray`). The shapes and the math are the course's (n_x, m).
 fn dataset(w: &Workload) -> ann_core::Result<(Array2<f64>, Array2<f64>)> {
+    let column_major = |a: Array2<f64>| a.reversed_axes().as_standard_layout().into_owned().reversed_axes();
+    if w.name == "w3" {
+        // The loader's X is column-major already; pixels / 255 need no second copy of X.
+        let train = fashion_mnist(None, PixelScale::Unit)?.train;
+        let y = column_major(train.targets(w.task));
+        return Ok((train.x, y));
+    }
     let d = match w.name {
         "w1" => two_moons(10_000, 0.2, DATA_SEED)?,
         // Centres uniform in [−5, 5]^784, noise σ = 25 per feature: separable, not trivially.
         _ => blobs(20_000, 10, 784, 25.0, DATA_SEED)?,
     };
     let (_, x) = StandardScaler::fit_transform(d.x.view())?;
-    let column_major = |a: Array2<f64>| a.reversed_axes().as_standard_layout().into_owned().reversed_axes();
     Ok((column_major(x), column_major(d.targets(w.task))))
 }
 
@@ -207,10 +218,11 @@ fn backend() -> &'static str {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: ann_bench <w1|w2> [--runs N] [--export DIR]";
+    let usage = "usage: ann_bench <w1|w2|w3> [--runs N] [--export DIR]";
     let w = match args.get(1).map(String::as_str) {
         Some("w1") => &W1,
         Some("w2") => &W2,
+        Some("w3") => &W3,
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
@@ -219,7 +231,10 @@ fn main() {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let runs: usize = flag("--runs").map(|v| v.parse().expect("--runs takes a number")).unwrap_or(5);
 
-    let (x, y) = dataset(w).expect("data generation");
+    let (x, y) = dataset(w).unwrap_or_else(|e| {
+        eprintln!("ann_bench {}: {e}", w.name);
+        std::process::exit(1);
+    });
     let data = DataView::new(x.view(), y.view());
     let start = Network::new(w.sizes, Activation::Relu, w.task, Init::He, INIT_SEED).expect("network");
     if let Some(dir) = flag("--export") {

@@ -66,7 +66,8 @@ fn formulas(act: Activation) -> (&'static str, &'static str) {
     match act {
         Activation::Relu => ("g(z) = max(0, z)", "g′(z) = 1 if z > 0, else 0"),
         Activation::Tanh => ("g(z) = tanh(z)", "g′(z) = 1 − tanh²(z)"),
-        Activation::Sigmoid => ("g(z) = σ(z) = 1 / (1 + e^(−z))", "g′(z) = σ(z)(1 − σ(z))"),
+        // Short enough for a third of a notebook column.
+        Activation::Sigmoid => ("g(z) = 1 / (1 + e^(−z))", "g′(z) = g(z)(1 − g(z))"),
         Activation::Linear => ("g(z) = z", "g′(z) = 1"),
         Activation::Softmax => ("softmax", "Jacobian"),
     }

@@ -59,8 +59,18 @@ pub fn datasets(panels: &[(&Dataset, &str)], title: &str) -> Result<Figure> {
     // Title, plus a colour key row when there are several panels (a single panel has its
     // legend inside).
     let key = if panels.len() > 1 { 36 } else { 0 };
-    let (w, h) = (520 * cols as u32, 470 * rows as u32 + 50 + key);
-    Figure::from_drawing(w.max(700), h, &title, &Scatter { panels: drawn, title: &title })
+    // Several panels share the width of a notebook column, so their text keeps its size.
+    let (w, panel_h) = if cols == 1 {
+        (700, 470)
+    } else {
+        (style::COLUMN_WIDTH, style::COLUMN_WIDTH / cols as u32 * 9 / 10)
+    };
+    Figure::from_drawing(
+        w,
+        panel_h * rows as u32 + 50 + key,
+        &title,
+        &Scatter { panels: drawn, title: &title },
+    )
 }
 
 struct Panel<'a> {
@@ -80,8 +90,8 @@ impl Panel<'_> {
         let ys: Vec<f64> = self.x.row(1).to_vec();
         let xr = common::padded(common::finite_range(xs.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
         let yr = common::padded(common::finite_range(ys.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
-        let mut axes = Axes::new(&self.caption, xr, yr, "x1", "x2");
-        axes.y_label_area = 70;
+        let mut axes = Axes::new(&self.caption, xr, yr, "x₁", "x₂");
+        axes.y_label_area = 60;
         let mut chart = common::chart2d(area, &axes)?;
         let radius = if xs.len() > 1500 { 2 } else { 3 };
         let n_classes = self.labels.iter().copied().max().map_or(0, |c| c + 1);

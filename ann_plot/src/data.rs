@@ -63,7 +63,7 @@ pub fn datasets(panels: &[(&Dataset, &str)], title: &str) -> Result<Figure> {
     let (w, panel_h) = if cols == 1 {
         (700, 470)
     } else {
-        (style::COLUMN_WIDTH, style::COLUMN_WIDTH / cols as u32 * 9 / 10)
+        (style::COLUMN_WIDTH, style::COLUMN_WIDTH / cols as u32 * 11 / 10)
     };
     Figure::from_drawing(
         w,

@@ -51,7 +51,7 @@ fn a_grid_of_datasets_has_one_captioned_panel_each() {
     let panels = [(&moons, "moons"), (&rings, "circles"), (&b, "blobs"), (&x, "XOR")];
     let fig = plot::datasets(&panels, "four sets").unwrap();
     // Two rows of three columns.
-    check_figure(&fig, 1000, 2 * (1000 / 3 * 9 / 10) + 50 + 36, "four sets");
+    check_figure(&fig, 1000, 2 * (1000 / 3 * 11 / 10) + 50 + 36, "four sets");
     for caption in ["moons (m = 100)", "circles (m = 100)", "blobs (m = 90)", "XOR (m = 80)", "class 2"] {
         assert!(has_text(fig.svg(), caption), "missing {caption:?}");
     }

@@ -129,15 +129,8 @@ impl Draw for ClassGrid<'_> {
 /// Errors: a non-square or empty matrix, one with no examples, or a number of names other
 /// than k.
 pub fn class_confusion_matrix(cm: ArrayView2<usize>, class_names: &[&str], title: &str) -> Result<Figure> {
-    let (k, k2) = cm.dim();
-    if k == 0 || k != k2 {
-        return Err(AnnError::ShapeMismatch {
-            context: "confusion matrix (true class × predicted class)".into(),
-            expected: "(k, k) with k ≥ 1".into(),
-            got: shape_str(cm.shape()),
-        }
-        .into());
-    }
+    let title = crate::evaluation::confusion_title(cm, title)?;
+    let k = cm.nrows();
     if class_names.len() != k {
         return Err(AnnError::ShapeMismatch {
             context: "class_confusion_matrix: one name per class".into(),
@@ -146,19 +139,6 @@ pub fn class_confusion_matrix(cm: ArrayView2<usize>, class_names: &[&str], title
         }
         .into());
     }
-    let total: usize = cm.iter().sum();
-    if total == 0 {
-        return Err(AnnError::EmptyInput("the confusion matrix counts no examples".into()).into());
-    }
-    let correct: usize = (0..k).map(|i| cm[[i, i]]).sum();
-    let title = if title.is_empty() {
-        format!(
-            "Confusion matrix: {correct} of {total} correct ({:.1} %)",
-            100.0 * correct as f64 / total as f64
-        )
-    } else {
-        title.to_string()
-    };
     let longest = class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as u32;
     let label_px = 20 + 9 * longest;
     let below_px = 80;
@@ -204,30 +184,7 @@ impl Draw for NamedConfusion<'_> {
             .y_label_formatter(&yf)
             .draw()
             .map_err(plot_error)?;
-        for i in 0..k {
-            let row_total = self.cm.row(i).sum().max(1) as f64;
-            for j in 0..k {
-                let n = self.cm[[i, j]];
-                let share = n as f64 / row_total;
-                let y = kf - 1.0 - i as f64;
-                let fill = style::blend(style::BACKGROUND, style::series_color(0), share);
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(j as f64 - 0.5, y - 0.5), (j as f64 + 0.5, y + 0.5)],
-                        fill.filled(),
-                    )))
-                    .map_err(plot_error)?;
-                if n > 0 {
-                    let ink = if share > 0.55 { style::BACKGROUND } else { style::INK };
-                    let t = common::text(style::TICK_LABEL_SIZE)
-                        .color(&ink)
-                        .pos(Pos::new(HPos::Center, VPos::Center));
-                    chart
-                        .draw_series(std::iter::once(Text::new(n.to_string(), (j as f64, y), t)))
-                        .map_err(plot_error)?;
-                }
-            }
-        }
+        crate::evaluation::draw_confusion_cells(&mut chart, self.cm.view(), style::TICK_LABEL_SIZE)?;
         common::frame(&mut chart)?;
         // `area` is the figure's root, so the chart's backend coordinates are its own.
         let below = Pos::new(HPos::Center, VPos::Top);

@@ -9,7 +9,10 @@ use crate::error::{AnnError, Result};
 use crate::network::Network;
 use crate::optim::Optimizer;
 use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Name written into every file, so a random JSON file is not mistaken for a network.
 pub const FORMAT: &str = "ann-scratch-network";
@@ -88,11 +91,11 @@ impl SavedModel {
         Ok(model)
     }
 
-    /// Writes the JSON to `path`.
+    /// Writes the JSON to `path`, atomically: a save that fails at any point (a full disk, a
+    /// killed process) leaves the file that was there before as it was (see [`write_atomic`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_json()?)
-            .map_err(|e| AnnError::Persistence(format!("cannot write {}: {e}", path.display())))
+        let json = self.to_json()?;
+        write_atomic(path.as_ref(), |file| file.write_all(json.as_bytes()))
     }
 
     /// Reads and validates the file at `path`.
@@ -104,8 +107,51 @@ impl SavedModel {
     }
 }
 
+/// Writes `path` through `write`: into a temporary file in the same directory, flushed and
+/// synced to the disk, then renamed over `path` (a rename within one directory replaces the
+/// target in one step). If `write` or any later step fails, the temporary file is removed and
+/// `path` keeps its previous contents; a missing directory is an error naming it.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        AnnError::Persistence(format!("cannot save {}: {what}: {e}", path.display()))
+    };
+    let name = path.file_name().ok_or_else(|| fail("not a file name", &"no final component"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(fail("no such directory", &dir.display()));
+    }
+    // A name no other save uses at the same time: process id and a counter.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = File::create(&tmp)
+        .map_err(|e| fail("cannot create a temporary file", &e))
+        .and_then(|mut file| {
+            write(&mut file).map_err(|e| fail("writing failed", &e))?;
+            file.flush().and_then(|()| file.sync_all()).map_err(|e| fail("cannot sync", &e))
+        })
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| fail("cannot replace the file", &e)));
+    if result.is_err() {
+        std::fs::remove_file(&tmp).ok();
+        return result;
+    }
+    // The rename itself reaches the disk with the directory entry; not every platform can
+    // sync a directory, and the new file is complete either way.
+    if let Ok(d) = File::open(dir) {
+        d.sync_all().ok();
+    }
+    Ok(())
+}
+
 impl Network {
-    /// Saves the network alone as versioned JSON.
+    /// Saves the network alone as versioned JSON, atomically (see [`SavedModel::save`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         SavedModel::new(self.clone(), None).save(path)
     }
@@ -167,6 +213,38 @@ mod tests {
         net().save(&path).unwrap();
         assert_eq!(Network::load(&path).unwrap(), net());
         assert!(matches!(Network::load(dir.join("missing.json")), Err(AnnError::Persistence(_))));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_failed_save_leaves_the_old_file_intact() {
+        let dir = std::env::temp_dir().join(format!("ann_atomic_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("net.json");
+        net().save(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // A writer that fails half-way through, as a full disk would.
+        let err = write_atomic(&path, |file| {
+            file.write_all(&before[..before.len() / 2])?;
+            Err(io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("disk full") && err.to_string().contains("net.json"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the old file survives byte for byte");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("net.json")], "no temporary file is left");
+        // A save that succeeds replaces the file whole.
+        let other = Network::new(&[3, 4, 2], Activation::Relu, Task::MultiClass, Init::He, 9).unwrap();
+        other.save(&path).unwrap();
+        assert_eq!(Network::load(&path).unwrap(), other);
+        // A missing directory is named in the error, and nothing is created.
+        let missing = dir.join("no_such_dir").join("net.json");
+        let err = net().save(&missing).unwrap_err();
+        assert!(
+            err.to_string().contains("no such directory") && err.to_string().contains("no_such_dir"),
+            "{err}"
+        );
+        assert!(!dir.join("no_such_dir").exists());
         std::fs::remove_dir_all(&dir).ok();
     }
 

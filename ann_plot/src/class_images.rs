@@ -170,20 +170,7 @@ impl Draw for NamedConfusion<'_> {
         // The column names are drawn below, on up to two lines each.
         let xf = |_: &f64| String::new();
         let yf = |v: &f64| name((kf - 1.0 - v).round() as i64).to_string();
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("predicted class")
-            .y_desc("true class")
-            .axis_desc_style(common::text(style::AXIS_LABEL_SIZE))
-            .label_style(common::text(style::TICK_LABEL_SIZE))
-            .axis_style(style::NEUTRAL)
-            .x_labels(k + 1)
-            .y_labels(k + 1)
-            .x_label_formatter(&xf)
-            .y_label_formatter(&yf)
-            .draw()
-            .map_err(plot_error)?;
+        crate::evaluation::draw_confusion_axes(&mut chart, k, &xf, &yf)?;
         crate::evaluation::draw_confusion_cells(&mut chart, self.cm.view(), style::TICK_LABEL_SIZE)?;
         common::frame(&mut chart)?;
         // `area` is the figure's root, so the chart's backend coordinates are its own.

@@ -50,6 +50,30 @@ pub(crate) fn confusion_title(cm: ArrayView2<usize>, title: &str) -> Result<Stri
     })
 }
 
+/// The axes of a confusion-matrix heatmap over k classes: "predicted class" along x, "true
+/// class" along y, a tick at every cell centre labelled by `xf` and `yf`, no grid.
+pub(crate) fn draw_confusion_axes<DB: DrawingBackend>(
+    chart: &mut common::Chart2d<'_, DB>,
+    k: usize,
+    xf: &dyn Fn(&f64) -> String,
+    yf: &dyn Fn(&f64) -> String,
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("predicted class")
+        .y_desc("true class")
+        .axis_desc_style(common::text(style::AXIS_LABEL_SIZE))
+        .label_style(common::text(style::TICK_LABEL_SIZE))
+        .axis_style(style::NEUTRAL)
+        .x_labels(k + 1)
+        .y_labels(k + 1)
+        .x_label_formatter(xf)
+        .y_label_formatter(yf)
+        .draw()
+        .map_err(plot_error)
+}
+
 /// The cells of a confusion-matrix heatmap on a chart over [−0.5, k − 0.5]², row i of C at
 /// the top for i = 0: each cell coloured by its share of the row, its count written in it
 /// (in `font` px) when it is not 0.
@@ -105,20 +129,7 @@ impl Draw for Confusion<'_> {
         // Integer ticks at cell centres; y runs top to bottom like a matrix.
         let xf = |v: &f64| format!("{}", v.round() as i64);
         let yf = |v: &f64| format!("{}", (kf - 1.0 - v).round() as i64);
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("predicted class")
-            .y_desc("true class")
-            .axis_desc_style(common::text(style::AXIS_LABEL_SIZE))
-            .label_style(common::text(style::TICK_LABEL_SIZE))
-            .axis_style(style::NEUTRAL)
-            .x_labels(k + 1)
-            .y_labels(k + 1)
-            .x_label_formatter(&xf)
-            .y_label_formatter(&yf)
-            .draw()
-            .map_err(plot_error)?;
+        draw_confusion_axes(&mut chart, k, &xf, &yf)?;
         let font = if k > 12 { 11 } else { style::TICK_LABEL_SIZE };
         draw_confusion_cells(&mut chart, self.cm.view(), font)?;
         common::frame(&mut chart)

@@ -59,12 +59,14 @@ impl Dropout {
     /// Checks the keep probabilities for a network of `num_layers` layers: each in (0, 1],
     /// one per layer for [`Dropout::PerLayer`], and 1 for the output layer.
     pub fn check(&self, num_layers: usize) -> Result<()> {
-        let valid = |name: String, k: f64| {
-            if k > 0.0 && k <= 1.0 { Ok(()) } else { Err(bad_hyper(&name, k, "must lie in (0, 1]")) }
+        // The name is only formatted for an error: a valid check (every training step makes
+        // one) allocates nothing.
+        let valid = |name: &dyn Fn() -> String, k: f64| {
+            if k > 0.0 && k <= 1.0 { Ok(()) } else { Err(bad_hyper(&name(), k, "must lie in (0, 1]")) }
         };
         match self {
             Dropout::Off => Ok(()),
-            Dropout::Hidden(k) => valid("keep_prob (hidden layers)".into(), *k),
+            Dropout::Hidden(k) => valid(&|| "keep_prob (hidden layers)".into(), *k),
             Dropout::PerLayer(v) => {
                 if v.len() != num_layers {
                     return Err(AnnError::ShapeMismatch {
@@ -74,7 +76,7 @@ impl Dropout {
                     });
                 }
                 for (i, &k) in v.iter().enumerate() {
-                    valid(format!("keep_prob[{}]", i + 1), k)?;
+                    valid(&|| format!("keep_prob[{}]", i + 1), k)?;
                 }
                 match v.last() {
                     Some(&last) if last != 1.0 => Err(bad_hyper(

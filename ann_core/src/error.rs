@@ -61,6 +61,9 @@ pub enum AnnError {
     /// Saving or loading a network failed.
     #[error("persistence: {0}")]
     Persistence(String),
+    /// A checkpoint does not belong to the run that is asked to resume from it.
+    #[error("cannot resume from this checkpoint: {0}")]
+    Resume(String),
 }
 
 /// Shorthand used throughout the crate.

@@ -24,6 +24,7 @@
 //! | Fashion-MNIST (60,000 + 10,000 images of 28×28, IDX files) | [`fashion_mnist`](mod@fashion_mnist) |
 //! | confusion matrix | [`metrics`] |
 //! | saving and loading | [`persist`] |
+//! | checkpoints, resuming a run | [`checkpoint`] |
 //! | errors | [`error`] |
 //!
 //! Figures and the experiments behind them are the `ann_plot` crate.
@@ -40,6 +41,7 @@ pub mod activation;
 pub mod backward;
 pub mod batch;
 pub mod cache;
+pub mod checkpoint;
 pub mod data;
 pub mod dropout;
 pub mod error;
@@ -63,6 +65,7 @@ pub use activation::{Activation, relu, sigmoid};
 pub use backward::{Gradients, LayerGrad};
 pub use batch::{gather_columns, shuffled_batches};
 pub use cache::{Cache, Eval, Train};
+pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing};
 pub use data::{
     DataView, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
 };
@@ -76,7 +79,7 @@ pub use fashion_mnist::{
 };
 pub use fast::{Workspace, frobenius};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
-pub use history::History;
+pub use history::{History, StopReason};
 pub use init::Init;
 pub use layer::Layer;
 pub use loss::Loss;
@@ -89,7 +92,9 @@ pub use optim::{
 pub use persist::SavedModel;
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
-pub use train::{EarlyStopping, EpochInfo, Observer, StepInfo, TrainConfig, Trainer, evaluate, fit};
+pub use train::{
+    EarlyStopping, EpochInfo, Observer, Progress, StepInfo, TrainConfig, Trainer, evaluate, fit,
+};
 
 /// The README's Rust examples are compiled and run as doctests, so they cannot rot.
 #[cfg(doctest)]

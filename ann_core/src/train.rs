@@ -5,12 +5,13 @@ use crate::backward::Gradients;
 use crate::batch::{num_batches, shuffle_order};
 use crate::cache::Cache;
 use crate::cache::Train;
+use crate::checkpoint::{BestEpoch, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, Checkpointing};
 use crate::data::DataView;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::fast::Workspace;
 use crate::fast::frobenius;
-use crate::history::History;
+use crate::history::{History, StopReason};
 use crate::loss::Loss;
 use crate::metrics::accuracy;
 use crate::network::Network;
@@ -19,6 +20,7 @@ use crate::schedule::LrSchedule;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
 
 /// Early stopping: stop when the validation loss has not improved for `patience` epochs,
 /// and restore the weights of the best epoch.
@@ -47,6 +49,27 @@ pub struct TrainConfig {
     pub schedule: LrSchedule,
     /// Early stopping on the validation loss (needs a validation set).
     pub early_stopping: Option<EarlyStopping>,
+    /// Wall-clock budget of one training call: when it has run out at the end of an epoch,
+    /// training stops there and [`History::stop`] says so (a checkpoint, if configured, is
+    /// written, so the run can go on from it).
+    pub time_budget: Option<Duration>,
+    /// A line per epoch (or every so often) on standard output, to watch a long run.
+    pub progress: Progress,
+    /// Writes a [`Checkpoint`] every few epochs, to resume the run bit for bit.
+    pub checkpoint: Option<Checkpointing>,
+}
+
+/// How often training prints a [`History::progress_line`].
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum Progress {
+    /// Nothing.
+    #[default]
+    Silent,
+    /// After every epoch.
+    EachEpoch,
+    /// After the first epoch that ends at least this long after the last line (and after
+    /// the last epoch).
+    Every(Duration),
 }
 
 impl Default for TrainConfig {
@@ -59,6 +82,9 @@ impl Default for TrainConfig {
             seed: 0,
             schedule: LrSchedule::Constant,
             early_stopping: None,
+            time_budget: None,
+            progress: Progress::Silent,
+            checkpoint: None,
         }
     }
 }
@@ -180,6 +206,7 @@ pub struct Trainer<'a> {
     config: &'a TrainConfig,
     validation: Option<DataView<'a>>,
     observer: Option<&'a mut dyn Observer>,
+    resume: Option<&'a Checkpoint>,
 }
 
 /// The observer of a run that has none.
@@ -189,7 +216,7 @@ impl Observer for NoObserver {}
 impl<'a> Trainer<'a> {
     /// A run with `config`, no validation set and no observer.
     pub fn new(config: &'a TrainConfig) -> Self {
-        Trainer { config, validation: None, observer: None }
+        Trainer { config, validation: None, observer: None, resume: None }
     }
 
     /// Evaluates the network on this validation set (X, Y) after every epoch.
@@ -204,16 +231,50 @@ impl<'a> Trainer<'a> {
         self
     }
 
+    /// Goes on from `checkpoint` instead of starting afresh: `net` and `optimizer` take the
+    /// checkpoint's weights and state, and the run continues with its next epoch, ending with
+    /// the bits of the run that was never interrupted. The network's architecture, the
+    /// optimizer's rule and hyperparameters (α₀ included), the config (other than `epochs`,
+    /// `time_budget`, `progress` and `checkpoint`) and m must be the checkpoint's.
+    pub fn resume(mut self, checkpoint: &'a Checkpoint) -> Self {
+        self.resume = Some(checkpoint);
+        self
+    }
+
     /// Trains `net` with `optimizer` on `train`; returns the [`History`] (see [`fit`]).
+    ///
+    /// Afterwards the optimizer has its state of the last step and, whatever the schedule
+    /// did, its α₀ again: the same variables can go on (or resume) with the same schedule.
     pub fn fit<'d>(
         self,
         net: &mut Network,
         optimizer: &mut Optimizer,
         train: impl Into<DataView<'d>>,
     ) -> Result<History> {
-        let train = train.into();
+        let base_lr = optimizer.learning_rate();
+        let result = self.run(net, optimizer, train.into());
+        optimizer.set_learning_rate(base_lr)?;
+        result
+    }
+
+    fn run(self, net: &mut Network, optimizer: &mut Optimizer, train: DataView<'_>) -> Result<History> {
         let config = self.config;
         validate(net, train, self.validation, config)?;
+        let m = train.x.ncols();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut history =
+            History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
+        let (mut first_epoch, mut step, mut base_lr) = (0, 0, optimizer.learning_rate());
+        let mut best: Option<BestEpoch> = None;
+        if let Some(c) = self.resume {
+            c.check_resume(net, optimizer, config, m)?;
+            net.copy_weights_from(&c.network);
+            *optimizer = Optimizer::with_state(*c.optimizer.config(), c.optimizer.state().clone())?;
+            rng.set_word_pos(c.rng_word_pos);
+            history = History { stop: StopReason::Completed, ..c.history.clone() };
+            (first_epoch, step, base_lr) = (c.epochs_done, c.steps_done, c.base_lr);
+            best = c.best.clone();
+        }
         // The optimizer's state must be (or become) this network's before any work is done.
         optimizer.bind(net)?;
         let mut none = NoObserver;
@@ -221,20 +282,15 @@ impl<'a> Trainer<'a> {
             Some(o) => o,
             None => &mut none,
         };
-        let m = train.x.ncols();
-        let base_lr = optimizer.learning_rate();
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let mut history =
-            History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
-        let mut step = 0usize;
-        let mut best: Option<(f64, usize, Network)> = None;
+        let started = Instant::now();
+        let mut last_line: Option<Instant> = None;
         let n = net.num_layers();
         // Everything a step needs is allocated here once: the batch, the cache, the
         // gradients (see `workspace`), the permutation and the per-layer norms.
         let mut ws = Workspace::new(net, config.batch_size.min(m))?;
         let mut order = Vec::with_capacity(m);
         let mut norms = vec![0.0; n];
-        for epoch in 0..config.epochs {
+        for epoch in first_epoch..config.epochs {
             let lr = config.schedule.rate(base_lr, epoch);
             optimizer.set_learning_rate(lr)?;
             history.learning_rates.push(lr);
@@ -280,25 +336,68 @@ impl<'a> Trainer<'a> {
             }
             history.train_loss.push(loss);
             history.train_accuracy.extend(acc);
+            let mut stop = None;
             if let Some(val) = self.validation {
                 let (vloss, vacc) = ws.evaluate_unchecked(net, val, config.l2);
                 history.val_loss.push(vloss);
                 history.val_accuracy.extend(vacc);
                 if let Some(es) = config.early_stopping {
-                    let improved = best.as_ref().is_none_or(|(b, _, _)| vloss < b - es.min_delta);
-                    if improved {
-                        best = Some((vloss, epoch, net.clone()));
-                    } else if best.as_ref().is_some_and(|(_, e, _)| epoch - e >= es.patience) {
-                        observer.on_epoch_end(&EpochInfo { epoch, network: net, history: &history });
-                        break;
+                    if best.as_ref().is_none_or(|b| vloss < b.val_loss - es.min_delta) {
+                        best = Some(BestEpoch { val_loss: vloss, epoch, network: net.clone() });
+                    } else if best.as_ref().is_some_and(|b| epoch - b.epoch >= es.patience) {
+                        stop = Some(StopReason::EarlyStopping);
                     }
                 }
             }
             observer.on_epoch_end(&EpochInfo { epoch, network: net, history: &history });
+            let elapsed = started.elapsed();
+            if let Some(budget) = config.time_budget
+                && stop.is_none()
+                && elapsed >= budget
+                && epoch + 1 < config.epochs
+            {
+                stop = Some(StopReason::TimeBudget { elapsed, budget });
+            }
+            let line_due = match config.progress {
+                Progress::Silent => false,
+                Progress::EachEpoch => true,
+                Progress::Every(every) => {
+                    stop.is_some()
+                        || epoch + 1 == config.epochs
+                        || last_line.is_none_or(|t| t.elapsed() >= every)
+                }
+            };
+            if line_due {
+                println!("{}", history.progress_line(config.epochs, elapsed));
+                last_line = Some(Instant::now());
+            }
+            if let Some(cp) = &config.checkpoint
+                && ((epoch + 1) % cp.every == 0 || matches!(stop, Some(StopReason::TimeBudget { .. })))
+            {
+                let checkpoint = Checkpoint {
+                    format: CHECKPOINT_FORMAT.into(),
+                    version: CHECKPOINT_VERSION,
+                    config: config.clone(),
+                    train_examples: m,
+                    network: net.clone(),
+                    optimizer: optimizer.clone(),
+                    base_lr,
+                    epochs_done: epoch + 1,
+                    steps_done: step,
+                    rng_word_pos: rng.get_word_pos(),
+                    history: history.clone(),
+                    best: best.clone(),
+                };
+                checkpoint.save(&cp.path)?;
+            }
+            if let Some(reason) = stop {
+                history.stop = reason;
+                break;
+            }
         }
-        if let Some((_, epoch, weights)) = best {
-            net.copy_weights_from(&weights);
-            history.best_epoch = Some(epoch);
+        if let Some(b) = best {
+            net.copy_weights_from(&b.network);
+            history.best_epoch = Some(b.epoch);
         }
         Ok(history)
     }
@@ -319,6 +418,16 @@ fn validate(
     validation: Option<DataView<'_>>,
     config: &TrainConfig,
 ) -> Result<()> {
+    check_config(config, net, validation.is_some())?;
+    check_data(net, "training", train)?;
+    if let Some(v) = validation {
+        check_data(net, "validation", v)?;
+    }
+    Ok(())
+}
+
+/// The config's hyperparameters are valid for `net` (with or without a validation set).
+pub(crate) fn check_config(config: &TrainConfig, net: &Network, has_validation: bool) -> Result<()> {
     if config.batch_size == 0 {
         return Err(bad_hyper("batch_size", 0, "must be at least 1"));
     }
@@ -330,13 +439,17 @@ fn validate(
         if es.patience == 0 {
             return Err(bad_hyper("early_stopping.patience", 0, "must be at least 1"));
         }
-        if validation.is_none() {
+        if !es.min_delta.is_finite() {
+            return Err(bad_hyper("early_stopping.min_delta", es.min_delta, "must be finite"));
+        }
+        if !has_validation {
             return Err(AnnError::EmptyInput("early stopping needs a validation set".into()));
         }
     }
-    check_data(net, "training", train)?;
-    if let Some(v) = validation {
-        check_data(net, "validation", v)?;
+    if let Some(cp) = &config.checkpoint
+        && cp.every == 0
+    {
+        return Err(bad_hyper("checkpoint.every", 0, "must be at least 1"));
     }
     config.dropout.check(net.num_layers())
 }

@@ -1,0 +1,267 @@
+//! Checkpoints: a training run saved at the end of an epoch with everything the loop needs
+//! to go on as if it had never stopped.
+//!
+//! After epoch k the loop's state is: every W[l], b[l]; the optimizer's t and running
+//! averages m, v (and α₀, from which the schedule computes α_k); the position of the RNG
+//! that shuffles the batches and draws the dropout masks D[l]; the epoch and step counters;
+//! the History so far; and, with early stopping, the best epoch and its weights. A run
+//! resumed from that state draws the same permutations and masks and takes the same steps,
+//! so it ends with the same bits as the run that was never interrupted.
+//!
+//! ```
+//! use ann_core::*;
+//! let data = two_moons(300, 0.2, 1)?;
+//! let y = data.targets(Task::Binary);
+//! let start = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1)?;
+//! let path = std::env::temp_dir().join(format!("doc_ckpt_{}.json", std::process::id()));
+//! let config = TrainConfig { epochs: 6, dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
+//! // Uninterrupted.
+//! let (mut whole, mut adam) = (start.clone(), Optimizer::adam(0.01)?);
+//! let h_whole = fit(&mut whole, &mut adam, (&data.x, &y), &config)?;
+//! // Stopped after every epoch by a zero time budget, and resumed from the checkpoint each time.
+//! let stopping = TrainConfig {
+//!     time_budget: Some(std::time::Duration::ZERO),
+//!     checkpoint: Some(Checkpointing { path: path.clone(), every: 1 }),
+//!     ..config.clone()
+//! };
+//! let (mut net, mut adam) = (start.clone(), Optimizer::adam(0.01)?);
+//! let mut h = fit(&mut net, &mut adam, (&data.x, &y), &stopping)?;
+//! while h.stop != StopReason::Completed {
+//!     let checkpoint = Checkpoint::load(&path)?;
+//!     h = Trainer::new(&stopping).resume(&checkpoint).fit(&mut net, &mut adam, (&data.x, &y))?;
+//! }
+//! assert_eq!((net, h), (whole, h_whole));
+//! # std::fs::remove_file(&path).ok();
+//! # Ok::<(), AnnError>(())
+//! ```
+
+use crate::error::{AnnError, Result};
+use crate::history::History;
+use crate::network::Network;
+use crate::optim::Optimizer;
+use crate::persist::write_atomic;
+use crate::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Name written into every checkpoint file.
+pub const CHECKPOINT_FORMAT: &str = "ann-scratch-checkpoint";
+/// The checkpoint version this build writes and reads.
+pub const CHECKPOINT_VERSION: u32 = 1;
+
+/// Where and how often training writes a [`Checkpoint`]: after every `every` epochs, and
+/// whenever the time budget stops the run. Each write replaces the file atomically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpointing {
+    /// The checkpoint file (JSON).
+    pub path: PathBuf,
+    /// Epochs between checkpoints (≥ 1).
+    pub every: usize,
+}
+
+/// Early stopping's best epoch so far: the lowest validation loss and the weights it had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestEpoch {
+    /// The validation loss of that epoch.
+    pub val_loss: f64,
+    /// The epoch, 0-based.
+    pub epoch: usize,
+    /// The network at the end of that epoch.
+    pub network: Network,
+}
+
+/// A training run at the end of an epoch (see the [module](self) docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Always [`CHECKPOINT_FORMAT`].
+    pub format: String,
+    /// [`CHECKPOINT_VERSION`].
+    pub version: u32,
+    /// The config of the run.
+    pub config: TrainConfig,
+    /// m, the number of training examples (the batches depend on it).
+    pub train_examples: usize,
+    /// W[l], b[l] at the end of the last completed epoch.
+    pub network: Network,
+    /// The optimizer: its rule, α of the last epoch, t and the running averages.
+    pub optimizer: Optimizer,
+    /// α₀, the learning rate the schedule starts from.
+    pub base_lr: f64,
+    /// Epochs completed; the resumed run starts with this (0-based) epoch.
+    pub epochs_done: usize,
+    /// Optimizer steps taken.
+    pub steps_done: usize,
+    /// Position of the ChaCha8 stream seeded by `config.seed`, in 32-bit words.
+    pub rng_word_pos: u128,
+    /// The History of the completed epochs.
+    pub history: History,
+    /// Early stopping's best epoch so far.
+    pub best: Option<BestEpoch>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<u32>,
+}
+
+impl Checkpoint {
+    /// Serializes to JSON.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(self)
+            .map_err(|e| AnnError::Persistence(format!("cannot serialize a checkpoint: {e}")))
+    }
+
+    /// Parses JSON written by [`Checkpoint::to_json`], checking the format, the version and
+    /// that the parts agree (shapes, counters, History lengths).
+    pub fn from_json(text: &str) -> Result<Self> {
+        let bad = |what: String| AnnError::Persistence(format!("checkpoint: {what}"));
+        let header: Header = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not a valid checkpoint file (truncated or corrupted?): {e}")))?;
+        match header.format.as_deref() {
+            Some(CHECKPOINT_FORMAT) => {}
+            other => return Err(bad(format!("format is {other:?}, expected {CHECKPOINT_FORMAT:?}"))),
+        }
+        match header.version {
+            Some(CHECKPOINT_VERSION) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "version {v} is not supported by this build (reads version {CHECKPOINT_VERSION})"
+                )));
+            }
+            None => return Err(bad("the file has no version".into())),
+        }
+        let mut checkpoint: Checkpoint =
+            serde_json::from_str(text).map_err(|e| bad(format!("invalid checkpoint file: {e}")))?;
+        checkpoint.check()?;
+        // The averages must fit the network; from now on they belong to it.
+        checkpoint.optimizer.bind(&checkpoint.network)?;
+        Ok(checkpoint)
+    }
+
+    /// Writes the JSON to `path` atomically (see [`write_atomic`]).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let json = self.to_json()?;
+        write_atomic(path.as_ref(), |file| file.write_all(json.as_bytes()))
+    }
+
+    /// Reads and validates the checkpoint at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AnnError::Persistence(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_json(&text)
+    }
+
+    /// The parts of a parsed file agree with each other.
+    fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(AnnError::Persistence(format!("checkpoint: {what}")));
+        let h = &self.history;
+        let e = self.epochs_done;
+        let per_epoch = [
+            ("train_loss", h.train_loss.len()),
+            ("learning_rates", h.learning_rates.len()),
+            ("grad_norms", h.grad_norms.len()),
+            ("weight_norms", h.weight_norms.len()),
+        ];
+        for (name, len) in per_epoch {
+            if len != e {
+                return bad(format!("history.{name} has {len} entries for {e} completed epochs"));
+            }
+        }
+        if Some(self.steps_done) != e.checked_mul(h.steps_per_epoch) || h.step_loss.len() != self.steps_done {
+            return bad(format!(
+                "{} steps done and {} step losses do not make {e} epochs of {} steps",
+                self.steps_done,
+                h.step_loss.len(),
+                h.steps_per_epoch
+            ));
+        }
+        if h.steps_per_epoch != crate::batch::num_batches(self.train_examples, self.config.batch_size) {
+            return bad(format!(
+                "{} steps per epoch do not fit {} examples in batches of {}",
+                h.steps_per_epoch, self.train_examples, self.config.batch_size
+            ));
+        }
+        if !(self.base_lr.is_finite() && self.base_lr > 0.0) {
+            return bad(format!("base learning rate {} must be finite and > 0", self.base_lr));
+        }
+        if let Some(best) = &self.best {
+            if best.epoch >= e {
+                return bad(format!("best epoch {} of {e} completed epochs", best.epoch));
+            }
+            same_architecture(&best.network, &self.network, "the best epoch's network")?;
+        }
+        crate::train::check_config(&self.config, &self.network, self.config.early_stopping.is_some())
+    }
+
+    /// Fails unless this checkpoint can go on with `net`, `optimizer` and `config`: the same
+    /// architecture, the same rule and hyperparameters (α₀ included), the same config (other
+    /// than `epochs`, the time budget, progress and checkpointing) and the same m.
+    pub(crate) fn check_resume(
+        &self,
+        net: &Network,
+        optimizer: &Optimizer,
+        config: &TrainConfig,
+        train_examples: usize,
+    ) -> Result<()> {
+        same_architecture(&self.network, net, "the network to train")?;
+        // The optimizer of the resuming call starts from α₀, like the original run's did.
+        let mut saved = self.optimizer.clone();
+        saved.set_learning_rate(self.base_lr)?;
+        if saved.config() != optimizer.config() {
+            return Err(mismatch(format!(
+                "the checkpoint's optimizer is {}, this call's is {}",
+                saved.config(),
+                optimizer.config()
+            )));
+        }
+        let differ: Vec<String> = config_fields(&self.config)
+            .into_iter()
+            .zip(config_fields(config))
+            .filter(|(a, b)| a.1 != b.1)
+            .map(|(a, b)| format!("{}: checkpoint {}, this call {}", a.0, a.1, b.1))
+            .collect();
+        if !differ.is_empty() {
+            return Err(mismatch(format!("the config differs: {}", differ.join("; "))));
+        }
+        if train_examples != self.train_examples {
+            return Err(mismatch(format!(
+                "the checkpoint was taken on {} training examples, this call has {train_examples}",
+                self.train_examples
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The config fields that decide the bits of a run, as (name, value) for error messages.
+fn config_fields(c: &TrainConfig) -> [(&'static str, String); 6] {
+    [
+        ("batch_size", c.batch_size.to_string()),
+        ("dropout", format!("{:?}", c.dropout)),
+        ("l2", format!("{:?}", c.l2)),
+        ("seed", c.seed.to_string()),
+        ("schedule", format!("{:?}", c.schedule)),
+        ("early_stopping", format!("{:?}", c.early_stopping)),
+    ]
+}
+
+fn mismatch(what: String) -> AnnError {
+    AnnError::Resume(what)
+}
+
+/// Same layer sizes, activations and loss.
+fn same_architecture(a: &Network, b: &Network, what: &str) -> Result<()> {
+    let describe = |n: &Network| {
+        let acts: Vec<&str> = n.layers().iter().map(|l| l.activation.name()).collect();
+        format!("sizes {:?}, activations [{}], {}", n.sizes(), acts.join(", "), n.loss().name())
+    };
+    let (da, db) = (describe(a), describe(b));
+    if da == db {
+        Ok(())
+    } else {
+        Err(mismatch(format!("the checkpoint's network has {da}; {what} has {db}")))
+    }
+}

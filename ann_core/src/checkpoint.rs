@@ -39,7 +39,7 @@ use crate::error::{AnnError, Result};
 use crate::history::History;
 use crate::network::Network;
 use crate::optim::Optimizer;
-use crate::persist::write_atomic;
+use crate::persist::{Header, write_atomic};
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -100,12 +100,6 @@ pub struct Checkpoint {
     pub best: Option<BestEpoch>,
 }
 
-#[derive(Deserialize)]
-struct Header {
-    format: Option<String>,
-    version: Option<u32>,
-}
-
 impl Checkpoint {
     /// Serializes to JSON.
     pub fn to_json(&self) -> Result<String> {
@@ -117,20 +111,11 @@ impl Checkpoint {
     /// that the parts agree (shapes, counters, History lengths).
     pub fn from_json(text: &str) -> Result<Self> {
         let bad = |what: String| AnnError::Persistence(format!("checkpoint: {what}"));
-        let header: Header = serde_json::from_str(text)
-            .map_err(|e| bad(format!("not a valid checkpoint file (truncated or corrupted?): {e}")))?;
-        match header.format.as_deref() {
-            Some(CHECKPOINT_FORMAT) => {}
-            other => return Err(bad(format!("format is {other:?}, expected {CHECKPOINT_FORMAT:?}"))),
-        }
-        match header.version {
-            Some(CHECKPOINT_VERSION) => {}
-            Some(v) => {
-                return Err(bad(format!(
-                    "version {v} is not supported by this build (reads version {CHECKPOINT_VERSION})"
-                )));
-            }
-            None => return Err(bad("the file has no version".into())),
+        let (version, _) = Header::read(text, CHECKPOINT_FORMAT, "checkpoint")?;
+        if version != u64::from(CHECKPOINT_VERSION) {
+            return Err(bad(format!(
+                "version {version} is not supported by this build (reads version {CHECKPOINT_VERSION})"
+            )));
         }
         let mut checkpoint: Checkpoint =
             serde_json::from_str(text).map_err(|e| bad(format!("invalid checkpoint file: {e}")))?;

@@ -34,12 +34,33 @@ pub struct SavedModel {
     pub optimizer: Option<Optimizer>,
 }
 
+/// The first fields of every file this crate writes, read before the rest so that another
+/// kind of file or another version is named as such.
 #[derive(Deserialize)]
-struct Header {
+pub(crate) struct Header {
     format: Option<String>,
-    version: Option<u32>,
+    version: Option<serde_json::Value>,
     #[serde(default)]
     optimizer: Option<serde::de::IgnoredAny>,
+}
+
+impl Header {
+    /// Reads the header of `text`, a file of `format`; returns its version.
+    pub(crate) fn read(text: &str, format: &str, what: &str) -> Result<(u64, Header)> {
+        let bad = |m: String| AnnError::Persistence(format!("{what}: {m}"));
+        let header: Header = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not a valid {what} file (truncated or corrupted?): {e}")))?;
+        if header.format.as_deref() != Some(format) {
+            return Err(bad(format!("format is {:?}, expected {format:?}", header.format)));
+        }
+        match &header.version {
+            Some(v) => match v.as_u64() {
+                Some(n) => Ok((n, header)),
+                None => Err(bad(format!("version {v} is not a version number"))),
+            },
+            None => Err(bad("the file has no version".into())),
+        }
+    }
 }
 
 impl SavedModel {
@@ -56,31 +77,22 @@ impl SavedModel {
 
     /// Parses JSON written by [`SavedModel::to_json`], checking format, version and shapes.
     pub fn from_json(text: &str) -> Result<Self> {
-        let header: Header = serde_json::from_str(text).map_err(|e| {
-            AnnError::Persistence(format!("not a valid network file (truncated or corrupted?): {e}"))
-        })?;
-        match header.format.as_deref() {
-            Some(FORMAT) => {}
-            other => {
-                return Err(AnnError::Persistence(format!("format is {other:?}, expected {FORMAT:?}")));
-            }
-        }
-        match header.version {
-            Some(VERSION) => {}
-            Some(1) if header.optimizer.is_none() => {}
-            Some(1) => {
+        let (version, header) = Header::read(text, FORMAT, "network file")?;
+        match version {
+            v if v == u64::from(VERSION) => {}
+            1 if header.optimizer.is_none() => {}
+            1 => {
                 return Err(AnnError::Persistence(
                     "file version 1 holds an optimizer in a format this build no longer reads \
                      (its network would load: remove \"optimizer\" from the file)"
                         .into(),
                 ));
             }
-            Some(v) => {
+            v => {
                 return Err(AnnError::Persistence(format!(
                     "file version {v} is not supported by this build (reads version {VERSION})"
                 )));
             }
-            None => return Err(AnnError::Persistence("the file has no version".into())),
         }
         let mut model: SavedModel = serde_json::from_str(text)
             .map_err(|e| AnnError::Persistence(format!("invalid network file: {e}")))?;

@@ -39,10 +39,9 @@ use crate::error::{AnnError, Result};
 use crate::history::History;
 use crate::network::Network;
 use crate::optim::Optimizer;
-use crate::persist::{Header, write_atomic};
+use crate::persist::{Header, read_text, write_text};
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Name written into every checkpoint file.
@@ -125,18 +124,14 @@ impl Checkpoint {
         Ok(checkpoint)
     }
 
-    /// Writes the JSON to `path` atomically (see [`write_atomic`]).
+    /// Writes the JSON to `path` atomically (see [`write_atomic`](crate::persist::write_atomic)).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let json = self.to_json()?;
-        write_atomic(path.as_ref(), |file| file.write_all(json.as_bytes()))
+        write_text(path.as_ref(), &self.to_json()?)
     }
 
     /// Reads and validates the checkpoint at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AnnError::Persistence(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_json(&text)
+        Self::from_json(&read_text(path.as_ref())?)
     }
 
     /// The parts of a parsed file agree with each other.

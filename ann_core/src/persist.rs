@@ -106,17 +106,25 @@ impl SavedModel {
     /// Writes the JSON to `path`, atomically: a save that fails at any point (a full disk, a
     /// killed process) leaves the file that was there before as it was (see [`write_atomic`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let json = self.to_json()?;
-        write_atomic(path.as_ref(), |file| file.write_all(json.as_bytes()))
+        write_text(path.as_ref(), &self.to_json()?)
     }
 
     /// Reads and validates the file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AnnError::Persistence(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_json(&text)
+        Self::from_json(&read_text(path.as_ref())?)
     }
+}
+
+/// Writes `text` to `path` atomically (see [`write_atomic`]).
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |file| file.write_all(text.as_bytes()))
+}
+
+/// The text of the file at `path`; an unreadable file (or one that is not UTF-8) is an error
+/// naming it.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| AnnError::Persistence(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Writes `path` through `write`: into a temporary file in the same directory, flushed and

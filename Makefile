@@ -23,12 +23,12 @@ NB_CELL_TIMEOUT ?= 600
 FIGURES_EXAMPLE := ann_plot/examples/figures.rs
 FIGURES_OUT ?=
 
-.PHONY: help setup lab test fmt-check clippy cargo-test doc links test-runner test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
+.PHONY: help setup lab test fmt-check clippy cargo-test doc links test-browser test-runner test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
 
 help:
 	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
 	@echo "make lab             setup, then start JupyterLab on notebooks/ (prints the URL)"
-	@echo "make test            fmt-check, clippy, cargo-test, doc, links, test-figures, exercises-check, setup, test-runner, test-notebooks (what CI runs)"
+	@echo "make test            fmt-check, clippy, cargo-test, doc, links, test-figures, exercises-check, setup, test-browser, test-runner, test-notebooks (what CI runs)"
 	@echo "make fmt-check       cargo fmt --all --check"
 	@echo "make clippy          cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "make cargo-test      cargo test --workspace \$$CARGO_TEST_FLAGS"
@@ -36,6 +36,7 @@ help:
 	@echo "make links           every relative link of README and notebooks resolves; the chapters link up in one chain"
 	@echo "make test-figures    cargo run --release -p ann_plot --example figures -- --out DIR (if that example exists)"
 	@echo "make test-runner     check that the notebook runner passes/fails tests/notebook_fixtures/* as it should"
+	@echo "make test-browser    the playgrounds in headless Chromium + JupyterLab: move each slider, check the view changed"
 	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
 	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
 	@echo "make figures         regenerate every figure into visualizations/ (seeded: same bytes every run)"
@@ -50,7 +51,7 @@ lab: setup
 	@scripts/lab.sh
 
 # The notebooks' summary ("notebooks: N passed, N failed") is the last line on purpose.
-test: fmt-check clippy cargo-test doc links test-figures exercises-check setup test-runner test-notebooks
+test: fmt-check clippy cargo-test doc links test-figures exercises-check setup test-browser test-runner test-notebooks
 
 fmt-check:
 	cargo fmt --all --check
@@ -73,6 +74,12 @@ test-figures:
 	else \
 	    echo "test-figures: skipped ($(FIGURES_EXAMPLE) does not exist yet)"; \
 	fi
+
+# The playgrounds in headless Chromium against a JupyterLab of its own (installs Debian's
+# chromium and Playwright when missing); screenshots in target/browser/.
+test-browser: setup
+	@scripts/browser_setup.sh
+	@"$(VENV_PY)" scripts/test_browser.py
 
 test-runner: setup
 	@scripts/test_runner.sh

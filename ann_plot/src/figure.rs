@@ -127,11 +127,6 @@ impl Figure {
         &self.svg
     }
 
-    /// The PNG, base64-encoded (RFC 4648, with padding), as notebooks embed it.
-    pub fn png_base64(&self) -> String {
-        base64_encode(&self.png)
-    }
-
     /// Writes the PNG to `path`.
     pub fn save_png(&self, path: impl AsRef<Path>) -> Result<()> {
         write_file(path.as_ref(), &self.png)
@@ -142,35 +137,17 @@ impl Figure {
         write_file(path.as_ref(), self.svg.as_bytes())
     }
 
-    /// The text evcxr reads to show this figure: one `EVCXR_BEGIN_CONTENT <mime>` …
-    /// `EVCXR_END_CONTENT` block each for `image/png` (base64) and `text/plain`.
+    /// Shows the figure inline in a Rust notebook: evcxr calls this when a cell's value is
+    /// a `Figure`. It emits two MIME-typed outputs through `evcxr_runtime`: the PNG
+    /// (`image/png`) and a line of text (`text/plain`).
     ///
     /// Only the PNG, not the SVG: every front end shows it the same way (JupyterLab trusted or
     /// not, GitHub, nbconvert), where a trusted JupyterLab would prefer the SVG and draw text
     /// with the browser's fonts, clipping some labels; and committed notebooks stay half the
     /// size. The SVG is for files: [`Figure::save_svg`].
-    pub fn evcxr_content(&self) -> String {
-        let png = self.png_base64();
-        let mut out = String::with_capacity(png.len() + 256);
-        out.push_str("EVCXR_BEGIN_CONTENT image/png\n");
-        out.push_str(&png);
-        out.push_str("\nEVCXR_END_CONTENT\n");
-        out.push_str("EVCXR_BEGIN_CONTENT text/plain\n");
-        out.push_str(&self.summary());
-        out.push_str("\nEVCXR_END_CONTENT\n");
-        out
-    }
-
-    /// Shows the figure inline in a Rust notebook: evcxr calls this when a cell's value is
-    /// a `Figure`. Prints [`Figure::evcxr_content`] to stdout in one locked write.
     pub fn evcxr_display(&self) {
-        use std::io::Write;
-        let content = self.evcxr_content();
-        let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
-        // Nothing useful can be done if stdout is closed; a notebook cell must not panic.
-        let _ = lock.write_all(content.as_bytes());
-        let _ = lock.flush();
+        evcxr_runtime::mime_type("image/png").bytes(&self.png);
+        evcxr_runtime::mime_type("text/plain").text(self.summary());
     }
 
     fn summary(&self) -> String {
@@ -196,8 +173,11 @@ impl fmt::Display for Figure {
     }
 }
 
+/// Writes atomically: a failed save leaves the file that was there before.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| PlotError::Draw(format!("cannot write {}: {e}", path.display())))
+    use std::io::Write;
+    ann_core::persist::write_atomic(path, |file| file.write_all(bytes))
+        .map_err(|e| PlotError::Draw(e.to_string()))
 }
 
 /// Encodes an RGB8 buffer as PNG (best compression, adaptive filtering: deterministic).
@@ -216,44 +196,9 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Standard base64 (RFC 4648 alphabet, `=` padding, no line breaks).
-pub fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(base64_encode(input.as_bytes()), expected, "{input}");
-        }
-        assert_eq!(base64_encode(&[0xff, 0xfe, 0x00]), "//4A");
-    }
 
     struct Empty;
     impl Draw for Empty {
@@ -277,17 +222,5 @@ mod tests {
         assert_eq!((fig.width(), fig.height()), (12, 7));
         let err = Figure::from_drawing(10, 10, "bad", &Panics).unwrap_err();
         assert!(matches!(err, PlotError::Draw(_)), "{err}");
-    }
-
-    #[test]
-    fn evcxr_content_is_the_png_and_a_line_of_text() {
-        let fig = Figure::from_drawing(20, 10, "blank", &Empty).unwrap();
-        let text = fig.evcxr_content();
-        for mime in ["image/png", "text/plain"] {
-            assert!(text.contains(&format!("EVCXR_BEGIN_CONTENT {mime}\n")), "{mime}");
-        }
-        assert!(!text.contains("image/svg+xml"));
-        assert_eq!(text.matches("\nEVCXR_END_CONTENT\n").count(), 2);
-        assert!(text.contains(&fig.png_base64()));
     }
 }

@@ -20,6 +20,9 @@
 //! | grid of (misclassified) images | [`image_grid`] |
 //! | a 1-D regression fit against its data | [`regression_fit`] |
 //!
+//! [`playground`] turns sets of real runs into views a learner scrubs through with sliders in
+//! JupyterLab (Vega-Lite, with a PNG of the first view for every other front end).
+//!
 //! In a notebook, a cell ending in a figure shows it:
 //!
 //! ```no_run
@@ -58,7 +61,7 @@ pub use curves::training_curves;
 pub use dropout::{MAX_DROPOUT_COLUMNS, dropout_mask};
 pub use error::{PlotError, Result};
 pub use evaluation::{confusion_matrix, image_grid, regression_fit};
-pub use figure::{Draw, Figure, MAX_SIDE, base64_encode, plot_error};
+pub use figure::{Draw, Figure, MAX_SIDE, plot_error};
 pub use layers::{MAX_NEURON_MAPS, layer_activations, neuron_maps};
 pub use transform::feature_transformer;
 
@@ -96,6 +99,10 @@ pub use data::{MAX_DATASET_PANELS, dataset, datasets};
 // Learning-rate decay: α per epoch and the training loss of real runs.
 mod schedule;
 pub use schedule::learning_rate_schedules;
+
+// Playgrounds: real runs to scrub through with sliders (Vega-Lite, with a PNG fallback).
+pub mod playground;
+pub use playground::Playground;
 
 // Images of named classes (Fashion-MNIST): a captioned grid and the confusion matrix.
 mod class_images;

@@ -22,6 +22,8 @@ pub struct BoundaryConfig {
     pub data_seed: u64,
     /// Hidden layer sizes (the input size 2 and the output size are added).
     pub hidden: Vec<usize>,
+    /// g of the hidden layers (He initialization for ReLU, Xavier for the others).
+    pub activation: Activation,
     /// Seed of the initial weights.
     pub init_seed: u64,
     /// The optimizer.
@@ -51,6 +53,7 @@ impl Default for BoundaryConfig {
             data: ToyData::Spirals { m: 600, k: 3, noise: 0.2 },
             data_seed: 2,
             hidden: vec![64, 64, 64],
+            activation: Activation::Relu,
             init_seed: 4,
             optimizer: OptimizerConfig::Adam(AdamConfig { lr: 0.005, ..AdamConfig::default() }),
             batch_size: 32,
@@ -166,7 +169,8 @@ pub fn decision_boundary_frames(config: &BoundaryConfig) -> Result<BoundaryRun> 
     let mut sizes = vec![2];
     sizes.extend_from_slice(&config.hidden);
     sizes.push(y.nrows());
-    let mut net = Network::new(&sizes, Activation::Relu, task, Init::He, config.init_seed)?;
+    let init = if config.activation == Activation::Relu { Init::He } else { Init::Xavier };
+    let mut net = Network::new(&sizes, config.activation, task, init, config.init_seed)?;
     let ((x0, x1), (y0, y1)) = bounds_2d(data.x.view(), config.margin)?;
     // A degenerate box (all points on a line) still gets a usable grid.
     let pad = |lo: f64, hi: f64| if hi - lo > 1e-9 { (lo, hi) } else { (lo - 1.0, hi + 1.0) };

@@ -410,7 +410,7 @@ pub struct GradientCheckTable {
 impl GradientCheckTable {
     /// Shows the table in a Rust notebook.
     pub fn evcxr_display(&self) {
-        println!("EVCXR_BEGIN_CONTENT text/plain\n{self}\nEVCXR_END_CONTENT");
+        evcxr_runtime::mime_type("text/plain").text(self.to_string());
     }
 }
 

@@ -71,7 +71,7 @@ impl Report {
 
     /// Shows the report in a Rust notebook (evcxr calls this for a cell's value).
     pub fn evcxr_display(&self) {
-        println!("EVCXR_BEGIN_CONTENT text/plain\n{self}\nEVCXR_END_CONTENT");
+        evcxr_runtime::mime_type("text/plain").text(self.to_string());
     }
 }
 
@@ -109,7 +109,7 @@ impl Reports {
 
     /// Shows the reports in a Rust notebook.
     pub fn evcxr_display(&self) {
-        println!("EVCXR_BEGIN_CONTENT text/plain\n{self}\nEVCXR_END_CONTENT");
+        evcxr_runtime::mime_type("text/plain").text(self.to_string());
     }
 }
 

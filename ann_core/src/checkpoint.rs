@@ -110,7 +110,7 @@ impl Checkpoint {
     /// that the parts agree (shapes, counters, History lengths).
     pub fn from_json(text: &str) -> Result<Self> {
         let bad = |what: String| AnnError::Persistence(format!("checkpoint: {what}"));
-        let (version, _) = Header::read(text, CHECKPOINT_FORMAT, "checkpoint")?;
+        let (version, _) = Header::read(text, CHECKPOINT_FORMAT, "checkpoint file")?;
         if version != u64::from(CHECKPOINT_VERSION) {
             return Err(bad(format!(
                 "version {version} is not supported by this build (reads version {CHECKPOINT_VERSION})"

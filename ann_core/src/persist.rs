@@ -47,18 +47,18 @@ pub(crate) struct Header {
 impl Header {
     /// Reads the header of `text`, a file of `format`; returns its version.
     pub(crate) fn read(text: &str, format: &str, what: &str) -> Result<(u64, Header)> {
-        let bad = |m: String| AnnError::Persistence(format!("{what}: {m}"));
+        let bad = |m: String| AnnError::Persistence(m);
         let header: Header = serde_json::from_str(text)
-            .map_err(|e| bad(format!("not a valid {what} file (truncated or corrupted?): {e}")))?;
+            .map_err(|e| bad(format!("not a valid {what} (truncated or corrupted?): {e}")))?;
         if header.format.as_deref() != Some(format) {
-            return Err(bad(format!("format is {:?}, expected {format:?}", header.format)));
+            return Err(bad(format!("{what}: format is {:?}, expected {format:?}", header.format)));
         }
         match &header.version {
             Some(v) => match v.as_u64() {
                 Some(n) => Ok((n, header)),
-                None => Err(bad(format!("version {v} is not a version number"))),
+                None => Err(bad(format!("{what}: version {v} is not a version number"))),
             },
-            None => Err(bad("the file has no version".into())),
+            None => Err(bad(format!("{what}: the file has no version"))),
         }
     }
 }

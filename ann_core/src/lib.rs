@@ -14,6 +14,7 @@
 //! | losses J | [`loss`] |
 //! | backpropagation | [`backward`] |
 //! | inverted dropout | [`dropout`] |
+//! | batch normalization (one layer's step, forward and backward) | [`batchnorm`] |
 //! | mini-batches | [`batch`] |
 //! | SGD, Momentum, RMSProp, Adam, AdamW | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
@@ -40,6 +41,7 @@ extern crate blas_src as _;
 pub mod activation;
 pub mod backward;
 pub mod batch;
+pub mod batchnorm;
 pub mod cache;
 pub mod checkpoint;
 pub mod data;
@@ -64,6 +66,7 @@ pub mod train;
 pub use activation::{Activation, relu, sigmoid};
 pub use backward::{Gradients, LayerGrad};
 pub use batch::{gather_columns, shuffled_batches};
+pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormConfig, BatchNormGrads};
 pub use cache::{Cache, Eval, Train};
 pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing};
 pub use data::{

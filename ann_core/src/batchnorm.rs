@@ -1,0 +1,303 @@
+//! Batch normalization of one layer's pre-activations, unit by unit over the mini-batch.
+//!
+//! For Z of shape (n, m) (n units, m examples of the mini-batch), in training:
+//!
+//! μ = (1/m) Σⱼ Z[:, j],  σ² = (1/m) Σⱼ (Z[:, j] − μ)²,
+//! Ẑ = (Z − μ) / √(σ² + ε),  Z̃ = γ ⊙ Ẑ + β,
+//!
+//! with γ and β of shape (n, 1) learned like W and b. The running averages
+//! μ_run ← momentum · μ_run + (1 − momentum) · μ and the same for σ² stand in for the batch's
+//! statistics in evaluation, where Ẑ = (Z − μ_run) / √(σ²_run + ε): a prediction must not
+//! depend on the other examples of its batch.
+//!
+//! Backward, from dZ̃ = ∂J/∂Z̃:
+//!
+//! dβ = Σⱼ dZ̃[:, j],  dγ = Σⱼ (dZ̃ ⊙ Ẑ)[:, j],  dẐ = γ ⊙ dZ̃,
+//! dZ = (1 / m) · (1 / √(σ² + ε)) ⊙ (m dẐ − Σⱼ dẐ[:, j] − Ẑ ⊙ Σⱼ (dẐ ⊙ Ẑ)[:, j]),
+//!
+//! the compact form of the chain rule through μ and σ², which both depend on every column.
+
+use crate::error::{AnnError, Result, bad_hyper, check_finite_matrix, shape_str};
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+/// The hyperparameters of batch normalization.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BatchNormConfig {
+    /// ε > 0, added to σ² so that a unit with no spread does not divide by zero.
+    pub epsilon: f64,
+    /// Weight of the old value in the running averages, in [0, 1).
+    pub momentum: f64,
+}
+
+impl Default for BatchNormConfig {
+    /// ε = 10⁻⁵, momentum 0.9.
+    fn default() -> Self {
+        BatchNormConfig { epsilon: 1e-5, momentum: 0.9 }
+    }
+}
+
+impl BatchNormConfig {
+    /// Checks ε > 0 (finite) and momentum in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return Err(bad_hyper("batch norm epsilon", self.epsilon, "must be finite and > 0"));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(bad_hyper("batch norm momentum", self.momentum, "must lie in [0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+/// One layer's batch normalization: its learned γ, β and its running statistics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchNorm {
+    /// γ, shape (n, 1); starts at 1.
+    pub gamma: Array2<f64>,
+    /// β, shape (n, 1); starts at 0.
+    pub beta: Array2<f64>,
+    /// μ_run, shape (n, 1); starts at 0.
+    pub running_mean: Array2<f64>,
+    /// σ²_run, shape (n, 1); starts at 1.
+    pub running_var: Array2<f64>,
+    /// ε and the momentum.
+    pub config: BatchNormConfig,
+}
+
+/// What the backward step needs from a training forward step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNormCache {
+    /// Ẑ, shape (n, m).
+    pub z_hat: Array2<f64>,
+    /// 1 / √(σ² + ε) of the batch, shape (n, 1).
+    pub inv_std: Array2<f64>,
+}
+
+/// The gradients of one batch-norm step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNormGrads {
+    /// dZ, shape (n, m): passed on to the layer's dW and db.
+    pub dz: Array2<f64>,
+    /// dγ, shape (n, 1).
+    pub dgamma: Array2<f64>,
+    /// dβ, shape (n, 1).
+    pub dbeta: Array2<f64>,
+}
+
+impl BatchNorm {
+    /// Batch normalization of `units` units: γ = 1, β = 0, μ_run = 0, σ²_run = 1.
+    pub fn new(units: usize, config: BatchNormConfig) -> Result<Self> {
+        config.validate()?;
+        if units == 0 {
+            return Err(AnnError::InvalidArchitecture("batch norm of a layer with no units".into()));
+        }
+        let (ones, zeros) = (Array2::ones((units, 1)), Array2::zeros((units, 1)));
+        Ok(BatchNorm {
+            gamma: ones.clone(),
+            beta: zeros.clone(),
+            running_mean: zeros,
+            running_var: ones,
+            config,
+        })
+    }
+
+    /// n, the number of units.
+    pub fn units(&self) -> usize {
+        self.gamma.nrows()
+    }
+
+    /// Training mode: Z̃ = γ ⊙ (Z − μ) / √(σ² + ε) + β with the batch's μ and σ², and the
+    /// running averages moved towards them. Errors: Z not (n, m), a batch of one example
+    /// (its σ² is 0: nothing to normalize), a non-finite Z.
+    pub fn forward_train(&mut self, z: ArrayView2<f64>) -> Result<(Array2<f64>, BatchNormCache)> {
+        self.check(z, "batch norm forward (train) Z")?;
+        let m = z.ncols();
+        if m < 2 {
+            return Err(AnnError::EmptyInput(format!(
+                "batch norm needs at least 2 examples per mini-batch to normalize over, got Z {}",
+                shape_str(z.shape())
+            )));
+        }
+        let mu = column_mean(z);
+        let centered = &z - &mu;
+        let var = column_mean(centered.mapv(|v| v * v).view());
+        let inv_std = var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt());
+        let z_hat = &centered * &inv_std;
+        let z_tilde = &z_hat * &self.gamma + &self.beta;
+        let k = self.config.momentum;
+        self.running_mean = &self.running_mean * k + &mu * (1.0 - k);
+        self.running_var = &self.running_var * k + &var * (1.0 - k);
+        Ok((z_tilde, BatchNormCache { z_hat, inv_std }))
+    }
+
+    /// Evaluation mode: Z̃ = γ ⊙ (Z − μ_run) / √(σ²_run + ε) + β; each column on its own.
+    pub fn forward_eval(&self, z: ArrayView2<f64>) -> Result<Array2<f64>> {
+        self.check(z, "batch norm forward (eval) Z")?;
+        let inv_std = self.running_var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt());
+        Ok((&z - &self.running_mean) * &inv_std * &self.gamma + &self.beta)
+    }
+
+    /// dZ, dγ, dβ from dZ̃ and the cache of the training forward step (module docs).
+    pub fn backward(&self, cache: &BatchNormCache, dz_tilde: ArrayView2<f64>) -> Result<BatchNormGrads> {
+        if dz_tilde.dim() != cache.z_hat.dim() {
+            return Err(AnnError::ShapeMismatch {
+                context: "batch norm backward: dZ̃ must have the shape of Ẑ".into(),
+                expected: shape_str(cache.z_hat.shape()),
+                got: shape_str(dz_tilde.shape()),
+            });
+        }
+        let m = dz_tilde.ncols() as f64;
+        let dbeta = row_sum(dz_tilde);
+        let dgamma = row_sum((&dz_tilde * &cache.z_hat).view());
+        let dz_hat = &dz_tilde * &self.gamma;
+        let sum_dz_hat = row_sum(dz_hat.view());
+        let sum_dz_hat_z_hat = row_sum((&dz_hat * &cache.z_hat).view());
+        let dz = (&dz_hat * m - &sum_dz_hat - &cache.z_hat * &sum_dz_hat_z_hat) * &cache.inv_std / m;
+        Ok(BatchNormGrads { dz, dgamma, dbeta })
+    }
+
+    fn check(&self, z: ArrayView2<f64>, what: &str) -> Result<()> {
+        if z.nrows() != self.units() || z.ncols() == 0 {
+            return Err(AnnError::ShapeMismatch {
+                context: what.to_string(),
+                expected: format!("({}, m) with m ≥ 1", self.units()),
+                got: shape_str(z.shape()),
+            });
+        }
+        check_finite_matrix(z, what)
+    }
+}
+
+/// (1/m) Σⱼ X[:, j] as an (n, 1) column.
+fn column_mean(x: ArrayView2<f64>) -> Array2<f64> {
+    row_sum(x) / x.ncols() as f64
+}
+
+/// Σⱼ X[:, j] as an (n, 1) column.
+fn row_sum(x: ArrayView2<f64>) -> Array2<f64> {
+    x.sum_axis(Axis(1)).insert_axis(Axis(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
+
+    fn random(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-2.0..2.0))
+    }
+
+    /// A batch-norm layer with γ and β away from 1 and 0.
+    fn layer(n: usize) -> BatchNorm {
+        let mut bn = BatchNorm::new(n, BatchNormConfig::default()).unwrap();
+        bn.gamma = random(n, 1, 7).mapv(|g| 1.0 + 0.4 * g);
+        bn.beta = random(n, 1, 8);
+        bn
+    }
+
+    /// J = Σ R ⊙ Z̃ for a fixed random R, so dZ̃ = R.
+    fn objective(bn: &BatchNorm, z: &Array2<f64>, r: &Array2<f64>) -> f64 {
+        let (zt, _) = bn.clone().forward_train(z.view()).unwrap();
+        (&zt * r).sum()
+    }
+
+    #[test]
+    fn training_output_has_zero_mean_and_unit_variance_per_unit_before_gamma_and_beta() {
+        let mut bn = BatchNorm::new(3, BatchNormConfig::default()).unwrap();
+        let z = random(3, 50, 1).mapv(|v| 5.0 * v + 3.0);
+        let (zt, cache) = bn.forward_train(z.view()).unwrap();
+        for i in 0..3 {
+            let row = zt.row(i);
+            let mean = row.mean().unwrap();
+            let var = row.mapv(|v| (v - mean) * (v - mean)).mean().unwrap();
+            assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-5, "unit {i}: mean {mean}, var {var}");
+        }
+        assert_eq!(cache.z_hat, zt, "γ = 1, β = 0: Z̃ = Ẑ");
+    }
+
+    #[test]
+    fn backward_matches_central_differences() {
+        let (n, m) = (4, 6);
+        let bn = layer(n);
+        let z = random(n, m, 2);
+        let r = random(n, m, 3);
+        let (_, cache) = bn.clone().forward_train(z.view()).unwrap();
+        let g = bn.backward(&cache, r.view()).unwrap();
+        let h = 1e-5;
+        let rel = |a: f64, b: f64| (a - b).abs() / (a.abs() + b.abs()).max(1e-8);
+        for i in 0..n {
+            for j in 0..m {
+                let (mut up, mut down) = (z.clone(), z.clone());
+                up[[i, j]] += h;
+                down[[i, j]] -= h;
+                let num = (objective(&bn, &up, &r) - objective(&bn, &down, &r)) / (2.0 * h);
+                assert!(
+                    rel(num, g.dz[[i, j]]) < 1e-6,
+                    "dZ[{i}, {j}]: numeric {num}, analytic {}",
+                    g.dz[[i, j]]
+                );
+            }
+            for (name, grad) in [("γ", &g.dgamma), ("β", &g.dbeta)] {
+                let (mut up, mut down) = (bn.clone(), bn.clone());
+                let (p_up, p_down) = if name == "γ" {
+                    (&mut up.gamma, &mut down.gamma)
+                } else {
+                    (&mut up.beta, &mut down.beta)
+                };
+                p_up[[i, 0]] += h;
+                p_down[[i, 0]] -= h;
+                let num = (objective(&up, &z, &r) - objective(&down, &z, &r)) / (2.0 * h);
+                assert!(
+                    rel(num, grad[[i, 0]]) < 1e-6,
+                    "d{name}[{i}]: numeric {num}, analytic {}",
+                    grad[[i, 0]]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn evaluation_uses_the_running_statistics_not_the_batch() {
+        let mut bn = layer(2);
+        bn.config.momentum = 0.5;
+        let z = random(2, 8, 4).mapv(|v| 3.0 * v + 1.0);
+        bn.forward_train(z.view()).unwrap();
+        // μ_run = 0.5 · 0 + 0.5 · μ_B, σ²_run = 0.5 · 1 + 0.5 · σ²_B.
+        let mu = z.mean_axis(Axis(1)).unwrap();
+        for i in 0..2 {
+            assert!((bn.running_mean[[i, 0]] - 0.5 * mu[i]).abs() < 1e-12);
+            let var = z.row(i).mapv(|v| (v - mu[i]).powi(2)).mean().unwrap();
+            assert!((bn.running_var[[i, 0]] - (0.5 + 0.5 * var)).abs() < 1e-12);
+        }
+        // One column alone gives the same output as inside the batch: no batch statistics.
+        let all = bn.forward_eval(z.view()).unwrap();
+        let one = bn.forward_eval(z.slice(ndarray::s![.., 3..4])).unwrap();
+        assert_eq!(one.column(0), all.column(3));
+        // And it differs from the training output, which normalized with the batch's μ, σ².
+        let (train, _) = bn.clone().forward_train(z.view()).unwrap();
+        assert!((&train - &all).iter().any(|d| d.abs() > 1e-3));
+    }
+
+    #[test]
+    fn bad_input_and_hyperparameters_are_errors() {
+        let mut bn = BatchNorm::new(3, BatchNormConfig::default()).unwrap();
+        let err = bn.forward_train(random(3, 1, 5).view()).unwrap_err();
+        assert!(err.to_string().contains("at least 2 examples"), "{err}");
+        assert!(bn.forward_train(random(2, 5, 5).view()).unwrap_err().to_string().contains("(3, m)"));
+        let mut nan = random(3, 4, 5);
+        nan[[1, 1]] = f64::NAN;
+        assert!(matches!(bn.forward_train(nan.view()), Err(AnnError::NonFinite(_))));
+        for (epsilon, momentum) in [(0.0, 0.9), (-1e-5, 0.9), (f64::NAN, 0.9), (1e-5, 1.0), (1e-5, -0.1)] {
+            let err = BatchNorm::new(3, BatchNormConfig { epsilon, momentum }).unwrap_err();
+            assert!(matches!(err, AnnError::InvalidHyperparameter { .. }), "{err}");
+        }
+        assert!(BatchNorm::new(0, BatchNormConfig::default()).is_err());
+        let (_, cache) = bn.forward_train(random(3, 4, 6).view()).unwrap();
+        assert!(bn.backward(&cache, random(3, 5, 6).view()).is_err());
+        // A batch of one in evaluation mode is fine: it uses the running statistics.
+        assert!(bn.forward_eval(random(3, 1, 7).view()).is_ok());
+    }
+}

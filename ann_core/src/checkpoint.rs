@@ -188,10 +188,11 @@ impl Checkpoint {
     ) -> Result<()> {
         same_architecture(&self.network, net, "the network to train")?;
         // The optimizer of the resuming call starts from α₀, like the original run's did.
-        let mut saved = self.optimizer.clone();
+        // Only the rule and its hyperparameters: the averages are not compared (nor copied).
+        let mut saved = Optimizer::new(*self.optimizer.config())?;
         saved.set_learning_rate(self.base_lr)?;
         if saved.config() != optimizer.config() {
-            return Err(mismatch(format!(
+            return Err(AnnError::Resume(format!(
                 "the checkpoint's optimizer is {}, this call's is {}",
                 saved.config(),
                 optimizer.config()
@@ -204,10 +205,10 @@ impl Checkpoint {
             .map(|(a, b)| format!("{}: checkpoint {}, this call {}", a.0, a.1, b.1))
             .collect();
         if !differ.is_empty() {
-            return Err(mismatch(format!("the config differs: {}", differ.join("; "))));
+            return Err(AnnError::Resume(format!("the config differs: {}", differ.join("; "))));
         }
         if train_examples != self.train_examples {
-            return Err(mismatch(format!(
+            return Err(AnnError::Resume(format!(
                 "the checkpoint was taken on {} training examples, this call has {train_examples}",
                 self.train_examples
             )));
@@ -228,10 +229,6 @@ fn config_fields(c: &TrainConfig) -> [(&'static str, String); 6] {
     ]
 }
 
-fn mismatch(what: String) -> AnnError {
-    AnnError::Resume(what)
-}
-
 /// Same layer sizes, activations and loss.
 fn same_architecture(a: &Network, b: &Network, what: &str) -> Result<()> {
     let describe = |n: &Network| {
@@ -242,6 +239,6 @@ fn same_architecture(a: &Network, b: &Network, what: &str) -> Result<()> {
     if da == db {
         Ok(())
     } else {
-        Err(mismatch(format!("the checkpoint's network has {da}; {what} has {db}")))
+        Err(AnnError::Resume(format!("the checkpoint's network has {da}; {what} has {db}")))
     }
 }

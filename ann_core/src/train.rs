@@ -251,20 +251,27 @@ impl<'a> Trainer<'a> {
         optimizer: &mut Optimizer,
         train: impl Into<DataView<'d>>,
     ) -> Result<History> {
+        // α₀: the schedule's starting point (a checkpoint to resume from must have the same).
         let base_lr = optimizer.learning_rate();
-        let result = self.run(net, optimizer, train.into());
+        let result = self.run(net, optimizer, train.into(), base_lr);
         optimizer.set_learning_rate(base_lr)?;
         result
     }
 
-    fn run(self, net: &mut Network, optimizer: &mut Optimizer, train: DataView<'_>) -> Result<History> {
+    fn run(
+        self,
+        net: &mut Network,
+        optimizer: &mut Optimizer,
+        train: DataView<'_>,
+        base_lr: f64,
+    ) -> Result<History> {
         let config = self.config;
         validate(net, train, self.validation, config)?;
         let m = train.x.ncols();
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         let mut history =
             History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
-        let (mut first_epoch, mut step, mut base_lr) = (0, 0, optimizer.learning_rate());
+        let (mut first_epoch, mut step) = (0, 0);
         let mut best: Option<BestEpoch> = None;
         if let Some(c) = self.resume {
             c.check_resume(net, optimizer, config, m)?;
@@ -272,7 +279,7 @@ impl<'a> Trainer<'a> {
             *optimizer = Optimizer::with_state(*c.optimizer.config(), c.optimizer.state().clone())?;
             rng.set_word_pos(c.rng_word_pos);
             history = History { stop: StopReason::Completed, ..c.history.clone() };
-            (first_epoch, step, base_lr) = (c.epochs_done, c.steps_done, c.base_lr);
+            (first_epoch, step) = (c.epochs_done, c.steps_done);
             best = c.best.clone();
         }
         // The optimizer's state must be (or become) this network's before any work is done.

@@ -2,16 +2,14 @@
 //! training and validation loss, and the decision boundary it ends with.
 
 use super::{
-    Playground, caption_layer, grid_layer, hex, levels, menu, packed, points_layer, probability_color, round,
-    unpack,
+    Playground, caption_layer, check_default, grid_layer, hex, levels, menu, packed, points_layer,
+    probability_color, round, unpack,
 };
 use crate::error::Result;
 use crate::experiments::decision_boundary::probability_map;
-use crate::experiments::{bounds_2d, linspace};
-use ann_core::error::AnnError;
+use crate::experiments::{ToyData, bounds_2d, linspace};
 use ann_core::{
-    Activation, Dropout, History, Init, Network, Optimizer, Task, TrainConfig, Trainer, train_test_split,
-    two_moons,
+    Activation, Dropout, History, Init, Network, Optimizer, TrainConfig, Trainer, train_test_split,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -78,22 +76,15 @@ impl Default for DropoutPlaygroundConfig {
 ///
 /// Errors: no p, a default p not in the list, an invalid p, and those of the training.
 pub fn dropout_playground(config: &DropoutPlaygroundConfig) -> Result<Playground> {
-    if !config.keep_probs.contains(&config.default_keep) {
-        return Err(AnnError::EmptyInput(format!(
-            "the default keep probability {} is not one of {:?}",
-            config.default_keep, config.keep_probs
-        ))
-        .into());
-    }
-    let data = two_moons(config.m, config.noise, config.data_seed)?;
+    check_default("keep probability", config.default_keep, &config.keep_probs)?;
+    let moons = ToyData::Moons { m: config.m, noise: config.noise };
+    let (data, task) = moons.generate(config.data_seed)?;
     let (train, val) = train_test_split(&data, config.validation_fraction, config.split_seed)?;
-    let (y_train, y_val) = (train.targets(Task::Binary), val.targets(Task::Binary));
+    let (y_train, y_val) = (train.targets(task), val.targets(task));
     let ((x0, x1), (y0, y1)) = bounds_2d(data.x.view(), 0.25)?;
     let (xs, ys) = (linspace(x0, x1, config.grid_points)?, linspace(y0, y1, config.grid_points)?);
-    let mut sizes = vec![2];
-    sizes.extend_from_slice(&config.hidden);
-    sizes.push(1);
-    let start = Network::new(&sizes, Activation::Relu, Task::Binary, Init::He, config.init_seed)?;
+    let start =
+        Network::new(&moons.sizes(&config.hidden), Activation::Relu, task, Init::He, config.init_seed)?;
     let (mut curves, mut maps) = (Vec::new(), Vec::new());
     let mut shown: Option<History> = None;
     for &keep in &config.keep_probs {

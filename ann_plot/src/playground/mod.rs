@@ -27,6 +27,7 @@ pub use paths::optimizer_path_playground;
 
 use crate::error::{PlotError, Result};
 use crate::figure::Figure;
+use ann_core::error::AnnError;
 use serde_json::{Value, json};
 
 /// The MIME type JupyterLab 4 renders with its bundled Vega-Lite 5.
@@ -146,6 +147,15 @@ pub(crate) fn menu(name: &str, label: &str, options: Vec<Value>, value: Value) -
         "value": value,
         "bind": {"input": "select", "options": options, "name": format!("{label} ")},
     })
+}
+
+/// Fails unless `default`, the value a menu shows first, is one of its `options`.
+pub(crate) fn check_default(what: &str, default: f64, options: &[f64]) -> Result<()> {
+    if options.contains(&default) {
+        Ok(())
+    } else {
+        Err(AnnError::EmptyInput(format!("the default {what} {default} is not one of {options:?}")).into())
+    }
 }
 
 /// `v` rounded to `digits` decimals, for compact JSON (the figures keep full precision).

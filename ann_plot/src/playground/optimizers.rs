@@ -1,10 +1,9 @@
 //! The optimizers' loss curves at one learning rate, chosen from a menu: every optimizer
 //! has a range of α where it works, and it is not the same range for all of them.
 
-use super::{Playground, hex, menu, packed, unpack};
+use super::{Playground, check_default, hex, menu, packed, unpack};
 use crate::error::Result;
 use crate::experiments::{OptimizerCurves, OptimizerCurvesConfig, optimizer_curves};
-use ann_core::error::AnnError;
 use ann_core::{Optimizer, OptimizerConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -40,13 +39,7 @@ impl Default for OptimizerLrPlaygroundConfig {
 /// Errors: no α, a default α not in the list, an invalid α, and those of
 /// [`optimizer_curves`].
 pub fn optimizer_lr_playground(config: &OptimizerLrPlaygroundConfig) -> Result<Playground> {
-    if !config.learning_rates.contains(&config.default_lr) {
-        return Err(AnnError::EmptyInput(format!(
-            "the default α {} is not one of the learning rates {:?}",
-            config.default_lr, config.learning_rates
-        ))
-        .into());
-    }
+    check_default("α", config.default_lr, &config.learning_rates)?;
     let mut rows: Vec<Value> = Vec::new();
     let mut shown: Option<OptimizerCurves> = None;
     for &lr in &config.learning_rates {

@@ -5,7 +5,11 @@
 //! db[l] = (1/m) Σ_columns dZ[l]
 //! dA[l−1] = W[l]ᵀ dZ[l]   (⊙ D[l−1] / keep_prob[l−1] under dropout)
 //! dZ[l−1] = dA[l−1] ⊙ g'[l−1](Z[l−1])
+//!
+//! For a batch-normalized layer the last line gives dZ̃[l−1], the gradient at the input of
+//! g; batch norm's backward step turns it into dγ, dβ and dZ[l−1] (see [`crate::batchnorm`]).
 
+use crate::batchnorm::GammaBeta;
 use crate::cache::Cache;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::fast::frobenius;
@@ -20,6 +24,16 @@ pub struct LayerGrad {
     pub dw: Array2<f64>,
     /// db[l], shape (n_l, 1).
     pub db: Array2<f64>,
+    /// dγ[l] and dβ[l] of a batch-normalized layer, shape (n_l, 1) each; None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm: Option<GammaBeta>,
+}
+
+impl LayerGrad {
+    /// The gradients of a layer without batch normalization.
+    pub fn new(dw: Array2<f64>, db: Array2<f64>) -> Self {
+        LayerGrad { dw, db, norm: None }
+    }
 }
 
 /// Gradients of every layer; `layers[l − 1]` belongs to layer l.
@@ -36,7 +50,11 @@ impl Gradients {
             layers: net
                 .layers()
                 .iter()
-                .map(|l| LayerGrad { dw: Array2::zeros(l.w.dim()), db: Array2::zeros(l.b.dim()) })
+                .map(|l| LayerGrad {
+                    dw: Array2::zeros(l.w.dim()),
+                    db: Array2::zeros(l.b.dim()),
+                    norm: l.batch_norm.as_ref().map(GammaBeta::zeros_like),
+                })
                 .collect(),
         }
     }
@@ -48,7 +66,10 @@ impl Gradients {
 
     /// Whether every entry is finite.
     pub fn is_finite(&self) -> bool {
-        self.layers.iter().all(|g| g.dw.iter().chain(g.db.iter()).all(|v| v.is_finite()))
+        self.layers.iter().all(|g| {
+            let norm = g.norm.iter().flat_map(|n| n.gamma.iter().chain(n.beta.iter()));
+            g.dw.iter().chain(g.db.iter()).chain(norm).all(|v| v.is_finite())
+        })
     }
 }
 
@@ -79,13 +100,27 @@ impl Network {
         for i in (0..n).rev() {
             let a_prev = if i == 0 { cache.a0.view() } else { cache.a[i - 1].view() };
             let w = &layers[i].w;
+            let mut norm = None;
+            if let Some(bn) = &layers[i].batch_norm {
+                // dZ̃[l] → dγ[l], dβ[l] and dZ[l] (dz carries the factor m: so do dγ, dβ
+                // before their 1/m, and the batch-norm step is linear in its input)
+                let stats = cache.norm_index(i).ok_or_else(|| eval_pass(i + 1))?;
+                let g = bn.backward(stats, dz.view())?;
+                norm = Some(GammaBeta { gamma: g.dgamma / m, beta: g.dbeta / m });
+                dz = g.dz;
+            }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
             let mut dw = dz.dot(&a_prev.t()) * (1.0 / m);
             if lambda != 0.0 {
                 dw.scaled_add(lambda / m, w);
             }
-            // db[l] = (1/m) Σ_columns dZ[l]
-            let db = dz.sum_axis(Axis(1)).insert_axis(Axis(1)) / m;
+            // db[l] = (1/m) Σ_columns dZ[l]; exactly 0 under batch norm, whose Z[l] − μ[l]
+            // cancels b[l] (β[l] does its job): written as 0 rather than as rounding noise
+            let db = if norm.is_some() {
+                Array2::zeros(layers[i].b.dim())
+            } else {
+                dz.sum_axis(Axis(1)).insert_axis(Axis(1)) / m
+            };
             if i > 0 {
                 // dA[l−1] = W[l]ᵀ dZ[l]
                 let mut da = w.t().dot(&dz);
@@ -98,7 +133,7 @@ impl Network {
                 let g = layers[i - 1].activation;
                 dz = g.backward(z_prev, g.forward(z_prev).view(), da.view());
             }
-            grads.push(LayerGrad { dw, db });
+            grads.push(LayerGrad { dw, db, norm });
         }
         grads.reverse();
         Ok(Gradients { layers: grads })
@@ -128,6 +163,15 @@ impl Network {
     }
 }
 
+/// Backprop through batch norm needs the batch statistics of a training pass.
+fn eval_pass(l: usize) -> AnnError {
+    AnnError::InvalidArchitecture(format!(
+        "layer {l} is batch-normalized and this cache comes from an evaluation pass (running \
+         statistics): backpropagate a training pass (forward_train or forward_with_masks), which \
+         normalizes with the mini-batch's μ and σ²"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::activation::Activation;
@@ -140,7 +184,7 @@ mod tests {
     /// Golden test: one sigmoid unit, gradients by hand.
     #[test]
     fn logistic_regression_gradients_by_hand() {
-        let layer = Layer { w: array![[0.5, -0.25]], b: array![[0.1]], activation: Activation::Sigmoid };
+        let layer = Layer::new(array![[0.5, -0.25]], array![[0.1]], Activation::Sigmoid);
         let net = Network::from_layers(vec![layer], Loss::BinaryCrossEntropy).unwrap();
         let x = array![[1.0, 2.0], [0.0, -1.0]];
         let y = array![[1.0, 0.0]];

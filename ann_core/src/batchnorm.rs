@@ -8,7 +8,9 @@
 //! with γ and β of shape (n, 1) learned like W and b. The running averages
 //! μ_run ← momentum · μ_run + (1 − momentum) · μ and the same for σ² stand in for the batch's
 //! statistics in evaluation, where Ẑ = (Z − μ_run) / √(σ²_run + ε): a prediction must not
-//! depend on the other examples of its batch.
+//! depend on the other examples of its batch. The forward step only reads the layer (a
+//! gradient check evaluates it thousands of times); [`BatchNorm::update_running`] moves the
+//! averages, once per training step.
 //!
 //! Backward, from dZ̃ = ∂J/∂Z̃:
 //!
@@ -65,13 +67,39 @@ pub struct BatchNorm {
     pub config: BatchNormConfig,
 }
 
-/// What the backward step needs from a training forward step.
+/// What the backward step and the running averages need from a training forward step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchNormCache {
     /// Ẑ, shape (n, m).
     pub z_hat: Array2<f64>,
     /// 1 / √(σ² + ε) of the batch, shape (n, 1).
     pub inv_std: Array2<f64>,
+    /// μ of the batch, shape (n, 1).
+    pub mean: Array2<f64>,
+    /// σ² of the batch, shape (n, 1).
+    pub var: Array2<f64>,
+}
+
+/// A pair shaped like (γ, β) of one batch-normalized layer: their gradients (dγ, dβ), or an
+/// optimizer's running average of each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GammaBeta {
+    /// Shape (n, 1), like γ.
+    pub gamma: Array2<f64>,
+    /// Shape (n, 1), like β.
+    pub beta: Array2<f64>,
+}
+
+impl GammaBeta {
+    /// Zeros shaped like `bn`'s γ and β.
+    pub fn zeros_like(bn: &BatchNorm) -> Self {
+        GammaBeta { gamma: Array2::zeros(bn.gamma.dim()), beta: Array2::zeros(bn.beta.dim()) }
+    }
+
+    /// Whether both have `bn`'s shapes.
+    pub fn fits(&self, bn: &BatchNorm) -> bool {
+        self.gamma.dim() == bn.gamma.dim() && self.beta.dim() == bn.beta.dim()
+    }
 }
 
 /// The gradients of one batch-norm step.
@@ -107,17 +135,18 @@ impl BatchNorm {
         self.gamma.nrows()
     }
 
-    /// Training mode: Z̃ = γ ⊙ (Z − μ) / √(σ² + ε) + β with the batch's μ and σ², and the
-    /// running averages moved towards them. Errors: Z not (n, m), a batch of one example
-    /// (its σ² is 0: nothing to normalize), a non-finite Z.
-    pub fn forward_train(&mut self, z: ArrayView2<f64>) -> Result<(Array2<f64>, BatchNormCache)> {
+    /// Training mode: Z̃ = γ ⊙ (Z − μ) / √(σ² + ε) + β with the batch's μ and σ² (kept in
+    /// the cache for [`BatchNorm::update_running`]). Errors: Z not (n, m), a batch of one
+    /// example (its σ² is 0: nothing to normalize), a non-finite Z.
+    pub fn forward_train(&self, z: ArrayView2<f64>) -> Result<(Array2<f64>, BatchNormCache)> {
         self.check(z, "batch norm forward (train) Z")?;
         let m = z.ncols();
         if m < 2 {
-            return Err(AnnError::EmptyInput(format!(
-                "batch norm needs at least 2 examples per mini-batch to normalize over, got Z {}",
-                shape_str(z.shape())
-            )));
+            return Err(bad_hyper(
+                "batch norm mini-batch size m",
+                m,
+                "must be at least 2: the σ² of one example is 0, there is nothing to normalize over",
+            ));
         }
         let mu = column_mean(z);
         let centered = &z - &mu;
@@ -125,10 +154,23 @@ impl BatchNorm {
         let inv_std = var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt());
         let z_hat = &centered * &inv_std;
         let z_tilde = &z_hat * &self.gamma + &self.beta;
+        Ok((z_tilde, BatchNormCache { z_hat, inv_std, mean: mu, var }))
+    }
+
+    /// μ_run ← momentum · μ_run + (1 − momentum) · μ and σ²_run ← momentum · σ²_run +
+    /// (1 − momentum) · σ², with the batch's μ and σ² from `cache`.
+    pub fn update_running(&mut self, cache: &BatchNormCache) -> Result<()> {
+        if cache.mean.dim() != self.running_mean.dim() || cache.var.dim() != self.running_var.dim() {
+            return Err(AnnError::ShapeMismatch {
+                context: "batch norm running statistics from a batch's μ and σ²".into(),
+                expected: shape_str(self.running_mean.shape()),
+                got: shape_str(cache.mean.shape()),
+            });
+        }
         let k = self.config.momentum;
-        self.running_mean = &self.running_mean * k + &mu * (1.0 - k);
-        self.running_var = &self.running_var * k + &var * (1.0 - k);
-        Ok((z_tilde, BatchNormCache { z_hat, inv_std }))
+        self.running_mean = &self.running_mean * k + &cache.mean * (1.0 - k);
+        self.running_var = &self.running_var * k + &cache.var * (1.0 - k);
+        Ok(())
     }
 
     /// Evaluation mode: Z̃ = γ ⊙ (Z − μ_run) / √(σ²_run + ε) + β; each column on its own.
@@ -155,6 +197,31 @@ impl BatchNorm {
         let sum_dz_hat_z_hat = row_sum((&dz_hat * &cache.z_hat).view());
         let dz = (&dz_hat * m - &sum_dz_hat - &cache.z_hat * &sum_dz_hat_z_hat) * &cache.inv_std / m;
         Ok(BatchNormGrads { dz, dgamma, dbeta })
+    }
+
+    /// Checks the layer as read from a file or assembled by hand: γ, β, μ_run, σ²_run of
+    /// shape (`units`, 1), finite, σ²_run ≥ 0, and the hyperparameters. `l` names the layer.
+    pub fn validate(&self, units: usize, l: usize) -> Result<()> {
+        self.config.validate()?;
+        for (name, t) in [
+            ("γ", &self.gamma),
+            ("β", &self.beta),
+            ("running mean", &self.running_mean),
+            ("running variance", &self.running_var),
+        ] {
+            if t.dim() != (units, 1) {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("batch norm {name} of layer {l}"),
+                    expected: format!("({units}, 1)"),
+                    got: shape_str(t.shape()),
+                });
+            }
+            check_finite_matrix(t.view(), &format!("batch norm {name} of layer {l}"))?;
+        }
+        if let Some(v) = self.running_var.iter().find(|v| **v < 0.0) {
+            return Err(bad_hyper(&format!("batch norm running variance of layer {l}"), *v, "must be >= 0"));
+        }
+        Ok(())
     }
 
     fn check(&self, z: ArrayView2<f64>, what: &str) -> Result<()> {
@@ -200,13 +267,13 @@ mod tests {
 
     /// J = Σ R ⊙ Z̃ for a fixed random R, so dZ̃ = R.
     fn objective(bn: &BatchNorm, z: &Array2<f64>, r: &Array2<f64>) -> f64 {
-        let (zt, _) = bn.clone().forward_train(z.view()).unwrap();
+        let (zt, _) = bn.forward_train(z.view()).unwrap();
         (&zt * r).sum()
     }
 
     #[test]
     fn training_output_has_zero_mean_and_unit_variance_per_unit_before_gamma_and_beta() {
-        let mut bn = BatchNorm::new(3, BatchNormConfig::default()).unwrap();
+        let bn = BatchNorm::new(3, BatchNormConfig::default()).unwrap();
         let z = random(3, 50, 1).mapv(|v| 5.0 * v + 3.0);
         let (zt, cache) = bn.forward_train(z.view()).unwrap();
         for i in 0..3 {
@@ -224,7 +291,7 @@ mod tests {
         let bn = layer(n);
         let z = random(n, m, 2);
         let r = random(n, m, 3);
-        let (_, cache) = bn.clone().forward_train(z.view()).unwrap();
+        let (_, cache) = bn.forward_train(z.view()).unwrap();
         let g = bn.backward(&cache, r.view()).unwrap();
         let h = 1e-5;
         let rel = |a: f64, b: f64| (a - b).abs() / (a.abs() + b.abs()).max(1e-8);
@@ -264,7 +331,8 @@ mod tests {
         let mut bn = layer(2);
         bn.config.momentum = 0.5;
         let z = random(2, 8, 4).mapv(|v| 3.0 * v + 1.0);
-        bn.forward_train(z.view()).unwrap();
+        let (_, cache) = bn.forward_train(z.view()).unwrap();
+        bn.update_running(&cache).unwrap();
         // μ_run = 0.5 · 0 + 0.5 · μ_B, σ²_run = 0.5 · 1 + 0.5 · σ²_B.
         let mu = z.mean_axis(Axis(1)).unwrap();
         for i in 0..2 {
@@ -277,15 +345,15 @@ mod tests {
         let one = bn.forward_eval(z.slice(ndarray::s![.., 3..4])).unwrap();
         assert_eq!(one.column(0), all.column(3));
         // And it differs from the training output, which normalized with the batch's μ, σ².
-        let (train, _) = bn.clone().forward_train(z.view()).unwrap();
+        let (train, _) = bn.forward_train(z.view()).unwrap();
         assert!((&train - &all).iter().any(|d| d.abs() > 1e-3));
     }
 
     #[test]
     fn bad_input_and_hyperparameters_are_errors() {
-        let mut bn = BatchNorm::new(3, BatchNormConfig::default()).unwrap();
+        let bn = BatchNorm::new(3, BatchNormConfig::default()).unwrap();
         let err = bn.forward_train(random(3, 1, 5).view()).unwrap_err();
-        assert!(err.to_string().contains("at least 2 examples"), "{err}");
+        assert!(err.to_string().contains("at least 2"), "{err}");
         assert!(bn.forward_train(random(2, 5, 5).view()).unwrap_err().to_string().contains("(3, m)"));
         let mut nan = random(3, 4, 5);
         nan[[1, 1]] = f64::NAN;
@@ -299,5 +367,19 @@ mod tests {
         assert!(bn.backward(&cache, random(3, 5, 6).view()).is_err());
         // A batch of one in evaluation mode is fine: it uses the running statistics.
         assert!(bn.forward_eval(random(3, 1, 7).view()).is_ok());
+        // Running statistics from another layer's batch; a layer as read from a bad file.
+        let (_, other) = BatchNorm::new(2, BatchNormConfig::default())
+            .unwrap()
+            .forward_train(random(2, 4, 8).view())
+            .unwrap();
+        assert!(bn.clone().update_running(&other).is_err());
+        assert!(bn.validate(3, 1).is_ok());
+        let err = bn.validate(4, 2).unwrap_err().to_string();
+        assert!(err.contains("γ of layer 2") && err.contains("(4, 1)"), "{err}");
+        let mut bad = bn.clone();
+        bad.running_var[[0, 0]] = -0.5;
+        assert!(bad.validate(3, 1).unwrap_err().to_string().contains("running variance"));
+        bad.running_var[[0, 0]] = f64::INFINITY;
+        assert!(matches!(bad.validate(3, 1), Err(AnnError::NonFinite(_))));
     }
 }

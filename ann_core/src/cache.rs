@@ -1,7 +1,9 @@
 //! The forward cache: everything backpropagation needs, kept per layer.
 //!
-//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]) (⊙ D[l] / keep_prob[l] in training).
+//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]) (⊙ D[l] / keep_prob[l] in training);
+//! with batch normalization, g\[l\] takes Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l].
 
+use crate::batchnorm::BatchNormCache;
 use ndarray::{Array2, ArrayView2};
 use std::marker::PhantomData;
 
@@ -23,6 +25,8 @@ pub struct Cache<Mode> {
     pub(crate) a: Vec<Array2<f64>>,
     pub(crate) masks: Vec<Option<Array2<f64>>>,
     pub(crate) keep: Vec<f64>,
+    /// Per layer, Ẑ and the batch's statistics where batch norm ran in training mode.
+    pub(crate) norm: Vec<Option<BatchNormCache>>,
     pub(crate) mode: PhantomData<Mode>,
 }
 
@@ -37,7 +41,8 @@ impl<Mode> Cache<Mode> {
         self.a0.ncols()
     }
 
-    /// Z[l] for l in 1..=L (None out of range).
+    /// Z[l] for l in 1..=L (None out of range): the input of g\[l\], so Z̃[l] for a
+    /// batch-normalized layer.
     pub fn z(&self, l: usize) -> Option<ArrayView2<'_, f64>> {
         l.checked_sub(1).and_then(|i| self.z.get(i)).map(|z| z.view())
     }
@@ -61,6 +66,10 @@ impl<Mode> Cache<Mode> {
     pub(crate) fn mask_index(&self, i: usize) -> Option<&Array2<f64>> {
         self.masks.get(i).and_then(Option::as_ref)
     }
+
+    pub(crate) fn norm_index(&self, i: usize) -> Option<&BatchNormCache> {
+        self.norm.get(i).and_then(Option::as_ref)
+    }
 }
 
 impl Cache<Train> {
@@ -72,6 +81,11 @@ impl Cache<Train> {
     /// All masks D[1..=L] (for replaying a pass with frozen masks in gradient checking).
     pub fn masks(&self) -> Vec<Option<Array2<f64>>> {
         self.masks.clone()
+    }
+
+    /// Ẑ[l] and the batch's μ, σ² of a batch-normalized layer l (None for other layers).
+    pub fn batch_norm(&self, l: usize) -> Option<&BatchNormCache> {
+        l.checked_sub(1).and_then(|i| self.norm_index(i))
     }
 
     /// keep_prob[l] used in this pass.

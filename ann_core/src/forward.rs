@@ -1,6 +1,10 @@
 //! Forward propagation: for l = 1..=L,
 //! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]),  and in training
 //! A[l] ← A[l] ⊙ D[l] / keep_prob[l] (inverted dropout).
+//!
+//! A batch-normalized layer feeds g\[l\] with Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l]:
+//! Ẑ[l] normalizes Z[l] with the mini-batch's μ and σ² in training passes, and with the
+//! running averages in evaluation.
 
 use crate::cache::{Cache, Eval, Train};
 use crate::dropout::{Dropout, draw_mask};
@@ -18,7 +22,8 @@ enum Masks<'a> {
 }
 
 impl Network {
-    /// Evaluation-mode forward pass (no dropout): returns the cache, whose
+    /// Evaluation-mode forward pass (no dropout; batch norm with the running statistics, so
+    /// every column is computed on its own): returns the cache, whose
     /// [`Cache::output`] is Ŷ = A[L].
     pub fn forward(&self, x: ArrayView2<f64>) -> Result<Cache<Eval>> {
         self.check_input(x, "input X")?;
@@ -26,7 +31,8 @@ impl Network {
     }
 
     /// Training-mode forward pass: draws D[l] from `rng` for every layer with
-    /// keep_prob[l] < 1.
+    /// keep_prob[l] < 1; batch norm uses the batch's statistics (at least 2 columns). The
+    /// running averages do not move: see [`Network::update_batch_norm_statistics`].
     pub fn forward_train(
         &self,
         x: ArrayView2<f64>,
@@ -78,12 +84,26 @@ impl Network {
             a: Vec::with_capacity(n),
             masks: Vec::with_capacity(n),
             keep: Vec::with_capacity(n),
+            norm: Vec::with_capacity(n),
             mode: PhantomData,
         };
+        // Evaluation passes have no masks; every training pass normalizes with the batch.
+        let batch_statistics = !matches!(masks, Masks::Off);
         for (i, layer) in self.layers().iter().enumerate() {
             let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
             // Z[l] = W[l] A[l−1] + b[l]  (b broadcast over the m columns)
-            let z = layer.w.dot(a_prev) + &layer.b;
+            let mut z = layer.w.dot(a_prev) + &layer.b;
+            let mut norm = None;
+            if let Some(bn) = &layer.batch_norm {
+                // Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] takes the place of Z[l]
+                z = if batch_statistics {
+                    let (z_tilde, stats) = bn.forward_train(z.view()).map_err(|e| in_layer(e, i + 1))?;
+                    norm = Some(stats);
+                    z_tilde
+                } else {
+                    bn.forward_eval(z.view())?
+                };
+            }
             // A[l] = g[l](Z[l])
             let mut a = layer.activation.forward(z.view());
             let (keep, mask) = match &mut masks {
@@ -103,8 +123,19 @@ impl Network {
             cache.a.push(a);
             cache.masks.push(mask);
             cache.keep.push(keep);
+            cache.norm.push(norm);
         }
         Ok(cache)
+    }
+}
+
+/// Names layer l in a batch-norm error (a mini-batch of one example).
+fn in_layer(e: AnnError, l: usize) -> AnnError {
+    match e {
+        AnnError::InvalidHyperparameter { name, value, reason } => {
+            AnnError::InvalidHyperparameter { name: format!("{name} of layer {l}"), value, reason }
+        }
+        other => other,
     }
 }
 
@@ -124,12 +155,8 @@ mod tests {
     /// Golden test: a 2-layer pass with small fixed arrays, computed by hand.
     #[test]
     fn two_layer_forward_by_hand() {
-        let l1 = Layer {
-            w: array![[1.0, -1.0], [0.5, 2.0]],
-            b: array![[0.0], [-1.0]],
-            activation: Activation::Relu,
-        };
-        let l2 = Layer { w: array![[1.0, -2.0]], b: array![[0.5]], activation: Activation::Sigmoid };
+        let l1 = Layer::new(array![[1.0, -1.0], [0.5, 2.0]], array![[0.0], [-1.0]], Activation::Relu);
+        let l2 = Layer::new(array![[1.0, -2.0]], array![[0.5]], Activation::Sigmoid);
         let net = Network::from_layers(vec![l1, l2], Loss::BinaryCrossEntropy).unwrap();
         let x = array![[1.0, 2.0], [3.0, -1.0]];
         let cache = net.forward(x.view()).unwrap();

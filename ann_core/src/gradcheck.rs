@@ -1,6 +1,12 @@
 //! Gradient checking: compare backprop's dθ with the central difference
 //! dθ_approx[i] = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε, tensor by tensor, with the relative
 //! error ‖dθ − dθ_approx‖₂ / (‖dθ‖₂ + ‖dθ_approx‖₂). Below ~1e-7 backprop is right.
+//!
+//! J is the training-mode cost: batch norm normalizes with the batch's μ and σ² (which depend
+//! on every θ), dropout uses the frozen masks if given. For a network without batch norm and
+//! without dropout that is the evaluation pass. b[l] of a batch-normalized layer is not
+//! perturbed: Z[l] − μ[l] cancels it, so J does not depend on it and backprop's db[l] is 0
+//! by construction; its finite difference would only measure rounding.
 
 use crate::backward::{Gradients, LayerGrad};
 use crate::dropout::Dropout;
@@ -11,7 +17,7 @@ use ndarray::{Array2, ArrayView2};
 /// The comparison of one tensor, e.g. dW[2].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorCheck {
-    /// "dW[l]" or "db[l]".
+    /// "dW[l]", "db[l]", or "dγ[l]", "dβ[l]" of a batch-normalized layer.
     pub name: String,
     /// ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) (0 if both are 0).
     pub relative_error: f64,
@@ -22,7 +28,7 @@ pub struct TensorCheck {
 /// Per-tensor results of a gradient check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradCheckReport {
-    /// dW[1], db[1], dW[2], ... in order.
+    /// dW[1], db[1] (dγ[1], dβ[1]), dW[2], ... in order.
     pub tensors: Vec<TensorCheck>,
 }
 
@@ -69,8 +75,20 @@ pub fn cost_at(
     dropout: Option<FrozenDropout<'_>>,
 ) -> Result<f64> {
     match dropout {
-        None => net.cost(&net.forward(x)?, y, lambda),
-        Some(d) => net.cost(&net.forward_with_masks(x, d.dropout, d.masks)?, y, lambda),
+        None if !net.has_batch_norm() => net.cost(&net.forward(x)?, y, lambda),
+        _ => net.cost(&training_pass(net, x, dropout)?, y, lambda),
+    }
+}
+
+/// A training-mode pass with the frozen masks of `dropout`, or with none.
+fn training_pass(
+    net: &Network,
+    x: ArrayView2<f64>,
+    dropout: Option<FrozenDropout<'_>>,
+) -> Result<crate::cache::Cache<crate::cache::Train>> {
+    match dropout {
+        None => net.forward_with_masks(x, &Dropout::Off, &vec![None; net.num_layers()]),
+        Some(d) => net.forward_with_masks(x, d.dropout, d.masks),
     }
 }
 
@@ -83,8 +101,8 @@ pub fn analytic_gradients(
     dropout: Option<FrozenDropout<'_>>,
 ) -> Result<Gradients> {
     match dropout {
-        None => net.backward(&net.forward(x)?, y, lambda),
-        Some(d) => net.backward(&net.forward_with_masks(x, d.dropout, d.masks)?, y, lambda),
+        None if !net.has_batch_norm() => net.backward(&net.forward(x)?, y, lambda),
+        _ => net.backward(&training_pass(net, x, dropout)?, y, lambda),
     }
 }
 
@@ -128,12 +146,17 @@ pub fn numerical_gradients_with(
     let mut probe = net.clone();
     let mut grads = Gradients::zeros_like(net);
     for l in 0..net.num_layers() {
-        for is_bias in [false, true] {
-            let len = if is_bias { net.layers()[l].b.len() } else { net.layers()[l].w.len() };
+        let tensors: &[Tensor] = if net.layers()[l].batch_norm.is_some() {
+            &[Tensor::W, Tensor::Gamma, Tensor::Beta]
+        } else {
+            &[Tensor::W, Tensor::B]
+        };
+        for &t in tensors {
+            let len = tensor(&mut probe, l, t).len();
             for k in 0..len {
-                let original = param(&mut probe, l, is_bias, k);
+                let original = *param_mut(&mut probe, l, t, k);
                 let mut j_at = |shift: f64| -> Result<f64> {
-                    *param_mut(&mut probe, l, is_bias, k) = original + shift;
+                    *param_mut(&mut probe, l, t, k) = original + shift;
                     cost_at(&probe, x, y, lambda, dropout)
                 };
                 let estimate = match difference {
@@ -144,9 +167,15 @@ pub fn numerical_gradients_with(
                             / (12.0 * epsilon)
                     }
                 };
-                *param_mut(&mut probe, l, is_bias, k) = original;
+                *param_mut(&mut probe, l, t, k) = original;
                 let g: &mut LayerGrad = &mut grads.layers[l];
-                let target = if is_bias { &mut g.db } else { &mut g.dw };
+                let target = match (t, &mut g.norm) {
+                    (Tensor::W, _) => &mut g.dw,
+                    (Tensor::B, _) => &mut g.db,
+                    (Tensor::Gamma, Some(n)) => &mut n.gamma,
+                    (Tensor::Beta, Some(n)) => &mut n.beta,
+                    _ => continue,
+                };
                 if let Some(v) = target.as_slice_mut().and_then(|s| s.get_mut(k)) {
                     *v = estimate;
                 }
@@ -156,13 +185,28 @@ pub fn numerical_gradients_with(
     Ok(grads)
 }
 
-fn param(net: &mut Network, l: usize, is_bias: bool, k: usize) -> f64 {
-    *param_mut(net, l, is_bias, k)
+/// The trainable tensors of one layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tensor {
+    W,
+    B,
+    Gamma,
+    Beta,
 }
 
-fn param_mut(net: &mut Network, l: usize, is_bias: bool, k: usize) -> &mut f64 {
+/// W[l], b[l], or γ[l], β[l] of a batch-normalized layer (only asked for where it exists).
+fn tensor(net: &mut Network, l: usize, t: Tensor) -> &mut Array2<f64> {
     let layer = &mut net.layers_mut()[l];
-    let t = if is_bias { &mut layer.b } else { &mut layer.w };
+    match (t, &mut layer.batch_norm) {
+        (Tensor::Gamma, Some(bn)) => &mut bn.gamma,
+        (Tensor::Beta, Some(bn)) => &mut bn.beta,
+        (Tensor::B, _) => &mut layer.b,
+        _ => &mut layer.w,
+    }
+}
+
+fn param_mut(net: &mut Network, l: usize, t: Tensor, k: usize) -> &mut f64 {
+    let t = tensor(net, l, t);
     // Layers built by this crate are standard (row-major) arrays; index k in that order.
     let cols = t.ncols();
     &mut t[[k / cols, k % cols]]
@@ -173,7 +217,11 @@ fn param_mut(net: &mut Network, l: usize, is_bias: bool, k: usize) -> &mut f64 {
 pub fn compare_gradients(analytic: &Gradients, numeric: &Gradients) -> GradCheckReport {
     let mut tensors = Vec::new();
     for (l, (a, n)) in analytic.layers.iter().zip(&numeric.layers).enumerate() {
-        for (name, ta, tn) in [("dW", &a.dw, &n.dw), ("db", &a.db, &n.db)] {
+        let mut pairs = vec![("dW", &a.dw, &n.dw), ("db", &a.db, &n.db)];
+        if let (Some(an), Some(nn)) = (&a.norm, &n.norm) {
+            pairs.extend([("dγ", &an.gamma, &nn.gamma), ("dβ", &an.beta, &nn.beta)]);
+        }
+        for (name, ta, tn) in pairs {
             let diff: f64 = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt();
             let na: f64 = ta.iter().map(|v| v * v).sum::<f64>().sqrt();
             let nn: f64 = tn.iter().map(|v| v * v).sum::<f64>().sqrt();

@@ -4,6 +4,8 @@
 //! A[0] = X has shape (n_x, m): one column per example.
 
 use crate::activation::Activation;
+use crate::batchnorm::{BatchNorm, BatchNormConfig};
+use crate::cache::{Cache, Train};
 use crate::error::{AnnError, Result, check_finite, check_finite_matrix, shape_str};
 use crate::init::Init;
 use crate::layer::Layer;
@@ -151,10 +153,8 @@ impl Network {
         let layers = sizes
             .windows(2)
             .zip(activations)
-            .map(|(pair, &activation)| Layer {
-                w: init.weights(pair[1], pair[0], &mut rng),
-                b: Array2::zeros((pair[1], 1)),
-                activation,
+            .map(|(pair, &activation)| {
+                Layer::new(init.weights(pair[1], pair[0], &mut rng), Array2::zeros((pair[1], 1)), activation)
             })
             .collect();
         Self::from_layers(layers, loss)
@@ -189,6 +189,14 @@ impl Network {
                 });
             }
             check_finite(layer.w.iter().chain(layer.b.iter()), &format!("W[{l}] or b[{l}]"))?;
+            if let Some(bn) = &layer.batch_norm {
+                if l == layers.len() {
+                    return Err(AnnError::InvalidArchitecture(format!(
+                        "batch norm is for hidden layers; layer {l} is the output layer"
+                    )));
+                }
+                bn.validate(layer.units(), l)?;
+            }
         }
         if let (Some(required), Some(last)) = (loss.required_output(), layers.last())
             && last.activation != required
@@ -202,6 +210,49 @@ impl Network {
             )));
         }
         Ok(Network { layers, loss, id: NetworkId::fresh() })
+    }
+
+    /// The same network with batch normalization (γ = 1, β = 0, μ_run = 0, σ²_run = 1) on
+    /// every hidden layer 1..L−1: A[l] = g\[l\](γ[l] ⊙ Ẑ[l] + β[l]).
+    ///
+    /// ```
+    /// use ann_core::*;
+    /// let net = Network::new(&[2, 8, 8, 1], Activation::Relu, Task::Binary, Init::He, 0)?
+    ///     .with_batch_norm(BatchNormConfig::default())?;
+    /// assert!(net.layers()[0].batch_norm.is_some() && net.layers()[2].batch_norm.is_none());
+    /// assert_eq!(net.num_params(), (2 * 8 + 8 + 16) + (8 * 8 + 8 + 16) + (8 + 1));
+    /// # Ok::<(), AnnError>(())
+    /// ```
+    pub fn with_batch_norm(mut self, config: BatchNormConfig) -> Result<Self> {
+        let hidden = self.layers.len() - 1;
+        for layer in &mut self.layers[..hidden] {
+            layer.batch_norm = Some(BatchNorm::new(layer.units(), config)?);
+        }
+        Ok(self)
+    }
+
+    /// Whether any layer is batch-normalized.
+    pub fn has_batch_norm(&self) -> bool {
+        self.layers.iter().any(|l| l.batch_norm.is_some())
+    }
+
+    /// Moves every batch-normalized layer's running μ and σ² towards the batch statistics of
+    /// a training pass (see [`BatchNorm::update_running`]); once per training step, after the
+    /// forward pass.
+    pub fn update_batch_norm_statistics(&mut self, cache: &Cache<Train>) -> Result<()> {
+        if cache.num_layers() != self.num_layers() {
+            return Err(AnnError::ShapeMismatch {
+                context: "cache from another network".into(),
+                expected: format!("{} layers", self.num_layers()),
+                got: format!("{} layers", cache.num_layers()),
+            });
+        }
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            if let (Some(bn), Some(stats)) = (&mut layer.batch_norm, cache.norm_index(i)) {
+                bn.update_running(stats)?;
+            }
+        }
+        Ok(())
     }
 
     /// The layers; `layers()[l − 1]` is layer l.
@@ -220,7 +271,7 @@ impl Network {
         self.id
     }
 
-    /// Replaces every W[l] and b[l] by those of `other`, a network of the same architecture,
+    /// Replaces every W[l] and b[l] (and batch norm's γ, β and running statistics) by those of `other`, a network of the same architecture,
     /// keeping this network's identity (so its optimizer goes on with it).
     pub(crate) fn copy_weights_from(&mut self, other: &Network) {
         self.layers.clone_from_slice(&other.layers);
@@ -272,7 +323,7 @@ impl Network {
         check_finite_matrix(x, what)
     }
 
-    /// Ŷ = A[L] in eval mode (no dropout).
+    /// Ŷ = A[L] in eval mode (no dropout; batch norm with the running statistics).
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
         Ok(self.forward(x)?.into_output())
     }
@@ -318,9 +369,8 @@ mod tests {
 
     #[test]
     fn from_layers_names_the_layer_and_shapes() {
-        let l1 = Layer { w: Array2::zeros((3, 2)), b: Array2::zeros((3, 1)), activation: Activation::Relu };
-        let l2 =
-            Layer { w: Array2::zeros((1, 4)), b: Array2::zeros((1, 1)), activation: Activation::Sigmoid };
+        let l1 = Layer::new(Array2::zeros((3, 2)), Array2::zeros((3, 1)), Activation::Relu);
+        let l2 = Layer::new(Array2::zeros((1, 4)), Array2::zeros((1, 1)), Activation::Sigmoid);
         let err = Network::from_layers(vec![l1, l2], Loss::BinaryCrossEntropy).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("W[2]") && msg.contains("(1, 3)") && msg.contains("(1, 4)"), "{msg}");

@@ -2,7 +2,7 @@
 //! forward (train mode) → J{t} → backward → optimizer step; then evaluate and record.
 
 use crate::backward::Gradients;
-use crate::batch::{num_batches, shuffle_order};
+use crate::batch::{gather_columns, num_batches, shuffle_order};
 use crate::cache::Cache;
 use crate::cache::Train;
 use crate::checkpoint::{BestEpoch, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, Checkpointing};
@@ -142,8 +142,9 @@ pub trait Observer {
 ///
 /// A validation set, early stopping on it and observers of every step: [`Trainer`].
 ///
-/// `fit` computes each step on the fast path ([`Workspace`]) and gives
-/// exactly the bits of this loop written with the readable functions of the course:
+/// `fit` computes each step on the fast path ([`Workspace`]; a batch-normalized network on
+/// the readable path itself) and gives exactly the bits of this loop written with the
+/// readable functions of the course:
 ///
 /// ```
 /// # use ann_core::*;
@@ -165,6 +166,7 @@ pub trait Observer {
 ///         let loss = net.cost(&cache, y_t.view(), config.l2)?; // J{t}
 ///         let grads = net.backward(&cache, y_t.view(), config.l2)?; // dW[l], db[l]
 ///         optimizer.step(&mut net, &grads)?; // W[l], b[l] ← the update rule
+///         net.update_batch_norm_statistics(&cache)?; // μ_run, σ²_run (if batch-normalized)
 ///         history.step_loss.push(loss);
 ///     }
 ///     let (loss, _accuracy) = evaluate(&net, (&x, &y), config.l2)?; // on the whole set
@@ -294,7 +296,7 @@ impl<'a> Trainer<'a> {
         let n = net.num_layers();
         // Everything a step needs is allocated here once: the batch, the cache, the
         // gradients (see `workspace`), the permutation and the per-layer norms.
-        let mut ws = Workspace::new(net, config.batch_size.min(m))?;
+        let mut ws = Steps::new(net, config.batch_size.min(m))?;
         let mut order = Vec::with_capacity(m);
         let mut norms = vec![0.0; n];
         for epoch in first_epoch..config.epochs {
@@ -306,16 +308,14 @@ impl<'a> Trainer<'a> {
             history.step_loss.reserve(history.steps_per_epoch);
             shuffle_order(&mut order, m, &mut rng);
             for idx in order.chunks(config.batch_size) {
-                // (X{t}, Y{t}) gathered from the data set into the workspace
-                ws.load_batch_unchecked(train, idx);
-                ws.forward_train(net, &config.dropout, &mut rng)?;
-                let loss = ws.cost(net, config.l2)?;
-                ws.backward(net, config.l2)?;
+                // (X{t}, Y{t}) → forward (train mode) → J{t} → backward
+                let loss = ws.forward_backward(net, train, idx, config, &mut rng)?;
                 // Check before updating, so a diverging run keeps its last finite weights.
                 if !ws.gradient_norms(&mut norms) || !loss.is_finite() {
                     return Err(AnnError::Diverged { epoch, step, loss });
                 }
                 optimizer.step(net, ws.gradients())?;
+                ws.update_batch_norm_statistics(net)?;
                 for (s, g) in grad_sum.iter_mut().zip(&norms) {
                     *s += g;
                 }
@@ -337,7 +337,7 @@ impl<'a> Trainer<'a> {
             history.grad_norms.push(grad_sum.iter().map(|s| s / steps).collect());
             history.weight_norms.push(net.layers().iter().map(|l| frobenius(l.w.view())).collect());
             // Same bits as `evaluate`, in chunks through the workspace's buffers.
-            let (loss, acc) = ws.evaluate_unchecked(net, train, config.l2);
+            let (loss, acc) = ws.evaluate(net, train, config.l2)?;
             if !loss.is_finite() {
                 return Err(AnnError::Diverged { epoch, step: step.saturating_sub(1), loss });
             }
@@ -345,7 +345,7 @@ impl<'a> Trainer<'a> {
             history.train_accuracy.extend(acc);
             let mut stop = None;
             if let Some(val) = self.validation {
-                let (vloss, vacc) = ws.evaluate_unchecked(net, val, config.l2);
+                let (vloss, vacc) = ws.evaluate(net, val, config.l2)?;
                 history.val_loss.push(vloss);
                 history.val_accuracy.extend(vacc);
                 if let Some(es) = config.early_stopping {
@@ -410,6 +410,95 @@ impl<'a> Trainer<'a> {
     }
 }
 
+/// How the loop computes a step: in the allocation-free [`Workspace`], or, for a
+/// batch-normalized network (which the workspace does not implement), by the readable
+/// forward and backward passes, one allocation per array.
+enum Steps {
+    Fast(Workspace),
+    Reference { cache: Option<Cache<Train>>, grads: Gradients },
+}
+
+impl Steps {
+    fn new(net: &Network, batch_size: usize) -> Result<Self> {
+        if net.has_batch_norm() {
+            Ok(Steps::Reference { cache: None, grads: Gradients::zeros_like(net) })
+        } else {
+            Ok(Steps::Fast(Workspace::new(net, batch_size)?))
+        }
+    }
+
+    /// Forward (train mode) on the columns `idx` of `train`, J{t} (+ L2), backward.
+    fn forward_backward(
+        &mut self,
+        net: &Network,
+        train: DataView<'_>,
+        idx: &[usize],
+        config: &TrainConfig,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<f64> {
+        match self {
+            Steps::Fast(ws) => {
+                ws.load_batch_unchecked(train, idx);
+                ws.forward_train(net, &config.dropout, rng)?;
+                let loss = ws.cost(net, config.l2)?;
+                ws.backward(net, config.l2)?;
+                Ok(loss)
+            }
+            Steps::Reference { cache, grads } => {
+                let (x, y) = (gather_columns(train.x, idx), gather_columns(train.y, idx));
+                let pass = net.forward_train(x.view(), &config.dropout, rng)?;
+                let loss = net.cost(&pass, y.view(), config.l2)?;
+                *grads = net.backward(&pass, y.view(), config.l2)?;
+                *cache = Some(pass);
+                Ok(loss)
+            }
+        }
+    }
+
+    /// ‖dW[l]‖_F per layer into `norms`; false if a gradient is not finite.
+    fn gradient_norms(&self, norms: &mut [f64]) -> bool {
+        match self {
+            Steps::Fast(ws) => ws.gradient_norms(norms),
+            Steps::Reference { grads, .. } => {
+                norms.iter_mut().zip(grads.weight_norms()).for_each(|(n, g)| *n = g);
+                grads.is_finite()
+            }
+        }
+    }
+
+    fn gradients(&self) -> &Gradients {
+        match self {
+            Steps::Fast(ws) => ws.gradients(),
+            Steps::Reference { grads, .. } => grads,
+        }
+    }
+
+    fn cache(&self) -> Option<&Cache<Train>> {
+        match self {
+            Steps::Fast(ws) => ws.cache(),
+            Steps::Reference { cache, .. } => cache.as_ref(),
+        }
+    }
+
+    /// Batch norm's running μ and σ² move towards this step's batch statistics.
+    fn update_batch_norm_statistics(&self, net: &mut Network) -> Result<()> {
+        match self {
+            Steps::Fast(_) => Ok(()),
+            Steps::Reference { cache, .. } => {
+                cache.as_ref().map_or(Ok(()), |c| net.update_batch_norm_statistics(c))
+            }
+        }
+    }
+
+    /// (J + L2, accuracy) in eval mode, as [`evaluate`] computes them.
+    fn evaluate(&mut self, net: &Network, data: DataView<'_>, l2: f64) -> Result<(f64, Option<f64>)> {
+        match self {
+            Steps::Fast(ws) => Ok(ws.evaluate_unchecked(net, data, l2)),
+            Steps::Reference { .. } => evaluate(net, data, l2),
+        }
+    }
+}
+
 /// (J + L2, accuracy) of `net` on a data set in eval mode; accuracy is None for MSE.
 pub fn evaluate<'a>(net: &Network, data: impl Into<DataView<'a>>, l2: f64) -> Result<(f64, Option<f64>)> {
     let data = data.into();
@@ -427,6 +516,20 @@ fn validate(
 ) -> Result<()> {
     check_config(config, net, validation.is_some())?;
     check_data(net, "training", train)?;
+    let m = train.x.ncols();
+    let last = m % config.batch_size;
+    if net.has_batch_norm() && (config.batch_size.min(m) < 2 || last == 1) {
+        return Err(bad_hyper(
+            "batch_size",
+            config.batch_size,
+            &format!(
+                "batch norm normalizes over each mini-batch and needs at least 2 examples in \
+                 every one; {m} training examples in batches of {} leave a batch of {}",
+                config.batch_size,
+                if config.batch_size.min(m) < 2 { config.batch_size.min(m) } else { last }
+            ),
+        ));
+    }
     if let Some(v) = validation {
         check_data(net, "validation", v)?;
     }

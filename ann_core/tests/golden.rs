@@ -10,7 +10,7 @@ use ndarray::{Array2, array};
 const EPS: f64 = 1e-8;
 
 fn layer(w: Array2<f64>, b: Array2<f64>, activation: Activation) -> Layer {
-    Layer { w, b, activation }
+    Layer::new(w, b, activation)
 }
 
 /// linear_forward_test_case (seed 1): Z = W A + b = [[3.26295337, −1.23429987]].
@@ -160,6 +160,7 @@ fn adam_update() {
                     [0.5024943389018682, 0.9008559492644118, -0.6837278591743331]
                 ],
                 db: array![[-0.12289022551864817], [-0.9357694342590688]],
+                norm: None,
             },
             LayerGrad {
                 dw: array![
@@ -168,6 +169,7 @@ fn adam_update() {
                     [-0.671246130836819, -0.01266459891890136, -1.1173103486352778]
                 ],
                 db: array![[0.23441569781709215], [1.6598021771098705], [0.7420441605773356]],
+                norm: None,
             },
         ],
     };
@@ -179,7 +181,7 @@ fn adam_update() {
             Network::from_layers(vec![layer(w, b, Activation::Linear)], Loss::MeanSquaredError).unwrap();
         // The test case calls the update with t = 2 and zero moments.
         let l = &net.layers()[0];
-        let zeros = || vec![Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()) }];
+        let zeros = || vec![Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()), norm: None }];
         let state = OptimizerState { t: 1, first: zeros(), second: zeros() };
         let config = AdamConfig { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
         let mut adam = Optimizer::with_state(config, state).unwrap();

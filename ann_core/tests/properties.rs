@@ -1,4 +1,5 @@
-//! Property tests: backprop matches central differences on random architectures, and
+//! Property tests: backprop matches central differences on random architectures (with and
+//! without batch normalization), and
 //! random bad input gives an error from every public entry point, never a panic.
 
 use ann_core::gradcheck::{Difference, numerical_gradients_with};
@@ -17,7 +18,9 @@ fn loss() -> impl Strategy<Value = Loss> {
 }
 
 /// A random net: 1-5 layers, sizes 1-16, any hidden activation, any loss (with the output
-/// activation it requires, or any activation for MSE), biases away from 0.
+/// activation it requires, or any activation for MSE), biases away from 0, and batch
+/// normalization on a random subset of the hidden layers with two inputs or more (γ, β
+/// random; then m ≥ 3).
 fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64)> {
     (
         prop::collection::vec(1usize..=16, 2..=6),
@@ -26,8 +29,9 @@ fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64
         any::<u64>(),
         1usize..=6,
         prop::sample::select(vec![0.0, 0.3]),
+        prop::collection::vec(any::<bool>(), 5),
     )
-        .prop_map(|(sizes, acts, loss, seed, m, lambda)| {
+        .prop_map(|(sizes, acts, loss, seed, m, lambda, normalized)| {
             let l = sizes.len() - 1;
             let mut acts: Vec<Activation> = acts[..l].to_vec();
             if let Some(out) = loss.required_output() {
@@ -36,13 +40,27 @@ fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64
             let mut net = Network::with_activations(&sizes, &acts, loss, Init::Xavier, seed).unwrap();
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             use rand::RngExt;
-            for layer in net.layers_mut() {
+            let sign = |rng: &mut ChaCha8Rng, lo: f64, hi: f64| {
+                let v: f64 = rng.random_range(lo..hi);
+                if rng.random::<bool>() { v } else { -v }
+            };
+            for (i, layer) in net.layers_mut().iter_mut().enumerate() {
                 // Biases of ±(0.1..0.6) keep ReLU's Z off its kink at 0 (e.g. for dead units).
-                layer.b.mapv_inplace(|_| {
-                    let v: f64 = rng.random_range(0.1..0.6);
-                    if rng.random::<bool>() { v } else { -v }
-                });
+                layer.b.mapv_inplace(|_| sign(&mut rng, 0.1, 0.6));
+                // Not behind a one-unit layer: normalized, w·a + b of a single a is ±(a's own
+                // normalization) whatever w and b, so J hardly depends on anything before that
+                // layer, and those differences are rounding (the zero-gradient case is tested
+                // on its own in tests/batch_norm.rs).
+                if i + 1 < l && normalized[i] && sizes[..=i + 1].iter().all(|&n| n > 1) {
+                    let mut bn = BatchNorm::new(layer.units(), BatchNormConfig::default()).unwrap();
+                    bn.gamma.mapv_inplace(|_| sign(&mut rng, 0.5, 1.5));
+                    // β plays the bias's part after the normalization (which cancels b).
+                    bn.beta.mapv_inplace(|_| sign(&mut rng, 0.1, 0.6));
+                    layer.batch_norm = Some(bn);
+                }
             }
+            let net = Network::from_layers(net.layers().to_vec(), loss).unwrap();
+            let m = if net.has_batch_norm() { m + 2 } else { m };
             let n_x = sizes[0];
             let n_out = sizes[l];
             let x = Array2::from_shape_simple_fn((n_x, m), || rng.random_range(-1.5..1.5));
@@ -65,7 +83,8 @@ fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64
 /// Whether some ReLU pre-activation lies within `h` of the kink, where a central difference
 /// straddles it and legitimately disagrees with the one-sided derivative.
 fn near_relu_kink(net: &Network, x: &Array2<f64>, h: f64) -> bool {
-    let cache = net.forward(x.view()).unwrap();
+    // The pass the check differentiates: training mode (batch statistics), no dropout.
+    let cache = net.forward_with_masks(x.view(), &Dropout::Off, &vec![None; net.num_layers()]).unwrap();
     net.layers().iter().enumerate().any(|(i, layer)| {
         layer.activation == Activation::Relu && cache.z(i + 1).unwrap().iter().any(|z| z.abs() < 1e-3 + h)
     })
@@ -79,14 +98,24 @@ proptest! {
         prop_assume!(!near_relu_kink(&net, &x, 2e-4));
         // Fourth-order differences: deep sigmoid stacks have gradients ~1e-4, where the
         // O(ε²) error of the two-point formula alone reaches a relative 1e-7.
-        let analytic = net.backward(&net.forward(x.view()).unwrap(), y.view(), lambda).unwrap();
-        let numeric = numerical_gradients_with(&net, x.view(), y.view(), lambda, 1e-4, None, Difference::FourthOrder).unwrap();
+        let analytic = gradcheck::analytic_gradients(&net, x.view(), y.view(), lambda, None).unwrap();
+        // Batch norm's J is far more curved where a unit's σ² is small (1/√(σ² + ε) changes
+        // fast; e.g. units that all see one input): a smaller step, and 1e-6 (measured on such
+        // cases: the difference falls towards backprop's dθ as the step shrinks).
+        let (h, tol) = if net.has_batch_norm() { (1e-5, 1e-6) } else { (1e-4, 1e-7) };
+        let numeric = numerical_gradients_with(&net, x.view(), y.view(), lambda, h, None, Difference::FourthOrder).unwrap();
         let report = compare_gradients(&analytic, &numeric);
         // Tensors whose gradient is ~0 (e.g. CE with one class) have no meaningful relative
-        // error; require the absolute difference to be tiny there instead.
+        // error; require the absolute difference to be tiny there instead. Batch norm adds
+        // such tensors: Ẑ does not change when W[l] is scaled, so the W[l] of a unit with one
+        // input has dW ≈ 0, and a normalization cancels the b[l] of a linear layer before it.
+        // The smaller step magnifies the difference's rounding, in proportion to the largest
+        // gradient (the steep directions of 1/√(σ² + ε)).
+        let largest = analytic.layers.iter().flat_map(|g| g.dw.iter()).fold(1.0_f64, |a, v| a.max(v.abs()));
+        let floor = if net.has_batch_norm() { 1e-9 * largest } else { 1e-10 };
         for t in &report.tensors {
             prop_assert!(
-                t.relative_error < 1e-7 || t.max_abs_diff < 1e-10,
+                t.relative_error < tol || t.max_abs_diff < floor,
                 "{} {:?} loss {} λ {}: {}\n{report}",
                 t.name, net.sizes(), net.loss(), lambda, t.relative_error
             );

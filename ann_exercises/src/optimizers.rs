@@ -41,7 +41,7 @@ fn cases(seed: u64) -> Vec<Steps> {
 
 /// The crate's optimizer run on one W (as a one-layer network): W after each step.
 fn reference(config: OptimizerConfig, w: &Array2<f64>, grads: &[Array2<f64>]) -> Vec<Array2<f64>> {
-    let layer = Layer { w: w.clone(), b: Array2::zeros((w.nrows(), 1)), activation: Activation::Linear };
+    let layer = Layer::new(w.clone(), Array2::zeros((w.nrows(), 1)), Activation::Linear);
     let (Ok(mut net), Ok(mut opt)) =
         (Network::from_layers(vec![layer], Loss::MeanSquaredError), Optimizer::new(config))
     else {
@@ -49,7 +49,7 @@ fn reference(config: OptimizerConfig, w: &Array2<f64>, grads: &[Array2<f64>]) ->
     };
     let mut out = Vec::new();
     for dw in grads {
-        let g = Gradients { layers: vec![LayerGrad { dw: dw.clone(), db: Array2::zeros((w.nrows(), 1)) }] };
+        let g = Gradients { layers: vec![LayerGrad::new(dw.clone(), Array2::zeros((w.nrows(), 1)))] };
         if opt.step(&mut net, &g).is_err() {
             break;
         }
@@ -250,8 +250,7 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
             }
             w
         };
-        let layer =
-            Layer { w: w0.clone(), b: Array2::zeros((w0.nrows(), 1)), activation: Activation::Linear };
+        let layer = Layer::new(w0.clone(), Array2::zeros((w0.nrows(), 1)), Activation::Linear);
         let expected = {
             let (Ok(mut net), Ok(mut opt)) = (
                 Network::from_layers(vec![layer], Loss::MeanSquaredError),
@@ -261,7 +260,7 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
             };
             for _ in 0..epochs * steps {
                 let dw = bowl(net.layers()[0].w.view());
-                let g = Gradients { layers: vec![LayerGrad { dw, db: Array2::zeros((w0.nrows(), 1)) }] };
+                let g = Gradients { layers: vec![LayerGrad::new(dw, Array2::zeros((w0.nrows(), 1)))] };
                 if opt.step(&mut net, &g).is_err() {
                     break;
                 }

@@ -51,6 +51,7 @@ impl Slot {
         let l = sizes.len() - 1;
         Slot {
             cache: Cache {
+                norm: vec![None; l],
                 a0: Array2::zeros((sizes[0], cols)),
                 z: per_layer(),
                 a: per_layer(),
@@ -110,6 +111,13 @@ impl Workspace {
     pub fn new(net: &Network, batch_size: usize) -> Result<Self> {
         if batch_size == 0 {
             return Err(bad_hyper("batch_size", 0, "must be at least 1"));
+        }
+        if let Some(l) = net.layers().iter().position(|l| l.batch_norm.is_some()) {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "layer {} is batch-normalized: the workspace computes networks without batch \
+                 norm; use forward_train and backward (train and fit choose them themselves)",
+                l + 1
+            )));
         }
         let sizes = net.sizes();
         Ok(Workspace {

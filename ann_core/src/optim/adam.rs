@@ -2,9 +2,9 @@
 //!
 //! m = β1 m + (1 − β1) dW,   v = β2 v + (1 − β2) dW²,
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
-//! W ← W − α m̂ / (√v̂ + ε)   (and the same for b).
+//! W ← W − α m̂ / (√v̂ + ε)   (and the same for b, and for batch norm's γ and β).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps, norm_step2};
 use crate::backward::Gradients;
 use crate::error::Result;
 use crate::fast::each_entry2;
@@ -107,6 +107,7 @@ impl Rule for AdamConfig {
         for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
             each_entry2(&mut layer.w, &mut m.w, &mut v.w, &g.dw, rule);
             each_entry2(&mut layer.b, &mut m.b, &mut v.b, &g.db, rule);
+            norm_step2(layer, m, v, g, rule);
         }
     }
 }
@@ -124,9 +125,9 @@ mod tests {
     /// Golden: the first Adam step moves every weight by ≈ α·sign(g) (m̂ = g, v̂ = g²).
     #[test]
     fn first_steps_by_hand() {
-        let layer = Layer { w: array![[1.0, -2.0]], b: array![[0.5]], activation: Activation::Linear };
+        let layer = Layer::new(array![[1.0, -2.0]], array![[0.5]], Activation::Linear);
         let mut net = Network::from_layers(vec![layer], Loss::MeanSquaredError).unwrap();
-        let g = Gradients { layers: vec![LayerGrad { dw: array![[0.2, -4.0]], db: array![[0.0]] }] };
+        let g = Gradients { layers: vec![LayerGrad::new(array![[0.2, -4.0]], array![[0.0]])] };
         let mut adam = Optimizer::adam(0.1).unwrap();
         assert!(adam.corrected_weight_moments(1, 0, 0).is_none());
         adam.step(&mut net, &g).unwrap();

@@ -3,14 +3,14 @@
 //!
 //! m = β1 m + (1 − β1) dW,   v = β2 v + (1 − β2) dW²,
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
-//! W ← W − α (m̂ / (√v̂ + ε) + λ W),   b ← b − α m̂_b / (√v̂_b + ε).
+//! W ← W − α (m̂ / (√v̂ + ε) + λ W),   b ← b − α m̂_b / (√v̂_b + ε)  (γ and β like b).
 //!
 //! With L2 in the loss instead, λW/m enters dW and is divided by √v̂ like the rest of the
 //! gradient, so weights with large gradients are barely decayed; here every weight shrinks
 //! by the same factor αλ per step. As with L2 in this course, only W decays, not b.
 
 use super::adam::{bias_corrections, check_moments};
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, norm_step2};
 use crate::backward::Gradients;
 use crate::error::{Result, bad_hyper};
 use crate::fast::each_entry2;
@@ -94,6 +94,7 @@ impl Rule for AdamWConfig {
         for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
             each_entry2(&mut layer.w, &mut m.w, &mut v.w, &g.dw, weight);
             each_entry2(&mut layer.b, &mut m.b, &mut v.b, &g.db, bias);
+            norm_step2(layer, m, v, g, bias);
         }
     }
 }
@@ -111,15 +112,14 @@ mod tests {
     #[test]
     fn steps_follow_the_formula() {
         let (lr, wd, b1, b2, eps) = (0.05, 0.1, 0.9, 0.999, 1e-8);
-        let layer = Layer { w: array![[1.5, -2.0]], b: array![[0.5]], activation: Activation::Linear };
+        let layer = Layer::new(array![[1.5, -2.0]], array![[0.5]], Activation::Linear);
         let mut net = Network::from_layers(vec![layer], Loss::MeanSquaredError).unwrap();
         let mut opt = Optimizer::adamw(lr, wd).unwrap();
         let (mut w, mut b) = ([1.5f64, -2.0], 0.5f64);
         let (mut m, mut v, mut mb, mut vb) = ([0.0f64; 2], [0.0f64; 2], 0.0f64, 0.0f64);
         for (t, g) in [[0.3, -1.0, 0.2], [0.1, 0.4, -0.5], [-0.2, 0.0, 0.1]].iter().enumerate() {
             let t = t as i32 + 1;
-            let grads =
-                Gradients { layers: vec![LayerGrad { dw: array![[g[0], g[1]]], db: array![[g[2]]] }] };
+            let grads = Gradients { layers: vec![LayerGrad::new(array![[g[0], g[1]]], array![[g[2]]])] };
             opt.step(&mut net, &grads).unwrap();
             #[allow(clippy::needless_range_loop)] // the formula, index by index
             for k in 0..2 {
@@ -138,7 +138,7 @@ mod tests {
         }
         // No gradient at all: AdamW still shrinks W by αλ per step, Adam does not move it.
         let mut net = Network::from_layers(
-            vec![Layer { w: array![[2.0]], b: array![[0.0]], activation: Activation::Linear }],
+            vec![Layer::new(array![[2.0]], array![[0.0]], Activation::Linear)],
             Loss::MeanSquaredError,
         )
         .unwrap();

@@ -1,4 +1,5 @@
-//! Optimizers: how a gradient step changes W[l] and b[l].
+//! Optimizers: how a gradient step changes W[l] and b[l] (and a batch-normalized layer's
+//! γ[l] and β[l], by the same rule).
 //!
 //! Each file is one update rule: a config struct with its hyperparameters (`Default` gives
 //! the usual values) and its equations, one per line. [`OptimizerConfig`] is the list of
@@ -30,8 +31,11 @@ pub use momentum::MomentumConfig;
 pub use rmsprop::RmsPropConfig;
 pub use sgd::SgdConfig;
 
-use crate::backward::Gradients;
+use crate::backward::{Gradients, LayerGrad};
+use crate::batchnorm::GammaBeta;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::fast::{each_entry, each_entry1, each_entry2};
+use crate::layer::Layer;
 use crate::network::{Network, NetworkId};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -124,6 +128,9 @@ pub struct Moments {
     pub w: Array2<f64>,
     /// Same shape as b[l].
     pub b: Array2<f64>,
+    /// Same shapes as γ[l] and β[l] of a batch-normalized layer; None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm: Option<GammaBeta>,
 }
 
 /// What an optimizer remembers between steps; each list has one entry per layer, layer 1
@@ -255,10 +262,14 @@ impl Optimizer {
         {
             let fits = if used {
                 list.len() == net.num_layers()
-                    && list
-                        .iter()
-                        .zip(net.layers())
-                        .all(|(s, l)| s.w.dim() == l.w.dim() && s.b.dim() == l.b.dim())
+                    && list.iter().zip(net.layers()).all(|(s, l)| {
+                        let norm = match (&s.norm, &l.batch_norm) {
+                            (None, None) => true,
+                            (Some(s), Some(bn)) => s.fits(bn),
+                            _ => false,
+                        };
+                        s.w.dim() == l.w.dim() && s.b.dim() == l.b.dim() && norm
+                    })
             } else {
                 list.is_empty()
             };
@@ -277,12 +288,56 @@ impl Optimizer {
     }
 }
 
-/// Zeros shaped like every layer's W[l] and b[l].
+/// Zeros shaped like every layer's W[l] and b[l] (and γ[l], β[l]).
 fn zeros_like(net: &Network) -> Vec<Moments> {
     net.layers()
         .iter()
-        .map(|l| Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()) })
+        .map(|l| Moments {
+            w: Array2::zeros(l.w.dim()),
+            b: Array2::zeros(l.b.dim()),
+            norm: l.batch_norm.as_ref().map(GammaBeta::zeros_like),
+        })
         .collect()
+}
+
+// A batch-normalized layer's γ and β are parameters like b: each rule applies to them the
+// update it applies to b, through one of these (which do nothing for other layers).
+
+/// `rule(θ, dθ)` for γ[l] and β[l].
+fn norm_step(layer: &mut Layer, g: &LayerGrad, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
+    if let (Some(bn), Some(d)) = (&mut layer.batch_norm, &g.norm) {
+        each_entry(&mut bn.gamma, &d.gamma, rule);
+        each_entry(&mut bn.beta, &d.beta, rule);
+    }
+}
+
+/// `rule(θ, s, dθ)` for γ[l] and β[l] with their running average in `s`.
+fn norm_step1(
+    layer: &mut Layer,
+    s: &mut Moments,
+    g: &LayerGrad,
+    rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync,
+) {
+    if let (Some(bn), Some(s), Some(d)) = (&mut layer.batch_norm, &mut s.norm, &g.norm) {
+        each_entry1(&mut bn.gamma, &mut s.gamma, &d.gamma, rule);
+        each_entry1(&mut bn.beta, &mut s.beta, &d.beta, rule);
+    }
+}
+
+/// `rule(θ, s1, s2, dθ)` for γ[l] and β[l] with their two running averages.
+fn norm_step2(
+    layer: &mut Layer,
+    s1: &mut Moments,
+    s2: &mut Moments,
+    g: &LayerGrad,
+    rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync,
+) {
+    if let (Some(bn), Some(s1), Some(s2), Some(d)) =
+        (&mut layer.batch_norm, &mut s1.norm, &mut s2.norm, &g.norm)
+    {
+        each_entry2(&mut bn.gamma, &mut s1.gamma, &mut s2.gamma, &d.gamma, rule);
+        each_entry2(&mut bn.beta, &mut s1.beta, &mut s2.beta, &d.beta, rule);
+    }
 }
 
 fn check_lr(lr: f64) -> Result<f64> {
@@ -322,6 +377,20 @@ fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
                 got: format!("{} and {}", shape_str(g.dw.shape()), shape_str(g.db.shape())),
             });
         }
+        let norm_fits = match (&g.norm, &l.batch_norm) {
+            (None, None) => true,
+            (Some(d), Some(bn)) => d.fits(bn),
+            _ => false,
+        };
+        if !norm_fits {
+            let shape =
+                |present: bool| if present { format!("({}, 1) each", l.units()) } else { "none".into() };
+            return Err(AnnError::ShapeMismatch {
+                context: format!("dγ[{0}], dβ[{0}] vs the batch norm of layer {0}", i + 1),
+                expected: shape(l.batch_norm.is_some()),
+                got: g.norm.as_ref().map_or("none".into(), |d| shape_str(d.gamma.shape())),
+            });
+        }
     }
     Ok(())
 }
@@ -350,7 +419,7 @@ mod tests {
         let start = crate::fast::frobenius(net.layers()[0].w.view());
         for _ in 0..200 {
             let grads = Gradients {
-                layers: net.layers().iter().map(|l| LayerGrad { dw: l.w.clone(), db: l.b.clone() }).collect(),
+                layers: net.layers().iter().map(|l| LayerGrad::new(l.w.clone(), l.b.clone())).collect(),
             };
             opt.step(&mut net, &grads).unwrap();
         }

@@ -1,7 +1,7 @@
 //! Gradient descent with momentum; m, the first moment of the gradients, is the velocity:
-//! m = β m + (1 − β) dW,  W ← W − α m  (and the same for b).
+//! m = β m + (1 − β) dW,  W ← W − α m  (and the same for b, γ and β).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, norm_step1};
 use crate::backward::Gradients;
 use crate::error::Result;
 use crate::fast::each_entry1;
@@ -65,6 +65,7 @@ impl Rule for MomentumConfig {
         for ((layer, g), m) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.first) {
             each_entry1(&mut layer.w, &mut m.w, &g.dw, rule);
             each_entry1(&mut layer.b, &mut m.b, &g.db, rule);
+            norm_step1(layer, m, g, rule);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! RMSProp; v, the second moment of the gradients, is their running mean square:
-//! v = β v + (1 − β) dW²,  W ← W − α dW / (√v + ε)  (and the same for b).
+//! v = β v + (1 − β) dW²,  W ← W − α dW / (√v + ε)  (and the same for b, γ and β).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps, norm_step1};
 use crate::backward::Gradients;
 use crate::error::Result;
 use crate::fast::each_entry1;
@@ -68,6 +68,7 @@ impl Rule for RmsPropConfig {
         for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.second) {
             each_entry1(&mut layer.w, &mut v.w, &g.dw, rule);
             each_entry1(&mut layer.b, &mut v.b, &g.db, rule);
+            norm_step1(layer, v, g, rule);
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Plain (mini-batch) gradient descent: W[l] ← W[l] − α dW[l],  b[l] ← b[l] − α db[l].
+//! Plain (mini-batch) gradient descent: W[l] ← W[l] − α dW[l],  b[l] ← b[l] − α db[l]
+//! (and the same for batch norm's γ[l] and β[l]).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule};
+use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, norm_step};
 use crate::backward::Gradients;
 use crate::error::Result;
 use crate::fast::each_entry;
@@ -61,6 +62,7 @@ impl Rule for SgdConfig {
         for (layer, g) in net.layers_mut().iter_mut().zip(&grads.layers) {
             each_entry(&mut layer.w, &g.dw, rule);
             each_entry(&mut layer.b, &g.db, rule);
+            norm_step(layer, g, rule);
         }
     }
 }

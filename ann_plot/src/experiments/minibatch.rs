@@ -237,7 +237,7 @@ impl LinearProblem {
 /// The 1-unit linear network ŷ = w x + b with MSE loss J = (1/2m) Σ (ŷ − y)².
 fn linear_unit(w: f64, b: f64) -> Result<Network> {
     Network::from_layers(
-        vec![Layer { w: array![[w]], b: array![[b]], activation: Activation::Linear }],
+        vec![Layer::new(array![[w]], array![[b]], Activation::Linear)],
         Loss::MeanSquaredError,
     )
 }

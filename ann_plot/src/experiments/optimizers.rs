@@ -273,7 +273,7 @@ pub struct OptimizerPaths {
 /// A one-layer network whose 1×2 weight matrix holds the point (x, y).
 fn point_network(x: f64, y: f64) -> Result<Network> {
     Network::from_layers(
-        vec![Layer { w: array![[x, y]], b: array![[0.0]], activation: Activation::Linear }],
+        vec![Layer::new(array![[x, y]], array![[0.0]], Activation::Linear)],
         Loss::MeanSquaredError,
     )
 }
@@ -297,7 +297,7 @@ fn descend(
             diverged = true;
             break;
         }
-        let grads = Gradients { layers: vec![LayerGrad { dw: array![[gx, gy]], db: array![[0.0]] }] };
+        let grads = Gradients { layers: vec![LayerGrad::new(array![[gx, gy]], array![[0.0]])] };
         optimizer.step(&mut net, &grads)?;
         let w = &net.layers()[0].w;
         let p = (w[[0, 0]], w[[0, 1]]);

@@ -1,0 +1,334 @@
+//! Batch normalization inside the network: gradient checks (every activation, with and
+//! without dropout, with L2), training and evaluation mode, every optimizer, files, errors.
+
+use ann_core::*;
+use ndarray::{Array2, s};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+const TOL: f64 = 1e-7;
+
+fn inputs(n_x: usize, m: usize, seed: u64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_simple_fn((n_x, m), || rng.random_range(-1.5..1.5))
+}
+
+fn labels(m: usize) -> Array2<f64> {
+    Array2::from_shape_fn((1, m), |(_, j)| ((j * 5 + 1) % 3 == 0) as u8 as f64)
+}
+
+/// A batch-normalized net whose γ and β are away from 1 and 0 (so their gradients are not
+/// special) and whose Z̃ stay clear of ReLU's kink for the check's inputs.
+fn bn_net(sizes: &[usize], hidden: Activation, seed: u64) -> Network {
+    let mut net = Network::new(sizes, hidden, Task::Binary, Init::Xavier, seed)
+        .unwrap()
+        .with_batch_norm(BatchNormConfig::default())
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
+    for layer in net.layers_mut() {
+        if let Some(bn) = &mut layer.batch_norm {
+            bn.gamma.mapv_inplace(|_| rng.random_range(0.6..1.4));
+            bn.beta.mapv_inplace(|_| rng.random_range(0.15..0.5));
+        }
+    }
+    net
+}
+
+/// The training pass of the check, without dropout or with frozen masks.
+fn training_pass(net: &Network, x: &Array2<f64>, dropout: Option<FrozenDropout<'_>>) -> Cache<Train> {
+    match dropout {
+        None => net.forward_with_masks(x.view(), &Dropout::Off, &vec![None; net.num_layers()]).unwrap(),
+        Some(d) => net.forward_with_masks(x.view(), d.dropout, d.masks).unwrap(),
+    }
+}
+
+fn near_relu_kink(net: &Network, cache: &Cache<Train>) -> bool {
+    net.layers().iter().enumerate().any(|(i, layer)| {
+        layer.activation == Activation::Relu && cache.z(i + 1).unwrap().iter().any(|z| z.abs() < 1e-3)
+    })
+}
+
+/// Every tensor within TOL, and the report lists dγ, dβ of every batch-normalized layer.
+fn assert_passes(net: &Network, x: &Array2<f64>, y: &Array2<f64>, lambda: f64, d: Option<FrozenDropout<'_>>) {
+    let report = gradient_check(net, x.view(), y.view(), lambda, 1e-6, d).unwrap();
+    let hidden = net.num_layers() - 1;
+    for l in 1..=hidden {
+        for name in [format!("dγ[{l}]"), format!("dβ[{l}]")] {
+            assert!(report.tensors.iter().any(|t| t.name == name), "{name} missing\n{report}");
+        }
+    }
+    // A tensor whose gradient is 0 in exact arithmetic has no meaningful relative error: with
+    // linear hidden units, β[1] is cancelled by layer 2's normalization as b[l] is by its own
+    // (dβ[1] is rounding on both sides). There the absolute difference must be tiny.
+    for t in &report.tensors {
+        assert!(
+            t.relative_error < TOL || t.max_abs_diff < 1e-9,
+            "{:?} λ {lambda}\n{report}",
+            net.layers()[0].activation
+        );
+    }
+}
+
+#[test]
+fn every_hidden_activation_passes_with_and_without_l2() {
+    for hidden in Activation::ALL {
+        let net = bn_net(&[3, 5, 4, 1], hidden, 11);
+        let x = inputs(3, 8, 1);
+        assert!(!near_relu_kink(&net, &training_pass(&net, &x, None)));
+        for lambda in [0.0, 0.3] {
+            assert_passes(&net, &x, &labels(8), lambda, None);
+        }
+    }
+}
+
+#[test]
+fn every_hidden_activation_passes_with_frozen_dropout() {
+    for hidden in Activation::ALL {
+        let net = bn_net(&[3, 6, 5, 1], hidden, 12);
+        let x = inputs(3, 7, 2);
+        let dropout = Dropout::Hidden(0.7);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let masks = net.forward_train(x.view(), &dropout, &mut rng).unwrap().masks();
+        assert!(masks[0].as_ref().unwrap().iter().any(|&d| d == 0.0), "the mask should drop something");
+        let frozen = FrozenDropout { dropout: &dropout, masks: &masks };
+        assert!(!near_relu_kink(&net, &training_pass(&net, &x, Some(frozen))));
+        assert_passes(&net, &x, &labels(7), 0.2, Some(frozen));
+    }
+}
+
+#[test]
+fn every_loss_passes_on_a_partly_normalized_network() {
+    for (task, n_out) in [(Task::MultiClass, 4), (Task::Regression, 2)] {
+        let mut net = Network::new(&[3, 6, 5, n_out], Activation::Tanh, task, Init::Xavier, 5).unwrap();
+        // Only layer 2 is normalized.
+        net.layers_mut()[1].batch_norm = Some(BatchNorm::new(5, BatchNormConfig::default()).unwrap());
+        let net = Network::from_layers(net.layers().to_vec(), net.loss()).unwrap();
+        let y = match task {
+            Task::MultiClass => one_hot(&[0, 1, 2, 3, 1, 2], 4),
+            _ => Array2::from_shape_fn((2, 6), |(i, j)| ((i * 3 + j) as f64).sin()),
+        };
+        let report = gradient_check(&net, inputs(3, 6, 3).view(), y.view(), 0.5, 1e-6, None).unwrap();
+        assert!(report.passes(TOL), "{report}");
+        let names: Vec<&str> = report.tensors.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["dW[1]", "db[1]", "dW[2]", "db[2]", "dγ[2]", "dβ[2]", "dW[3]", "db[3]"]);
+    }
+}
+
+#[test]
+fn the_bias_of_a_normalized_layer_does_not_change_the_cost() {
+    // Why the check leaves b[l] alone and backprop gives db[l] = 0: Z[l] − μ[l] cancels it.
+    let net = bn_net(&[3, 5, 1], Activation::Tanh, 3);
+    let (x, y) = (inputs(3, 6, 5), labels(6));
+    let j = |net: &Network| gradcheck::cost_at(net, x.view(), y.view(), 0.0, None).unwrap();
+    let mut moved = net.clone();
+    moved.layers_mut()[0].b.mapv_inplace(|b| b + 0.37);
+    assert!((j(&moved) - j(&net)).abs() < 1e-14, "{} vs {}", j(&moved), j(&net));
+    let grads = net.backward(&training_pass(&net, &x, None), y.view(), 0.0).unwrap();
+    assert!(grads.layers[0].db.iter().all(|&v| v == 0.0));
+    assert!(grads.layers[1].db.iter().any(|&v| v != 0.0));
+}
+
+#[test]
+fn a_planted_bug_in_the_batch_norm_gradient_is_caught() {
+    let net = bn_net(&[3, 5, 1], Activation::Tanh, 6);
+    let (x, y) = (inputs(3, 6, 7), labels(6));
+    let mut grads = net.backward(&training_pass(&net, &x, None), y.view(), 0.0).unwrap();
+    // The classic mistake: dγ without Ẑ (the gradient of a shift, not of a scale).
+    let norm = grads.layers[0].norm.as_mut().unwrap();
+    norm.gamma = norm.beta.clone();
+    let numeric = numerical_gradients(&net, x.view(), y.view(), 0.0, 1e-6, None).unwrap();
+    let report = compare_gradients(&grads, &numeric);
+    let bad: Vec<&str> =
+        report.tensors.iter().filter(|t| t.relative_error > 1e-3).map(|t| t.name.as_str()).collect();
+    assert_eq!(bad, ["dγ[1]"], "{report}");
+}
+
+#[test]
+fn evaluation_uses_the_running_statistics_not_the_batch() {
+    let mut net = bn_net(&[2, 6, 1], Activation::Relu, 8);
+    let x = inputs(2, 16, 9).mapv(|v| 3.0 * v + 2.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let before = net.forward(x.view()).unwrap().output().to_owned();
+    let cache = net.forward_train(x.view(), &Dropout::Off, &mut rng).unwrap();
+    // A training pass leaves the running averages where they were …
+    assert_eq!(net.forward(x.view()).unwrap().output(), before);
+    // … and the explicit update moves them by (1 − momentum) towards the batch's.
+    net.update_batch_norm_statistics(&cache).unwrap();
+    let bn = net.layers()[0].batch_norm.as_ref().unwrap();
+    let stats = cache.batch_norm(1).unwrap();
+    let z = net.layers()[0].w.dot(&x) + &net.layers()[0].b;
+    for i in 0..6 {
+        let mu = z.row(i).mean().unwrap();
+        let var = z.row(i).mapv(|v| (v - mu).powi(2)).mean().unwrap();
+        assert!((stats.mean[[i, 0]] - mu).abs() < 1e-12 && (stats.var[[i, 0]] - var).abs() < 1e-12);
+        assert!((bn.running_mean[[i, 0]] - 0.1 * mu).abs() < 1e-12);
+        assert!((bn.running_var[[i, 0]] - (0.9 + 0.1 * var)).abs() < 1e-12);
+    }
+    // Evaluation: each column on its own, whatever else is in the batch …
+    let all = net.forward(x.view()).unwrap();
+    for j in [0, 7, 15] {
+        let one = net.forward(x.slice(s![.., j..j + 1])).unwrap();
+        assert_eq!(one.output().column(0), all.output().column(j));
+    }
+    // … and not the batch statistics the training pass normalized with.
+    let train = net.forward_with_masks(x.view(), &Dropout::Off, &[None, None]).unwrap();
+    let differs = (&train.output() - &all.output()).iter().map(|d| d.abs()).fold(0.0, f64::max);
+    assert!(differs > 1e-2, "{differs}");
+    // Training-mode outputs depend on the rest of the batch.
+    let half = net.forward_with_masks(x.slice(s![.., 0..8]), &Dropout::Off, &[None, None]).unwrap();
+    assert_ne!(half.output().column(0), train.output().column(0));
+}
+
+#[test]
+fn fit_is_the_readable_loop_and_moves_every_normalized_parameter() {
+    let data = spirals(300, 3, 0.1, 2).unwrap();
+    let (x, y) = (data.x.clone(), data.targets(Task::MultiClass));
+    let start = Network::new(&[2, 16, 16, 3], Activation::Relu, Task::MultiClass, Init::He, 6)
+        .unwrap()
+        .with_batch_norm(BatchNormConfig { momentum: 0.8, ..BatchNormConfig::default() })
+        .unwrap();
+    let config = TrainConfig {
+        epochs: 8,
+        batch_size: 64,
+        dropout: Dropout::Hidden(0.9),
+        l2: 0.01,
+        seed: 3,
+        ..TrainConfig::default()
+    };
+    for opt in [
+        OptimizerConfig::Sgd(SgdConfig { lr: 0.1 }),
+        OptimizerConfig::Momentum(MomentumConfig { lr: 0.1, ..MomentumConfig::default() }),
+        OptimizerConfig::RmsProp(RmsPropConfig::default()),
+        OptimizerConfig::Adam(AdamConfig { lr: 0.01, ..AdamConfig::default() }),
+        OptimizerConfig::AdamW(AdamWConfig { lr: 0.01, ..AdamWConfig::default() }),
+    ] {
+        // The loop of the course, written out.
+        let (mut net, mut optimizer) = (start.clone(), Optimizer::new(opt).unwrap());
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let mut step_loss = Vec::new();
+        for _ in 0..config.epochs {
+            for idx in shuffled_batches(x.ncols(), config.batch_size, &mut rng).unwrap() {
+                let (x_t, y_t) = (gather_columns(x.view(), &idx), gather_columns(y.view(), &idx));
+                let cache = net.forward_train(x_t.view(), &config.dropout, &mut rng).unwrap();
+                step_loss.push(net.cost(&cache, y_t.view(), config.l2).unwrap());
+                let grads = net.backward(&cache, y_t.view(), config.l2).unwrap();
+                optimizer.step(&mut net, &grads).unwrap();
+                net.update_batch_norm_statistics(&cache).unwrap();
+            }
+        }
+        let mut fitted = start.clone();
+        let mut fit_opt = Optimizer::new(opt).unwrap();
+        let history = fit(&mut fitted, &mut fit_opt, (&x, &y), &config).unwrap();
+        assert_eq!(history.step_loss, step_loss, "{opt}");
+        assert_eq!(fitted, net, "{opt}");
+        assert_eq!(fit_opt.state(), optimizer.state(), "{opt}");
+        for (l, (a, b)) in start.layers().iter().zip(fitted.layers()).enumerate().take(2) {
+            let (a, b) = (a.batch_norm.as_ref().unwrap(), b.batch_norm.as_ref().unwrap());
+            for (name, p, q) in [
+                ("γ", &a.gamma, &b.gamma),
+                ("β", &a.beta, &b.beta),
+                ("μ_run", &a.running_mean, &b.running_mean),
+                ("σ²_run", &a.running_var, &b.running_var),
+            ] {
+                assert!(p.iter().zip(q).all(|(p, q)| p != q), "{opt}: {name}[{}] did not move", l + 1);
+            }
+        }
+        let state = fit_opt.state();
+        for list in [&state.first, &state.second] {
+            if let Some(m) = list.first() {
+                assert!(m.norm.as_ref().is_some_and(|n| n.gamma.iter().any(|&v| v != 0.0)), "{opt}");
+            }
+        }
+        let (first, last) = (history.train_loss[0], history.train_loss[config.epochs - 1]);
+        assert!(last < 0.9 * first, "{opt}: {:?}", history.train_loss);
+    }
+}
+
+#[test]
+fn save_load_and_resume_keep_every_bit() {
+    let data = two_moons(200, 0.2, 1).unwrap();
+    let (x, y) = (data.x.clone(), data.targets(Task::Binary));
+    let mut net = bn_net(&[2, 8, 8, 1], Activation::Tanh, 2);
+    let mut adam = Optimizer::adam(0.01).unwrap();
+    let dir = std::env::temp_dir().join(format!("ann_batch_norm_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ckpt.json");
+    let config = TrainConfig {
+        epochs: 4,
+        batch_size: 32,
+        seed: 5,
+        checkpoint: Some(Checkpointing { path: path.clone(), every: 2 }),
+        ..TrainConfig::default()
+    };
+    let mut whole = net.clone();
+    fit(&mut whole, &mut Optimizer::adam(0.01).unwrap(), (&x, &y), &config).unwrap();
+    // The same run stopped after 2 epochs and resumed from its checkpoint.
+    fit(&mut net, &mut adam, (&x, &y), &TrainConfig { epochs: 2, ..config.clone() }).unwrap();
+    let checkpoint = Checkpoint::load(&path).unwrap();
+    let mut resumed = checkpoint.network.clone();
+    let mut opt = checkpoint.optimizer.clone();
+    Trainer::new(&config).resume(&checkpoint).fit(&mut resumed, &mut opt, (&x, &y)).unwrap();
+    assert_eq!(resumed, whole);
+    // A saved network comes back with its γ, β and running statistics.
+    let file = dir.join("net.json");
+    whole.save(&file).unwrap();
+    let loaded = Network::load(&file).unwrap();
+    assert_eq!(loaded, whole);
+    assert_eq!(loaded.predict_proba(x.view()).unwrap(), whole.predict_proba(x.view()).unwrap());
+    // Networks without batch norm are saved as before: no batch-norm field at all.
+    let plain = Network::new(&[2, 3, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+    assert!(!SavedModel::new(plain, None).to_json().unwrap().contains("batch_norm"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_batch_norm_settings_are_clear_errors() {
+    let net = || Network::new(&[2, 4, 4, 1], Activation::Relu, Task::Binary, Init::He, 0).unwrap();
+    for (epsilon, momentum) in [(0.0, 0.9), (-1.0, 0.9), (f64::INFINITY, 0.9), (1e-5, 1.0), (1e-5, -0.5)] {
+        let err = net().with_batch_norm(BatchNormConfig { epsilon, momentum }).unwrap_err();
+        assert!(matches!(err, AnnError::InvalidHyperparameter { .. }), "{err}");
+    }
+    let bn = net().with_batch_norm(BatchNormConfig::default()).unwrap();
+    // A batch of one example: nothing to normalize over, in the forward pass …
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let err = bn.forward_train(inputs(2, 1, 0).view(), &Dropout::Off, &mut rng).unwrap_err();
+    assert!(err.to_string().contains("layer 1") && err.to_string().contains("at least 2"), "{err}");
+    // … and in training, whether every batch or only the last one has a single example.
+    let data = two_moons(65, 0.1, 0).unwrap();
+    let y = data.targets(Task::Binary);
+    for batch_size in [1, 32, 64] {
+        let config = TrainConfig { epochs: 1, batch_size, ..TrainConfig::default() };
+        let mut n = bn.clone();
+        let err = fit(&mut n, &mut Optimizer::sgd(0.1).unwrap(), (&data.x, &y), &config).unwrap_err();
+        assert!(err.to_string().contains("batch of 1"), "{batch_size}: {err}");
+        assert_eq!(n, bn, "nothing trained");
+    }
+    // Evaluation of one example is fine: it uses the running statistics.
+    assert!(bn.predict(inputs(2, 1, 0).view()).is_ok());
+    // Backprop needs a training pass.
+    let err = bn.backward(&bn.forward(inputs(2, 4, 0).view()).unwrap(), labels(4).view(), 0.0).unwrap_err();
+    assert!(err.to_string().contains("training pass"), "{err}");
+    // The output layer is not normalized; shapes and values are checked on assembly.
+    let mut layers = bn.layers().to_vec();
+    layers[2].batch_norm = Some(BatchNorm::new(1, BatchNormConfig::default()).unwrap());
+    assert!(
+        Network::from_layers(layers, Loss::BinaryCrossEntropy).unwrap_err().to_string().contains("output")
+    );
+    let mut layers = bn.layers().to_vec();
+    layers[1].batch_norm.as_mut().unwrap().gamma = Array2::ones((3, 1));
+    let err = Network::from_layers(layers, Loss::BinaryCrossEntropy).unwrap_err();
+    assert!(err.to_string().contains("γ of layer 2") && err.to_string().contains("(3, 1)"), "{err}");
+    let mut layers = bn.layers().to_vec();
+    layers[0].batch_norm.as_mut().unwrap().running_var[[1, 0]] = -1.0;
+    assert!(Network::from_layers(layers, Loss::BinaryCrossEntropy).is_err());
+    // The workspace computes networks without batch norm, and says so.
+    assert!(Workspace::new(&bn, 8).unwrap_err().to_string().contains("batch-normalized"));
+    // An optimizer's state from a plain network does not fit a normalized one.
+    let plain = net();
+    let mut adam = Optimizer::adam(0.01).unwrap();
+    adam.step(&mut plain.clone(), &Gradients::zeros_like(&plain)).unwrap();
+    let state = adam.state().clone();
+    let mut other = Optimizer::with_state(*adam.config(), state).unwrap();
+    assert!(other.step(&mut bn.clone(), &Gradients::zeros_like(&bn)).is_err());
+    assert!(Optimizer::adam(0.01).unwrap().step(&mut bn.clone(), &Gradients::zeros_like(&plain)).is_err());
+}

@@ -43,6 +43,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod activations;
+mod batch_norm;
 mod boundary;
 pub(crate) mod common;
 mod curves;
@@ -56,6 +57,7 @@ pub mod style;
 mod transform;
 
 pub use activations::activation_functions;
+pub use batch_norm::{MAX_HISTOGRAM_UNITS, normalization_histograms};
 pub use boundary::decision_boundary;
 pub use curves::training_curves;
 pub use dropout::{MAX_DROPOUT_COLUMNS, dropout_mask};

@@ -262,3 +262,35 @@ fn figures_save_and_display() {
     let debug = format!("{fig:?}");
     assert!(debug.contains("png_bytes") && debug.len() < 200, "{debug}");
 }
+
+#[test]
+fn normalization_histograms_from_a_training_pass() {
+    let data = moons(200);
+    let net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 3)
+        .unwrap()
+        .with_batch_norm(BatchNormConfig::default())
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let cache = net.forward_train(data.x.view(), &Dropout::Off, &mut rng).unwrap();
+    let z = net.layers()[0].w.dot(&data.x) + &net.layers()[0].b;
+    let z_hat = &cache.batch_norm(1).unwrap().z_hat;
+    let fig = plot::normalization_histograms(z.view(), z_hat.view(), &[0, 3, 7], "").unwrap();
+    check_figure(&fig, plot::style::COLUMN_WIDTH, 460, "Each unit's distribution over the mini-batch");
+    assert!(has_text(&fig.svg(), "unit 3: mean 0.00, std 1.00"));
+    let again = plot::normalization_histograms(z.view(), z_hat.view(), &[0, 3, 7], "").unwrap();
+    assert_eq!(fig.png_bytes(), again.png_bytes());
+    // Errors, never panics.
+    assert!(plot::normalization_histograms(z.view(), z_hat.t(), &[0], "").is_err());
+    assert!(plot::normalization_histograms(z.view(), z_hat.view(), &[], "").is_err());
+    assert!(plot::normalization_histograms(z.view(), z_hat.view(), &[16], "").is_err());
+    assert!(plot::normalization_histograms(z.view(), z_hat.view(), &[0, 1, 2, 3, 4, 5, 6], "").is_err());
+    let mut nan = z.clone();
+    nan[[0, 0]] = f64::NAN;
+    assert!(plot::normalization_histograms(nan.view(), z_hat.view(), &[0], "").is_err());
+    let empty = Array2::<f64>::zeros((16, 0));
+    assert!(plot::normalization_histograms(empty.view(), empty.view(), &[0], "").is_err());
+    // One value everywhere is a figure, not a division by a zero range.
+    let flat = Array2::<f64>::ones((2, 5));
+    assert!(plot::normalization_histograms(flat.view(), flat.view(), &[0, 1], "").is_ok());
+    fig.save_png(std::env::temp_dir().join("ann_normalization_histograms.png")).unwrap();
+}

@@ -32,6 +32,7 @@ pub fn entries() -> Vec<Entry> {
         Entry { name: "09_optimizer_paths_contour", svg: false, make: fig_optimizer_paths },
         Entry { name: "10_learning_rate_curves", svg: true, make: fig_learning_rate },
         Entry { name: "11_gradient_flow", svg: true, make: fig_gradient_flow },
+        Entry { name: "11_gradient_flow_batch_norm", svg: true, make: fig_gradient_flow_batch_norm },
         Entry { name: "12_deep_network_training", svg: true, make: fig_deep_training },
         Entry { name: "13_loss_surface", svg: false, make: fig_loss_surface },
         Entry { name: "14_weight_updates", svg: true, make: fig_weight_updates },
@@ -73,6 +74,16 @@ fn fig_learning_rate() -> Result<Figure> {
 fn fig_gradient_flow() -> Result<Figure> {
     let r = gradient_flow(&GradientFlowConfig::default())?;
     timed(|| plot::gradient_norms(&r, ""))
+}
+
+fn fig_gradient_flow_batch_norm() -> Result<Figure> {
+    let r = gradient_flow(&GradientFlowConfig::batch_norm_comparison())?;
+    timed(|| {
+        plot::gradient_norms(
+            &r,
+            "Gradient flow of bad initializations, without and with batch norm (10 layers, two moons)",
+        )
+    })
 }
 
 fn fig_deep_training() -> Result<Figure> {

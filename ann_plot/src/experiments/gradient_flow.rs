@@ -8,36 +8,55 @@
 //! sigmoid, whose g' ≤ ¼, or tiny weights); above 1 they grow (exploding: large weights).
 //! He (σ_w = √(2/n_{l−1})) and Xavier (σ_w = √(1/n_{l−1})) initialization keep it near 1.
 //!
-//! For each (activation, initialization) case this records ‖dW[l]‖_F for l = 1..L from one
-//! backward pass on a batch at initialization, the spread of the activations A[l], and
-//! optionally the gradient norms after a short training run.
+//! Batch normalization breaks that product: it rescales every Z[l] to unit variance per unit
+//! before g, so the forward signal no longer depends on the scale of W[l], and on the way
+//! back the 1/√(σ² + ε) of each layer undoes the scale W[l] put in.
+//!
+//! For each (activation, initialization, with or without batch norm) case this records
+//! ‖dW[l]‖_F for l = 1..L from one backward pass on a batch at initialization (a training
+//! pass: batch norm normalizes with the batch's statistics), the spread of the activations
+//! A[l], and optionally the gradient norms after a short training run.
 
 use super::{at_least, fit_recorded};
 use ann_core::error::{AnnError, Result};
 use ann_core::{
-    Activation, DataView, Init, Network, Optimizer, OptimizerConfig, SgdConfig, Task, TrainConfig, frobenius,
-    two_moons,
+    Activation, BatchNormConfig, DataView, Dropout, Init, Network, Optimizer, OptimizerConfig, SgdConfig,
+    Task, TrainConfig, frobenius, two_moons,
 };
 use serde::{Deserialize, Serialize};
 
-/// One (hidden activation, initialization) combination.
+/// One (hidden activation, initialization, batch norm) combination.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FlowCase {
     /// g[l] of every hidden layer.
     pub activation: Activation,
     /// How W[l] is drawn.
     pub init: Init,
+    /// Batch normalization (default settings) on every hidden layer.
+    #[serde(default)]
+    pub batch_norm: bool,
 }
 
 impl FlowCase {
-    /// Legend text, e.g. "ReLU + He" or "tanh + N(0, 0.01²)".
+    /// A case without batch norm.
+    pub fn new(activation: Activation, init: Init) -> Self {
+        FlowCase { activation, init, batch_norm: false }
+    }
+
+    /// The same case with batch norm on every hidden layer.
+    pub fn with_batch_norm(self) -> Self {
+        FlowCase { batch_norm: true, ..self }
+    }
+
+    /// Legend text, e.g. "ReLU + He" or "tanh + N(0, 0.01²) + batch norm".
     pub fn label(&self) -> String {
         let init = match self.init {
             Init::He => "He".to_string(),
             Init::Xavier => "Xavier".to_string(),
             Init::Random { scale } => format!("N(0, {scale}²)"),
         };
-        format!("{} + {init}", self.activation.name())
+        let norm = if self.batch_norm { " + batch norm" } else { "" };
+        format!("{} + {init}{norm}", self.activation.name())
     }
 }
 
@@ -73,11 +92,11 @@ impl Default for GradientFlowConfig {
             depth: 10,
             width: 32,
             cases: vec![
-                FlowCase { activation: Activation::Sigmoid, init: Init::Xavier },
-                FlowCase { activation: Activation::Tanh, init: Init::Random { scale: 0.01 } },
-                FlowCase { activation: Activation::Tanh, init: Init::Xavier },
-                FlowCase { activation: Activation::Relu, init: Init::Random { scale: 1.0 } },
-                FlowCase { activation: Activation::Relu, init: Init::He },
+                FlowCase::new(Activation::Sigmoid, Init::Xavier),
+                FlowCase::new(Activation::Tanh, Init::Random { scale: 0.01 }),
+                FlowCase::new(Activation::Tanh, Init::Xavier),
+                FlowCase::new(Activation::Relu, Init::Random { scale: 1.0 }),
+                FlowCase::new(Activation::Relu, Init::He),
             ],
             m: 256,
             data_seed: 1,
@@ -87,6 +106,20 @@ impl Default for GradientFlowConfig {
             batch_size: 32,
             seed: 7,
         }
+    }
+}
+
+impl GradientFlowConfig {
+    /// The badly initialized cases of the default, each without and with batch norm: the
+    /// vanishing (sigmoid, tanh with tiny weights) and the exploding (ReLU with N(0, 1)).
+    pub fn batch_norm_comparison() -> Self {
+        let bad = [
+            FlowCase::new(Activation::Sigmoid, Init::Xavier),
+            FlowCase::new(Activation::Tanh, Init::Random { scale: 0.01 }),
+            FlowCase::new(Activation::Relu, Init::Random { scale: 1.0 }),
+        ];
+        let cases = bad.iter().flat_map(|c| [*c, c.with_batch_norm()]).collect();
+        GradientFlowConfig { cases, ..GradientFlowConfig::default() }
     }
 }
 
@@ -172,7 +205,11 @@ pub fn gradient_flow(config: &GradientFlowConfig) -> Result<GradientFlow> {
             return Err(AnnError::InvalidArchitecture("softmax is not a hidden-layer activation".into()));
         }
         let mut net = Network::new(&sizes, case.activation, Task::Binary, case.init, config.init_seed)?;
-        let cache = net.forward(batch.x)?;
+        if case.batch_norm {
+            net = net.with_batch_norm(BatchNormConfig::default())?;
+        }
+        // A training pass (no dropout): batch norm, if any, with the batch's statistics.
+        let cache = net.forward_with_masks(batch.x, &Dropout::Off, &vec![None; net.num_layers()])?;
         let initial_loss = net.cost(&cache, batch.y, 0.0)?;
         let grads = net.backward(&cache, batch.y, 0.0)?;
         let grad_norms = grads.weight_norms();

@@ -276,7 +276,7 @@ fn normalization_histograms_from_a_training_pass() {
     let z_hat = &cache.batch_norm(1).unwrap().z_hat;
     let fig = plot::normalization_histograms(z.view(), z_hat.view(), &[0, 3, 7], "").unwrap();
     check_figure(&fig, plot::style::COLUMN_WIDTH, 460, "Each unit's distribution over the mini-batch");
-    assert!(has_text(&fig.svg(), "unit 3: mean 0.00, std 1.00"));
+    assert!(has_text(fig.svg(), "unit 3: mean 0.00, std 1.00"));
     let again = plot::normalization_histograms(z.view(), z_hat.view(), &[0, 3, 7], "").unwrap();
     assert_eq!(fig.png_bytes(), again.png_bytes());
     // Errors, never panics.

@@ -233,7 +233,16 @@ fn config_fields(c: &TrainConfig) -> [(&'static str, String); 6] {
 fn same_architecture(a: &Network, b: &Network, what: &str) -> Result<()> {
     let describe = |n: &Network| {
         let acts: Vec<&str> = n.layers().iter().map(|l| l.activation.name()).collect();
-        format!("sizes {:?}, activations [{}], {}", n.sizes(), acts.join(", "), n.loss().name())
+        let norms: Vec<String> = (n.layers().iter().enumerate())
+            .filter_map(|(i, l)| l.batch_norm.as_ref().map(|bn| (i + 1, bn.config)))
+            .map(|(l, c)| format!("{l} (ε = {}, momentum {})", c.epsilon, c.momentum))
+            .collect();
+        let norms = if norms.is_empty() {
+            String::new()
+        } else {
+            format!(", batch norm on layers {}", norms.join(", "))
+        };
+        format!("sizes {:?}, activations [{}]{norms}, {}", n.sizes(), acts.join(", "), n.loss().name())
     };
     let (da, db) = (describe(a), describe(b));
     if da == db {

@@ -269,6 +269,13 @@ fn save_load_and_resume_keep_every_bit() {
     let mut opt = checkpoint.optimizer.clone();
     Trainer::new(&config).resume(&checkpoint).fit(&mut resumed, &mut opt, (&x, &y)).unwrap();
     assert_eq!(resumed, whole);
+    // The checkpoint's network is batch-normalized: a plain one of the same sizes cannot resume it.
+    let mut plain = Network::new(&[2, 8, 8, 1], Activation::Tanh, Task::Binary, Init::Xavier, 2).unwrap();
+    let err = Trainer::new(&config)
+        .resume(&checkpoint)
+        .fit(&mut plain, &mut checkpoint.optimizer.clone(), (&x, &y))
+        .unwrap_err();
+    assert!(err.to_string().contains("batch norm on layers 1 (ε = 0.00001, momentum 0.9), 2"), "{err}");
     // A saved network comes back with its γ, β and running statistics.
     let file = dir.join("net.json");
     whole.save(&file).unwrap();

@@ -29,13 +29,14 @@
 //! | gradient checking | [`two_sided_difference`], [`numerical_gradients`], [`relative_error`], [`planted_bug`] (with [`gradcheck_case`], [`buggy_backward`]) |
 //! | mini-batches and the training loop | [`shuffled_batches`], [`train_epoch`], [`train`] (with [`training_case`]) |
 //! | optimizers | [`momentum_step`], [`rmsprop_step`], [`adam_step`], [`adam_epochs`] |
-//! | dropout | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`] |
+//! | dropout and batch normalization | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`], [`batch_norm_forward`], [`batch_norm_backward`], [`batch_norm_eval`] |
 
 // The course's notation (W[l], dZ[L]) reads to rustdoc as links that do not resolve;
 // `make doc` checks the real links, written [`Name`], with this lint forced on.
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod backward;
+mod batch_norm;
 mod dropout;
 mod forward;
 mod gradcheck;
@@ -47,6 +48,10 @@ mod training;
 pub use backward::{
     ActivationBackward, Cost, LLayerBackward, LinearBackward, binary_cross_entropy, cross_entropy,
     l_layer_backward, linear_backward, relu_backward, sigmoid_backward,
+};
+pub use batch_norm::{
+    BatchNormBackward, BatchNormEval, BatchNormForward, batch_norm_backward, batch_norm_eval,
+    batch_norm_forward,
 };
 pub use dropout::{
     DropoutBackward, DropoutForward, DropoutLayer, dropout_backward, dropout_forward, dropout_layer,

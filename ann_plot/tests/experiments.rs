@@ -223,7 +223,7 @@ fn gradient_flow_shows_vanishing_and_exploding_gradients() {
 }
 
 #[test]
-fn batch_norm_restores_the_gradient_flow_of_bad_initializations() {
+fn batch_norm_restores_the_gradient_flow_of_the_failing_cases() {
     let cfg = GradientFlowConfig::batch_norm_comparison();
     let r = gradient_flow(&cfg).unwrap();
     assert_eq!(r.runs.len(), 6);

@@ -81,7 +81,7 @@ fn fig_gradient_flow_batch_norm() -> Result<Figure> {
     timed(|| {
         plot::gradient_norms(
             &r,
-            "Gradient flow of bad initializations, without and with batch norm (10 layers, two moons)",
+            "Gradient flow of the failing cases, without and with batch norm (10 layers, two moons)",
         )
     })
 }

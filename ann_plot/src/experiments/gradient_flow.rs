@@ -110,8 +110,8 @@ impl Default for GradientFlowConfig {
 }
 
 impl GradientFlowConfig {
-    /// The badly initialized cases of the default, each without and with batch norm: the
-    /// vanishing (sigmoid, tanh with tiny weights) and the exploding (ReLU with N(0, 1)).
+    /// The failing cases of the default, each without and with batch norm: the vanishing
+    /// (sigmoid, whose g' ≤ ¼; tanh with tiny weights) and the exploding (ReLU with N(0, 1)).
     pub fn batch_norm_comparison() -> Self {
         let bad = [
             FlowCase::new(Activation::Sigmoid, Init::Xavier),

@@ -166,9 +166,10 @@ impl Network {
 /// Backprop through batch norm needs the batch statistics of a training pass.
 fn eval_pass(l: usize) -> AnnError {
     AnnError::InvalidArchitecture(format!(
-        "layer {l} is batch-normalized and this cache comes from an evaluation pass (running \
-         statistics): backpropagate a training pass (forward_train or forward_with_masks), which \
-         normalizes with the mini-batch's μ and σ²"
+        "layer {l} is batch-normalized and this cache has no batch statistics for it (an \
+         evaluation pass, which uses the running ones, or a pass of a network without batch \
+         norm): backpropagate a training pass of this network (forward_train or \
+         forward_with_masks)"
     ))
 }
 

@@ -100,6 +100,16 @@ impl GammaBeta {
     pub fn fits(&self, bn: &BatchNorm) -> bool {
         self.gamma.dim() == bn.gamma.dim() && self.beta.dim() == bn.beta.dim()
     }
+
+    /// Whether `pair` belongs to `bn`: both absent (a layer without batch norm), or both
+    /// present with the same shapes.
+    pub fn matches(pair: Option<&GammaBeta>, bn: Option<&BatchNorm>) -> bool {
+        match (pair, bn) {
+            (None, None) => true,
+            (Some(p), Some(bn)) => p.fits(bn),
+            _ => false,
+        }
+    }
 }
 
 /// The gradients of one batch-norm step.
@@ -182,6 +192,15 @@ impl BatchNorm {
 
     /// dZ, dγ, dβ from dZ̃ and the cache of the training forward step (module docs).
     pub fn backward(&self, cache: &BatchNormCache, dz_tilde: ArrayView2<f64>) -> Result<BatchNormGrads> {
+        self.check_shapes(self.units(), "")?;
+        let n = self.units();
+        if cache.z_hat.nrows() != n || cache.inv_std.dim() != (n, 1) {
+            return Err(AnnError::ShapeMismatch {
+                context: "batch norm backward: the cache of another layer".into(),
+                expected: format!("Ẑ ({n}, m) and 1/√(σ² + ε) ({n}, 1)"),
+                got: format!("{} and {}", shape_str(cache.z_hat.shape()), shape_str(cache.inv_std.shape())),
+            });
+        }
         if dz_tilde.dim() != cache.z_hat.dim() {
             return Err(AnnError::ShapeMismatch {
                 context: "batch norm backward: dZ̃ must have the shape of Ẑ".into(),
@@ -203,19 +222,8 @@ impl BatchNorm {
     /// shape (`units`, 1), finite, σ²_run ≥ 0, and the hyperparameters. `l` names the layer.
     pub fn validate(&self, units: usize, l: usize) -> Result<()> {
         self.config.validate()?;
-        for (name, t) in [
-            ("γ", &self.gamma),
-            ("β", &self.beta),
-            ("running mean", &self.running_mean),
-            ("running variance", &self.running_var),
-        ] {
-            if t.dim() != (units, 1) {
-                return Err(AnnError::ShapeMismatch {
-                    context: format!("batch norm {name} of layer {l}"),
-                    expected: format!("({units}, 1)"),
-                    got: shape_str(t.shape()),
-                });
-            }
+        self.check_shapes(units, &format!(" of layer {l}"))?;
+        for (name, t) in self.tensors() {
             check_finite_matrix(t.view(), &format!("batch norm {name} of layer {l}"))?;
         }
         if let Some(v) = self.running_var.iter().find(|v| **v < 0.0) {
@@ -224,7 +232,31 @@ impl BatchNorm {
         Ok(())
     }
 
+    fn tensors(&self) -> [(&'static str, &Array2<f64>); 4] {
+        [
+            ("γ", &self.gamma),
+            ("β", &self.beta),
+            ("running mean", &self.running_mean),
+            ("running variance", &self.running_var),
+        ]
+    }
+
+    /// γ, β, μ_run and σ²_run all (`units`, 1): the public fields may have been replaced.
+    fn check_shapes(&self, units: usize, of: &str) -> Result<()> {
+        for (name, t) in self.tensors() {
+            if t.dim() != (units, 1) {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("batch norm {name}{of}"),
+                    expected: format!("({units}, 1)"),
+                    got: shape_str(t.shape()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self, z: ArrayView2<f64>, what: &str) -> Result<()> {
+        self.check_shapes(self.units(), "")?;
         if z.nrows() != self.units() || z.ncols() == 0 {
             return Err(AnnError::ShapeMismatch {
                 context: what.to_string(),

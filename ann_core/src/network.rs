@@ -247,6 +247,19 @@ impl Network {
                 got: format!("{} layers", cache.num_layers()),
             });
         }
+        // Every layer is checked before any moves: an error leaves the network as it was.
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let (Some(bn), Some(stats)) = (&layer.batch_norm, cache.norm_index(i)) {
+                bn.clone().update_running(stats).map_err(|e| match e {
+                    AnnError::ShapeMismatch { expected, got, .. } => AnnError::ShapeMismatch {
+                        context: format!("batch norm running statistics of layer {}", i + 1),
+                        expected,
+                        got,
+                    },
+                    other => other,
+                })?;
+            }
+        }
         for (i, layer) in self.layers.iter_mut().enumerate() {
             if let (Some(bn), Some(stats)) = (&mut layer.batch_norm, cache.norm_index(i)) {
                 bn.update_running(stats)?;
@@ -271,8 +284,9 @@ impl Network {
         self.id
     }
 
-    /// Replaces every W[l] and b[l] (and batch norm's γ, β and running statistics) by those of `other`, a network of the same architecture,
-    /// keeping this network's identity (so its optimizer goes on with it).
+    /// Replaces every W[l] and b[l] (and batch norm's γ, β and running statistics) by those of
+    /// `other`, a network of the same architecture, keeping this network's identity (so its
+    /// optimizer goes on with it).
     pub(crate) fn copy_weights_from(&mut self, other: &Network) {
         self.layers.clone_from_slice(&other.layers);
     }

@@ -295,7 +295,8 @@ impl<'a> Trainer<'a> {
         let mut last_line: Option<Instant> = None;
         let n = net.num_layers();
         // Everything a step needs is allocated here once: the batch, the cache, the
-        // gradients (see `workspace`), the permutation and the per-layer norms.
+        // gradients (see `workspace`; a batch-normalized network allocates them per step on
+        // the readable path), the permutation and the per-layer norms.
         let mut ws = Steps::new(net, config.batch_size.min(m))?;
         let mut order = Vec::with_capacity(m);
         let mut norms = vec![0.0; n];
@@ -336,7 +337,7 @@ impl<'a> Trainer<'a> {
             let steps = history.steps_per_epoch as f64;
             history.grad_norms.push(grad_sum.iter().map(|s| s / steps).collect());
             history.weight_norms.push(net.layers().iter().map(|l| frobenius(l.w.view())).collect());
-            // Same bits as `evaluate`, in chunks through the workspace's buffers.
+            // Same bits as `evaluate` (in chunks through the workspace's buffers on the fast path).
             let (loss, acc) = ws.evaluate(net, train, config.l2)?;
             if !loss.is_finite() {
                 return Err(AnnError::Diverged { epoch, step: step.saturating_sub(1), loss });
@@ -446,7 +447,13 @@ impl Steps {
             }
             Steps::Reference { cache, grads } => {
                 let (x, y) = (gather_columns(train.x, idx), gather_columns(train.y, idx));
-                let pass = net.forward_train(x.view(), &config.dropout, rng)?;
+                let pass = match net.forward_train(x.view(), &config.dropout, rng) {
+                    Ok(pass) => pass,
+                    // The data is checked: a non-finite Z comes from overflowing weights, which
+                    // the loop reports as a divergence, as the fast path's NaN loss is.
+                    Err(AnnError::NonFinite(_)) => return Ok(f64::NAN),
+                    Err(e) => return Err(e),
+                };
                 let loss = net.cost(&pass, y.view(), config.l2)?;
                 *grads = net.backward(&pass, y.view(), config.l2)?;
                 *cache = Some(pass);
@@ -494,7 +501,10 @@ impl Steps {
     fn evaluate(&mut self, net: &Network, data: DataView<'_>, l2: f64) -> Result<(f64, Option<f64>)> {
         match self {
             Steps::Fast(ws) => Ok(ws.evaluate_unchecked(net, data, l2)),
-            Steps::Reference { .. } => evaluate(net, data, l2),
+            Steps::Reference { .. } => match evaluate(net, data, l2) {
+                Err(AnnError::NonFinite(_)) => Ok((f64::NAN, None)),
+                other => other,
+            },
         }
     }
 }

@@ -16,8 +16,8 @@ pub const MAX_HISTOGRAM_UNITS: usize = 6;
 const BINS: usize = 30;
 
 /// Histograms, one outline per unit, of `before` (left) and `after` (right), both (n, m):
-/// row i holds unit i's values (`units` lists rows, counted from 0) over the m examples of a mini-batch, e.g. Z[l] and Ẑ[l] of a
-/// training pass. Each panel bins its units over one common range, and each legend entry
+/// row i holds unit i's values (`units` lists rows, counted from 0) over the m examples of a
+/// mini-batch, e.g. Z[l] and Ẑ[l] of a training pass. Each panel bins its units over one common range, and each legend entry
 /// gives the unit's mean and standard deviation: before, every unit has its own; after, all
 /// have mean 0 and standard deviation ≈ 1. An empty `title` gives a default one.
 ///

@@ -30,6 +30,7 @@ impl Workspace {
     /// The per-column losses are summed column after column, as `evaluate` does, so the
     /// result has its bits.
     pub fn evaluate(&mut self, net: &Network, data: DataView<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
+        self.check_net(net)?;
         self.check_data(data, "evaluation data")?;
         check_lambda(lambda)?;
         net.check_input(data.x, "evaluation X")?;

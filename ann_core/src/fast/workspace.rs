@@ -105,6 +105,18 @@ pub struct Workspace {
     pub(super) terms: Vec<f64>,
 }
 
+/// The workspace computes networks without batch normalization: an error for any other.
+fn refuse_batch_norm(net: &Network) -> Result<()> {
+    match net.layers().iter().position(|l| l.batch_norm.is_some()) {
+        Some(l) => Err(AnnError::InvalidArchitecture(format!(
+            "layer {} is batch-normalized: the workspace computes networks without batch norm; use \
+             forward_train and backward (fit chooses them itself)",
+            l + 1
+        ))),
+        None => Ok(()),
+    }
+}
+
 impl Workspace {
     /// Buffers for `net` and batches of up to `batch_size` columns (a batch of another
     /// width gets a second set of buffers, e.g. the last batch of an epoch).
@@ -112,13 +124,7 @@ impl Workspace {
         if batch_size == 0 {
             return Err(bad_hyper("batch_size", 0, "must be at least 1"));
         }
-        if let Some(l) = net.layers().iter().position(|l| l.batch_norm.is_some()) {
-            return Err(AnnError::InvalidArchitecture(format!(
-                "layer {} is batch-normalized: the workspace computes networks without batch \
-                 norm; use forward_train and backward (train and fit choose them themselves)",
-                l + 1
-            )));
-        }
+        refuse_batch_norm(net)?;
         let sizes = net.sizes();
         Ok(Workspace {
             slots: vec![Slot::new(&sizes, batch_size)],
@@ -343,7 +349,8 @@ impl Workspace {
         })
     }
 
-    fn check_net(&self, net: &Network) -> Result<()> {
+    pub(super) fn check_net(&self, net: &Network) -> Result<()> {
+        refuse_batch_norm(net)?;
         let layers = net.layers();
         let same = layers.len() + 1 == self.sizes.len()
             && layers.iter().zip(self.sizes.windows(2)).all(|(l, p)| l.w.dim() == (p[1], p[0]));

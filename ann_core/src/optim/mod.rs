@@ -263,24 +263,36 @@ impl Optimizer {
             let fits = if used {
                 list.len() == net.num_layers()
                     && list.iter().zip(net.layers()).all(|(s, l)| {
-                        let norm = match (&s.norm, &l.batch_norm) {
-                            (None, None) => true,
-                            (Some(s), Some(bn)) => s.fits(bn),
-                            _ => false,
-                        };
-                        s.w.dim() == l.w.dim() && s.b.dim() == l.b.dim() && norm
+                        s.w.dim() == l.w.dim()
+                            && s.b.dim() == l.b.dim()
+                            && GammaBeta::matches(s.norm.as_ref(), l.batch_norm.as_ref())
                     })
             } else {
                 list.is_empty()
             };
             if !fits {
-                let got: Vec<String> = list.iter().map(|s| shape_str(s.w.shape())).collect();
+                let got: Vec<String> = list
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}{}",
+                            shape_str(s.w.shape()),
+                            if s.norm.is_some() { " + batch norm" } else { "" }
+                        )
+                    })
+                    .collect();
+                let want: Vec<&str> = net
+                    .layers()
+                    .iter()
+                    .map(|l| if l.batch_norm.is_some() { "batch norm" } else { "-" })
+                    .collect();
                 return Err(AnnError::OptimizerState(format!(
                     "the {} optimizer's {name} averages have W shapes [{}], but the network \
-                     has layer sizes {:?}",
+                     has layer sizes {:?} (batch norm per layer: [{}])",
                     self.name(),
                     got.join(", "),
-                    net.sizes()
+                    net.sizes(),
+                    want.join(", ")
                 )));
             }
         }
@@ -377,12 +389,7 @@ fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
                 got: format!("{} and {}", shape_str(g.dw.shape()), shape_str(g.db.shape())),
             });
         }
-        let norm_fits = match (&g.norm, &l.batch_norm) {
-            (None, None) => true,
-            (Some(d), Some(bn)) => d.fits(bn),
-            _ => false,
-        };
-        if !norm_fits {
+        if !GammaBeta::matches(g.norm.as_ref(), l.batch_norm.as_ref()) {
             let shape =
                 |present: bool| if present { format!("({}, 1) each", l.units()) } else { "none".into() };
             return Err(AnnError::ShapeMismatch {

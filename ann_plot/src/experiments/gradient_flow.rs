@@ -33,7 +33,7 @@ pub struct FlowCase {
     /// How W[l] is drawn.
     pub init: Init,
     /// Batch normalization (default settings) on every hidden layer.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub batch_norm: bool,
 }
 

@@ -161,7 +161,7 @@ impl BatchNorm {
         let mu = column_mean(z);
         let centered = &z - &mu;
         let var = column_mean(centered.mapv(|v| v * v).view());
-        let inv_std = var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt());
+        let inv_std = self.inv_std(&var);
         let z_hat = &centered * &inv_std;
         let z_tilde = &z_hat * &self.gamma + &self.beta;
         Ok((z_tilde, BatchNormCache { z_hat, inv_std, mean: mu, var }))
@@ -170,6 +170,15 @@ impl BatchNorm {
     /// μ_run ← momentum · μ_run + (1 − momentum) · μ and σ²_run ← momentum · σ²_run +
     /// (1 − momentum) · σ², with the batch's μ and σ² from `cache`.
     pub fn update_running(&mut self, cache: &BatchNormCache) -> Result<()> {
+        self.check_running(cache)?;
+        let k = self.config.momentum;
+        self.running_mean = &self.running_mean * k + &cache.mean * (1.0 - k);
+        self.running_var = &self.running_var * k + &cache.var * (1.0 - k);
+        Ok(())
+    }
+
+    /// Whether the batch's μ and σ² in `cache` fit this layer's running averages.
+    pub(crate) fn check_running(&self, cache: &BatchNormCache) -> Result<()> {
         if cache.mean.dim() != self.running_mean.dim() || cache.var.dim() != self.running_var.dim() {
             return Err(AnnError::ShapeMismatch {
                 context: "batch norm running statistics from a batch's μ and σ²".into(),
@@ -177,16 +186,13 @@ impl BatchNorm {
                 got: shape_str(cache.mean.shape()),
             });
         }
-        let k = self.config.momentum;
-        self.running_mean = &self.running_mean * k + &cache.mean * (1.0 - k);
-        self.running_var = &self.running_var * k + &cache.var * (1.0 - k);
         Ok(())
     }
 
     /// Evaluation mode: Z̃ = γ ⊙ (Z − μ_run) / √(σ²_run + ε) + β; each column on its own.
     pub fn forward_eval(&self, z: ArrayView2<f64>) -> Result<Array2<f64>> {
         self.check(z, "batch norm forward (eval) Z")?;
-        let inv_std = self.running_var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt());
+        let inv_std = self.inv_std(&self.running_var);
         Ok((&z - &self.running_mean) * &inv_std * &self.gamma + &self.beta)
     }
 
@@ -230,6 +236,11 @@ impl BatchNorm {
             return Err(bad_hyper(&format!("batch norm running variance of layer {l}"), *v, "must be >= 0"));
         }
         Ok(())
+    }
+
+    /// 1 / √(σ² + ε), entry by entry.
+    fn inv_std(&self, var: &Array2<f64>) -> Array2<f64> {
+        var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt())
     }
 
     fn tensors(&self) -> [(&'static str, &Array2<f64>); 4] {

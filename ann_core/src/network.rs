@@ -250,7 +250,7 @@ impl Network {
         // Every layer is checked before any moves: an error leaves the network as it was.
         for (i, layer) in self.layers.iter().enumerate() {
             if let (Some(bn), Some(stats)) = (&layer.batch_norm, cache.norm_index(i)) {
-                bn.clone().update_running(stats).map_err(|e| match e {
+                bn.check_running(stats).map_err(|e| match e {
                     AnnError::ShapeMismatch { expected, got, .. } => AnnError::ShapeMismatch {
                         context: format!("batch norm running statistics of layer {}", i + 1),
                         expected,

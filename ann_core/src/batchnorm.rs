@@ -18,8 +18,13 @@
 //! dZ = (1 / m) · (1 / √(σ² + ε)) ⊙ (m dẐ − Σⱼ dẐ[:, j] − Ẑ ⊙ Σⱼ (dẐ ⊙ Ẑ)[:, j]),
 //!
 //! the compact form of the chain rule through μ and σ², which both depend on every column.
+//! Z − μ cancels the layer's b (μ moves with it), so db = 0: β does b's job.
 
-use crate::error::{AnnError, Result, bad_hyper, check_finite_matrix, shape_str};
+use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::normalization::{
+    Normalization, NormalizationCache, NormalizationConfig, NormalizationGrads, Normalize, backward_along,
+    check_epsilon, checked_backward, checked_eval, checked_train, inv_std, normalize_along,
+};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -42,13 +47,17 @@ impl Default for BatchNormConfig {
 impl BatchNormConfig {
     /// Checks ε > 0 (finite) and momentum in [0, 1).
     pub fn validate(&self) -> Result<()> {
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(bad_hyper("batch norm epsilon", self.epsilon, "must be finite and > 0"));
-        }
+        check_epsilon("batch norm", self.epsilon)?;
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(bad_hyper("batch norm momentum", self.momentum, "must lie in [0, 1)"));
         }
         Ok(())
+    }
+}
+
+impl NormalizationConfig for BatchNormConfig {
+    fn build(&self, units: usize) -> Result<Normalization> {
+        Ok(Normalization::BatchNorm(BatchNorm::new(units, *self)?))
     }
 }
 
@@ -65,62 +74,6 @@ pub struct BatchNorm {
     pub running_var: Array2<f64>,
     /// ε and the momentum.
     pub config: BatchNormConfig,
-}
-
-/// What the backward step and the running averages need from a training forward step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchNormCache {
-    /// Ẑ, shape (n, m).
-    pub z_hat: Array2<f64>,
-    /// 1 / √(σ² + ε) of the batch, shape (n, 1).
-    pub inv_std: Array2<f64>,
-    /// μ of the batch, shape (n, 1).
-    pub mean: Array2<f64>,
-    /// σ² of the batch, shape (n, 1).
-    pub var: Array2<f64>,
-}
-
-/// A pair shaped like (γ, β) of one batch-normalized layer: their gradients (dγ, dβ), or an
-/// optimizer's running average of each.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GammaBeta {
-    /// Shape (n, 1), like γ.
-    pub gamma: Array2<f64>,
-    /// Shape (n, 1), like β.
-    pub beta: Array2<f64>,
-}
-
-impl GammaBeta {
-    /// Zeros shaped like `bn`'s γ and β.
-    pub fn zeros_like(bn: &BatchNorm) -> Self {
-        GammaBeta { gamma: Array2::zeros(bn.gamma.dim()), beta: Array2::zeros(bn.beta.dim()) }
-    }
-
-    /// Whether both have `bn`'s shapes.
-    pub fn fits(&self, bn: &BatchNorm) -> bool {
-        self.gamma.dim() == bn.gamma.dim() && self.beta.dim() == bn.beta.dim()
-    }
-
-    /// Whether `pair` belongs to `bn`: both absent (a layer without batch norm), or both
-    /// present with the same shapes.
-    pub fn matches(pair: Option<&GammaBeta>, bn: Option<&BatchNorm>) -> bool {
-        match (pair, bn) {
-            (None, None) => true,
-            (Some(p), Some(bn)) => p.fits(bn),
-            _ => false,
-        }
-    }
-}
-
-/// The gradients of one batch-norm step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchNormGrads {
-    /// dZ, shape (n, m): passed on to the layer's dW and db.
-    pub dz: Array2<f64>,
-    /// dγ, shape (n, 1).
-    pub dgamma: Array2<f64>,
-    /// dβ, shape (n, 1).
-    pub dbeta: Array2<f64>,
 }
 
 impl BatchNorm {
@@ -148,37 +101,90 @@ impl BatchNorm {
     /// Training mode: Z̃ = γ ⊙ (Z − μ) / √(σ² + ε) + β with the batch's μ and σ² (kept in
     /// the cache for [`BatchNorm::update_running`]). Errors: Z not (n, m), a batch of one
     /// example (its σ² is 0: nothing to normalize), a non-finite Z.
-    pub fn forward_train(&self, z: ArrayView2<f64>) -> Result<(Array2<f64>, BatchNormCache)> {
-        self.check(z, "batch norm forward (train) Z")?;
-        let m = z.ncols();
-        if m < 2 {
-            return Err(bad_hyper(
-                "batch norm mini-batch size m",
-                m,
-                "must be at least 2: the σ² of one example is 0, there is nothing to normalize over",
-            ));
-        }
-        let mu = column_mean(z);
-        let centered = &z - &mu;
-        let var = column_mean(centered.mapv(|v| v * v).view());
-        let inv_std = self.inv_std(&var);
-        let z_hat = &centered * &inv_std;
-        let z_tilde = &z_hat * &self.gamma + &self.beta;
-        Ok((z_tilde, BatchNormCache { z_hat, inv_std, mean: mu, var }))
+    pub fn forward_train(&self, z: ArrayView2<f64>) -> Result<(Array2<f64>, NormalizationCache)> {
+        checked_train(self, z)
+    }
+
+    /// Evaluation mode: Z̃ = γ ⊙ (Z − μ_run) / √(σ²_run + ε) + β; each column on its own.
+    pub fn forward_eval(&self, z: ArrayView2<f64>) -> Result<Array2<f64>> {
+        checked_eval(self, z)
+    }
+
+    /// dZ, dγ, dβ from dZ̃ and the cache of the training forward step (module docs).
+    pub fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> Result<NormalizationGrads> {
+        checked_backward(self, cache, dz_tilde)
     }
 
     /// μ_run ← momentum · μ_run + (1 − momentum) · μ and σ²_run ← momentum · σ²_run +
     /// (1 − momentum) · σ², with the batch's μ and σ² from `cache`.
-    pub fn update_running(&mut self, cache: &BatchNormCache) -> Result<()> {
+    pub fn update_running(&mut self, cache: &NormalizationCache) -> Result<()> {
         self.check_running(cache)?;
-        let k = self.config.momentum;
-        self.running_mean = &self.running_mean * k + &cache.mean * (1.0 - k);
-        self.running_var = &self.running_var * k + &cache.var * (1.0 - k);
+        Normalize::update_running(self, cache);
+        Ok(())
+    }
+}
+
+impl Normalize for BatchNorm {
+    fn name(&self) -> &'static str {
+        "batch norm"
+    }
+
+    fn describe(&self) -> String {
+        format!("batch norm (ε = {}, momentum {})", self.config.epsilon, self.config.momentum)
+    }
+
+    fn gamma_beta(&self) -> (&Array2<f64>, &Array2<f64>) {
+        (&self.gamma, &self.beta)
+    }
+
+    fn gamma_beta_mut(&mut self) -> (&mut Array2<f64>, &mut Array2<f64>) {
+        (&mut self.gamma, &mut self.beta)
+    }
+
+    /// Each unit over the m examples: μ and σ² are (n, 1).
+    fn axis(&self) -> Axis {
+        Axis(1)
+    }
+
+    fn min_batch(&self) -> usize {
+        2
+    }
+
+    fn train(&self, z: ArrayView2<f64>) -> (Array2<f64>, NormalizationCache) {
+        normalize_along(z, Axis(1), self.config.epsilon, &self.gamma, &self.beta)
+    }
+
+    fn eval(&self, z: ArrayView2<f64>) -> Array2<f64> {
+        let inv_std = inv_std(&self.running_var, self.config.epsilon);
+        (&z - &self.running_mean) * &inv_std * &self.gamma + &self.beta
+    }
+
+    fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads {
+        backward_along(cache, dz_tilde, Axis(1), &self.gamma)
+    }
+
+    fn validate(&self, units: usize) -> Result<()> {
+        self.config.validate()?;
+        for (name, t) in self.running() {
+            if t.dim() != (units, 1) {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("batch norm {name}"),
+                    expected: format!("({units}, 1)"),
+                    got: shape_str(t.shape()),
+                });
+            }
+        }
+        if let Some(v) = self.running_var.iter().find(|v| **v < 0.0) {
+            return Err(bad_hyper("batch norm running variance", *v, "must be >= 0"));
+        }
         Ok(())
     }
 
-    /// Whether the batch's μ and σ² in `cache` fit this layer's running averages.
-    pub(crate) fn check_running(&self, cache: &BatchNormCache) -> Result<()> {
+    fn running(&self) -> Vec<(&'static str, &Array2<f64>)> {
+        vec![("running mean", &self.running_mean), ("running variance", &self.running_var)]
+    }
+
+    fn check_running(&self, cache: &NormalizationCache) -> Result<()> {
         if cache.mean.dim() != self.running_mean.dim() || cache.var.dim() != self.running_var.dim() {
             return Err(AnnError::ShapeMismatch {
                 context: "batch norm running statistics from a batch's μ and σ²".into(),
@@ -189,104 +195,11 @@ impl BatchNorm {
         Ok(())
     }
 
-    /// Evaluation mode: Z̃ = γ ⊙ (Z − μ_run) / √(σ²_run + ε) + β; each column on its own.
-    pub fn forward_eval(&self, z: ArrayView2<f64>) -> Result<Array2<f64>> {
-        self.check(z, "batch norm forward (eval) Z")?;
-        let inv_std = self.inv_std(&self.running_var);
-        Ok((&z - &self.running_mean) * &inv_std * &self.gamma + &self.beta)
+    fn update_running(&mut self, cache: &NormalizationCache) {
+        let k = self.config.momentum;
+        self.running_mean = &self.running_mean * k + &cache.mean * (1.0 - k);
+        self.running_var = &self.running_var * k + &cache.var * (1.0 - k);
     }
-
-    /// dZ, dγ, dβ from dZ̃ and the cache of the training forward step (module docs).
-    pub fn backward(&self, cache: &BatchNormCache, dz_tilde: ArrayView2<f64>) -> Result<BatchNormGrads> {
-        self.check_shapes(self.units(), "")?;
-        let n = self.units();
-        if cache.z_hat.nrows() != n || cache.inv_std.dim() != (n, 1) {
-            return Err(AnnError::ShapeMismatch {
-                context: "batch norm backward: the cache of another layer".into(),
-                expected: format!("Ẑ ({n}, m) and 1/√(σ² + ε) ({n}, 1)"),
-                got: format!("{} and {}", shape_str(cache.z_hat.shape()), shape_str(cache.inv_std.shape())),
-            });
-        }
-        if dz_tilde.dim() != cache.z_hat.dim() {
-            return Err(AnnError::ShapeMismatch {
-                context: "batch norm backward: dZ̃ must have the shape of Ẑ".into(),
-                expected: shape_str(cache.z_hat.shape()),
-                got: shape_str(dz_tilde.shape()),
-            });
-        }
-        let m = dz_tilde.ncols() as f64;
-        let dbeta = row_sum(dz_tilde);
-        let dgamma = row_sum((&dz_tilde * &cache.z_hat).view());
-        let dz_hat = &dz_tilde * &self.gamma;
-        let sum_dz_hat = row_sum(dz_hat.view());
-        let sum_dz_hat_z_hat = row_sum((&dz_hat * &cache.z_hat).view());
-        let dz = (&dz_hat * m - &sum_dz_hat - &cache.z_hat * &sum_dz_hat_z_hat) * &cache.inv_std / m;
-        Ok(BatchNormGrads { dz, dgamma, dbeta })
-    }
-
-    /// Checks the layer as read from a file or assembled by hand: γ, β, μ_run, σ²_run of
-    /// shape (`units`, 1), finite, σ²_run ≥ 0, and the hyperparameters. `l` names the layer.
-    pub fn validate(&self, units: usize, l: usize) -> Result<()> {
-        self.config.validate()?;
-        self.check_shapes(units, &format!(" of layer {l}"))?;
-        for (name, t) in self.tensors() {
-            check_finite_matrix(t.view(), &format!("batch norm {name} of layer {l}"))?;
-        }
-        if let Some(v) = self.running_var.iter().find(|v| **v < 0.0) {
-            return Err(bad_hyper(&format!("batch norm running variance of layer {l}"), *v, "must be >= 0"));
-        }
-        Ok(())
-    }
-
-    /// 1 / √(σ² + ε), entry by entry.
-    fn inv_std(&self, var: &Array2<f64>) -> Array2<f64> {
-        var.mapv(|v| 1.0 / (v + self.config.epsilon).sqrt())
-    }
-
-    fn tensors(&self) -> [(&'static str, &Array2<f64>); 4] {
-        [
-            ("γ", &self.gamma),
-            ("β", &self.beta),
-            ("running mean", &self.running_mean),
-            ("running variance", &self.running_var),
-        ]
-    }
-
-    /// γ, β, μ_run and σ²_run all (`units`, 1): the public fields may have been replaced.
-    fn check_shapes(&self, units: usize, of: &str) -> Result<()> {
-        for (name, t) in self.tensors() {
-            if t.dim() != (units, 1) {
-                return Err(AnnError::ShapeMismatch {
-                    context: format!("batch norm {name}{of}"),
-                    expected: format!("({units}, 1)"),
-                    got: shape_str(t.shape()),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&self, z: ArrayView2<f64>, what: &str) -> Result<()> {
-        self.check_shapes(self.units(), "")?;
-        if z.nrows() != self.units() || z.ncols() == 0 {
-            return Err(AnnError::ShapeMismatch {
-                context: what.to_string(),
-                expected: format!("({}, m) with m ≥ 1", self.units()),
-                got: shape_str(z.shape()),
-            });
-        }
-        check_finite_matrix(z, what)
-    }
-}
-
-/// (1/m) Σⱼ X[:, j] as an (n, 1) column.
-fn column_mean(x: ArrayView2<f64>) -> Array2<f64> {
-    row_sum(x) / x.ncols() as f64
-}
-
-/// Σⱼ X[:, j] as an (n, 1) column.
-fn row_sum(x: ArrayView2<f64>) -> Array2<f64> {
-    x.sum_axis(Axis(1)).insert_axis(Axis(1))
 }
 
 #[cfg(test)]
@@ -416,13 +329,14 @@ mod tests {
             .forward_train(random(2, 4, 8).view())
             .unwrap();
         assert!(bn.clone().update_running(&other).is_err());
-        assert!(bn.validate(3, 1).is_ok());
-        let err = bn.validate(4, 2).unwrap_err().to_string();
+        let wrapped = |bn: &BatchNorm| Normalization::BatchNorm(bn.clone());
+        assert!(wrapped(&bn).validate(3, 1).is_ok());
+        let err = wrapped(&bn).validate(4, 2).unwrap_err().to_string();
         assert!(err.contains("γ of layer 2") && err.contains("(4, 1)"), "{err}");
         let mut bad = bn.clone();
         bad.running_var[[0, 0]] = -0.5;
-        assert!(bad.validate(3, 1).unwrap_err().to_string().contains("running variance"));
+        assert!(wrapped(&bad).validate(3, 1).unwrap_err().to_string().contains("running variance"));
         bad.running_var[[0, 0]] = f64::INFINITY;
-        assert!(matches!(bad.validate(3, 1), Err(AnnError::NonFinite(_))));
+        assert!(matches!(wrapped(&bad).validate(3, 1), Err(AnnError::NonFinite(_))));
     }
 }

@@ -1,9 +1,9 @@
 //! The forward cache: everything backpropagation needs, kept per layer.
 //!
 //! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]) (⊙ D[l] / keep_prob[l] in training);
-//! with batch normalization, g\[l\] takes Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l].
+//! with a normalization, g\[l\] takes Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l].
 
-use crate::batchnorm::BatchNormCache;
+use crate::normalization::NormalizationCache;
 use ndarray::{Array2, ArrayView2};
 use std::marker::PhantomData;
 
@@ -25,8 +25,8 @@ pub struct Cache<Mode> {
     pub(crate) a: Vec<Array2<f64>>,
     pub(crate) masks: Vec<Option<Array2<f64>>>,
     pub(crate) keep: Vec<f64>,
-    /// Per layer, Ẑ and the batch's statistics where batch norm ran in training mode.
-    pub(crate) norm: Vec<Option<BatchNormCache>>,
+    /// Per layer, Ẑ and its statistics where a normalization ran in training mode.
+    pub(crate) normalization: Vec<Option<NormalizationCache>>,
     pub(crate) mode: PhantomData<Mode>,
 }
 
@@ -42,7 +42,7 @@ impl<Mode> Cache<Mode> {
     }
 
     /// Z[l] for l in 1..=L (None out of range): the input of g\[l\], so Z̃[l] for a
-    /// batch-normalized layer.
+    /// normalized layer.
     pub fn z(&self, l: usize) -> Option<ArrayView2<'_, f64>> {
         l.checked_sub(1).and_then(|i| self.z.get(i)).map(|z| z.view())
     }
@@ -67,8 +67,8 @@ impl<Mode> Cache<Mode> {
         self.masks.get(i).and_then(Option::as_ref)
     }
 
-    pub(crate) fn norm_index(&self, i: usize) -> Option<&BatchNormCache> {
-        self.norm.get(i).and_then(Option::as_ref)
+    pub(crate) fn normalization_index(&self, i: usize) -> Option<&NormalizationCache> {
+        self.normalization.get(i).and_then(Option::as_ref)
     }
 }
 
@@ -83,9 +83,9 @@ impl Cache<Train> {
         self.masks.clone()
     }
 
-    /// Ẑ[l] and the batch's μ, σ² of a batch-normalized layer l (None for other layers).
-    pub fn batch_norm(&self, l: usize) -> Option<&BatchNormCache> {
-        l.checked_sub(1).and_then(|i| self.norm_index(i))
+    /// Ẑ[l] and its μ, σ² of a normalized layer l (None for other layers).
+    pub fn normalization(&self, l: usize) -> Option<&NormalizationCache> {
+        l.checked_sub(1).and_then(|i| self.normalization_index(i))
     }
 
     /// keep_prob[l] used in this pass.

@@ -1,12 +1,12 @@
-//! Checkpoints: a training run saved at the end of an epoch with everything the loop needs
+//! Checkpoints: a training run saved at the end of an epoch with everything it needs
 //! to go on as if it had never stopped.
 //!
-//! After epoch k the loop's state is: every W[l], b[l]; the optimizer's t and running
-//! averages m, v (and α₀, from which the schedule computes α_k); the position of the RNG
-//! that shuffles the batches and draws the dropout masks D[l]; the epoch and step counters;
-//! the History so far; and, with early stopping, the best epoch and its weights. A run
-//! resumed from that state draws the same permutations and masks and takes the same steps,
-//! so it ends with the same bits as the run that was never interrupted.
+//! After epoch k the loop's state is: every parameter; the optimizer's t and running
+//! averages (and α₀, from which the schedule computes α_k); the [`RunState`]: the position
+//! of the RNG that shuffles the batches and draws the dropout masks D[l], the epoch and step
+//! counters, the History so far and, with early stopping, the best epoch and its weights. A
+//! run resumed from that state draws the same permutations and masks and takes the same
+//! steps, so it ends with the same bits as the run that was never interrupted.
 //!
 //! ```
 //! use ann_core::*;
@@ -14,40 +14,43 @@
 //! let y = data.targets(Task::Binary);
 //! let start = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1)?;
 //! let path = std::env::temp_dir().join(format!("doc_ckpt_{}.json", std::process::id()));
-//! let config = TrainConfig { epochs: 6, dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
+//! let config = TrainConfig { dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
 //! // Uninterrupted.
 //! let (mut whole, mut adam) = (start.clone(), Optimizer::adam(0.01)?);
-//! let h_whole = fit(&mut whole, &mut adam, (&data.x, &y), &config)?;
+//! let h_whole = fit(&mut whole, &mut adam, (&data.x, &y), &config, 6)?;
 //! // Stopped after every epoch by a zero time budget, and resumed from the checkpoint each time.
-//! let stopping = TrainConfig {
-//!     time_budget: Some(std::time::Duration::ZERO),
-//!     checkpoint: Some(Checkpointing { path: path.clone(), every: 1 }),
-//!     ..config.clone()
-//! };
+//! let (zero, every_epoch) = (std::time::Duration::ZERO, Checkpointing { path: path.clone(), every: 1 });
 //! let (mut net, mut adam) = (start.clone(), Optimizer::adam(0.01)?);
-//! let mut h = fit(&mut net, &mut adam, (&data.x, &y), &stopping)?;
+//! let mut h = Trainer::new(&config, 6)
+//!     .time_budget(zero)
+//!     .checkpoint(every_epoch.clone())
+//!     .fit(&mut net, &mut adam, (&data.x, &y))?;
 //! while h.stop != StopReason::Completed {
 //!     let checkpoint = Checkpoint::load(&path)?;
-//!     h = Trainer::new(&stopping).resume(&checkpoint).fit(&mut net, &mut adam, (&data.x, &y))?;
+//!     h = Trainer::new(&config, 6)
+//!         .time_budget(zero)
+//!         .checkpoint(every_epoch.clone())
+//!         .resume(&checkpoint)
+//!         .fit(&mut net, &mut adam, (&data.x, &y))?;
 //! }
 //! assert_eq!((net, h), (whole, h_whole));
 //! # std::fs::remove_file(&path).ok();
 //! # Ok::<(), AnnError>(())
 //! ```
 
+use crate::config::TrainConfig;
 use crate::error::{AnnError, Result};
 use crate::history::History;
 use crate::network::Network;
 use crate::optim::Optimizer;
 use crate::persist::{Header, read_text, write_text};
-use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Name written into every checkpoint file.
 pub const CHECKPOINT_FORMAT: &str = "ann-scratch-checkpoint";
 /// The checkpoint version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 1;
+pub const CHECKPOINT_VERSION: u32 = 2;
 
 /// Where and how often training writes a [`Checkpoint`]: after every `every` epochs, and
 /// whenever the time budget stops the run. Each write replaces the file atomically.
@@ -70,28 +73,15 @@ pub struct BestEpoch {
     pub network: Network,
 }
 
-/// A training run at the end of an epoch (see the [module](self) docs).
+/// Where a training run stands at the end of an epoch: what the next epoch depends on,
+/// besides the network, the optimizer and the settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// Always [`CHECKPOINT_FORMAT`].
-    pub format: String,
-    /// [`CHECKPOINT_VERSION`].
-    pub version: u32,
-    /// The config of the run.
-    pub config: TrainConfig,
-    /// m, the number of training examples (the batches depend on it).
-    pub train_examples: usize,
-    /// W[l], b[l] at the end of the last completed epoch.
-    pub network: Network,
-    /// The optimizer: its rule, α of the last epoch, t and the running averages.
-    pub optimizer: Optimizer,
-    /// α₀, the learning rate the schedule starts from.
-    pub base_lr: f64,
-    /// Epochs completed; the resumed run starts with this (0-based) epoch.
+pub struct RunState {
+    /// Epochs completed; the run goes on with this (0-based) epoch.
     pub epochs_done: usize,
     /// Optimizer steps taken.
     pub steps_done: usize,
-    /// Position of the ChaCha8 stream seeded by `config.seed`, in 32-bit words.
+    /// Position of the ChaCha8 stream seeded by the settings' `seed`, in 32-bit words.
     pub rng_word_pos: u128,
     /// The History of the completed epochs.
     pub history: History,
@@ -99,7 +89,50 @@ pub struct Checkpoint {
     pub best: Option<BestEpoch>,
 }
 
+/// A training run at the end of an epoch (see the [module](self) docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Always [`CHECKPOINT_FORMAT`].
+    pub format: String,
+    /// [`CHECKPOINT_VERSION`].
+    pub version: u32,
+    /// The settings of the run.
+    pub config: TrainConfig,
+    /// m, the number of training examples (the batches depend on it).
+    pub train_examples: usize,
+    /// Every parameter at the end of the last completed epoch.
+    pub network: Network,
+    /// The optimizer: its rule, α of the last epoch, t and the running averages.
+    pub optimizer: Optimizer,
+    /// α₀, the learning rate the schedule starts from.
+    pub base_lr: f64,
+    /// The loop's own state.
+    pub state: RunState,
+}
+
 impl Checkpoint {
+    /// A checkpoint of a run with `config` on `train_examples` examples whose network,
+    /// optimizer (started at α₀ = `base_lr`) and state are these.
+    pub fn new(
+        config: &TrainConfig,
+        train_examples: usize,
+        network: &Network,
+        optimizer: &Optimizer,
+        base_lr: f64,
+        state: RunState,
+    ) -> Self {
+        Checkpoint {
+            format: CHECKPOINT_FORMAT.into(),
+            version: CHECKPOINT_VERSION,
+            config: config.clone(),
+            train_examples,
+            network: network.clone(),
+            optimizer: optimizer.clone(),
+            base_lr,
+            state,
+        }
+    }
+
     /// Serializes to JSON.
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string(self)
@@ -137,8 +170,8 @@ impl Checkpoint {
     /// The parts of a parsed file agree with each other.
     fn check(&self) -> Result<()> {
         let bad = |what: String| Err(AnnError::Persistence(format!("checkpoint: {what}")));
-        let h = &self.history;
-        let e = self.epochs_done;
+        let RunState { epochs_done: e, steps_done, history: h, best, .. } = &self.state;
+        let e = *e;
         let per_epoch = [
             ("train_loss", h.train_loss.len()),
             ("learning_rates", h.learning_rates.len()),
@@ -150,10 +183,9 @@ impl Checkpoint {
                 return bad(format!("history.{name} has {len} entries for {e} completed epochs"));
             }
         }
-        if Some(self.steps_done) != e.checked_mul(h.steps_per_epoch) || h.step_loss.len() != self.steps_done {
+        if Some(*steps_done) != e.checked_mul(h.steps_per_epoch) || h.step_loss.len() != *steps_done {
             return bad(format!(
-                "{} steps done and {} step losses do not make {e} epochs of {} steps",
-                self.steps_done,
+                "{steps_done} steps done and {} step losses do not make {e} epochs of {} steps",
                 h.step_loss.len(),
                 h.steps_per_epoch
             ));
@@ -167,18 +199,18 @@ impl Checkpoint {
         if !(self.base_lr.is_finite() && self.base_lr > 0.0) {
             return bad(format!("base learning rate {} must be finite and > 0", self.base_lr));
         }
-        if let Some(best) = &self.best {
+        if let Some(best) = best {
             if best.epoch >= e {
                 return bad(format!("best epoch {} of {e} completed epochs", best.epoch));
             }
             same_architecture(&best.network, &self.network, "the best epoch's network")?;
         }
-        crate::train::check_config(&self.config, &self.network, self.config.early_stopping.is_some())
+        self.config.validate(&self.network, self.config.early_stopping.is_some())
     }
 
     /// Fails unless this checkpoint can go on with `net`, `optimizer` and `config`: the same
-    /// architecture, the same rule and hyperparameters (α₀ included), the same config (other
-    /// than `epochs`, the time budget, progress and checkpointing) and the same m.
+    /// architecture, the same rule and hyperparameters (α₀ included), the same settings
+    /// (every field of [`TrainConfig`]) and the same m.
     pub(crate) fn check_resume(
         &self,
         net: &Network,
@@ -198,14 +230,12 @@ impl Checkpoint {
                 optimizer.config()
             )));
         }
-        let differ: Vec<String> = config_fields(&self.config)
-            .into_iter()
-            .zip(config_fields(config))
-            .filter(|(a, b)| a.1 != b.1)
-            .map(|(a, b)| format!("{}: checkpoint {}, this call {}", a.0, a.1, b.1))
-            .collect();
+        let differ = self.config.differences(config);
         if !differ.is_empty() {
-            return Err(AnnError::Resume(format!("the config differs: {}", differ.join("; "))));
+            return Err(AnnError::Resume(format!(
+                "the settings differ (checkpoint vs this call): {}",
+                differ.join("; ")
+            )));
         }
         if train_examples != self.train_examples {
             return Err(AnnError::Resume(format!(
@@ -217,34 +247,9 @@ impl Checkpoint {
     }
 }
 
-/// The config fields that decide the bits of a run, as (name, value) for error messages.
-fn config_fields(c: &TrainConfig) -> [(&'static str, String); 6] {
-    [
-        ("batch_size", c.batch_size.to_string()),
-        ("dropout", format!("{:?}", c.dropout)),
-        ("l2", format!("{:?}", c.l2)),
-        ("seed", c.seed.to_string()),
-        ("schedule", format!("{:?}", c.schedule)),
-        ("early_stopping", format!("{:?}", c.early_stopping)),
-    ]
-}
-
-/// Same layer sizes, activations and loss.
+/// Same layer sizes, activations, normalizations and loss.
 fn same_architecture(a: &Network, b: &Network, what: &str) -> Result<()> {
-    let describe = |n: &Network| {
-        let acts: Vec<&str> = n.layers().iter().map(|l| l.activation.name()).collect();
-        let norms: Vec<String> = (n.layers().iter().enumerate())
-            .filter_map(|(i, l)| l.batch_norm.as_ref().map(|bn| (i + 1, bn.config)))
-            .map(|(l, c)| format!("{l} (ε = {}, momentum {})", c.epsilon, c.momentum))
-            .collect();
-        let norms = if norms.is_empty() {
-            String::new()
-        } else {
-            format!(", batch norm on layers {}", norms.join(", "))
-        };
-        format!("sizes {:?}, activations [{}]{norms}, {}", n.sizes(), acts.join(", "), n.loss().name())
-    };
-    let (da, db) = (describe(a), describe(b));
+    let (da, db) = (a.architecture(), b.architecture());
     if da == db {
         Ok(())
     } else {

@@ -101,7 +101,7 @@ pub fn draw_mask(rows: usize, cols: usize, keep: f64, rng: &mut ChaCha8Rng) -> A
 
 /// The 16-bit threshold t = round(keep · 2¹⁶): an entry is kept iff w < t for a uniform
 /// 16-bit word w, so P(D = 1) = t / 2¹⁶, within 7.7e-6 of keep (exactly 1 for keep = 1).
-fn keep_threshold(keep: f64) -> u32 {
+pub(crate) fn keep_threshold(keep: f64) -> u32 {
     (keep.clamp(0.0, 1.0) * 65_536.0).round() as u32
 }
 
@@ -110,35 +110,40 @@ fn keep_threshold(keep: f64) -> u32 {
 /// Entry k in row-major order is kept iff w_k < round(keep · 2¹⁶), where w_0, w_1, … are
 /// the 16-bit words of the ChaCha8 stream (each `next_u64` gives four, low half first).
 /// Sixteen bits per entry rather than 32 halve the generator's work, the largest cost of
-/// dropout in a small network. The training loop's fast path and
-/// [`Network::forward_train`](crate::Network::forward_train) both draw through this
-/// function, so the same seed gives the same masks in both.
+/// dropout in a small network. The training loop's fast path draws the same words with the
+/// same threshold (in loops compiled for wider vectors), so the same seed gives the same
+/// masks on both paths.
 pub fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
-    // Words for 256 entries at a time: a 512-byte buffer on the stack, no allocation.
-    const CHUNK: usize = 256;
     let t = keep_threshold(keep);
-    let draw = |w: u16| if u32::from(w) < t { 1.0 } else { 0.0 };
-    let mut words = [0u16; CHUNK];
+    let mut words = [0u16; MASK_CHUNK];
     if let Some(entries) = d.as_slice_mut() {
-        for chunk in entries.chunks_mut(CHUNK) {
+        for chunk in entries.chunks_mut(MASK_CHUNK) {
             let w = next_words(&mut words, chunk.len(), rng);
-            // The same draws, compiled for the CPU's widest vectors.
-            crate::fast::wide(|| chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = draw(w)));
+            chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = kept(w, t));
         }
     } else {
         // Any other layout: the same words, entry by entry in row-major order.
         let n = d.len();
         let mut entries = d.iter_mut();
-        for start in (0..n).step_by(CHUNK) {
-            let w = next_words(&mut words, (n - start).min(CHUNK), rng);
+        for start in (0..n).step_by(MASK_CHUNK) {
+            let w = next_words(&mut words, (n - start).min(MASK_CHUNK), rng);
             // `w` first: zip then stops without taking one entry too many.
-            w.iter().zip(entries.by_ref()).for_each(|(&w, v)| *v = draw(w));
+            w.iter().zip(entries.by_ref()).for_each(|(&w, v)| *v = kept(w, t));
         }
     }
 }
 
+/// Entries drawn at a time: their words are a 512-byte buffer on the stack, no allocation.
+pub(crate) const MASK_CHUNK: usize = 256;
+
+/// D's entry for the 16-bit word `w` and the threshold t: 1 (kept) iff w < t.
+#[inline(always)]
+pub(crate) fn kept(w: u16, t: u32) -> f64 {
+    if u32::from(w) < t { 1.0 } else { 0.0 }
+}
+
 /// The next `n` (at most 256) 16-bit words of the stream, taking whole u64s (four words each).
-fn next_words<'w>(words: &'w mut [u16], n: usize, rng: &mut ChaCha8Rng) -> &'w [u16] {
+pub(crate) fn next_words<'w>(words: &'w mut [u16], n: usize, rng: &mut ChaCha8Rng) -> &'w [u16] {
     let w = &mut words[..n.next_multiple_of(4)];
     rng.fill(w);
     w

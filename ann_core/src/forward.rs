@@ -2,14 +2,15 @@
 //! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]),  and in training
 //! A[l] ← A[l] ⊙ D[l] / keep_prob[l] (inverted dropout).
 //!
-//! A batch-normalized layer feeds g\[l\] with Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l]:
-//! Ẑ[l] normalizes Z[l] with the mini-batch's μ and σ² in training passes, and with the
-//! running averages in evaluation.
+//! A normalized layer feeds g\[l\] with Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l] (see
+//! [`crate::normalization`]); batch norm normalizes with the mini-batch's μ and σ² in
+//! training passes, and with the running averages in evaluation.
 
 use crate::cache::{Cache, Eval, Train};
 use crate::dropout::{Dropout, draw_mask};
 use crate::error::{AnnError, Result, shape_str};
 use crate::network::Network;
+use crate::normalization::in_layer;
 use ndarray::{Array2, ArrayView2};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
@@ -32,7 +33,7 @@ impl Network {
 
     /// Training-mode forward pass: draws D[l] from `rng` for every layer with
     /// keep_prob[l] < 1; batch norm uses the batch's statistics (at least 2 columns). The
-    /// running averages do not move: see [`Network::update_batch_norm_statistics`].
+    /// running averages do not move: see [`Network::update_running_statistics`].
     pub fn forward_train(
         &self,
         x: ArrayView2<f64>,
@@ -84,24 +85,24 @@ impl Network {
             a: Vec::with_capacity(n),
             masks: Vec::with_capacity(n),
             keep: Vec::with_capacity(n),
-            norm: Vec::with_capacity(n),
+            normalization: Vec::with_capacity(n),
             mode: PhantomData,
         };
         // Evaluation passes have no masks; every training pass normalizes with the batch.
-        let batch_statistics = !matches!(masks, Masks::Off);
+        let training = !matches!(masks, Masks::Off);
         for (i, layer) in self.layers().iter().enumerate() {
             let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
             // Z[l] = W[l] A[l−1] + b[l]  (b broadcast over the m columns)
             let mut z = layer.w.dot(a_prev) + &layer.b;
-            let mut norm = None;
-            if let Some(bn) = &layer.batch_norm {
+            let mut normalization = None;
+            if let Some(norm) = &layer.normalization {
                 // Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] takes the place of Z[l]
-                z = if batch_statistics {
-                    let (z_tilde, stats) = bn.forward_train(z.view()).map_err(|e| in_layer(e, i + 1))?;
-                    norm = Some(stats);
+                z = if training {
+                    let (z_tilde, stats) = norm.train_step(z.view()).map_err(|e| in_layer(e, i + 1))?;
+                    normalization = Some(stats);
                     z_tilde
                 } else {
-                    bn.forward_eval(z.view())?
+                    norm.eval_step(z.view()).map_err(|e| in_layer(e, i + 1))?
                 };
             }
             // A[l] = g[l](Z[l])
@@ -123,19 +124,9 @@ impl Network {
             cache.a.push(a);
             cache.masks.push(mask);
             cache.keep.push(keep);
-            cache.norm.push(norm);
+            cache.normalization.push(normalization);
         }
         Ok(cache)
-    }
-}
-
-/// Names layer l in a batch-norm error (a mini-batch of one example).
-fn in_layer(e: AnnError, l: usize) -> AnnError {
-    match e {
-        AnnError::InvalidHyperparameter { name, value, reason } => {
-            AnnError::InvalidHyperparameter { name: format!("{name} of layer {l}"), value, reason }
-        }
-        other => other,
     }
 }
 

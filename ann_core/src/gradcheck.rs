@@ -2,22 +2,25 @@
 //! dθ_approx[i] = (J(θ + ε e_i) − J(θ − ε e_i)) / 2ε, tensor by tensor, with the relative
 //! error ‖dθ − dθ_approx‖₂ / (‖dθ‖₂ + ‖dθ_approx‖₂). Below ~1e-7 backprop is right.
 //!
-//! J is the training-mode cost: batch norm normalizes with the batch's μ and σ² (which depend
-//! on every θ), dropout uses the frozen masks if given. For a network without batch norm and
-//! without dropout that is the evaluation pass. b[l] of a batch-normalized layer is not
-//! perturbed: Z[l] − μ[l] cancels it, so J does not depend on it and backprop's db[l] is 0
-//! by construction; its finite difference would only measure rounding.
+//! Every parameter of [`Network::params`] is checked, whatever its kind (W, b, γ, β).
+//!
+//! J is the training-mode cost: a normalization uses the statistics of the pass (batch
+//! norm's depend on every example), dropout uses the frozen masks if given. For a network
+//! without normalization and without dropout that is the evaluation pass. b[l] of a
+//! batch-normalized layer is not perturbed: Z[l] − μ[l] cancels it, so J does not depend on
+//! it and backprop's db[l] is 0 by construction; its finite difference would only measure
+//! rounding, and [`gradient_check`] does not report it.
 
-use crate::backward::{Gradients, LayerGrad};
 use crate::dropout::Dropout;
 use crate::error::{Result, bad_hyper};
 use crate::network::Network;
+use crate::param::{Gradients, ParamId};
 use ndarray::{Array2, ArrayView2};
 
 /// The comparison of one tensor, e.g. dW[2].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorCheck {
-    /// "dW[l]" and "db[l]"; "dW[l]", "dγ[l]", "dβ[l]" for a batch-normalized layer.
+    /// "dW[l]", "db[l]", "dγ[l]", "dβ[l]": d and the parameter's name.
     pub name: String,
     /// ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) (0 if both are 0).
     pub relative_error: f64,
@@ -28,7 +31,7 @@ pub struct TensorCheck {
 /// Per-tensor results of a gradient check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradCheckReport {
-    /// dW[1], db[1] (or dγ[1], dβ[1]), dW[2], ... in order.
+    /// dW[1], db[1] (and dγ[1], dβ[1]), dW[2], ... in parameter order.
     pub tensors: Vec<TensorCheck>,
 }
 
@@ -75,7 +78,7 @@ pub fn cost_at(
     dropout: Option<FrozenDropout<'_>>,
 ) -> Result<f64> {
     match dropout {
-        None if !net.has_batch_norm() => net.cost(&net.forward(x)?, y, lambda),
+        None if !net.has_normalization() => net.cost(&net.forward(x)?, y, lambda),
         _ => net.cost(&training_pass(net, x, dropout)?, y, lambda),
     }
 }
@@ -101,7 +104,7 @@ pub fn analytic_gradients(
     dropout: Option<FrozenDropout<'_>>,
 ) -> Result<Gradients> {
     match dropout {
-        None if !net.has_batch_norm() => net.backward(&net.forward(x)?, y, lambda),
+        None if !net.has_normalization() => net.backward(&net.forward(x)?, y, lambda),
         _ => net.backward(&training_pass(net, x, dropout)?, y, lambda),
     }
 }
@@ -145,93 +148,65 @@ pub fn numerical_gradients_with(
     }
     let mut probe = net.clone();
     let mut grads = Gradients::zeros_like(net);
-    for l in 0..net.num_layers() {
-        let tensors: &[Tensor] = if net.layers()[l].batch_norm.is_some() {
-            &[Tensor::W, Tensor::Gamma, Tensor::Beta]
-        } else {
-            &[Tensor::W, Tensor::B]
-        };
-        for &t in tensors {
-            let len = tensor(&mut probe, l, t).len();
-            for k in 0..len {
-                let original = *param_mut(&mut probe, l, t, k);
-                let mut j_at = |shift: f64| -> Result<f64> {
-                    *param_mut(&mut probe, l, t, k) = original + shift;
-                    cost_at(&probe, x, y, lambda, dropout)
-                };
-                let estimate = match difference {
-                    Difference::Central => (j_at(epsilon)? - j_at(-epsilon)?) / (2.0 * epsilon),
-                    Difference::FourthOrder => {
-                        (-j_at(2.0 * epsilon)? + 8.0 * j_at(epsilon)? - 8.0 * j_at(-epsilon)?
-                            + j_at(-2.0 * epsilon)?)
-                            / (12.0 * epsilon)
-                    }
-                };
-                *param_mut(&mut probe, l, t, k) = original;
-                let g: &mut LayerGrad = &mut grads.layers[l];
-                let target = match (t, &mut g.norm) {
-                    (Tensor::W, _) => &mut g.dw,
-                    (Tensor::B, _) => &mut g.db,
-                    (Tensor::Gamma, Some(n)) => &mut n.gamma,
-                    (Tensor::Beta, Some(n)) => &mut n.beta,
-                    _ => continue,
-                };
-                if let Some(v) = target.as_slice_mut().and_then(|s| s.get_mut(k)) {
-                    *v = estimate;
+    let cancelled = cancelled_biases(net);
+    for (k, (id, target)) in grads.iter_mut().enumerate() {
+        if cancelled.contains(&id) {
+            continue;
+        }
+        let cols = target.ncols();
+        for ((r, c), estimate) in target.indexed_iter_mut() {
+            let e = r * cols + c;
+            let original = entry(&mut probe, k, e, None);
+            let mut j_at = |shift: f64| -> Result<f64> {
+                entry(&mut probe, k, e, Some(original + shift));
+                cost_at(&probe, x, y, lambda, dropout)
+            };
+            *estimate = match difference {
+                Difference::Central => (j_at(epsilon)? - j_at(-epsilon)?) / (2.0 * epsilon),
+                Difference::FourthOrder => {
+                    (-j_at(2.0 * epsilon)? + 8.0 * j_at(epsilon)? - 8.0 * j_at(-epsilon)? + j_at(-2.0 * epsilon)?)
+                        / (12.0 * epsilon)
                 }
-            }
+            };
+            entry(&mut probe, k, e, Some(original));
         }
     }
     Ok(grads)
 }
 
-/// The trainable tensors of one layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tensor {
-    W,
-    B,
-    Gamma,
-    Beta,
+/// The b[l] that a normalization cancels (see the module docs): J does not depend on them.
+fn cancelled_biases(net: &Network) -> Vec<ParamId> {
+    (net.layers().iter().enumerate())
+        .filter(|(_, l)| l.normalization.as_ref().is_some_and(|n| n.kind().cancels_bias()))
+        .map(|(i, _)| ParamId::b(i + 1))
+        .collect()
 }
 
-/// W[l], b[l], or γ[l], β[l] of a batch-normalized layer (only asked for where it exists).
-fn tensor(net: &mut Network, l: usize, t: Tensor) -> &mut Array2<f64> {
-    let layer = &mut net.layers_mut()[l];
-    match (t, &mut layer.batch_norm) {
-        (Tensor::Gamma, Some(bn)) => &mut bn.gamma,
-        (Tensor::Beta, Some(bn)) => &mut bn.beta,
-        (Tensor::B, _) => &mut layer.b,
-        _ => &mut layer.w,
+/// Entry `e` (row-major) of the `k`-th parameter of `net`: returns it, and sets it to `value`
+/// if given. Parameters of this crate's layers are row-major arrays of at least `e + 1`
+/// entries.
+fn entry(net: &mut Network, k: usize, e: usize, value: Option<f64>) -> f64 {
+    let Some(mut p) = net.params_mut().nth(k) else { return f64::NAN };
+    let cols = p.value.ncols();
+    let Some(v) = p.value.get_mut((e / cols, e % cols)) else { return f64::NAN };
+    let old = *v;
+    if let Some(value) = value {
+        *v = value;
     }
-}
-
-fn param_mut(net: &mut Network, l: usize, t: Tensor, k: usize) -> &mut f64 {
-    let t = tensor(net, l, t);
-    // Layers built by this crate are standard (row-major) arrays; index k in that order.
-    let cols = t.ncols();
-    &mut t[[k / cols, k % cols]]
+    old
 }
 
 /// Compares two sets of gradients tensor by tensor (e.g. a deliberately buggy backprop
 /// against [`numerical_gradients`]).
 pub fn compare_gradients(analytic: &Gradients, numeric: &Gradients) -> GradCheckReport {
     let mut tensors = Vec::new();
-    for (l, (a, n)) in analytic.layers.iter().zip(&numeric.layers).enumerate() {
-        // A batch-normalized layer's db is 0 on both sides by construction (module docs):
-        // reporting it would show a check that was never made.
-        let mut pairs = vec![("dW", &a.dw, &n.dw)];
-        match (&a.norm, &n.norm) {
-            (Some(an), Some(nn)) => pairs.extend([("dγ", &an.gamma, &nn.gamma), ("dβ", &an.beta, &nn.beta)]),
-            _ => pairs.push(("db", &a.db, &n.db)),
-        }
-        for (name, ta, tn) in pairs {
-            let diff: f64 = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt();
-            let na: f64 = ta.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let nn: f64 = tn.iter().map(|v| v * v).sum::<f64>().sqrt();
-            let relative_error = if na + nn == 0.0 { 0.0 } else { diff / (na + nn) };
-            let max_abs_diff = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
-            tensors.push(TensorCheck { name: format!("{name}[{}]", l + 1), relative_error, max_abs_diff });
-        }
+    for ((id, ta), (_, tn)) in analytic.iter().zip(numeric.iter()) {
+        let diff: f64 = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).powi(2)).sum::<f64>().sqrt();
+        let na: f64 = ta.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let nn: f64 = tn.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let relative_error = if na + nn == 0.0 { 0.0 } else { diff / (na + nn) };
+        let max_abs_diff = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        tensors.push(TensorCheck { name: format!("d{id}"), relative_error, max_abs_diff });
     }
     GradCheckReport { tensors }
 }
@@ -248,5 +223,10 @@ pub fn gradient_check(
 ) -> Result<GradCheckReport> {
     let analytic = analytic_gradients(net, x, y, lambda, dropout)?;
     let numeric = numerical_gradients(net, x, y, lambda, epsilon, dropout)?;
-    Ok(compare_gradients(&analytic, &numeric))
+    let mut report = compare_gradients(&analytic, &numeric);
+    // A cancelled db[l] is 0 on both sides by construction: reporting it would show a check
+    // that was never made.
+    let skipped: Vec<String> = cancelled_biases(net).iter().map(|id| format!("d{id}")).collect();
+    report.tensors.retain(|t| !skipped.contains(&t.name));
+    Ok(report)
 }

@@ -1,15 +1,17 @@
-//! One dense layer: Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]), or, with batch
-//! normalization, A[l] = g\[l\](Z̃[l]) where Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] normalizes Z[l] unit by
-//! unit (see [`crate::batchnorm`]).
+//! One dense layer: Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]), or, with a
+//! normalization, A[l] = g\[l\](Z̃[l]) where Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] normalizes Z[l] (see
+//! [`crate::normalization`]).
 
 use crate::activation::Activation;
-use crate::batchnorm::BatchNorm;
+use crate::normalization::Normalization;
+use crate::param::{Param, ParamId, ParamKind, ParamMut};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// A dense layer. `w` is W[l] with shape (n_l, n_{l−1}); `b` is b[l] with shape (n_l, 1),
 /// broadcast over the m columns (examples).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Layer {
     /// W[l], shape (n_l, n_{l−1}).
     pub w: Array2<f64>,
@@ -17,15 +19,15 @@ pub struct Layer {
     pub b: Array2<f64>,
     /// g[l].
     pub activation: Activation,
-    /// Batch normalization of Z[l] before g[l] (hidden layers only), or None.
+    /// A normalization of Z[l] before g[l] (hidden layers only), or None.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch_norm: Option<BatchNorm>,
+    pub normalization: Option<Normalization>,
 }
 
 impl Layer {
-    /// A layer without batch normalization.
+    /// A layer without normalization.
     pub fn new(w: Array2<f64>, b: Array2<f64>, activation: Activation) -> Self {
-        Layer { w, b, activation, batch_norm: None }
+        Layer { w, b, activation, normalization: None }
     }
 
     /// n_{l−1}: inputs to this layer.
@@ -38,10 +40,33 @@ impl Layer {
         self.w.nrows()
     }
 
-    /// Number of trainable numbers: n_l · n_{l−1} + n_l, and 2 n_l more (γ[l], β[l]) with
-    /// batch normalization.
+    /// The layer's parameters, as layer `l`: W[l], b[l], then the normalization's γ[l], β[l].
+    pub fn params(&self, l: usize) -> impl Iterator<Item = Param<'_>> {
+        let dense = [(ParamId::w(l), &self.w), (ParamId::b(l), &self.b)];
+        let norm = self.normalization.iter().flat_map(move |n| {
+            let (gamma, beta) = n.kind().gamma_beta();
+            [(ParamId::gamma(l), gamma), (ParamId::beta(l), beta)]
+        });
+        dense.into_iter().chain(norm).map(|(id, value)| Param { id, value: value.view() })
+    }
+
+    /// The layer's parameters, as layer `l`, to update in place (shapes must stay).
+    pub fn params_mut(&mut self, l: usize) -> impl Iterator<Item = ParamMut<'_>> {
+        let Layer { w, b, normalization, .. } = self;
+        let dense = [(ParamKind::Weight, w), (ParamKind::Bias, b)];
+        let norm = normalization.iter_mut().flat_map(|n| {
+            let (gamma, beta) = n.kind_mut().gamma_beta_mut();
+            [(ParamKind::Scale, gamma), (ParamKind::Shift, beta)]
+        });
+        dense
+            .into_iter()
+            .chain(norm)
+            .map(move |(kind, value)| ParamMut { id: ParamId { layer: l, kind }, value: value.view_mut() })
+    }
+
+    /// Number of trainable numbers: n_l · n_{l−1} + n_l, and 2 n_l more (γ[l], β[l]) with a
+    /// normalization.
     pub fn n_params(&self) -> usize {
-        let norm = self.batch_norm.as_ref().map_or(0, |bn| bn.gamma.len() + bn.beta.len());
-        self.w.len() + self.b.len() + norm
+        self.params(1).map(|p| p.value.len()).sum()
     }
 }

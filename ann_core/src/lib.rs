@@ -7,6 +7,7 @@
 //! | math | module |
 //! |---|---|
 //! | architecture, layers | [`network`], [`layer`] |
+//! | the parameters θ as one list (W, b, γ, β), their gradients dθ | [`param`] |
 //! | activations g, g' | [`activation`] |
 //! | initialization | [`init`] |
 //! | forward propagation | [`forward`] |
@@ -14,11 +15,15 @@
 //! | losses J | [`loss`] |
 //! | backpropagation | [`backward`] |
 //! | inverted dropout | [`dropout`] |
-//! | batch normalization (one layer's step, forward and backward) | [`batchnorm`] |
+//! | normalization of a layer: batch norm, layer norm | [`normalization`], [`batchnorm`], [`layernorm`] |
 //! | mini-batches | [`batch`] |
 //! | SGD, Momentum, RMSProp, Adam, AdamW | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
-//! | training loop, History | [`train`], [`history`] |
+//! | the settings of a run | [`config`] |
+//! | the training loop, written with the readable functions | [`reference`] |
+//! | the training loop as `fit` runs it, History | [`train`], [`history`] |
+//! | evaluation (J and accuracy on a data set) | [`evaluate`](mod@evaluate) |
+//! | ‖M‖_F | [`matrix_norm`] |
 //! | the fast, allocation-free training path, and every other optimisation | [`fast`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
@@ -27,6 +32,9 @@
 //! | saving and loading | [`persist`] |
 //! | checkpoints, resuming a run | [`checkpoint`] |
 //! | errors | [`error`] |
+//!
+//! [`prelude`] brings the names a notebook or a small program needs in one line:
+//! `use ann_core::prelude::*;`.
 //!
 //! Figures and the experiments behind them are the `ann_plot` crate.
 
@@ -44,9 +52,11 @@ pub mod batch;
 pub mod batchnorm;
 pub mod cache;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod dropout;
 pub mod error;
+pub mod evaluate;
 pub mod fashion_mnist;
 pub mod fast;
 pub mod forward;
@@ -54,50 +64,54 @@ pub mod gradcheck;
 pub mod history;
 pub mod init;
 pub mod layer;
+pub mod layernorm;
 pub mod loss;
+pub mod matrix_norm;
 pub mod metrics;
 pub mod network;
+pub mod normalization;
 pub mod optim;
+pub mod param;
 pub mod persist;
+pub mod prelude;
+pub mod reference;
 pub mod scaler;
 pub mod schedule;
 pub mod train;
 
 pub use activation::{Activation, relu, sigmoid};
-pub use backward::{Gradients, LayerGrad};
 pub use batch::{gather_columns, shuffled_batches};
-pub use batchnorm::{BatchNorm, BatchNormCache, BatchNormConfig, BatchNormGrads};
+pub use batchnorm::{BatchNorm, BatchNormConfig};
 pub use cache::{Cache, Eval, Train};
-pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing};
+pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
+pub use config::{EarlyStopping, TrainConfig};
 pub use data::{
     DataView, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
 };
-pub use dropout::{Dropout, fill_mask};
+pub use dropout::Dropout;
 pub use error::{AnnError, Result};
-pub use fashion_mnist::{
-    FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_DIR, FASHION_MNIST_DIR_ENV, FASHION_MNIST_FILES,
-    FASHION_MNIST_INSTALL, FashionMnist, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IdxImages, PixelScale,
-    fashion_mnist, fashion_mnist_dir, fashion_mnist_installed, parse_idx_images, parse_idx_labels,
-    read_idx_images, read_idx_labels,
-};
-pub use fast::{Workspace, frobenius};
+pub use evaluate::evaluate;
+pub use fashion_mnist::{FashionMnist, PixelScale, fashion_mnist, fashion_mnist_dir, fashion_mnist_installed};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
 pub use history::{History, StopReason};
 pub use init::Init;
 pub use layer::Layer;
+pub use layernorm::{LayerNorm, LayerNormConfig};
 pub use loss::Loss;
-pub use metrics::{accuracy, confusion_matrix, count_correct, labels_from_output, misclassified};
-pub use network::{Network, NetworkId, Task};
+pub use matrix_norm::frobenius;
+pub use metrics::{accuracy, confusion_matrix, misclassified};
+pub use network::{Network, Task};
+pub use normalization::{Normalization, NormalizationCache, NormalizationGrads, Normalize};
 pub use optim::{
-    AdamConfig, AdamWConfig, Moments, MomentumConfig, Optimizer, OptimizerConfig, OptimizerState,
+    AdamConfig, AdamWConfig, MomentumConfig, Optimizer, OptimizerConfig, OptimizerState, ParamState,
     RmsPropConfig, SgdConfig,
 };
+pub use param::{Gradients, Param, ParamId, ParamKind, ParamMut};
 pub use persist::SavedModel;
+pub use reference::fit_reference;
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
-pub use train::{
-    EarlyStopping, EpochInfo, Observer, Progress, StepInfo, TrainConfig, Trainer, evaluate, fit,
-};
+pub use train::{EpochInfo, Observer, Progress, StepInfo, Trainer, fit};
 
 /// The README's Rust examples are compiled and run as doctests, so they cannot rot.
 #[cfg(doctest)]

@@ -4,13 +4,14 @@
 //! A[0] = X has shape (n_x, m): one column per example.
 
 use crate::activation::Activation;
-use crate::batchnorm::{BatchNorm, BatchNormConfig};
 use crate::cache::{Cache, Train};
 use crate::error::{AnnError, Result, check_finite, check_finite_matrix, shape_str};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::metrics::{accuracy, labels_from_output};
+use crate::normalization::{NormalizationConfig, in_layer};
+use crate::param::{Param, ParamMut};
 use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -189,13 +190,15 @@ impl Network {
                 });
             }
             check_finite(layer.w.iter().chain(layer.b.iter()), &format!("W[{l}] or b[{l}]"))?;
-            if let Some(bn) = &layer.batch_norm {
+            layer.activation.validate().map_err(|e| in_layer(e, l))?;
+            if let Some(norm) = &layer.normalization {
                 if l == layers.len() {
                     return Err(AnnError::InvalidArchitecture(format!(
-                        "batch norm is for hidden layers; layer {l} is the output layer"
+                        "{} is for hidden layers; layer {l} is the output layer",
+                        norm.kind().name()
                     )));
                 }
-                bn.validate(layer.units(), l)?;
+                norm.validate(layer.units(), l)?;
             }
         }
         if let (Some(required), Some(last)) = (loss.required_output(), layers.last())
@@ -212,34 +215,34 @@ impl Network {
         Ok(Network { layers, loss, id: NetworkId::fresh() })
     }
 
-    /// The same network with batch normalization (γ = 1, β = 0, μ_run = 0, σ²_run = 1) on
-    /// every hidden layer 1..L−1: A[l] = g\[l\](γ[l] ⊙ Ẑ[l] + β[l]).
+    /// The same network with a normalization of `config`'s kind (γ = 1, β = 0) on every
+    /// hidden layer 1..L−1: A[l] = g\[l\](γ[l] ⊙ Ẑ[l] + β[l]).
     ///
     /// ```
     /// use ann_core::*;
     /// let net = Network::new(&[2, 8, 8, 1], Activation::Relu, Task::Binary, Init::He, 0)?
-    ///     .with_batch_norm(BatchNormConfig::default())?;
-    /// assert!(net.layers()[0].batch_norm.is_some() && net.layers()[2].batch_norm.is_none());
+    ///     .with_normalization(BatchNormConfig::default())?;
+    /// assert!(net.layers()[0].normalization.is_some() && net.layers()[2].normalization.is_none());
     /// assert_eq!(net.num_params(), (2 * 8 + 8 + 16) + (8 * 8 + 8 + 16) + (8 + 1));
     /// # Ok::<(), AnnError>(())
     /// ```
-    pub fn with_batch_norm(mut self, config: BatchNormConfig) -> Result<Self> {
+    pub fn with_normalization(mut self, config: impl NormalizationConfig) -> Result<Self> {
         let hidden = self.layers.len() - 1;
-        for layer in &mut self.layers[..hidden] {
-            layer.batch_norm = Some(BatchNorm::new(layer.units(), config)?);
+        for (i, layer) in self.layers[..hidden].iter_mut().enumerate() {
+            layer.normalization = Some(config.build(layer.units()).map_err(|e| in_layer(e, i + 1))?);
         }
         Ok(self)
     }
 
-    /// Whether any layer is batch-normalized.
-    pub fn has_batch_norm(&self) -> bool {
-        self.layers.iter().any(|l| l.batch_norm.is_some())
+    /// Whether any layer is normalized.
+    pub fn has_normalization(&self) -> bool {
+        self.layers.iter().any(|l| l.normalization.is_some())
     }
 
-    /// Moves every batch-normalized layer's running μ and σ² towards the batch statistics of
-    /// a training pass (see [`BatchNorm::update_running`]); once per training step, after the
-    /// forward pass.
-    pub fn update_batch_norm_statistics(&mut self, cache: &Cache<Train>) -> Result<()> {
+    /// Moves every normalization's running statistics (batch norm's μ_run and σ²_run)
+    /// towards the statistics of a training pass; once per training step, after the forward
+    /// pass. Normalizations without running statistics (layer norm) do not change.
+    pub fn update_running_statistics(&mut self, cache: &Cache<Train>) -> Result<()> {
         if cache.num_layers() != self.num_layers() {
             return Err(AnnError::ShapeMismatch {
                 context: "cache from another network".into(),
@@ -249,23 +252,38 @@ impl Network {
         }
         // Every layer is checked before any moves: an error leaves the network as it was.
         for (i, layer) in self.layers.iter().enumerate() {
-            if let (Some(bn), Some(stats)) = (&layer.batch_norm, cache.norm_index(i)) {
-                bn.check_running(stats).map_err(|e| match e {
-                    AnnError::ShapeMismatch { expected, got, .. } => AnnError::ShapeMismatch {
-                        context: format!("batch norm running statistics of layer {}", i + 1),
-                        expected,
-                        got,
-                    },
-                    other => other,
-                })?;
+            if let (Some(norm), Some(stats)) = (&layer.normalization, cache.normalization_index(i)) {
+                norm.kind().check_running(stats).map_err(|e| in_layer(e, i + 1))?;
             }
         }
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            if let (Some(bn), Some(stats)) = (&mut layer.batch_norm, cache.norm_index(i)) {
-                bn.update_running(stats)?;
+            if let (Some(norm), Some(stats)) = (&mut layer.normalization, cache.normalization_index(i)) {
+                norm.kind_mut().update_running(stats);
             }
         }
         Ok(())
+    }
+
+    /// Every parameter θ, in order: W[1], b[1] (γ[1], β[1] if layer 1 is normalized), W[2],
+    /// … (see [`crate::param`]).
+    pub fn params(&self) -> impl Iterator<Item = Param<'_>> {
+        self.layers.iter().enumerate().flat_map(|(i, layer)| layer.params(i + 1))
+    }
+
+    /// Every parameter θ, in the order of [`Network::params`], to update in place.
+    pub fn params_mut(&mut self) -> impl Iterator<Item = ParamMut<'_>> {
+        self.layers.iter_mut().enumerate().flat_map(|(i, layer)| layer.params_mut(i + 1))
+    }
+
+    /// The architecture in words: layer sizes, activations, normalizations and loss. Two
+    /// networks with the same description compute alike with the same parameters.
+    pub fn architecture(&self) -> String {
+        let acts: Vec<String> = self.layers.iter().map(|l| l.activation.to_string()).collect();
+        let norms: Vec<String> = (self.layers.iter().enumerate())
+            .filter_map(|(i, l)| l.normalization.as_ref().map(|n| format!("{} on layer {}", n.kind().describe(), i + 1)))
+            .collect();
+        let norms = if norms.is_empty() { String::new() } else { format!(", {}", norms.join(", ")) };
+        format!("sizes {:?}, activations [{}]{norms}, {}", self.sizes(), acts.join(", "), self.loss.name())
     }
 
     /// The layers; `layers()[l − 1]` is layer l.
@@ -284,7 +302,7 @@ impl Network {
         self.id
     }
 
-    /// Replaces every W[l] and b[l] (and batch norm's γ, β and running statistics) by those of
+    /// Replaces every W[l] and b[l] (and a normalization's γ, β and running statistics) by those of
     /// `other`, a network of the same architecture, keeping this network's identity (so its
     /// optimizer goes on with it).
     pub(crate) fn copy_weights_from(&mut self, other: &Network) {
@@ -316,9 +334,10 @@ impl Network {
         self.layers[self.layers.len() - 1].units()
     }
 
-    /// Total number of trainable parameters Σ_l (n_l n_{l−1} + n_l).
+    /// Total number of trainable numbers Σ_l (n_l n_{l−1} + n_l) (+ 2 n_l per normalized
+    /// layer).
     pub fn num_params(&self) -> usize {
-        self.layers.iter().map(Layer::n_params).sum()
+        self.params().map(|p| p.value.len()).sum()
     }
 
     /// Checks an input batch X: shape (n_x, m) with m ≥ 1 and finite values.

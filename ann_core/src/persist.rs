@@ -1,7 +1,7 @@
 //! Saving and loading trained networks as versioned JSON.
 //!
-//! The file holds the format name, its version, the architecture (activations, loss), every
-//! W[l] and b[l] and, optionally, the optimizer's state. Loading checks all of it: another
+//! The file holds the format name, its version, the architecture (activations, loss,
+//! normalizations), every parameter and, optionally, the optimizer's state. Loading checks all of it: another
 //! version, a truncated or corrupted file, or weights whose shapes do not chain all give an
 //! [`AnnError::Persistence`] or shape error, never a half-built network.
 
@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Name written into every file, so a random JSON file is not mistaken for a network.
 pub const FORMAT: &str = "ann-scratch-network";
-/// The version this build writes. It also reads version 1 files that hold no optimizer
-/// (version 2 changed only how an optimizer is written).
-pub const VERSION: u32 = 2;
+/// The version this build writes. It also reads version 1 and 2 files that hold no
+/// optimizer (versions 2 and 3 changed only how an optimizer's state is written: since
+/// version 3, one set of averages per parameter).
+pub const VERSION: u32 = 3;
 
 /// What a saved file contains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,13 +81,12 @@ impl SavedModel {
         let (version, header) = Header::read(text, FORMAT, "network file")?;
         match version {
             v if v == u64::from(VERSION) => {}
-            1 if header.optimizer.is_none() => {}
-            1 => {
-                return Err(AnnError::Persistence(
-                    "file version 1 holds an optimizer in a format this build no longer reads \
+            1 | 2 if header.optimizer.is_none() => {}
+            v @ (1 | 2) => {
+                return Err(AnnError::Persistence(format!(
+                    "file version {v} holds an optimizer in a format this build no longer reads \
                      (its network would load: remove \"optimizer\" from the file)"
-                        .into(),
-                ));
+                )));
             }
             v => {
                 return Err(AnnError::Persistence(format!(
@@ -198,7 +198,7 @@ mod tests {
     fn round_trip_is_bit_identical_with_optimizer_state() {
         let n = net();
         let mut n2 = n.clone();
-        let grads = crate::backward::Gradients::zeros_like(&n);
+        let grads = crate::param::Gradients::zeros_like(&n);
         let configs: [crate::optim::OptimizerConfig; 5] = [
             crate::optim::SgdConfig::default().into(),
             crate::optim::MomentumConfig::default().into(),
@@ -273,19 +273,28 @@ mod tests {
         let good = SavedModel::new(net(), None).to_json().unwrap();
         let truncated = &good[..good.len() / 2];
         assert!(SavedModel::from_json(truncated).unwrap_err().to_string().contains("truncated"));
-        let other_version = good.replacen("\"version\": 2", "\"version\": 99", 1);
+        let other_version = good.replacen("\"version\": 3", "\"version\": 99", 1);
         assert!(SavedModel::from_json(&other_version).unwrap_err().to_string().contains("99"));
-        // Version 1 files load when they hold no optimizer (its format changed in version 2).
-        let v1 = good.replacen("\"version\": 2", "\"version\": 1", 1);
-        assert_eq!(SavedModel::from_json(&v1).unwrap().network, net());
-        let mut v1_adam: serde_json::Value = serde_json::from_str(&v1).unwrap();
-        v1_adam["optimizer"] = serde_json::json!({"Adam": {"lr": 0.01}});
-        assert!(SavedModel::from_json(&v1_adam.to_string()).unwrap_err().to_string().contains("version 1"));
+        // Version 1 and 2 files load when they hold no optimizer (its format changed since).
+        for old in [1, 2] {
+            let text = good.replacen("\"version\": 3", &format!("\"version\": {old}"), 1);
+            assert_eq!(SavedModel::from_json(&text).unwrap().network, net());
+            let mut with_adam: serde_json::Value = serde_json::from_str(&text).unwrap();
+            with_adam["optimizer"] = serde_json::json!({"Adam": {"lr": 0.01}});
+            let err = SavedModel::from_json(&with_adam.to_string()).unwrap_err().to_string();
+            assert!(err.contains(&format!("version {old}")), "{err}");
+        }
+        // A version 2 file of a batch-normalized network (its layers named it "batch_norm").
+        let mut v2_bn: serde_json::Value =
+            serde_json::from_str(&good.replacen("\"version\": 3", "\"version\": 2", 1)).unwrap();
+        v2_bn["network"]["layers"][0]["batch_norm"] = serde_json::json!({});
+        let err = SavedModel::from_json(&v2_bn.to_string()).unwrap_err().to_string();
+        assert!(err.contains("batch_norm"), "{err}");
         // An optimizer state whose shapes are not the network's.
         let mut small =
             Network::new(&[3, 4, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 4).unwrap();
         let mut opt = Optimizer::adam(0.01).unwrap();
-        let grads = crate::backward::Gradients::zeros_like(&small);
+        let grads = crate::param::Gradients::zeros_like(&small);
         opt.step(&mut small, &grads).unwrap();
         let mismatch = SavedModel::new(net(), Some(opt)).to_json().unwrap();
         let err = SavedModel::from_json(&mismatch).unwrap_err();

@@ -47,11 +47,10 @@ fn steps_allocate_nothing_that_outlives_them() {
     let y = d.targets(Task::Binary);
     let mut net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 3).unwrap();
     // 2000 = 31 · 64 + 16: every epoch ends with a smaller batch.
-    let config =
-        TrainConfig { epochs: 4, batch_size: 64, dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
+    let config = TrainConfig { batch_size: 64, dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
     let mut probe = Probe(Vec::with_capacity(1000));
     let mut adam = Optimizer::adam(0.01).unwrap();
-    let history = Trainer::new(&config)
+    let history = Trainer::new(&config, 4)
         .observer(&mut probe)
         .fit(&mut net, &mut adam, DataView::new(x.view(), y.view()))
         .unwrap();

@@ -32,11 +32,12 @@ fn optimizers() -> [OptimizerConfig; 5] {
     ]
 }
 
-/// The runs to reproduce: dropout with L2, a step schedule, and early stopping that fires.
-fn configs() -> Vec<(&'static str, TrainConfig)> {
-    let base = TrainConfig { epochs: 7, batch_size: 32, seed: 11, ..TrainConfig::default() };
+/// The runs to reproduce (settings and epochs): dropout with L2, a step schedule, early
+/// stopping that fires, and a layer-normalized network.
+fn configs() -> Vec<(&'static str, TrainConfig, usize)> {
+    let base = TrainConfig { batch_size: 32, seed: 11, ..TrainConfig::default() };
     vec![
-        ("dropout + L2", TrainConfig { dropout: Dropout::Hidden(0.7), l2: 0.02, ..base.clone() }),
+        ("dropout + L2", TrainConfig { dropout: Dropout::Hidden(0.7), l2: 0.02, ..base.clone() }, 7),
         (
             "exponential schedule + dropout",
             TrainConfig {
@@ -44,15 +45,16 @@ fn configs() -> Vec<(&'static str, TrainConfig)> {
                 schedule: LrSchedule::Exponential { rate: 0.3 },
                 ..base.clone()
             },
+            7,
         ),
         (
             "step schedule + early stopping",
             TrainConfig {
-                epochs: 40,
                 schedule: LrSchedule::Step { every: 3, factor: 0.5 },
                 early_stopping: Some(EarlyStopping { patience: 2, min_delta: 1e-3 }),
                 ..base
             },
+            40,
         ),
     ]
 }
@@ -61,22 +63,22 @@ fn start() -> Network {
     Network::new(&[2, 12, 6, 1], Activation::Tanh, Task::Binary, Init::Xavier, 8).unwrap()
 }
 
+/// `start()` with every hidden layer normalized by `kind`.
+fn start_normalized(kind: &str) -> Network {
+    match kind {
+        "batch norm" => start().with_normalization(BatchNormConfig::default()).unwrap(),
+        "layer norm" => start().with_normalization(LayerNormConfig::default()).unwrap(),
+        _ => start(),
+    }
+}
+
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("ann_ckpt_{}_{name}.json", std::process::id()))
 }
 
-fn train(
-    d: &Data,
-    net: &mut Network,
-    opt: &mut Optimizer,
-    c: &TrainConfig,
-    from: Option<&Checkpoint>,
-) -> History {
-    let mut t = Trainer::new(c).validation((&d.x_val, &d.y_val));
-    if let Some(cp) = from {
-        t = t.resume(cp);
-    }
-    t.fit(net, opt, (&d.x, &d.y)).unwrap()
+/// A run of `epochs` epochs with `d`'s validation set.
+fn trainer<'a>(d: &'a Data, c: &'a TrainConfig, epochs: usize) -> Trainer<'a> {
+    Trainer::new(c, epochs).validation((&d.x_val, &d.y_val))
 }
 
 /// Exact bits: JSON writes every f64 in its shortest round-trip form, −0.0 included.
@@ -89,9 +91,9 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_identical() {
     let d = data();
     let mut cases = 0;
     for opt_config in optimizers() {
-        for (name, config) in configs() {
+        for (name, config, epochs) in configs() {
             let (mut whole, mut opt_whole) = (start(), Optimizer::new(opt_config).unwrap());
-            let h_whole = train(&d, &mut whole, &mut opt_whole, &config, None);
+            let h_whole = trainer(&d, &config, epochs).fit(&mut whole, &mut opt_whole, (&d.x, &d.y)).unwrap();
             if config.early_stopping.is_some() {
                 assert_eq!(
                     h_whole.stop,
@@ -103,18 +105,14 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_identical() {
             // saved to a file, loaded and resumed.
             for k in [1, 3, h_whole.epochs() - 1] {
                 let path = temp(&format!("k{k}"));
-                let first = TrainConfig {
-                    epochs: k,
-                    checkpoint: Some(Checkpointing { path: path.clone(), every: k }),
-                    ..config.clone()
-                };
+                let every_k = Checkpointing { path: path.clone(), every: k };
                 let (mut net, mut opt) = (start(), Optimizer::new(opt_config).unwrap());
-                train(&d, &mut net, &mut opt, &first, None);
+                trainer(&d, &config, k).checkpoint(every_k).fit(&mut net, &mut opt, (&d.x, &d.y)).unwrap();
                 let checkpoint = Checkpoint::load(&path).unwrap();
-                assert_eq!(checkpoint.epochs_done, k);
+                assert_eq!(checkpoint.state.epochs_done, k);
                 // A fresh network and optimizer (as after a restarted kernel) go on from it.
                 let (mut net, mut opt) = (start(), Optimizer::new(opt_config).unwrap());
-                let h = train(&d, &mut net, &mut opt, &config, Some(&checkpoint));
+                let h = trainer(&d, &config, epochs).resume(&checkpoint).fit(&mut net, &mut opt, (&d.x, &d.y)).unwrap();
                 let what = format!("{opt_config}, {name}, resumed after epoch {k}");
                 assert_eq!(bits(&net), bits(&whole), "{what}: weights");
                 assert_eq!(bits(&h), bits(&h_whole), "{what}: history");
@@ -132,19 +130,28 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_identical() {
 #[test]
 fn a_run_stopped_by_its_time_budget_goes_on_from_its_checkpoint() {
     let d = data();
-    for (name, config) in configs() {
+    let cases = configs().into_iter().map(|(name, config, epochs)| (name, config, epochs, ""));
+    // Batch- and layer-normalized networks: the running averages are part of the network.
+    let normalized = ["batch norm", "layer norm"].map(|kind| (kind, configs()[0].1.clone(), 7, kind));
+    for (name, config, epochs, kind) in cases.chain(normalized) {
         let opt_config = AdamConfig { lr: 0.01, ..AdamConfig::default() };
-        let (mut whole, mut opt_whole) = (start(), Optimizer::new(opt_config).unwrap());
-        let h_whole = train(&d, &mut whole, &mut opt_whole, &config, None);
+        let (mut whole, mut opt_whole) = (start_normalized(kind), Optimizer::new(opt_config).unwrap());
+        let h_whole = trainer(&d, &config, epochs).fit(&mut whole, &mut opt_whole, (&d.x, &d.y)).unwrap();
         let path = temp(&format!("budget_{}", name.len()));
-        let stopping = TrainConfig {
-            time_budget: Some(Duration::ZERO),
-            checkpoint: Some(Checkpointing { path: path.clone(), every: 1000 }),
-            progress: Progress::EachEpoch,
-            ..config.clone()
+        let every = Checkpointing { path: path.clone(), every: 1000 };
+        let mut lines = Vec::new();
+        let stopping = |d: &Data, net: &mut Network, opt: &mut Optimizer, from: Option<&Checkpoint>, lines: &mut Vec<String>| {
+            let mut t = trainer(d, &config, epochs)
+                .time_budget(Duration::ZERO)
+                .checkpoint(every.clone())
+                .progress(Progress::EachEpoch, |line| lines.push(line.to_string()));
+            if let Some(c) = from {
+                t = t.resume(c);
+            }
+            t.fit(net, opt, (&d.x, &d.y)).unwrap()
         };
-        let (mut net, mut opt) = (start(), Optimizer::new(opt_config).unwrap());
-        let mut h = train(&d, &mut net, &mut opt, &stopping, None);
+        let (mut net, mut opt) = (start_normalized(kind), Optimizer::new(opt_config).unwrap());
+        let mut h = stopping(&d, &mut net, &mut opt, None, &mut lines);
         let mut calls = 1;
         while let StopReason::TimeBudget { elapsed, budget } = h.stop {
             assert_eq!(budget, Duration::ZERO);
@@ -153,10 +160,12 @@ fn a_run_stopped_by_its_time_budget_goes_on_from_its_checkpoint() {
             assert!(h.stop.to_string().starts_with("time budget"), "{}", h.stop);
             let checkpoint = Checkpoint::load(&path).unwrap();
             // The same variables go on (the optimizer is bound to this network already).
-            h = train(&d, &mut net, &mut opt, &stopping, Some(&checkpoint));
+            h = stopping(&d, &mut net, &mut opt, Some(&checkpoint), &mut lines);
             calls += 1;
         }
         assert_eq!(calls, h_whole.epochs(), "{name}");
+        assert_eq!(lines.len(), calls, "{name}: a progress line per epoch");
+        assert!(lines[0].starts_with(&format!("epoch 1/{epochs} · J ")), "{}", lines[0]);
         assert_eq!(bits(&net), bits(&whole), "{name}: weights");
         assert_eq!(bits(&h), bits(&h_whole), "{name}: history");
         std::fs::remove_file(&path).unwrap();
@@ -167,47 +176,44 @@ fn a_run_stopped_by_its_time_budget_goes_on_from_its_checkpoint() {
 #[test]
 fn a_generous_budget_and_periodic_checkpoints_change_nothing() {
     let d = data();
-    let (_, config) = configs().remove(0);
+    let (_, config, epochs) = configs().remove(0);
     let (mut a, mut opt_a) = (start(), Optimizer::adam(0.01).unwrap());
-    let h_a = train(&d, &mut a, &mut opt_a, &config, None);
+    let h_a = trainer(&d, &config, epochs).fit(&mut a, &mut opt_a, (&d.x, &d.y)).unwrap();
     let path = temp("every3");
-    let config_b = TrainConfig {
-        time_budget: Some(Duration::from_secs(3600)),
-        checkpoint: Some(Checkpointing { path: path.clone(), every: 3 }),
-        progress: Progress::Every(Duration::from_secs(3600)),
-        ..config.clone()
-    };
     let (mut b, mut opt_b) = (start(), Optimizer::adam(0.01).unwrap());
-    let h_b = train(&d, &mut b, &mut opt_b, &config_b, None);
+    let mut lines = Vec::new();
+    let h_b = trainer(&d, &config, epochs)
+        .time_budget(Duration::from_secs(3600))
+        .checkpoint(Checkpointing { path: path.clone(), every: 3 })
+        .progress(Progress::Every(Duration::from_secs(3600)), |line| lines.push(line.to_string()))
+        .fit(&mut b, &mut opt_b, (&d.x, &d.y))
+        .unwrap();
     assert_eq!((bits(&b), bits(&h_b)), (bits(&a), bits(&h_a)));
     assert_eq!(h_b.stop, StopReason::Completed);
+    // An hour between lines: the first epoch's and the last one's.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[1].starts_with("epoch 7/7"), "{lines:?}");
     // 7 epochs, every 3: the last checkpoint is the one after epoch 6.
     let checkpoint = Checkpoint::load(&path).unwrap();
-    assert_eq!((checkpoint.epochs_done, checkpoint.steps_done), (6, 6 * h_a.steps_per_epoch));
-    assert_eq!(checkpoint.history.train_loss[..], h_a.train_loss[..6]);
+    assert_eq!((checkpoint.state.epochs_done, checkpoint.state.steps_done), (6, 6 * h_a.steps_per_epoch));
+    assert_eq!(checkpoint.state.history.train_loss[..], h_a.train_loss[..6]);
     std::fs::remove_file(&path).unwrap();
 }
 
 #[test]
 fn a_checkpoint_that_does_not_fit_the_call_is_a_clear_error() {
     let d = data();
-    let (_, config) = configs().remove(0);
+    let (_, config, _) = configs().remove(0);
     let path = temp("mismatch");
-    let first = TrainConfig {
-        epochs: 2,
-        checkpoint: Some(Checkpointing { path: path.clone(), every: 1 }),
-        ..config.clone()
-    };
-    train(&d, &mut start(), &mut Optimizer::adam(0.01).unwrap(), &first, None);
+    trainer(&d, &config, 2)
+        .checkpoint(Checkpointing { path: path.clone(), every: 1 })
+        .fit(&mut start(), &mut Optimizer::adam(0.01).unwrap(), (&d.x, &d.y))
+        .unwrap();
     let checkpoint = Checkpoint::load(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let resume =
         |net: &mut Network, opt: &mut Optimizer, c: &TrainConfig, x: &Array2<f64>, y: &Array2<f64>| {
-            Trainer::new(c)
-                .validation((&d.x_val, &d.y_val))
-                .resume(&checkpoint)
-                .fit(net, opt, (x, y))
-                .unwrap_err()
+            trainer(&d, c, 7).resume(&checkpoint).fit(net, opt, (x, y)).unwrap_err()
         };
     let expect = |err: AnnError, words: &[&str]| {
         assert!(matches!(err, AnnError::Resume(_)), "{err}");
@@ -221,6 +227,7 @@ fn a_checkpoint_that_does_not_fit_the_call_is_a_clear_error() {
     expect(resume(&mut wide, &mut adam(), &config, &d.x, &d.y), &["[2, 12, 6, 1]", "[2, 16, 6, 1]"]);
     let mut relu = Network::new(&[2, 12, 6, 1], Activation::Relu, Task::Binary, Init::Xavier, 8).unwrap();
     expect(resume(&mut relu, &mut adam(), &config, &d.x, &d.y), &["tanh", "ReLU"]);
+    expect(resume(&mut start_normalized("layer norm"), &mut adam(), &config, &d.x, &d.y), &["layer norm"]);
     // Another optimizer, or another α₀.
     expect(resume(&mut start(), &mut Optimizer::sgd(0.01).unwrap(), &config, &d.x, &d.y), &["Adam", "SGD"]);
     expect(resume(&mut start(), &mut Optimizer::adam(0.02).unwrap(), &config, &d.x, &d.y), &["0.01", "0.02"]);
@@ -228,21 +235,19 @@ fn a_checkpoint_that_does_not_fit_the_call_is_a_clear_error() {
     let other = TrainConfig { seed: 12, batch_size: 16, ..config.clone() };
     expect(
         resume(&mut start(), &mut adam(), &other, &d.x, &d.y),
-        &["seed: checkpoint 11, this call 12", "batch_size"],
+        &["(checkpoint vs this call)", "seed: 11 vs 12", "batch_size: 32 vs 16"],
     );
     let no_dropout = TrainConfig { dropout: Dropout::Off, ..config.clone() };
     expect(resume(&mut start(), &mut adam(), &no_dropout, &d.x, &d.y), &["dropout"]);
     // Another training set size.
     let (x, y) = (d.x.slice(ndarray::s![.., ..200]).to_owned(), d.y.slice(ndarray::s![.., ..200]).to_owned());
     expect(resume(&mut start(), &mut adam(), &config, &x, &y), &["270", "200"]);
-    // More epochs, another budget or progress are allowed: the run simply goes on further.
-    let longer = TrainConfig { epochs: 9, progress: Progress::Silent, time_budget: None, ..config };
-    let h = resume_ok(&d, &checkpoint, &longer);
+    // More epochs, another budget or no checkpointing are allowed: the run goes on further.
+    let h = trainer(&d, &config, 9)
+        .resume(&checkpoint)
+        .fit(&mut start(), &mut Optimizer::adam(0.01).unwrap(), (&d.x, &d.y))
+        .unwrap();
     assert_eq!(h.epochs(), 9);
-}
-
-fn resume_ok(d: &Data, checkpoint: &Checkpoint, c: &TrainConfig) -> History {
-    train(d, &mut start(), &mut Optimizer::adam(0.01).unwrap(), c, Some(checkpoint))
 }
 
 #[test]
@@ -267,10 +272,9 @@ fn progress_lines_and_stop_reasons_read_well() {
     assert_eq!(StopReason::default(), StopReason::Completed);
     // A checkpoint every 0 epochs is an error.
     let d = data();
-    let bad = TrainConfig {
-        checkpoint: Some(Checkpointing { path: temp("zero"), every: 0 }),
-        ..TrainConfig::default()
-    };
-    let err = fit(&mut start(), &mut Optimizer::adam(0.01).unwrap(), (&d.x, &d.y), &bad).unwrap_err();
+    let err = Trainer::new(&TrainConfig::default(), 3)
+        .checkpoint(Checkpointing { path: temp("zero"), every: 0 })
+        .fit(&mut start(), &mut Optimizer::adam(0.01).unwrap(), (&d.x, &d.y))
+        .unwrap_err();
     assert!(err.to_string().contains("checkpoint.every"), "{err}");
 }

@@ -152,27 +152,23 @@ fn adam_update() {
         [1.1337694423354374, -1.0998912673140309, -0.17242820755043575]
     ];
     let b2 = array![[-0.8778584179213718], [0.04221374671559283], [0.5828152137158222]];
-    let grads = Gradients {
-        layers: vec![
-            LayerGrad {
-                dw: array![
-                    [-1.1006191772129212, 1.1447237098396141, 0.9015907205927955],
-                    [0.5024943389018682, 0.9008559492644118, -0.6837278591743331]
-                ],
-                db: array![[-0.12289022551864817], [-0.9357694342590688]],
-                norm: None,
-            },
-            LayerGrad {
-                dw: array![
-                    [-0.2678880796260159, 0.530355466738186, -0.691660751725309],
-                    [-0.39675352685597737, -0.6871727001195994, -0.8452056414987196],
-                    [-0.671246130836819, -0.01266459891890136, -1.1173103486352778]
-                ],
-                db: array![[0.23441569781709215], [1.6598021771098705], [0.7420441605773356]],
-                norm: None,
-            },
-        ],
-    };
+    let grads = [
+        (
+            array![
+                [-1.1006191772129212, 1.1447237098396141, 0.9015907205927955],
+                [0.5024943389018682, 0.9008559492644118, -0.6837278591743331]
+            ],
+            array![[-0.12289022551864817], [-0.9357694342590688]],
+        ),
+        (
+            array![
+                [-0.2678880796260159, 0.530355466738186, -0.691660751725309],
+                [-0.39675352685597737, -0.6871727001195994, -0.8452056414987196],
+                [-0.671246130836819, -0.01266459891890136, -1.1173103486352778]
+            ],
+            array![[0.23441569781709215], [1.6598021771098705], [0.7420441605773356]],
+        ),
+    ];
     // The course's parameter dict does not chain (W2 is 3×3 after a 2-unit layer), so each
     // layer is updated as its own one-layer network; Adam's update is per tensor anyway.
     let mut updated = Vec::new();
@@ -180,12 +176,12 @@ fn adam_update() {
         let mut net =
             Network::from_layers(vec![layer(w, b, Activation::Linear)], Loss::MeanSquaredError).unwrap();
         // The test case calls the update with t = 2 and zero moments.
-        let l = &net.layers()[0];
-        let zeros = || vec![Moments { w: Array2::zeros(l.w.dim()), b: Array2::zeros(l.b.dim()), norm: None }];
-        let state = OptimizerState { t: 1, first: zeros(), second: zeros() };
+        let zeros = |p: Param<'_>| Some(Array2::zeros(p.value.dim()));
+        let params = net.params().map(|p| ParamState { id: p.id, first: zeros(p.clone()), second: zeros(p) });
+        let state = OptimizerState { t: 1, params: params.collect() };
         let config = AdamConfig { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
         let mut adam = Optimizer::with_state(config, state).unwrap();
-        adam.step(&mut net, &Gradients { layers: vec![grads.layers[i].clone()] }).unwrap();
+        adam.step(&mut net, &Gradients::from_layers(vec![grads[i].clone()])).unwrap();
         assert_eq!(adam.state().t, 2);
         updated.push(net.layers()[0].clone());
     }

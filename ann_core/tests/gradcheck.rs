@@ -101,7 +101,7 @@ fn a_planted_bug_is_caught() {
     let y = targets(Loss::BinaryCrossEntropy, 1, 5, 0);
     let mut grads = net.backward(&net.forward(x.view()).unwrap(), y.view(), 0.0).unwrap();
     // The classic mistake: forgetting the 1/m in dW[1].
-    grads.layers[0].dw *= 5.0;
+    *grads.get_mut(ParamId::w(1)).unwrap() *= 5.0;
     let numeric = numerical_gradients(&net, x.view(), y.view(), 0.0, 1e-6, None).unwrap();
     let report = compare_gradients(&grads, &numeric);
     assert!(!report.passes(TOL));

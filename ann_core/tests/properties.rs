@@ -1,8 +1,9 @@
 //! Property tests: backprop matches central differences on random architectures (with and
-//! without batch normalization), and
+//! without batch or layer normalization), and
 //! random bad input gives an error from every public entry point, never a panic.
 
 use ann_core::gradcheck::{Difference, numerical_gradients_with};
+use ann_core::normalization::NormalizationConfig;
 use ann_core::*;
 use ndarray::Array2;
 use proptest::prelude::*;
@@ -18,9 +19,9 @@ fn loss() -> impl Strategy<Value = Loss> {
 }
 
 /// A random net: 1-5 layers, sizes 1-16, any hidden activation, any loss (with the output
-/// activation it requires, or any activation for MSE), biases away from 0, and batch
-/// normalization on a random subset of the hidden layers with two inputs or more (γ, β
-/// random; then m ≥ 3).
+/// activation it requires, or any activation for MSE), biases away from 0, and batch or
+/// layer normalization on a random subset of the hidden layers with two inputs and units or
+/// more (γ, β random; then m ≥ 3).
 fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64)> {
     (
         prop::collection::vec(1usize..=16, 2..=6),
@@ -29,7 +30,7 @@ fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64
         any::<u64>(),
         1usize..=6,
         prop::sample::select(vec![0.0, 0.3]),
-        prop::collection::vec(any::<bool>(), 5),
+        prop::collection::vec(0u8..3, 5),
     )
         .prop_map(|(sizes, acts, loss, seed, m, lambda, normalized)| {
             let l = sizes.len() - 1;
@@ -51,16 +52,23 @@ fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64
                 // normalization) whatever w and b, so J hardly depends on anything before that
                 // layer, and those differences are rounding (the zero-gradient case is tested
                 // on its own in tests/batch_norm.rs).
-                if i + 1 < l && normalized[i] && sizes[..=i + 1].iter().all(|&n| n > 1) {
-                    let mut bn = BatchNorm::new(layer.units(), BatchNormConfig::default()).unwrap();
-                    bn.gamma.mapv_inplace(|_| sign(&mut rng, 0.5, 1.5));
-                    // β plays the bias's part after the normalization (which cancels b).
-                    bn.beta.mapv_inplace(|_| sign(&mut rng, 0.1, 0.6));
-                    layer.batch_norm = Some(bn);
+                // Layer norm averages over the units: not on a one-unit layer either.
+                if i + 1 < l && normalized[i] > 0 && sizes[..=i + 1].iter().all(|&n| n > 1) {
+                    let mut norm = if normalized[i] == 1 {
+                        BatchNormConfig::default().build(layer.units()).unwrap()
+                    } else {
+                        LayerNormConfig::default().build(layer.units()).unwrap()
+                    };
+                    let (gamma, beta) = norm.kind_mut().gamma_beta_mut();
+                    gamma.mapv_inplace(|_| sign(&mut rng, 0.5, 1.5));
+                    // β plays the bias's part after the normalization (which cancels batch
+                    // norm's b).
+                    beta.mapv_inplace(|_| sign(&mut rng, 0.1, 0.6));
+                    layer.normalization = Some(norm);
                 }
             }
             let net = Network::from_layers(net.layers().to_vec(), loss).unwrap();
-            let m = if net.has_batch_norm() { m + 2 } else { m };
+            let m = if net.has_normalization() { m + 2 } else { m };
             let n_x = sizes[0];
             let n_out = sizes[l];
             let x = Array2::from_shape_simple_fn((n_x, m), || rng.random_range(-1.5..1.5));
@@ -102,7 +110,7 @@ proptest! {
         // Batch norm's J is far more curved where a unit's σ² is small (1/√(σ² + ε) changes
         // fast; e.g. units that all see one input): a smaller step, and 1e-6 (measured on such
         // cases: the difference falls towards backprop's dθ as the step shrinks).
-        let (h, tol) = if net.has_batch_norm() { (1e-5, 1e-6) } else { (1e-4, 1e-7) };
+        let (h, tol) = if net.has_normalization() { (1e-5, 1e-6) } else { (1e-4, 1e-7) };
         let numeric = numerical_gradients_with(&net, x.view(), y.view(), lambda, h, None, Difference::FourthOrder).unwrap();
         let report = compare_gradients(&analytic, &numeric);
         // Tensors whose gradient is ~0 (e.g. CE with one class) have no meaningful relative
@@ -111,8 +119,8 @@ proptest! {
         // input has dW ≈ 0, and a normalization cancels the b[l] of a linear layer before it.
         // The smaller step magnifies the difference's rounding, in proportion to the largest
         // gradient (the steep directions of 1/√(σ² + ε)).
-        let largest = analytic.layers.iter().flat_map(|g| g.dw.iter()).fold(1.0_f64, |a, v| a.max(v.abs()));
-        let floor = if net.has_batch_norm() { 1e-9 * largest } else { 1e-10 };
+        let largest = analytic.iter().flat_map(|(_, g)| g.iter()).fold(1.0_f64, |a, v| a.max(v.abs()));
+        let floor = if net.has_normalization() { 1e-9 * largest } else { 1e-10 };
         for t in &report.tensors {
             prop_assert!(
                 t.relative_error < tol || t.max_abs_diff < floor,
@@ -230,9 +238,9 @@ proptest! {
             let g = no_panic("gradient_check", || gradient_check(&net, x.view(), y.view(), l2, 1e-6, None))?;
             prop_assert_eq!(g.is_ok(), labels_ok && l2_ok);
         }
-        let config = TrainConfig { epochs: 1, batch_size: batch, l2, ..TrainConfig::default() };
+        let config = TrainConfig { batch_size: batch, l2, ..TrainConfig::default() };
         let mut trained = net.clone();
-        let r = no_panic("fit", || fit(&mut trained, &mut Optimizer::sgd(0.1).unwrap(), DataView::new(x.view(), y.view()), &config))?;
+        let r = no_panic("fit", || fit(&mut trained, &mut Optimizer::sgd(0.1).unwrap(), DataView::new(x.view(), y.view()), &config, 1))?;
         prop_assert_eq!(r.is_ok(), x_ok && labels_ok && batch > 0 && l2_ok, "fit: {:?}", r.err());
         prop_assert_eq!(no_panic("evaluate", || evaluate(&net, DataView::new(x.view(), y.view()), 0.0))?.is_ok(), x_ok && labels_ok);
 

@@ -20,12 +20,13 @@ fn digits_part_c_reaches_97_percent_test_accuracy() {
         for seed in [42, 1, 2] {
             let mut net =
                 Network::new(&[64, 128, 64, 10], Activation::Relu, Task::MultiClass, Init::He, seed).unwrap();
-            let config = TrainConfig { epochs: 60, batch_size: 64, l2: 1e-3, seed, ..TrainConfig::default() };
+            let config = TrainConfig { batch_size: 64, l2: 1e-3, seed, ..TrainConfig::default() };
             let h = fit(
                 &mut net,
                 &mut Optimizer::adam(1e-3).unwrap(),
                 DataView::new(xt.view(), yt.view()),
                 &config,
+                60,
             )
             .unwrap();
             assert!(h.final_train_accuracy().unwrap() > 0.99);
@@ -44,8 +45,8 @@ fn digits_part_c_reaches_97_percent_test_accuracy() {
 fn regression_fits_a_noisy_sine() {
     let (x, y) = noisy_sine(400, 0.1, 3).unwrap();
     let mut net = Network::new(&[1, 32, 32, 1], Activation::Tanh, Task::Regression, Init::Xavier, 1).unwrap();
-    let config = TrainConfig { epochs: 300, batch_size: 32, seed: 1, ..TrainConfig::default() };
-    let h = fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &config)
+    let config = TrainConfig { batch_size: 32, seed: 1, ..TrainConfig::default() };
+    let h = fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &config, 300)
         .unwrap();
     assert!(h.train_accuracy.is_empty(), "no accuracy for regression");
     let grid = ndarray::Array2::from_shape_fn((1, 101), |(_, j)| -3.0 + 6.0 * j as f64 / 100.0);

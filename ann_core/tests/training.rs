@@ -9,8 +9,8 @@ fn moons(m: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
     (x, d.targets(Task::Binary))
 }
 
-fn config(epochs: usize) -> TrainConfig {
-    TrainConfig { epochs, batch_size: 64, dropout: Dropout::Hidden(0.8), seed: 7, ..TrainConfig::default() }
+fn config() -> TrainConfig {
+    TrainConfig { batch_size: 64, dropout: Dropout::Hidden(0.8), seed: 7, ..TrainConfig::default() }
 }
 
 /// The end-to-end target: [2, 64, 32, 1] with Adam on 10,000 moons, >= 95% in 20 epochs.
@@ -19,7 +19,7 @@ fn moons_reach_95_percent_in_20_epochs() {
     let (x, y) = moons(10_000, 1);
     let mut net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 3).unwrap();
     let mut adam = Optimizer::adam(0.01).unwrap();
-    let h = fit(&mut net, &mut adam, DataView::new(x.view(), y.view()), &config(20)).unwrap();
+    let h = fit(&mut net, &mut adam, DataView::new(x.view(), y.view()), &config(), 20).unwrap();
     let acc = h.final_train_accuracy().unwrap();
     assert!(acc >= 0.95, "training accuracy {acc}");
     assert_eq!(h.epochs(), 20);
@@ -38,7 +38,7 @@ fn same_seed_gives_bit_identical_weights_and_history() {
         let (x, y) = moons(1000, 2);
         let mut net = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 5).unwrap();
         let mut adam = Optimizer::adam(0.01).unwrap();
-        let h = fit(&mut net, &mut adam, DataView::new(x.view(), y.view()), &config(3)).unwrap();
+        let h = fit(&mut net, &mut adam, DataView::new(x.view(), y.view()), &config(), 3).unwrap();
         (net, h)
     };
     let (n1, h1) = run();
@@ -50,9 +50,9 @@ fn same_seed_gives_bit_identical_weights_and_history() {
     // And another seed changes things.
     let (x, y) = moons(1000, 2);
     let mut net = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 5).unwrap();
-    let cfg = TrainConfig { seed: 8, ..config(3) };
+    let cfg = TrainConfig { seed: 8, ..config() };
     let h3 =
-        fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg).unwrap();
+        fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg, 3).unwrap();
     assert_ne!(bits(&h1.step_loss), bits(&h3.step_loss));
 }
 
@@ -62,7 +62,7 @@ fn divergence_is_an_error_naming_epoch_and_step_and_weights_stay_finite() {
     let y = d.targets(Task::Regression).mapv(|v| v * 1000.0);
     let mut net = Network::new(&[2, 32, 32, 1], Activation::Relu, Task::Regression, Init::He, 1).unwrap();
     let mut sgd = Optimizer::sgd(10.0).unwrap();
-    let err = fit(&mut net, &mut sgd, DataView::new(d.x.view(), y.view()), &config(50)).unwrap_err();
+    let err = fit(&mut net, &mut sgd, DataView::new(d.x.view(), y.view()), &config(), 50).unwrap_err();
     match err {
         AnnError::Diverged { epoch, step, loss } => {
             assert!(!loss.is_finite());
@@ -95,8 +95,8 @@ fn validation_metrics_observer_and_multiclass() {
         }
     }
     let mut obs = Count(0, 0, Vec::new());
-    let cfg = TrainConfig { epochs: 60, batch_size: 32, dropout: Dropout::Hidden(1.0), ..config(0) };
-    let h = Trainer::new(&cfg)
+    let cfg = TrainConfig { batch_size: 32, dropout: Dropout::Hidden(1.0), ..config() };
+    let h = Trainer::new(&cfg, 60)
         .validation(DataView::new(xv.view(), yv.view()))
         .observer(&mut obs)
         .fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(xt.view(), yt.view()))
@@ -115,13 +115,12 @@ fn early_stopping_restores_the_best_weights() {
     let (yt, yv) = (train.targets(Task::Binary), val.targets(Task::Binary));
     let mut net = Network::new(&[2, 128, 128, 1], Activation::Relu, Task::Binary, Init::He, 2).unwrap();
     let cfg = TrainConfig {
-        epochs: 400,
         batch_size: 8,
         early_stopping: Some(EarlyStopping { patience: 10, min_delta: 0.0 }),
-        ..config(0)
+        ..config()
     };
     let (xt, xv) = (train.x.view(), val.x.view());
-    let h = Trainer::new(&cfg)
+    let h = Trainer::new(&cfg, 400)
         .validation(DataView::new(xv, yv.view()))
         .fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(xt, yt.view()))
         .unwrap();
@@ -139,27 +138,27 @@ fn bad_hyperparameters_and_data_are_errors() {
     let mut adam = Optimizer::adam(0.01).unwrap();
     let data = DataView::new(x.view(), y.view());
     for cfg in [
-        TrainConfig { batch_size: 0, ..config(1) },
-        TrainConfig { dropout: Dropout::Hidden(0.0), ..config(1) },
-        TrainConfig { dropout: Dropout::Hidden(1.2), ..config(1) },
-        TrainConfig { dropout: Dropout::PerLayer(vec![0.5]), ..config(1) },
-        TrainConfig { l2: -1.0, ..config(1) },
-        TrainConfig { early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }), ..config(1) },
+        TrainConfig { batch_size: 0, ..config() },
+        TrainConfig { dropout: Dropout::Hidden(0.0), ..config() },
+        TrainConfig { dropout: Dropout::Hidden(1.2), ..config() },
+        TrainConfig { dropout: Dropout::PerLayer(vec![0.5]), ..config() },
+        TrainConfig { l2: -1.0, ..config() },
+        TrainConfig { early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }), ..config() },
     ] {
-        assert!(fit(&mut net, &mut adam, data, &cfg).is_err(), "{cfg:?}");
+        assert!(fit(&mut net, &mut adam, data, &cfg, 1).is_err(), "{cfg:?}");
     }
     let bad_y = y.mapv(|v| v * 2.0);
     assert!(matches!(
-        fit(&mut net, &mut adam, DataView::new(x.view(), bad_y.view()), &config(1)),
+        fit(&mut net, &mut adam, DataView::new(x.view(), bad_y.view()), &config(), 1),
         Err(AnnError::InvalidLabels(_))
     ));
     let short_y = y.slice(ndarray::s![.., ..50]).to_owned();
-    let err = fit(&mut net, &mut adam, DataView::new(x.view(), short_y.view()), &config(1)).unwrap_err();
+    let err = fit(&mut net, &mut adam, DataView::new(x.view(), short_y.view()), &config(), 1).unwrap_err();
     assert!(err.to_string().contains("(1, 50)"), "{err}");
     let mut xn = x.clone();
     xn[[0, 3]] = f64::NAN;
     assert!(matches!(
-        fit(&mut net, &mut adam, DataView::new(xn.view(), y.view()), &config(1)),
+        fit(&mut net, &mut adam, DataView::new(xn.view(), y.view()), &config(), 1),
         Err(AnnError::NonFinite(_))
     ));
 }
@@ -173,25 +172,21 @@ fn an_optimizer_goes_on_with_its_network_and_refuses_another() {
     let (xv, yv) = moons(200, 4);
     let mut net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
     let mut adam = Optimizer::adam(0.05).unwrap();
-    let stop = TrainConfig {
-        epochs: 400,
-        early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }),
-        ..config(0)
-    };
-    let h = Trainer::new(&stop).validation((&xv, &yv)).fit(&mut net, &mut adam, (&x, &y)).unwrap();
+    let stop = TrainConfig { early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }), ..config() };
+    let h = Trainer::new(&stop, 400).validation((&xv, &yv)).fit(&mut net, &mut adam, (&x, &y)).unwrap();
     assert!(h.best_epoch.is_some() && h.epochs() < 400, "early stopping ended the run");
     let t = adam.state().t;
     assert_eq!(t as usize, h.step_loss.len());
-    fit(&mut net, &mut adam, (&x, &y), &config(2)).unwrap();
+    fit(&mut net, &mut adam, (&x, &y), &config(), 2).unwrap();
     assert_eq!(adam.state().t, t + 2 * 7, "400 examples in batches of 64: 7 steps per epoch");
 
     let before = adam.clone();
     let mut twin = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
-    let err = fit(&mut twin, &mut adam, (&x, &y), &config(1)).unwrap_err();
+    let err = fit(&mut twin, &mut adam, (&x, &y), &config(), 1).unwrap_err();
     assert!(matches!(err, AnnError::OptimizerState(_)), "{err}");
     assert_eq!(adam, before, "nothing was trained");
     let mut copy = net.clone();
-    assert!(fit(&mut copy, &mut adam, (&x, &y), &config(1)).is_err());
+    assert!(fit(&mut copy, &mut adam, (&x, &y), &config(), 1).is_err());
     adam.reset();
-    fit(&mut twin, &mut adam, (&x, &y), &config(1)).unwrap();
+    fit(&mut twin, &mut adam, (&x, &y), &config(), 1).unwrap();
 }

@@ -2,20 +2,21 @@
 //! accuracy that training records after every epoch, with the bits of
 //! [`evaluate`](crate::evaluate).
 
-use super::kernels::bias_and_activate;
+use super::kernels::activate;
 use super::matmul::matmul_into;
 use super::threads::{OWN_THREADS, cores, join};
-use super::workspace::{EvalBufs, Workspace, check_lambda};
+use super::workspace::{EvalBufs, Workspace, add_bias};
 use crate::data::DataView;
 use crate::error::Result;
 use crate::loss::{Loss, l2_penalty};
 use crate::metrics::count_correct;
 use crate::network::Network;
+use crate::normalization::in_layer;
 use ndarray::{Array2, s};
 
 /// Columns per chunk when a whole data set is evaluated: bounds the evaluation buffers to
 /// (n_l × 256) per layer whatever m is, so a 256-unit layer's Z and A (1 MB) stay in cache.
-pub const EVAL_CHUNK: usize = 256;
+pub(crate) const EVAL_CHUNK: usize = 256;
 
 /// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
 /// it, starting and joining a thread costs about what it saves (10,000 examples through
@@ -26,25 +27,15 @@ impl Workspace {
     /// (J + L2, accuracy) of `net` on a whole data set in eval mode, as
     /// [`crate::evaluate`], in chunks of [`EVAL_CHUNK`] columns through reused buffers; for
     /// big evaluations (default build, two or more cores) the second half of the chunks runs
-    /// on another core.
+    /// on another core. The data must be checked against the network.
     /// The per-column losses are summed column after column, as `evaluate` does, so the
     /// result has its bits.
-    pub fn evaluate(&mut self, net: &Network, data: DataView<'_>, lambda: f64) -> Result<(f64, Option<f64>)> {
-        self.check_net(net)?;
-        self.check_data(data, "evaluation data")?;
-        check_lambda(lambda)?;
-        net.check_input(data.x, "evaluation X")?;
-        net.loss().check_labels(data.y, net.output_size(), data.x.ncols())?;
-        Ok(self.evaluate_unchecked(net, data, lambda))
-    }
-
-    /// [`Workspace::evaluate`] for data already checked against the network.
     pub(crate) fn evaluate_unchecked(
         &mut self,
         net: &Network,
         data: DataView<'_>,
         lambda: f64,
-    ) -> (f64, Option<f64>) {
+    ) -> Result<(f64, Option<f64>)> {
         let m = data.x.ncols();
         let chunks = m.div_ceil(EVAL_CHUNK);
         let work = m * net.layers().iter().map(|l| l.w.len()).sum::<usize>();
@@ -69,15 +60,15 @@ impl Workspace {
                 || eval_columns(net, data, 0, &mut bufs_a[0], terms_a, false),
                 || eval_columns(net, data, mid, &mut bufs_b[0], terms_b, false),
             );
-            here + other
+            here? + other?
         } else {
-            eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms, true)
+            eval_columns(net, data, 0, &mut self.eval[0], &mut self.terms, true)?
         };
         // Column after column, as `Loss::cost` sums them: the bits of `evaluate`.
         let total = self.terms.iter().fold(0.0, |t, &c| t + c);
-        let loss = total / m as f64 + l2_penalty(net.layers().iter().map(|layer| layer.w.view()), lambda, m);
+        let loss = total / m as f64 + l2_penalty(net.weights(), lambda, m);
         let acc = (net.loss() != Loss::MeanSquaredError).then(|| correct as f64 / m as f64);
-        (loss, acc)
+        Ok((loss, acc))
     }
 }
 
@@ -91,7 +82,7 @@ fn eval_columns(
     bufs: &mut EvalBufs,
     terms: &mut [f64],
     split: bool,
-) -> usize {
+) -> Result<usize> {
     let EvalBufs { layers: bufs, scratch } = bufs;
     let layers = net.layers();
     let out = layers.len() - 1;
@@ -108,7 +99,16 @@ fn eval_columns(
             let a = a.slice_mut(s![.., ..cols]);
             let a_prev = if i == 0 { x } else { done[i - 1].1.slice(s![.., ..cols]) };
             matmul_into(layer.w.view(), a_prev, z.view_mut(), scratch, split);
-            bias_and_activate(layer, z, a, None);
+            match &layer.normalization {
+                None => activate(layer.activation, Some(layer.b.view()), z, a, None),
+                Some(norm) => {
+                    // Z[l] += b[l], then Z̃[l] (each column on its own in evaluation)
+                    add_bias(z.view_mut(), layer.b.view());
+                    let z_tilde = norm.eval_step(z.view()).map_err(|e| in_layer(e, i + 1))?;
+                    z.assign(&z_tilde);
+                    activate(layer.activation, None, z, a, None);
+                }
+            }
         }
         let (z, a) = &bufs[out];
         let (z, a) = (z.slice(s![.., ..cols]), a.slice(s![.., ..cols]));
@@ -118,5 +118,5 @@ fn eval_columns(
         }
         correct += count_correct(a, y);
     }
-    correct
+    Ok(correct)
 }

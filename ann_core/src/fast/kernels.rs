@@ -4,9 +4,10 @@
 //! operations in the reference's order, so the results are its bits.
 
 use super::simd::wide;
-use crate::activation::{Activation, relu, sigmoid};
-use crate::layer::Layer;
+use crate::activation::{Activation, Specialized};
+use crate::dropout;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use rand::rngs::ChaCha8Rng;
 
 /// Writes the columns `idx` of X into `out` (shape (n, |idx|)), without allocating:
 /// the batch X{t} gathered straight from the data set. `idx` must be in range.
@@ -28,36 +29,52 @@ pub(super) fn gather_columns_into(x: ArrayView2<f64>, idx: &[usize], mut out: Ar
     }
 }
 
-/// Z += b (broadcast over columns), then A = g(Z) ⊙ D / keep_prob, in one pass for the
-/// element-wise activations. Z is the raw W A[l−1] on entry.
-pub(super) fn bias_and_activate(
-    layer: &Layer,
+/// Z += b (broadcast over columns; no bias for a normalized layer, whose Z̃ replaced Z
+/// already), then A = g(Z) ⊙ D / keep_prob: one pass per row for the element-wise
+/// activations, softmax column by column.
+pub(super) fn activate(
+    act: Activation,
+    b: Option<ArrayView2<f64>>,
     mut z: ArrayViewMut2<f64>,
     mut a: ArrayViewMut2<f64>,
     mask: Option<(ArrayView2<f64>, f64)>,
 ) {
-    let b = &layer.b;
-    match layer.activation {
-        Activation::Relu => fused_forward(b, z, a, mask, relu),
-        Activation::Tanh => fused_forward(b, z, a, mask, f64::tanh),
-        Activation::Sigmoid => fused_forward(b, z, a, mask, sigmoid),
-        Activation::Linear => fused_forward(b, z, a, mask, |v| v),
-        Activation::Softmax => {
-            Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
-                let bias = br[0];
-                zr.mapv_inplace(|v| v + bias);
-            });
-            a.assign(&z);
-            Activation::Softmax.forward_inplace(a.view_mut());
-            if let Some((d, keep)) = mask {
-                Zip::from(&mut a).and(&d).for_each(|a, &d| *a = *a * d / keep);
-            }
-        }
+    let fused = FusedForward { b, z: z.view_mut(), a: a.view_mut(), mask };
+    if act.specialized(fused).is_some() {
+        return;
+    }
+    // Softmax: a function of each whole column.
+    if let Some(b) = b {
+        Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
+            let bias = br[0];
+            zr.mapv_inplace(|v| v + bias);
+        });
+    }
+    a.assign(&z);
+    Activation::Softmax.forward_inplace(a.view_mut());
+    if let Some((d, keep)) = mask {
+        let scale = 1.0 / keep;
+        Zip::from(&mut a).and(&d).for_each(|a, &d| *a = *a * d * scale);
+    }
+}
+
+/// [`activate`] for an element-wise activation, g compiled into the loop.
+struct FusedForward<'a> {
+    b: Option<ArrayView2<'a, f64>>,
+    z: ArrayViewMut2<'a, f64>,
+    a: ArrayViewMut2<'a, f64>,
+    mask: Option<(ArrayView2<'a, f64>, f64)>,
+}
+
+impl Specialized for FusedForward<'_> {
+    type Output = ();
+    fn run(self, g: impl Fn(f64) -> f64 + Copy, _delta: impl Fn(f64, f64, f64) -> f64 + Copy) {
+        fused_forward(self.b, self.z, self.a, self.mask, g);
     }
 }
 
 fn fused_forward(
-    b: &Array2<f64>,
+    b: Option<ArrayView2<f64>>,
     z: ArrayViewMut2<f64>,
     a: ArrayViewMut2<f64>,
     mask: Option<(ArrayView2<f64>, f64)>,
@@ -76,7 +93,7 @@ fn fused_forward(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn fused_forward_avx512(
-    b: &Array2<f64>,
+    b: Option<ArrayView2<f64>>,
     z: ArrayViewMut2<f64>,
     a: ArrayViewMut2<f64>,
     mask: Option<(ArrayView2<f64>, f64)>,
@@ -88,17 +105,17 @@ fn fused_forward_avx512(
 /// The body of [`fused_forward`]: row by row, each row one loop over slices.
 #[inline(always)]
 fn fused_forward_rows(
-    b: &Array2<f64>,
+    b: Option<ArrayView2<f64>>,
     mut z: ArrayViewMut2<f64>,
     mut a: ArrayViewMut2<f64>,
     mask: Option<(ArrayView2<f64>, f64)>,
     g: impl Fn(f64) -> f64 + Copy,
 ) {
     for r in 0..z.nrows() {
-        let bias = b[[r, 0]];
+        let bias = b.map(|b| b[[r, 0]]);
         let (mut zr, mut ar) = (z.row_mut(r), a.row_mut(r));
-        match mask {
-            None => {
+        match (bias, mask) {
+            (Some(bias), None) => {
                 let op = |z: &mut f64, a: &mut f64| {
                     *z += bias;
                     *a = g(*z);
@@ -109,7 +126,7 @@ fn fused_forward_rows(
                     Zip::from(&mut zr).and(&mut ar).for_each(op);
                 }
             }
-            Some((d, keep)) => {
+            (Some(bias), Some((d, keep))) => {
                 let scale = 1.0 / keep;
                 let op = |z: &mut f64, a: &mut f64, d: f64| {
                     *z += bias;
@@ -122,6 +139,11 @@ fn fused_forward_rows(
                 } else {
                     Zip::from(&mut zr).and(&mut ar).and(&dr).for_each(|z, a, &d| op(z, a, d));
                 }
+            }
+            (None, None) => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = g(z)),
+            (None, Some((d, keep))) => {
+                let scale = 1.0 / keep;
+                Zip::from(&mut ar).and(&zr).and(d.row(r)).for_each(|a, &z, &d| *a = g(z) * d * scale);
             }
         }
     }
@@ -152,8 +174,8 @@ pub(super) fn zip3_mut(
 }
 
 /// dA[l] (in `da`) → dZ[l] = (dA[l] ⊙ D[l] / keep_prob[l]) ⊙ g'(Z[l]), in place.
-/// `a` is the cached A[l]; when it carries dropout, g(Z[l]) is recomputed into `g_buf`
-/// for the activations whose derivative needs it.
+/// `a` is the cached A[l]; when it carries dropout, g(Z[l]) is recomputed entry by entry
+/// (softmax: into `g_buf`) for the activations whose derivative needs it.
 pub(super) fn hidden_delta(
     act: Activation,
     z: ArrayView2<f64>,
@@ -162,23 +184,15 @@ pub(super) fn hidden_delta(
     g_buf: &mut Option<Array2<f64>>,
     da: &mut Array2<f64>,
 ) {
-    // Written as selects (both sides computed), so the loops have no data-dependent branch.
-    match (act, mask) {
-        (Activation::Relu, None) => zip2_mut(da, z, |d, z| *d = if z <= 0.0 { 0.0 } else { *d }),
-        (Activation::Relu, Some((mask, keep))) => {
-            let scale = 1.0 / keep;
-            zip3_mut(da, z, mask, |d, z, m| {
-                let kept = *d * m * scale;
-                *d = if z <= 0.0 { 0.0 } else { kept };
-            })
-        }
-        (_, None) => act.backward_inplace(z, a, da.view_mut()),
-        (_, Some((mask, keep))) => {
+    if act.specialized(HiddenDelta { z, a, mask, da: &mut *da }).is_some() {
+        return;
+    }
+    // Softmax: its Jacobian–vector product, column by column.
+    match mask {
+        None => act.backward_inplace(z, a, da.view_mut()),
+        Some((mask, keep)) => {
             let scale = 1.0 / keep;
             zip2_mut(da, mask, |d, m| *d = *d * m * scale);
-            if matches!(act, Activation::Linear) {
-                return;
-            }
             let g = g_buf.get_or_insert_with(|| Array2::zeros(z.raw_dim()));
             g.assign(&z);
             act.forward_inplace(g.view_mut());
@@ -187,10 +201,57 @@ pub(super) fn hidden_delta(
     }
 }
 
+/// [`hidden_delta`] for an element-wise activation: one loop, g and g' compiled in.
+struct HiddenDelta<'a> {
+    z: ArrayView2<'a, f64>,
+    a: ArrayView2<'a, f64>,
+    mask: Option<(ArrayView2<'a, f64>, f64)>,
+    da: &'a mut Array2<f64>,
+}
+
+impl Specialized for HiddenDelta<'_> {
+    type Output = ();
+    fn run(self, g: impl Fn(f64) -> f64 + Copy, delta: impl Fn(f64, f64, f64) -> f64 + Copy) {
+        match self.mask {
+            None => zip3_mut(self.da, self.z, self.a, |d, z, a| *d = delta(z, a, *d)),
+            Some((mask, keep)) => {
+                let scale = 1.0 / keep;
+                zip3_mut(self.da, self.z, mask, |d, z, m| *d = delta(z, g(z), *d * m * scale));
+            }
+        }
+    }
+}
+
+/// Overwrites `d` with a fresh 0/1 mask: the words and threshold of
+/// [`fill_mask`](crate::dropout::fill_mask), compiled for the CPU's widest vectors (any
+/// other layout than a contiguous one goes to `fill_mask` itself).
+pub(super) fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
+    let Some(entries) = d.as_slice_mut() else {
+        return dropout::fill_mask(d, keep, rng);
+    };
+    let t = dropout::keep_threshold(keep);
+    let mut words = [0u16; dropout::MASK_CHUNK];
+    for chunk in entries.chunks_mut(dropout::MASK_CHUNK) {
+        let w = dropout::next_words(&mut words, chunk.len(), rng);
+        wide(|| chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = dropout::kept(w, t)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn the_widened_mask_has_the_bits_of_the_readable_one() {
+        use rand::SeedableRng;
+        let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(3), ChaCha8Rng::seed_from_u64(3));
+        let (mut fast, mut plain) = (Array2::zeros((7, 300)), Array2::zeros((7, 300)));
+        fill_mask(fast.view_mut(), 0.7, &mut r1);
+        dropout::fill_mask(plain.view_mut(), 0.7, &mut r2);
+        assert_eq!(fast, plain);
+        assert_eq!(r1, r2);
+    }
 
     #[test]
     fn gather_follows_either_layout_of_x() {

@@ -1,19 +1,27 @@
 //! The fast path: every optimisation of the crate, behind one seam.
 //!
-//! The modules of the math (`forward`, `backward`, `loss`, `optim`, ...) compute each
-//! equation the plain way, one line per equation and a fresh array per result: they are the
-//! reference. Training runs the same arithmetic here, faster, and gets the same bits:
+//! The modules of the math (`forward`, `backward`, `loss`, `normalization`, `optim`, ...)
+//! compute each equation the plain way, one line per equation and a fresh array per result:
+//! they are the reference. Training runs the same arithmetic here, faster, and gets the same
+//! bits.
 //!
-//! | what | where |
-//! |---|---|
-//! | a training step's buffers, allocated once and filled in place: [`Workspace`] | `workspace.rs` |
-//! | the whole data set evaluated in chunks, on two cores when it is big | `evaluate.rs` |
-//! | small matrix products from the arrays themselves (AVX-512 register tiles) | `matmul.rs` |
-//! | Z += b and A = g(Z) ⊙ D / keep_prob fused per layer; dZ in place; batch gathering | `kernels.rs` |
-//! | element-wise loops compiled for the CPU's widest vectors | `simd.rs` |
-//! | a second core | `threads.rs` |
-//! | optimizer updates as one loop over a parameter's memory | `update.rs` |
-//! | sums in a fixed order that vectorizes (‖M‖_F) | `reduce.rs` |
+//! Behind the seam:
+//!
+//! | what | where | used by |
+//! |---|---|---|
+//! | a training step's buffers, allocated once and filled in place (`Workspace`) | `workspace.rs` | the training loop |
+//! | the whole data set evaluated in chunks, on two cores when it is big | `evaluate.rs` | the training loop |
+//! | small matrix products from the arrays themselves (AVX-512 register tiles) | `matmul.rs` | the two above |
+//! | Z += b and A = g(Z) ⊙ D / keep_prob fused per layer for every element-wise g; dZ in place; batch gathering; dropout masks | `kernels.rs` | the two above |
+//! | element-wise loops compiled for the CPU's widest vectors | `simd.rs` | all of these |
+//! | a second core | `threads.rs` | all of these |
+//! | an update rule's equations run over a parameter's memory | `update.rs` | [`Optimizer::step`](crate::Optimizer::step) |
+//!
+//! Not behind it, so written once, in the math's own modules: the activations' g and g'
+//! (`activation.rs`; the kernels compile them into their loops), the update rules (`optim/`;
+//! `update.rs` only runs a rule's closure over the entries), the normalizations (a
+//! normalized layer's step in the workspace calls `normalization.rs` itself, and allocates),
+//! the losses, and ‖M‖_F (`matrix_norm.rs`, one fixed summation order for everyone).
 //!
 //! Why the bits do not change: every entry is computed with the reference's operations in
 //! the reference's order. The matrix kernel sums over k exactly as matrixmultiply (ndarray's
@@ -26,14 +34,12 @@
 mod evaluate;
 mod kernels;
 mod matmul;
-mod reduce;
 mod simd;
 mod threads;
-mod update;
+pub(crate) mod update;
 mod workspace;
 
-pub use evaluate::EVAL_CHUNK;
-pub use reduce::frobenius;
-pub(crate) use simd::wide;
-pub(crate) use update::{each_entry, each_entry1, each_entry2};
-pub use workspace::Workspace;
+pub(crate) use workspace::Workspace;
+
+#[cfg(test)]
+mod tests;

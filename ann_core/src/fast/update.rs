@@ -1,18 +1,18 @@
 //! Optimizer updates, entry by entry over the memory of a parameter and its averages.
 //!
-//! An update rule changes every entry of θ (W[l] or b[l]) from the same entry of dθ and of
-//! the rule's running averages, and nothing else: there is no sum, so any order of the
-//! entries gives the same bits. That lets the rule run as one loop over the memory compiled
-//! for the CPU's widest vectors, and a big parameter in two halves on two cores. One entry
-//! point per number of running averages: [`each_entry`] (none), [`each_entry1`] (one, e.g.
-//! Momentum's v) and [`each_entry2`] (two, Adam's m and v).
+//! An update rule changes every entry of θ (W[l], b[l], γ[l] or β[l]) from the same entry
+//! of dθ and of the rule's running averages, and nothing else: there is no sum, so any order
+//! of the entries gives the same bits. That lets the rule run as one loop over the memory
+//! compiled for the CPU's widest vectors, and a big parameter in two halves on two cores.
+//! One entry point per number of running averages: [`each_entry`] (none),
+//! [`each_entry_with`] (one, e.g. Momentum's m) and [`each_entry_with_two`] (Adam's m and v).
 //!
 //! Each loop takes its slices as separate arguments: that is what tells the compiler they do
 //! not overlap, without which it does not vectorize the loop (measured: 4× slower).
 
 use super::simd::wide;
 use super::threads::{cores, join};
-use ndarray::{Array2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
 /// Parameters with at least this many entries are updated on two cores: an update streams
 /// θ, its averages and dθ through memory once, and a 784 → 256 layer's W (200,704 entries,
@@ -20,7 +20,11 @@ use ndarray::{Array2, Zip};
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
 /// `rule(θ, dθ)` for every entry of the parameter `p` and its gradient `g`.
-pub(crate) fn each_entry(p: &mut Array2<f64>, g: &Array2<f64>, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
+pub(crate) fn each_entry(
+    mut p: ArrayViewMut2<f64>,
+    g: ArrayView2<f64>,
+    rule: impl Fn(&mut f64, f64) + Copy + Sync,
+) {
     if let (Some(p), Some(g)) = (p.as_slice_mut(), g.as_slice()) {
         whole_or_halves((p, g), |(p, g)| {
             wide(|| p.iter_mut().zip(g).for_each(|(p, &g)| rule(p, g)));
@@ -31,41 +35,41 @@ pub(crate) fn each_entry(p: &mut Array2<f64>, g: &Array2<f64>, rule: impl Fn(&mu
 }
 
 /// `rule(θ, s, dθ)` for every entry of `p`, its running average `s` and its gradient `g`.
-pub(crate) fn each_entry1(
-    p: &mut Array2<f64>,
-    s: &mut Array2<f64>,
-    g: &Array2<f64>,
+pub(crate) fn each_entry_with(
+    mut p: ArrayViewMut2<f64>,
+    mut s: ArrayViewMut2<f64>,
+    g: ArrayView2<f64>,
     rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync,
 ) {
     if let (Some(p), Some(s), Some(g)) = (p.as_slice_mut(), s.as_slice_mut(), g.as_slice()) {
-        whole_or_halves((p, s, g), |(p, s, g)| loop1(p, s, g, rule));
+        whole_or_halves((p, s, g), |(p, s, g)| loop_with(p, s, g, rule));
     } else {
         Zip::from(p).and(s).and(g).for_each(|p, s, &g| rule(p, s, g));
     }
 }
 
 /// `rule(θ, s1, s2, dθ)` for every entry of `p`, its two running averages and its gradient.
-pub(crate) fn each_entry2(
-    p: &mut Array2<f64>,
-    s1: &mut Array2<f64>,
-    s2: &mut Array2<f64>,
-    g: &Array2<f64>,
+pub(crate) fn each_entry_with_two(
+    mut p: ArrayViewMut2<f64>,
+    mut s1: ArrayViewMut2<f64>,
+    mut s2: ArrayViewMut2<f64>,
+    g: ArrayView2<f64>,
     rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync,
 ) {
     if let (Some(p), Some(s1), Some(s2), Some(g)) =
         (p.as_slice_mut(), s1.as_slice_mut(), s2.as_slice_mut(), g.as_slice())
     {
-        whole_or_halves((p, s1, s2, g), |(p, s1, s2, g)| loop2(p, s1, s2, g, rule));
+        whole_or_halves((p, s1, s2, g), |(p, s1, s2, g)| loop_with_two(p, s1, s2, g, rule));
     } else {
         Zip::from(p).and(s1).and(s2).and(g).for_each(|p, s1, s2, &g| rule(p, s1, s2, g));
     }
 }
 
-fn loop1(p: &mut [f64], s: &mut [f64], g: &[f64], rule: impl Fn(&mut f64, &mut f64, f64) + Copy) {
+fn loop_with(p: &mut [f64], s: &mut [f64], g: &[f64], rule: impl Fn(&mut f64, &mut f64, f64) + Copy) {
     wide(|| p.iter_mut().zip(s).zip(g).for_each(|((p, s), &g)| rule(p, s, g)));
 }
 
-fn loop2(
+fn loop_with_two(
     p: &mut [f64],
     s1: &mut [f64],
     s2: &mut [f64],
@@ -129,6 +133,7 @@ fn whole_or_halves<S: Halves>(entries: S, run: impl Fn(S) + Sync) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
 
     #[test]
     fn a_big_parameter_updated_on_two_cores_has_the_bits_of_one_loop() {
@@ -146,18 +151,18 @@ mod tests {
             *v = 0.999 * *v + 0.001 * d * d;
             *p -= 0.01 * (*m * 1.7) / ((*v * 3.1).sqrt() + 1e-8);
         };
-        each_entry2(&mut p, &mut s1, &mut s2, &g, rule);
-        each_entry2(&mut pf, &mut s1f, &mut s2f, &gf, rule);
+        each_entry_with_two(p.view_mut(), s1.view_mut(), s2.view_mut(), g.view(), rule);
+        each_entry_with_two(pf.view_mut(), s1f.view_mut(), s2f.view_mut(), gf.view(), rule);
         assert!(same(&p, &pf) && same(&s1, &s1f) && same(&s2, &s2f));
         let rule = |p: &mut f64, v: &mut f64, d: f64| {
             *v = 0.9 * *v + 0.1 * d;
             *p -= 0.1 * *v;
         };
-        each_entry1(&mut p, &mut s1, &g, rule);
-        each_entry1(&mut pf, &mut s1f, &gf, rule);
+        each_entry_with(p.view_mut(), s1.view_mut(), g.view(), rule);
+        each_entry_with(pf.view_mut(), s1f.view_mut(), gf.view(), rule);
         assert!(same(&p, &pf) && same(&s1, &s1f));
-        each_entry(&mut p, &g, |p, d| *p -= 0.5 * d);
-        each_entry(&mut pf, &gf, |p, d| *p -= 0.5 * d);
+        each_entry(p.view_mut(), g.view(), |p, d| *p -= 0.5 * d);
+        each_entry(pf.view_mut(), gf.view(), |p, d| *p -= 0.5 * d);
         assert!(same(&p, &pf));
     }
 }

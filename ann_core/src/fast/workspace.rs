@@ -1,8 +1,8 @@
 //! [`Workspace`]: the buffers of a training step, allocated once and reused at every step.
 //!
 //! A workspace holds, for one batch width, the cache (X{t}, Z[l], A[l], D[l]), Y{t}, the
-//! buffers dA[l]/dZ[l] and the gradients dW[l], db[l], and fills them in place with the
-//! equations of `forward` and `backward`:
+//! buffers dA[l]/dZ[l] and the gradients of every parameter, and fills them in place with
+//! the equations of `forward` and `backward`:
 //!
 //! - Z[l] = W[l] A[l−1] into the preallocated Z[l], then one fused pass per element:
 //!   Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] · (1/keep_prob[l]);
@@ -10,24 +10,30 @@
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
 //!   dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1]).
 //!
+//! A normalized layer runs its normalization's own step between Z[l] += b[l] and g (and
+//! between dZ̃[l] and dW[l] on the way back): the readable functions of
+//! [`crate::normalization`], which allocate their results, so only networks without
+//! normalization train without allocating.
+//!
 //! In the default build (without the `threading` or `blas` features, whose matrix products
 //! are already multi-threaded) dW[l] ∥ dA[l−1] run on two cores when both are big. The last,
 //! smaller batch of an epoch gets a second set of buffers of its own width, so steady-state
 //! training does not allocate at all.
 
-use super::kernels::{bias_and_activate, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
+use super::kernels::{activate, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
 use super::matmul::{DIRECT_MAX_WORK, matmul_into};
-use super::reduce::frobenius;
 use super::simd::wide;
 use super::threads::{OWN_THREADS, cores, join};
-use crate::backward::Gradients;
 use crate::cache::{Cache, Train};
 use crate::data::DataView;
-use crate::dropout::{Dropout, fill_mask};
-use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::dropout::Dropout;
+use crate::error::{AnnError, Result, bad_hyper};
 use crate::loss::{Loss, l2_penalty};
+use crate::matrix_norm::frobenius;
 use crate::network::Network;
-use ndarray::{Array2, ArrayView2, ShapeBuilder, Zip};
+use crate::normalization::in_layer;
+use crate::param::{Gradients, ParamKind};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
@@ -51,7 +57,7 @@ impl Slot {
         let l = sizes.len() - 1;
         Slot {
             cache: Cache {
-                norm: vec![None; l],
+                normalization: vec![None; l],
                 a0: Array2::zeros((sizes[0], cols)),
                 z: per_layer(),
                 a: per_layer(),
@@ -71,25 +77,8 @@ impl Slot {
 }
 
 /// Preallocated buffers for the allocation-free training path (see the module docs).
-///
-/// ```
-/// use ann_core::*;
-/// use rand::SeedableRng;
-/// let data = two_moons(200, 0.1, 1).unwrap();
-/// let y = data.targets(Task::Binary);
-/// let net = Network::new(&[2, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
-/// let mut ws = Workspace::new(&net, 32).unwrap();
-/// let dropout = Dropout::Hidden(0.8);
-/// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(0);
-/// let idx: Vec<usize> = (0..32).collect();
-/// ws.load_batch(DataView::new(data.x.view(), y.view()), &idx).unwrap();
-/// ws.forward_train(&net, &dropout, &mut rng).unwrap();
-/// let loss = ws.cost(&net, 0.0).unwrap();
-/// let grads = ws.backward(&net, 0.0).unwrap();
-/// assert!(loss > 0.0 && grads.is_finite());
-/// ```
 #[derive(Debug, Clone)]
-pub struct Workspace {
+pub(crate) struct Workspace {
     /// [n_0, ..., n_L] of the network the buffers are shaped for.
     pub(super) sizes: Vec<usize>,
     /// slots[0] has `batch_size` columns; slots[1], if any, the width of the last batch.
@@ -97,24 +86,14 @@ pub struct Workspace {
     /// The slot holding the current batch.
     active: Option<usize>,
     pub(super) grads: Gradients,
+    /// Per layer, the index of W[l] in the parameter list (b[l], γ[l], β[l] follow it).
+    first_param: Vec<usize>,
     /// Per thread, buffers for chunked evaluation.
     pub(super) eval: Vec<EvalBufs>,
     /// Row-major copies of transposed matrix operands (see `matmul_into`).
     pub(super) scratch: Vec<f64>,
     /// The loss term of every column of the evaluated data set.
     pub(super) terms: Vec<f64>,
-}
-
-/// The workspace computes networks without batch normalization: an error for any other.
-fn refuse_batch_norm(net: &Network) -> Result<()> {
-    match net.layers().iter().position(|l| l.batch_norm.is_some()) {
-        Some(l) => Err(AnnError::InvalidArchitecture(format!(
-            "layer {} is batch-normalized: the workspace computes networks without batch norm; use \
-             forward_train and backward (fit chooses them itself)",
-            l + 1
-        ))),
-        None => Ok(()),
-    }
 }
 
 impl Workspace {
@@ -124,46 +103,27 @@ impl Workspace {
         if batch_size == 0 {
             return Err(bad_hyper("batch_size", 0, "must be at least 1"));
         }
-        refuse_batch_norm(net)?;
         let sizes = net.sizes();
+        let grads = Gradients::zeros_like(net);
+        let first_param =
+            grads.iter().enumerate().filter(|(_, (id, _))| id.kind == ParamKind::Weight).map(|(k, _)| k).collect();
         Ok(Workspace {
             slots: vec![Slot::new(&sizes, batch_size)],
             sizes,
             active: None,
-            grads: Gradients::zeros_like(net),
+            grads,
+            first_param,
             eval: Vec::new(),
             scratch: Vec::new(),
             terms: Vec::new(),
         })
     }
 
-    /// The batch width the main buffers were sized for.
-    pub fn batch_size(&self) -> usize {
-        self.slots[0].cols()
-    }
 
     /// Copies the columns `idx` of (X, Y) into the batch buffers X{t}, Y{t}: the batch is
     /// gathered straight from the data set, which is never copied or permuted as a whole.
-    /// Any layout works; with many features a column-major X (each example contiguous,
-    /// e.g. `x.t().as_standard_layout().into_owned().reversed_axes()`) gathers fastest.
-    pub fn load_batch(&mut self, data: DataView<'_>, idx: &[usize]) -> Result<()> {
-        self.check_data(data, "batch")?;
-        if idx.is_empty() {
-            return Err(AnnError::EmptyInput("the batch has no example indices".into()));
-        }
-        let m = data.x.ncols();
-        if let Some(&bad) = idx.iter().find(|&&j| j >= m) {
-            return Err(AnnError::ShapeMismatch {
-                context: "batch index into the columns of X".into(),
-                expected: format!("an index below m = {m}"),
-                got: bad.to_string(),
-            });
-        }
-        self.load_batch_unchecked(data, idx);
-        Ok(())
-    }
-
-    /// [`Workspace::load_batch`] for data already checked against the network.
+    /// `data` must be checked against the network and `idx` be in range. Any layout works;
+    /// with many features a column-major X (each example contiguous) gathers fastest.
     pub(crate) fn load_batch_unchecked(&mut self, data: DataView<'_>, idx: &[usize]) {
         let k = self.slot_for(idx.len());
         let slot = &mut self.slots[k];
@@ -179,21 +139,10 @@ impl Workspace {
         self.active = Some(k);
     }
 
-    /// Copies a whole batch (X{t}, Y{t}) into the batch buffers.
-    pub fn set_batch(&mut self, data: DataView<'_>) -> Result<()> {
-        self.check_data(data, "batch")?;
-        let k = self.slot_for(data.x.ncols());
-        let slot = &mut self.slots[k];
-        slot.cache.a0.assign(&data.x);
-        slot.y.assign(&data.y);
-        self.active = Some(k);
-        Ok(())
-    }
-
     /// Training-mode forward pass on the loaded batch, as [`Network::forward_train`]:
     /// draws D[l] from `rng` (the same draws, in the same order) for layers with
     /// keep_prob[l] < 1. Returns the cache, whose [`Cache::output`] is Ŷ = A[L].
-    pub fn forward_train(
+    pub(crate) fn forward_train(
         &mut self,
         net: &Network,
         dropout: &Dropout,
@@ -220,31 +169,41 @@ impl Workspace {
                 None
             };
             cache.keep[i] = keep;
-            // Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l]
-            bias_and_activate(layer, z.view_mut(), a.view_mut(), mask);
+            match &layer.normalization {
+                // Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l]
+                None => activate(layer.activation, Some(layer.b.view()), z.view_mut(), a.view_mut(), mask),
+                Some(norm) => {
+                    // Z[l] += b[l];  Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l];  A[l] = g(Z̃[l]) ⊙ D[l] / keep_prob[l]
+                    add_bias(z.view_mut(), layer.b.view());
+                    let (z_tilde, stats) = norm.train_step(z.view()).map_err(|e| in_layer(e, i + 1))?;
+                    z.assign(&z_tilde);
+                    cache.normalization[i] = Some(stats);
+                    activate(layer.activation, None, z.view_mut(), a.view_mut(), mask);
+                }
+            }
         }
         Ok(cache)
     }
 
     /// J{t} (+ L2) of the last forward pass, as [`Network::cost`].
-    pub fn cost(&self, net: &Network, lambda: f64) -> Result<f64> {
+    pub(crate) fn cost(&self, net: &Network, lambda: f64) -> Result<f64> {
         self.check_net(net)?;
         check_lambda(lambda)?;
         let slot = &self.slots[self.active_slot()?];
         let l = net.num_layers() - 1;
         let (z, a) = (slot.cache.z[l].view(), slot.cache.a[l].view());
         let data = net.loss().cost(z, a, slot.y.view());
-        Ok(data + l2_penalty(net.layers().iter().map(|layer| layer.w.view()), lambda, slot.cols()))
+        Ok(data + l2_penalty(net.weights(), lambda, slot.cols()))
     }
 
     /// Backpropagation of the last forward pass into the gradient buffers, as
     /// [`Network::backward`]. The result stays readable through [`Workspace::gradients`].
-    pub fn backward(&mut self, net: &Network, lambda: f64) -> Result<&Gradients> {
+    pub(crate) fn backward(&mut self, net: &Network, lambda: f64) -> Result<&Gradients> {
         self.check_net(net)?;
         check_lambda(lambda)?;
         let k = self.active_slot()?;
         let Slot { cache, y, dz, g } = &mut self.slots[k];
-        let scratch = &mut self.scratch;
+        let (scratch, grads) = (&mut self.scratch, &mut self.grads);
         let layers = net.layers();
         let n = layers.len();
         let m = y.ncols() as f64;
@@ -257,40 +216,57 @@ impl Workspace {
         }
         for i in (0..n).rev() {
             let (lower, upper) = dz.split_at_mut(i);
+            let first = self.first_param[i];
+            let mut bias_cancelled = false;
+            if let Some(norm) = &layers[i].normalization {
+                // dZ̃[l] → dγ[l], dβ[l] and dZ[l], by the normalization's own backward step
+                let stats = cache.normalization_index(i).ok_or_else(|| {
+                    AnnError::InvalidArchitecture(format!("layer {}: no normalization statistics", i + 1))
+                })?;
+                let step = norm.backward(stats, upper[0].view())?;
+                upper[0].assign(&step.dz);
+                zip2_mut(grads.value_mut(first + 2), step.dgamma.view(), |d, g| *d = g / m);
+                zip2_mut(grads.value_mut(first + 3), step.dbeta.view(), |d, g| *d = g / m);
+                bias_cancelled = norm.kind().cancels_bias();
+            }
             let dz_l = &upper[0];
             let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
             let w = &layers[i].w;
-            let grad = &mut self.grads.layers[i];
+            let dw = grads.value_mut(first);
             // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l] (into the dZ[l−1] buffer) need
             // only dZ[l]: when both are big they run at the same time, one per core.
             let mut da = lower.last_mut();
             match da.as_mut() {
-                Some(da) if two_products_at_once(grad.dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) => {
-                    let dw = &mut grad.dw;
+                Some(da) if two_products_at_once(dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) => {
                     // Both products are above the direct kernel's size: no scratch is used.
                     join(
                         || matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, false),
-                        move || matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
+                        || matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
                     );
                 }
                 Some(da) => {
-                    matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true);
+                    matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), scratch, true);
                     matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, true);
                 }
-                None => matmul_into(dz_l.view(), a_prev.t(), grad.dw.view_mut(), scratch, true),
+                None => matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), scratch, true),
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
             let inv_m = 1.0 / m;
             if lambda != 0.0 {
                 let c = lambda / m;
-                zip2_mut(&mut grad.dw, w.view(), |d, w| *d = *d * inv_m + c * w);
-            } else if let Some(dw) = grad.dw.as_slice_mut() {
+                zip2_mut(dw, w.view(), |d, w| *d = *d * inv_m + c * w);
+            } else if let Some(dw) = dw.as_slice_mut() {
                 wide(|| dw.iter_mut().for_each(|d| *d *= inv_m));
             } else {
-                grad.dw.mapv_inplace(|d| d * inv_m);
+                dw.mapv_inplace(|d| d * inv_m);
             }
-            // db[l] = (1/m) Σ_columns dZ[l]
-            Zip::from(grad.db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
+            // db[l] = (1/m) Σ_columns dZ[l]; 0 where the normalization cancels b[l]
+            let db = grads.value_mut(first + 1);
+            if bias_cancelled {
+                db.fill(0.0);
+            } else {
+                Zip::from(db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
+            }
             if let Some(da) = da {
                 // dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1])
                 let j = i - 1;
@@ -303,17 +279,12 @@ impl Workspace {
     }
 
     /// The cache of the last forward pass (X{t}, Z[l], A[l], D[l]).
-    pub fn cache(&self) -> Option<&Cache<Train>> {
+    pub(crate) fn cache(&self) -> Option<&Cache<Train>> {
         self.active.map(|k| &self.slots[k].cache)
     }
 
-    /// The targets Y{t} of the loaded batch.
-    pub fn targets(&self) -> Option<ArrayView2<'_, f64>> {
-        self.active.map(|k| self.slots[k].y.view())
-    }
-
     /// The gradients of the last [`Workspace::backward`] (zeros before the first).
-    pub fn gradients(&self) -> &Gradients {
+    pub(crate) fn gradients(&self) -> &Gradients {
         &self.grads
     }
 
@@ -321,12 +292,19 @@ impl Workspace {
     /// gradient entry is finite (a finite norm proves it for dW, so the full scan only runs
     /// when a norm overflows).
     pub(crate) fn gradient_norms(&self, norms: &mut [f64]) -> bool {
-        for (s, g) in norms.iter_mut().zip(&self.grads.layers) {
-            *s = frobenius(g.dw.view());
+        let mut weights = norms.iter_mut();
+        let mut finite = true;
+        for (id, g) in self.grads.iter() {
+            if id.kind == ParamKind::Weight
+                && let Some(norm) = weights.next()
+            {
+                *norm = frobenius(g.view());
+                finite &= norm.is_finite();
+            } else {
+                finite &= g.iter().all(|v| v.is_finite());
+            }
         }
-        let fast = norms.iter().all(|v| v.is_finite())
-            && self.grads.layers.iter().all(|g| g.db.iter().all(|v| v.is_finite()));
-        fast || self.grads.is_finite()
+        finite || self.grads.is_finite()
     }
 
     fn slot_for(&mut self, cols: usize) -> usize {
@@ -345,44 +323,32 @@ impl Workspace {
 
     fn active_slot(&self) -> Result<usize> {
         self.active.ok_or_else(|| {
-            AnnError::EmptyInput("no batch in the workspace: call load_batch or set_batch first".into())
+            AnnError::EmptyInput("no batch in the workspace: load one first".into())
         })
     }
 
     pub(super) fn check_net(&self, net: &Network) -> Result<()> {
-        refuse_batch_norm(net)?;
         let layers = net.layers();
         let same = layers.len() + 1 == self.sizes.len()
             && layers.iter().zip(self.sizes.windows(2)).all(|(l, p)| l.w.dim() == (p[1], p[0]));
-        if same {
-            Ok(())
-        } else {
-            Err(AnnError::ShapeMismatch {
+        if !same {
+            return Err(AnnError::ShapeMismatch {
                 context: "network for this workspace".into(),
                 expected: format!("layer sizes {:?}", self.sizes),
                 got: format!("layer sizes {:?}", net.sizes()),
-            })
+            });
         }
+        // The same parameters (a normalization added or removed changes them).
+        self.grads.check_fits(net)
     }
+}
 
-    pub(super) fn check_data(&self, data: DataView<'_>, what: &str) -> Result<()> {
-        let (n0, nl) = (self.sizes[0], self.sizes[self.sizes.len() - 1]);
-        if data.x.nrows() != n0 || data.x.ncols() == 0 {
-            return Err(AnnError::ShapeMismatch {
-                context: format!("{what} X"),
-                expected: format!("({n0}, m) with m >= 1"),
-                got: shape_str(data.x.shape()),
-            });
-        }
-        if data.y.dim() != (nl, data.x.ncols()) {
-            return Err(AnnError::ShapeMismatch {
-                context: format!("{what} Y"),
-                expected: format!("({nl}, {})", data.x.ncols()),
-                got: shape_str(data.y.shape()),
-            });
-        }
-        Ok(())
-    }
+/// Z[l] += b[l], b broadcast over the columns.
+pub(super) fn add_bias(mut z: ArrayViewMut2<f64>, b: ArrayView2<f64>) {
+    Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
+        let bias = br[0];
+        zr.mapv_inplace(|v| v + bias);
+    });
 }
 
 /// One thread's buffers for chunked evaluation.

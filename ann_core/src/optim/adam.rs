@@ -1,14 +1,13 @@
-//! Adam, with bias correction (t counts optimizer steps, not epochs):
+//! Adam, with bias correction (t counts optimizer steps, not epochs), for every parameter θ
+//! (W, b, γ and β alike):
 //!
-//! m = β1 m + (1 − β1) dW,   v = β2 v + (1 − β2) dW²,
+//! m = β1 m + (1 − β1) dθ,   v = β2 v + (1 − β2) dθ²,
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
-//! W ← W − α m̂ / (√v̂ + ε)   (and the same for b, and for batch norm's γ and β).
+//! θ ← θ − α m̂ / (√v̂ + ε).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps, norm_step2};
-use crate::backward::Gradients;
+use super::{Optimizer, OptimizerConfig, Rule, Update, check_beta, check_eps};
 use crate::error::Result;
-use crate::fast::each_entry2;
-use crate::network::Network;
+use crate::param::ParamId;
 use serde::{Deserialize, Serialize};
 
 /// Adam with learning rate α, moment factors β1, β2 and ε.
@@ -46,10 +45,9 @@ impl Optimizer {
             OptimizerConfig::AdamW(c) => (c.beta1, c.beta2),
             _ => return None,
         };
-        let i = layer.checked_sub(1)?;
         let state = self.state();
-        let m = *state.first.get(i)?.w.get((row, col))?;
-        let v = *state.second.get(i)?.w.get((row, col))?;
+        let m = *state.first(ParamId::w(layer))?.get((row, col))?;
+        let v = *state.second(ParamId::w(layer))?.get((row, col))?;
         let (c1, c2) = bias_corrections(beta1, beta2, state.t);
         Some((m * c1, v * c2))
     }
@@ -94,21 +92,15 @@ impl Rule for AdamConfig {
     fn averages(&self) -> (bool, bool) {
         (true, true)
     }
-    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+    fn update(&self, theta: Update<'_>, t: u64) {
         let AdamConfig { lr, beta1, beta2, eps } = *self;
         // m̂ = m · 1/(1 − β1^t), v̂ = v · 1/(1 − β2^t): one division per entry, not three.
-        let (c1, c2) = bias_corrections(beta1, beta2, state.t);
-        let rule = |p: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
+        let (c1, c2) = bias_corrections(beta1, beta2, t);
+        theta.each_with_both(|p, m, v, d| {
             *m = beta1 * *m + (1.0 - beta1) * d;
             *v = beta2 * *v + (1.0 - beta2) * d * d;
             *p -= lr * (*m * c1) / ((*v * c2).sqrt() + eps);
-        };
-        let layers = net.layers_mut().iter_mut().zip(&grads.layers);
-        for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
-            each_entry2(&mut layer.w, &mut m.w, &mut v.w, &g.dw, rule);
-            each_entry2(&mut layer.b, &mut m.b, &mut v.b, &g.db, rule);
-            norm_step2(layer, m, v, g, rule);
-        }
+        });
     }
 }
 
@@ -116,8 +108,9 @@ impl Rule for AdamConfig {
 mod tests {
     use super::*;
     use crate::activation::Activation;
-    use crate::backward::LayerGrad;
     use crate::layer::Layer;
+    use crate::network::Network;
+    use crate::param::Gradients;
     use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
@@ -127,15 +120,17 @@ mod tests {
     fn first_steps_by_hand() {
         let layer = Layer::new(array![[1.0, -2.0]], array![[0.5]], Activation::Linear);
         let mut net = Network::from_layers(vec![layer], Loss::MeanSquaredError).unwrap();
-        let g = Gradients { layers: vec![LayerGrad::new(array![[0.2, -4.0]], array![[0.0]])] };
+        let g = Gradients::from_layers(vec![(array![[0.2, -4.0]], array![[0.0]])]);
         let mut adam = Optimizer::adam(0.1).unwrap();
         assert!(adam.corrected_weight_moments(1, 0, 0).is_none());
         adam.step(&mut net, &g).unwrap();
         assert_eq!(adam.state().t, 1);
         assert_abs_diff_eq!(net.layers()[0].w, array![[0.9, -1.9]], epsilon = 1e-7);
         assert_abs_diff_eq!(net.layers()[0].b, array![[0.5]]);
-        assert_abs_diff_eq!(adam.state().first[0].w, array![[0.02, -0.4]], epsilon = 1e-15);
-        assert_abs_diff_eq!(adam.state().second[0].w, array![[0.001 * 0.04, 0.001 * 16.0]], epsilon = 1e-15);
+        let w1 = ParamId::w(1);
+        assert_abs_diff_eq!(*adam.state().first(w1).unwrap(), array![[0.02, -0.4]], epsilon = 1e-15);
+        let v = adam.state().second(w1).unwrap();
+        assert_abs_diff_eq!(*v, array![[0.001 * 0.04, 0.001 * 16.0]], epsilon = 1e-15);
         let (mh, vh) = adam.corrected_weight_moments(1, 0, 1).unwrap();
         assert_abs_diff_eq!(mh, -4.0, epsilon = 1e-12);
         assert_abs_diff_eq!(vh, 16.0, epsilon = 1e-9);

@@ -1,20 +1,19 @@
 //! AdamW: Adam with decoupled weight decay (Loshchilov and Hutter). The moments are
 //! Adam's; the decay is a step of its own, not a term of the gradient:
 //!
-//! m = β1 m + (1 − β1) dW,   v = β2 v + (1 − β2) dW²,
+//! m = β1 m + (1 − β1) dθ,   v = β2 v + (1 − β2) dθ²,
 //! m̂ = m / (1 − β1^t),       v̂ = v / (1 − β2^t),
-//! W ← W − α (m̂ / (√v̂ + ε) + λ W),   b ← b − α m̂_b / (√v̂_b + ε)  (γ and β like b).
+//! W ← W − α (m̂ / (√v̂ + ε) + λ W) for the weights W[l],
+//! θ ← θ − α m̂ / (√v̂ + ε) for every other parameter (b, γ, β).
 //!
 //! With L2 in the loss instead, λW/m enters dW and is divided by √v̂ like the rest of the
 //! gradient, so weights with large gradients are barely decayed; here every weight shrinks
 //! by the same factor αλ per step. As with L2 in this course, only W decays, not b.
 
 use super::adam::{bias_corrections, check_moments};
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, norm_step2};
-use crate::backward::Gradients;
+use super::{Optimizer, OptimizerConfig, Rule, Update};
 use crate::error::{Result, bad_hyper};
-use crate::fast::each_entry2;
-use crate::network::Network;
+use crate::param::ParamKind;
 use serde::{Deserialize, Serialize};
 
 /// AdamW with learning rate α, moment factors β1, β2, ε and weight decay λ.
@@ -77,24 +76,21 @@ impl Rule for AdamWConfig {
     fn averages(&self) -> (bool, bool) {
         (true, true)
     }
-    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+    fn update(&self, theta: Update<'_>, t: u64) {
         let AdamWConfig { lr, beta1, beta2, eps, weight_decay } = *self;
-        let (c1, c2) = bias_corrections(beta1, beta2, state.t);
+        let (c1, c2) = bias_corrections(beta1, beta2, t);
         let moments = move |m: &mut f64, v: &mut f64, d: f64| {
             *m = beta1 * *m + (1.0 - beta1) * d;
             *v = beta2 * *v + (1.0 - beta2) * d * d;
             (*m * c1) / ((*v * c2).sqrt() + eps)
         };
-        let weight = |w: &mut f64, m: &mut f64, v: &mut f64, d: f64| {
-            let adam = moments(m, v, d);
-            *w -= lr * (adam + weight_decay * *w);
-        };
-        let bias = |b: &mut f64, m: &mut f64, v: &mut f64, d: f64| *b -= lr * moments(m, v, d);
-        let layers = net.layers_mut().iter_mut().zip(&grads.layers);
-        for ((layer, g), (m, v)) in layers.zip(state.first.iter_mut().zip(&mut state.second)) {
-            each_entry2(&mut layer.w, &mut m.w, &mut v.w, &g.dw, weight);
-            each_entry2(&mut layer.b, &mut m.b, &mut v.b, &g.db, bias);
-            norm_step2(layer, m, v, g, bias);
+        if theta.kind == ParamKind::Weight {
+            theta.each_with_both(|w, m, v, d| {
+                let adam = moments(m, v, d);
+                *w -= lr * (adam + weight_decay * *w);
+            });
+        } else {
+            theta.each_with_both(|b, m, v, d| *b -= lr * moments(m, v, d));
         }
     }
 }
@@ -103,8 +99,9 @@ impl Rule for AdamWConfig {
 mod tests {
     use super::*;
     use crate::activation::Activation;
-    use crate::backward::LayerGrad;
     use crate::layer::Layer;
+    use crate::network::Network;
+    use crate::param::Gradients;
     use crate::loss::Loss;
     use ndarray::array;
 
@@ -119,7 +116,7 @@ mod tests {
         let (mut m, mut v, mut mb, mut vb) = ([0.0f64; 2], [0.0f64; 2], 0.0f64, 0.0f64);
         for (t, g) in [[0.3, -1.0, 0.2], [0.1, 0.4, -0.5], [-0.2, 0.0, 0.1]].iter().enumerate() {
             let t = t as i32 + 1;
-            let grads = Gradients { layers: vec![LayerGrad::new(array![[g[0], g[1]]], array![[g[2]]])] };
+            let grads = Gradients::from_layers(vec![(array![[g[0], g[1]]], array![[g[2]]])]);
             opt.step(&mut net, &grads).unwrap();
             #[allow(clippy::needless_range_loop)] // the formula, index by index
             for k in 0..2 {

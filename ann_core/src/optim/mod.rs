@@ -1,10 +1,13 @@
-//! Optimizers: how a gradient step changes W[l] and b[l] (and a batch-normalized layer's
-//! γ[l] and β[l], by the same rule).
+//! Optimizers: how a gradient step changes every parameter θ of the network — W[l], b[l],
+//! and a normalized layer's γ[l] and β[l] — by one update rule.
 //!
-//! Each file is one update rule: a config struct with its hyperparameters (`Default` gives
-//! the usual values) and its equations, one per line. [`OptimizerConfig`] is the list of
-//! them. An [`Optimizer`] is one rule at work: its config, its [`OptimizerState`] (the
-//! running averages, readable for plots) and the network that state belongs to.
+//! Each file is one rule: a config struct with its hyperparameters (`Default` gives the usual
+//! values) and its equations for one parameter, entry by entry, one per line.
+//! [`OptimizerConfig`] is the list of them. An [`Optimizer`] is one rule at work: its
+//! config, its [`OptimizerState`] (t and, per parameter, the rule's running averages,
+//! readable for plots) and the network that state belongs to. [`Optimizer::step`] holds the
+//! one loop over the network's parameters ([`Network::params_mut`]); a new kind of layer
+//! brings its parameters to that list and every rule updates them.
 //!
 //! ```
 //! use ann_core::*;
@@ -31,13 +34,11 @@ pub use momentum::MomentumConfig;
 pub use rmsprop::RmsPropConfig;
 pub use sgd::SgdConfig;
 
-use crate::backward::{Gradients, LayerGrad};
-use crate::batchnorm::GammaBeta;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
-use crate::fast::{each_entry, each_entry1, each_entry2};
-use crate::layer::Layer;
+use crate::fast::update;
 use crate::network::{Network, NetworkId};
-use ndarray::Array2;
+use crate::param::{Gradients, ParamId, ParamKind};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 /// The optimizers of the course, each with its hyperparameters.
@@ -114,45 +115,97 @@ trait Rule {
     fn lr_mut(&mut self) -> &mut f64;
     /// Checks the hyperparameters other than α.
     fn validate(&self) -> Result<()>;
-    /// Which running averages the rule keeps: (first, second).
+    /// Which running averages the rule keeps per parameter: (first, second).
     fn averages(&self) -> (bool, bool);
-    /// One update of every W[l], b[l] from `grads` (shapes already checked); `state.t` already
-    /// counts this step.
-    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients);
+    /// The rule applied to one parameter θ (with its gradient and running averages) at step
+    /// t (counted from 1: this step included).
+    fn update(&self, theta: Update<'_>, t: u64);
 }
 
-/// A running quantity with the shapes of one layer's parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Moments {
-    /// Same shape as W[l].
-    pub w: Array2<f64>,
-    /// Same shape as b[l].
-    pub b: Array2<f64>,
-    /// Same shapes as γ[l] and β[l] of a batch-normalized layer; None otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub norm: Option<GammaBeta>,
+/// One parameter to update: θ, dθ and the rule's running averages of θ (each shaped like θ),
+/// with the loop over their entries. A rule's equations for one entry go in as a closure.
+pub(crate) struct Update<'a> {
+    /// What θ is (AdamW decays weights only).
+    pub(crate) kind: ParamKind,
+    theta: ArrayViewMut2<'a, f64>,
+    grad: ArrayView2<'a, f64>,
+    first: Option<&'a mut Array2<f64>>,
+    second: Option<&'a mut Array2<f64>>,
 }
 
-/// What an optimizer remembers between steps; each list has one entry per layer, layer 1
-/// first, and is empty when the rule keeps no such average.
+// The averages a rule asks for are there: `Optimizer::step` creates and checks them from the
+// rule's `averages()` before any update.
+impl Update<'_> {
+    /// `rule(θ, dθ)` for every entry.
+    pub(crate) fn each(self, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
+        update::each_entry(self.theta, self.grad, rule);
+    }
+
+    /// `rule(θ, m, dθ)` for every entry, m the first average.
+    pub(crate) fn each_with_first(self, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
+        if let Some(m) = self.first {
+            update::each_entry_with(self.theta, m.view_mut(), self.grad, rule);
+        }
+    }
+
+    /// `rule(θ, v, dθ)` for every entry, v the second average.
+    pub(crate) fn each_with_second(self, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
+        if let Some(v) = self.second {
+            update::each_entry_with(self.theta, v.view_mut(), self.grad, rule);
+        }
+    }
+
+    /// `rule(θ, m, v, dθ)` for every entry, with both averages.
+    pub(crate) fn each_with_both(self, rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync) {
+        if let (Some(m), Some(v)) = (self.first, self.second) {
+            update::each_entry_with_two(self.theta, m.view_mut(), v.view_mut(), self.grad, rule);
+        }
+    }
+}
+
+/// What an optimizer remembers between steps.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct OptimizerState {
     /// t, the number of steps taken (the t of Adam's bias correction 1 − β^t).
     pub t: u64,
+    /// One entry per parameter, in the order of [`Network::params`] (empty before the first
+    /// step).
+    pub params: Vec<ParamState>,
+}
+
+/// The running averages an update rule keeps for one parameter θ, each shaped like θ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamState {
+    /// Which parameter.
+    pub id: ParamId,
     /// m, the exponentially weighted average of dθ (the first moment): Momentum's and Adam's.
-    pub first: Vec<Moments>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<Array2<f64>>,
     /// v, the exponentially weighted average of dθ² (the second moment): RMSProp's and Adam's.
-    pub second: Vec<Moments>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second: Option<Array2<f64>>,
+}
+
+impl OptimizerState {
+    /// m of the parameter `id` (None before the first step, or for a rule without it).
+    pub fn first(&self, id: ParamId) -> Option<&Array2<f64>> {
+        self.params.iter().find(|p| p.id == id).and_then(|p| p.first.as_ref())
+    }
+
+    /// v of the parameter `id` (None before the first step, or for a rule without it).
+    pub fn second(&self, id: ParamId) -> Option<&Array2<f64>> {
+        self.params.iter().find(|p| p.id == id).and_then(|p| p.second.as_ref())
+    }
 }
 
 /// An optimizer at work: an update rule with its hyperparameters, its state, and the
 /// network that state belongs to.
 ///
-/// The state is created, as zeros shaped like the network, at the first step, and from then
-/// on belongs to that network: a step with another network (another `Network::new`, or a
-/// clone) is an error, never a silent reuse of the first network's averages. [`reset`]
-/// forgets the state and the network. A clone of an optimizer continues the same state for
-/// the same network.
+/// The state is created, as zeros shaped like the network's parameters, at the first step,
+/// and from then on belongs to that network: a step with another network (another
+/// `Network::new`, or a clone) is an error, never a silent reuse of the first network's
+/// averages. [`reset`] forgets the state and the network. A clone of an optimizer continues
+/// the same state for the same network.
 ///
 /// [`reset`]: Optimizer::reset
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -210,19 +263,31 @@ impl Optimizer {
         Ok(())
     }
 
-    /// Applies one update to every W[l], b[l] of `net` from `grads`: the rule's equations,
-    /// with its state from the steps before.
+    /// One update of every parameter θ of `net` from its gradient dθ in `grads`: the rule's
+    /// equations, with its state from the steps before.
     pub fn step(&mut self, net: &mut Network, grads: &Gradients) -> Result<()> {
-        check_grads(net, grads)?;
+        grads.check_fits(net)?;
         self.bind(net)?;
+        let rule = self.config.rule();
         if self.state.t == 0 {
             // The first step: the rule's running averages start at zero.
-            let (first, second) = self.config.rule().averages();
-            self.state.first = if first { zeros_like(net) } else { Vec::new() };
-            self.state.second = if second { zeros_like(net) } else { Vec::new() };
+            let (first, second) = rule.averages();
+            let zeros = |used: bool, dim| used.then(|| Array2::zeros(dim));
+            self.state.params = net
+                .params()
+                .map(|p| ParamState { id: p.id, first: zeros(first, p.value.dim()), second: zeros(second, p.value.dim()) })
+                .collect();
         }
         self.state.t += 1;
-        self.config.rule().step(&mut self.state, net, grads);
+        let t = self.state.t;
+        // The one loop: every parameter, its gradient and its averages, in parameter order.
+        let params = net.params_mut().zip(grads.iter()).zip(&mut self.state.params);
+        for ((theta, (_, grad)), averages) in params {
+            let ParamState { first, second, .. } = averages;
+            let update =
+                Update { kind: theta.id.kind, theta: theta.value, grad: grad.view(), first: first.as_mut(), second: second.as_mut() };
+            rule.update(update, t);
+        }
         Ok(())
     }
 
@@ -254,101 +319,38 @@ impl Optimizer {
         Ok(())
     }
 
-    /// The averages have the rule's lists, each shaped like `net`'s parameters.
+    /// The state has one entry per parameter of `net`, in order, each with the averages of
+    /// the rule, shaped like its parameter.
     fn check_state(&self, net: &Network) -> Result<()> {
         let (first, second) = self.config.rule().averages();
-        for (name, used, list) in
-            [("first", first, &self.state.first), ("second", second, &self.state.second)]
-        {
-            let fits = if used {
-                list.len() == net.num_layers()
-                    && list.iter().zip(net.layers()).all(|(s, l)| {
-                        s.w.dim() == l.w.dim()
-                            && s.b.dim() == l.b.dim()
-                            && GammaBeta::matches(s.norm.as_ref(), l.batch_norm.as_ref())
-                    })
-            } else {
-                list.is_empty()
-            };
-            if !fits {
-                let got: Vec<String> = list
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{}{}",
-                            shape_str(s.w.shape()),
-                            if s.norm.is_some() { " + batch norm" } else { "" }
-                        )
-                    })
-                    .collect();
-                let want: Vec<&str> = net
-                    .layers()
-                    .iter()
-                    .map(|l| if l.batch_norm.is_some() { "batch norm" } else { "-" })
-                    .collect();
-                return Err(AnnError::OptimizerState(format!(
-                    "the {} optimizer's {name} averages have W shapes [{}], but the network \
-                     has layer sizes {:?} (batch norm per layer: [{}])",
-                    self.name(),
-                    got.join(", "),
-                    net.sizes(),
-                    want.join(", ")
-                )));
-            }
+        let fits = |used: bool, average: &Option<Array2<f64>>, dim: (usize, usize)| match average {
+            Some(a) => used && a.dim() == dim,
+            None => !used,
+        };
+        let mut params = net.params();
+        let mut ok = self.state.params.len() == net.params().count();
+        for s in &self.state.params {
+            ok &= params.next().is_some_and(|p| {
+                p.id == s.id && fits(first, &s.first, p.value.dim()) && fits(second, &s.second, p.value.dim())
+            });
         }
-        Ok(())
-    }
-}
-
-/// Zeros shaped like every layer's W[l] and b[l] (and γ[l], β[l]).
-fn zeros_like(net: &Network) -> Vec<Moments> {
-    net.layers()
-        .iter()
-        .map(|l| Moments {
-            w: Array2::zeros(l.w.dim()),
-            b: Array2::zeros(l.b.dim()),
-            norm: l.batch_norm.as_ref().map(GammaBeta::zeros_like),
-        })
-        .collect()
-}
-
-// A batch-normalized layer's γ and β are parameters like b: each rule applies to them the
-// update it applies to b, through one of these (which do nothing for other layers).
-
-/// `rule(θ, dθ)` for γ[l] and β[l].
-fn norm_step(layer: &mut Layer, g: &LayerGrad, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
-    if let (Some(bn), Some(d)) = (&mut layer.batch_norm, &g.norm) {
-        each_entry(&mut bn.gamma, &d.gamma, rule);
-        each_entry(&mut bn.beta, &d.beta, rule);
-    }
-}
-
-/// `rule(θ, s, dθ)` for γ[l] and β[l] with their running average in `s`.
-fn norm_step1(
-    layer: &mut Layer,
-    s: &mut Moments,
-    g: &LayerGrad,
-    rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync,
-) {
-    if let (Some(bn), Some(s), Some(d)) = (&mut layer.batch_norm, &mut s.norm, &g.norm) {
-        each_entry1(&mut bn.gamma, &mut s.gamma, &d.gamma, rule);
-        each_entry1(&mut bn.beta, &mut s.beta, &d.beta, rule);
-    }
-}
-
-/// `rule(θ, s1, s2, dθ)` for γ[l] and β[l] with their two running averages.
-fn norm_step2(
-    layer: &mut Layer,
-    s1: &mut Moments,
-    s2: &mut Moments,
-    g: &LayerGrad,
-    rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync,
-) {
-    if let (Some(bn), Some(s1), Some(s2), Some(d)) =
-        (&mut layer.batch_norm, &mut s1.norm, &mut s2.norm, &g.norm)
-    {
-        each_entry2(&mut bn.gamma, &mut s1.gamma, &mut s2.gamma, &d.gamma, rule);
-        each_entry2(&mut bn.beta, &mut s1.beta, &mut s2.beta, &d.beta, rule);
+        if ok {
+            return Ok(());
+        }
+        let got: Vec<String> = (self.state.params.iter())
+            .map(|s| {
+                let shape = s.first.as_ref().or(s.second.as_ref()).map_or("none".into(), |a| shape_str(a.shape()));
+                format!("{} {shape}", s.id)
+            })
+            .collect();
+        let want: Vec<String> = net.params().map(|p| format!("{} {}", p.id, shape_str(p.value.shape()))).collect();
+        Err(AnnError::OptimizerState(format!(
+            "the {} optimizer's averages are for the parameters [{}], but the network's parameters \
+             are [{}]",
+            self.name(),
+            got.join(", "),
+            want.join(", ")
+        )))
     }
 }
 
@@ -372,41 +374,10 @@ fn check_eps(eps: f64) -> Result<()> {
     }
 }
 
-/// Checks that `grads` match `net` layer by layer.
-fn check_grads(net: &Network, grads: &Gradients) -> Result<()> {
-    if grads.layers.len() != net.num_layers() {
-        return Err(AnnError::ShapeMismatch {
-            context: "gradients (one entry per layer)".into(),
-            expected: format!("{} layers", net.num_layers()),
-            got: format!("{} layers", grads.layers.len()),
-        });
-    }
-    for (i, (g, l)) in grads.layers.iter().zip(net.layers()).enumerate() {
-        if g.dw.dim() != l.w.dim() || g.db.dim() != l.b.dim() {
-            return Err(AnnError::ShapeMismatch {
-                context: format!("dW[{0}], db[{0}] vs W[{0}], b[{0}]", i + 1),
-                expected: format!("{} and {}", shape_str(l.w.shape()), shape_str(l.b.shape())),
-                got: format!("{} and {}", shape_str(g.dw.shape()), shape_str(g.db.shape())),
-            });
-        }
-        if !GammaBeta::matches(g.norm.as_ref(), l.batch_norm.as_ref()) {
-            let shape =
-                |present: bool| if present { format!("({}, 1) each", l.units()) } else { "none".into() };
-            return Err(AnnError::ShapeMismatch {
-                context: format!("dγ[{0}], dβ[{0}] vs the batch norm of layer {0}", i + 1),
-                expected: shape(l.batch_norm.is_some()),
-                got: g.norm.as_ref().map_or("none".into(), |d| shape_str(d.gamma.shape())),
-            });
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::activation::Activation;
-    use crate::backward::LayerGrad;
     use crate::init::Init;
     use crate::network::Task;
 
@@ -423,14 +394,12 @@ mod tests {
     fn quadratic_descent(opt: &mut Optimizer) -> f64 {
         // J = ½‖W‖² on a 1-layer net: dW = W, so every optimizer must shrink W.
         let mut net = Network::new(&[3, 2], Activation::Linear, Task::Regression, Init::He, 1).unwrap();
-        let start = crate::fast::frobenius(net.layers()[0].w.view());
+        let start = crate::matrix_norm::frobenius(net.layers()[0].w.view());
         for _ in 0..200 {
-            let grads = Gradients {
-                layers: net.layers().iter().map(|l| LayerGrad::new(l.w.clone(), l.b.clone())).collect(),
-            };
+            let grads = Gradients::new(net.params().map(|p| (p.id, p.value.to_owned())).collect());
             opt.step(&mut net, &grads).unwrap();
         }
-        crate::fast::frobenius(net.layers()[0].w.view()) / start
+        crate::matrix_norm::frobenius(net.layers()[0].w.view()) / start
     }
 
     #[test]
@@ -509,9 +478,17 @@ mod tests {
         let mut net = Network::new(&[3, 4, 2], Activation::Tanh, Task::Regression, Init::He, 1).unwrap();
         let mut opt = Optimizer::new(AdamConfig::default()).unwrap();
         opt.state.t = 5;
-        opt.state.second = zeros_like(&net);
-        opt.state.first =
-            zeros_like(&Network::new(&[3, 5, 2], Activation::Tanh, Task::Regression, Init::He, 1).unwrap());
+        // m shaped like another network's parameters, v like this one's.
+        let other = Network::new(&[3, 5, 2], Activation::Tanh, Task::Regression, Init::He, 1).unwrap();
+        opt.state.params = net
+            .params()
+            .zip(other.params())
+            .map(|(p, q)| ParamState {
+                id: p.id,
+                first: Some(Array2::zeros(q.value.dim())),
+                second: Some(Array2::zeros(p.value.dim())),
+            })
+            .collect();
         let grads = Gradients::zeros_like(&net);
         let err = opt.step(&mut net, &grads).unwrap_err();
         assert!(err.to_string().contains("(5, 3)"), "{err}");

@@ -1,11 +1,10 @@
 //! Gradient descent with momentum; m, the first moment of the gradients, is the velocity:
-//! m = β m + (1 − β) dW,  W ← W − α m  (and the same for b, γ and β).
+//! for every parameter θ (W, b, γ and β alike),
+//!
+//! m = β m + (1 − β) dθ,  θ ← θ − α m.
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, norm_step1};
-use crate::backward::Gradients;
+use super::{Optimizer, OptimizerConfig, Rule, Update, check_beta};
 use crate::error::Result;
-use crate::fast::each_entry1;
-use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
 /// Momentum with learning rate α and averaging factor β.
@@ -56,16 +55,11 @@ impl Rule for MomentumConfig {
     fn averages(&self) -> (bool, bool) {
         (true, false)
     }
-    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+    fn update(&self, theta: Update<'_>, _t: u64) {
         let (lr, beta) = (self.lr, self.beta);
-        let rule = |p: &mut f64, m: &mut f64, d: f64| {
+        theta.each_with_first(|p, m, d| {
             *m = beta * *m + (1.0 - beta) * d;
             *p -= lr * *m;
-        };
-        for ((layer, g), m) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.first) {
-            each_entry1(&mut layer.w, &mut m.w, &g.dw, rule);
-            each_entry1(&mut layer.b, &mut m.b, &g.db, rule);
-            norm_step1(layer, m, g, rule);
-        }
+        });
     }
 }

@@ -1,11 +1,10 @@
 //! RMSProp; v, the second moment of the gradients, is their running mean square:
-//! v = β v + (1 − β) dW²,  W ← W − α dW / (√v + ε)  (and the same for b, γ and β).
+//! for every parameter θ (W, b, γ and β alike),
+//!
+//! v = β v + (1 − β) dθ²,  θ ← θ − α dθ / (√v + ε).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, check_beta, check_eps, norm_step1};
-use crate::backward::Gradients;
+use super::{Optimizer, OptimizerConfig, Rule, Update, check_beta, check_eps};
 use crate::error::Result;
-use crate::fast::each_entry1;
-use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
 /// RMSProp with learning rate α, averaging factor β and ε for numerical safety.
@@ -59,16 +58,11 @@ impl Rule for RmsPropConfig {
     fn averages(&self) -> (bool, bool) {
         (false, true)
     }
-    fn step(&self, state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+    fn update(&self, theta: Update<'_>, _t: u64) {
         let (lr, beta, eps) = (self.lr, self.beta, self.eps);
-        let rule = |p: &mut f64, v: &mut f64, d: f64| {
+        theta.each_with_second(|p, v, d| {
             *v = beta * *v + (1.0 - beta) * d * d;
             *p -= lr * d / (v.sqrt() + eps);
-        };
-        for ((layer, g), v) in net.layers_mut().iter_mut().zip(&grads.layers).zip(&mut state.second) {
-            each_entry1(&mut layer.w, &mut v.w, &g.dw, rule);
-            each_entry1(&mut layer.b, &mut v.b, &g.db, rule);
-            norm_step1(layer, v, g, rule);
-        }
+        });
     }
 }

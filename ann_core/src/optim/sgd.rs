@@ -1,11 +1,8 @@
-//! Plain (mini-batch) gradient descent: W[l] ← W[l] − α dW[l],  b[l] ← b[l] − α db[l]
-//! (and the same for batch norm's γ[l] and β[l]).
+//! Plain (mini-batch) gradient descent: θ ← θ − α dθ for every parameter θ (W[l] ← W[l] −
+//! α dW[l], b[l] ← b[l] − α db[l], and the same for a normalization's γ[l] and β[l]).
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, Rule, norm_step};
-use crate::backward::Gradients;
+use super::{Optimizer, OptimizerConfig, Rule, Update};
 use crate::error::Result;
-use crate::fast::each_entry;
-use crate::network::Network;
 use serde::{Deserialize, Serialize};
 
 /// Gradient descent with learning rate α.
@@ -53,16 +50,11 @@ impl Rule for SgdConfig {
     fn averages(&self) -> (bool, bool) {
         (false, false)
     }
-    fn step(&self, _state: &mut OptimizerState, net: &mut Network, grads: &Gradients) {
+    fn update(&self, theta: Update<'_>, _t: u64) {
         let lr = self.lr;
-        let rule = |p: &mut f64, d: f64| {
+        theta.each(|p, d| {
             // θ ← θ − α dθ
             *p -= lr * d;
-        };
-        for (layer, g) in net.layers_mut().iter_mut().zip(&grads.layers) {
-            each_entry(&mut layer.w, &g.dw, rule);
-            each_entry(&mut layer.b, &g.db, rule);
-            norm_step(layer, g, rule);
-        }
+        });
     }
 }

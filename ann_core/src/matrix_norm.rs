@@ -1,15 +1,14 @@
-//! Sums in a fixed order that vectorizes.
-//!
-//! A floating-point sum depends on its order. The orders here are fixed, so every result is
-//! deterministic; where the readable path sums the same terms (a loss over the columns of a
-//! data set) the fast path keeps its order term for term, so both give the same bits.
+//! ‖M‖_F = √(Σ m_ij²), the Frobenius norm of a matrix: the size of a weight matrix, of its
+//! gradient or of its update, as training records and the figures draw them.
 
 use ndarray::ArrayView2;
 
 /// ‖M‖_F = √(Σ m_ij²).
 ///
-/// The sum runs over eight interleaved partial sums, entry k of memory into partial sum
-/// k mod 8, so that it vectorizes; the partial sums and the tail are then added in order.
+/// A floating-point sum depends on its order; this one is fixed, so every result is
+/// deterministic whatever the caller: the sum runs over eight interleaved partial sums, entry
+/// k of memory into partial sum k mod 8 (an order that vectorizes), then the partial sums
+/// and the tail are added in order.
 pub fn frobenius(m: ArrayView2<f64>) -> f64 {
     let Some(values) = m.as_slice_memory_order() else {
         return m.iter().map(|v| v * v).sum::<f64>().sqrt();

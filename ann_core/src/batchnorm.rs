@@ -111,7 +111,11 @@ impl BatchNorm {
     }
 
     /// dZ, dγ, dβ from dZ̃ and the cache of the training forward step (module docs).
-    pub fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> Result<NormalizationGrads> {
+    pub fn backward(
+        &self,
+        cache: &NormalizationCache,
+        dz_tilde: ArrayView2<f64>,
+    ) -> Result<NormalizationGrads> {
         checked_backward(self, cache, dz_tilde)
     }
 

@@ -85,7 +85,9 @@ impl TrainConfig {
         let (a, b) = (fields(self), fields(other));
         a.iter()
             .filter(|(name, value)| b.get(*name) != Some(*value))
-            .map(|(name, value)| format!("{name}: {value} vs {}", b.get(name).unwrap_or(&serde_json::Value::Null)))
+            .map(|(name, value)| {
+                format!("{name}: {value} vs {}", b.get(name).unwrap_or(&serde_json::Value::Null))
+            })
             .collect()
     }
 }

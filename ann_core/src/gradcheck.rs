@@ -164,7 +164,8 @@ pub fn numerical_gradients_with(
             *estimate = match difference {
                 Difference::Central => (j_at(epsilon)? - j_at(-epsilon)?) / (2.0 * epsilon),
                 Difference::FourthOrder => {
-                    (-j_at(2.0 * epsilon)? + 8.0 * j_at(epsilon)? - 8.0 * j_at(-epsilon)? + j_at(-2.0 * epsilon)?)
+                    (-j_at(2.0 * epsilon)? + 8.0 * j_at(epsilon)? - 8.0 * j_at(-epsilon)?
+                        + j_at(-2.0 * epsilon)?)
                         / (12.0 * epsilon)
                 }
             };

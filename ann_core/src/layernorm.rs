@@ -109,7 +109,9 @@ impl Normalize for LayerNorm {
     fn validate(&self, units: usize) -> Result<()> {
         check_epsilon("layer norm", self.config.epsilon)?;
         if units < 2 {
-            return Err(AnnError::InvalidArchitecture(format!("layer norm of {units} unit(s): needs at least 2")));
+            return Err(AnnError::InvalidArchitecture(format!(
+                "layer norm of {units} unit(s): needs at least 2"
+            )));
         }
         Ok(())
     }

@@ -91,7 +91,9 @@ pub use data::{
 pub use dropout::Dropout;
 pub use error::{AnnError, Result};
 pub use evaluate::evaluate;
-pub use fashion_mnist::{FashionMnist, PixelScale, fashion_mnist, fashion_mnist_dir, fashion_mnist_installed};
+pub use fashion_mnist::{
+    FashionMnist, PixelScale, fashion_mnist, fashion_mnist_dir, fashion_mnist_installed,
+};
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
 pub use history::{History, StopReason};
 pub use init::Init;

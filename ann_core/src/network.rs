@@ -280,7 +280,9 @@ impl Network {
     pub fn architecture(&self) -> String {
         let acts: Vec<String> = self.layers.iter().map(|l| l.activation.to_string()).collect();
         let norms: Vec<String> = (self.layers.iter().enumerate())
-            .filter_map(|(i, l)| l.normalization.as_ref().map(|n| format!("{} on layer {}", n.kind().describe(), i + 1)))
+            .filter_map(|(i, l)| {
+                l.normalization.as_ref().map(|n| format!("{} on layer {}", n.kind().describe(), i + 1))
+            })
             .collect();
         let norms = if norms.is_empty() { String::new() } else { format!(", {}", norms.join(", ")) };
         format!("sizes {:?}, activations [{}]{norms}, {}", self.sizes(), acts.join(", "), self.loss.name())

@@ -149,7 +149,11 @@ impl Normalization {
     }
 
     /// Backward step with every check (see [`checked_backward`]).
-    pub fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> Result<NormalizationGrads> {
+    pub fn backward(
+        &self,
+        cache: &NormalizationCache,
+        dz_tilde: ArrayView2<f64>,
+    ) -> Result<NormalizationGrads> {
         checked_backward(self.kind(), cache, dz_tilde)
     }
 

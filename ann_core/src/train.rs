@@ -123,7 +123,7 @@ pub fn fit<'a>(
 pub struct Trainer<'a> {
     config: &'a TrainConfig,
     limits: Limits,
-    progress: Option<(Progress, Box<dyn FnMut(&str) + 'a>)>,
+    progress: Option<ProgressLines<'a>>,
     validation: Option<DataView<'a>>,
     observer: Option<&'a mut dyn Observer>,
     resume: Option<&'a Checkpoint>,
@@ -134,6 +134,28 @@ struct Limits {
     epochs: usize,
     time_budget: Option<Duration>,
     checkpoint: Option<Checkpointing>,
+}
+
+/// Progress lines on their way to the caller's sink.
+struct ProgressLines<'a> {
+    every: Progress,
+    sink: Box<dyn FnMut(&str) + 'a>,
+    /// When the last line went out.
+    last: Option<Instant>,
+}
+
+impl ProgressLines<'_> {
+    /// After an epoch: a line if one is due (`ends`: the run stops after this epoch).
+    fn epoch_done(&mut self, history: &History, planned_epochs: usize, elapsed: Duration, ends: bool) {
+        let due = match self.every {
+            Progress::EachEpoch => true,
+            Progress::Every(gap) => ends || self.last.is_none_or(|t| t.elapsed() >= gap),
+        };
+        if due {
+            (self.sink)(&history.progress_line(planned_epochs, elapsed));
+            self.last = Some(Instant::now());
+        }
+    }
 }
 
 /// The observer of a run that has none.
@@ -184,7 +206,7 @@ impl<'a> Trainer<'a> {
     /// Hands a [`History::progress_line`] to `sink` as often as `every` says, to watch a
     /// long run (in a notebook: `|line| println!("{line}")`).
     pub fn progress(mut self, every: Progress, sink: impl FnMut(&str) + 'a) -> Self {
-        self.progress = Some((every, Box::new(sink)));
+        self.progress = Some(ProgressLines { every, sink: Box::new(sink), last: None });
         self
     }
 
@@ -215,7 +237,13 @@ impl<'a> Trainer<'a> {
         result
     }
 
-    fn run(&mut self, net: &mut Network, optimizer: &mut Optimizer, train: DataView<'_>, base_lr: f64) -> Result<History> {
+    fn run(
+        &mut self,
+        net: &mut Network,
+        optimizer: &mut Optimizer,
+        train: DataView<'_>,
+        base_lr: f64,
+    ) -> Result<History> {
         let config = self.config;
         validate(net, train, self.validation, config)?;
         if let Some(cp) = &self.limits.checkpoint
@@ -248,12 +276,10 @@ impl<'a> Trainer<'a> {
             dw_norms: vec![0.0; net.num_layers()],
         };
         let started = Instant::now();
-        let mut last_line: Option<Instant> = None;
         while run.state.epochs_done < self.limits.epochs {
             run.epoch(&mut steps, net, optimizer, train, config, base_lr, &mut *observer)?;
             run.evaluate(&mut steps.ws, net, train, self.validation, config)?;
-            let stop =
-                self.end_of_epoch(&mut run, net, optimizer, m, base_lr, started, &mut last_line, &mut *observer)?;
+            let stop = self.end_of_epoch(&mut run, net, optimizer, m, base_lr, started, &mut *observer)?;
             if let Some(reason) = stop {
                 run.state.history.stop = reason;
                 break;
@@ -278,7 +304,6 @@ impl<'a> Trainer<'a> {
         m: usize,
         base_lr: f64,
         started: Instant,
-        last_line: &mut Option<Instant>,
         observer: &mut dyn Observer,
     ) -> Result<Option<StopReason>> {
         let epoch = run.state.epochs_done - 1;
@@ -301,18 +326,16 @@ impl<'a> Trainer<'a> {
         {
             stop = Some(StopReason::TimeBudget { elapsed, budget });
         }
-        if let Some((every, sink)) = &mut self.progress {
-            let due = match every {
-                Progress::EachEpoch => true,
-                Progress::Every(gap) => stop.is_some() || last_epoch || last_line.is_none_or(|t| t.elapsed() >= *gap),
-            };
-            if due {
-                sink(&run.state.history.progress_line(self.limits.epochs, elapsed));
-                *last_line = Some(Instant::now());
-            }
+        if let Some(progress) = &mut self.progress {
+            progress.epoch_done(
+                &run.state.history,
+                self.limits.epochs,
+                elapsed,
+                stop.is_some() || last_epoch,
+            );
         }
         if let Some(cp) = &self.limits.checkpoint
-            && ((epoch + 1) % cp.every == 0 || matches!(stop, Some(StopReason::TimeBudget { .. })))
+            && ((epoch + 1).is_multiple_of(cp.every) || matches!(stop, Some(StopReason::TimeBudget { .. })))
         {
             Checkpoint::new(self.config, m, net, optimizer, base_lr, run.capture()).save(&cp.path)?;
         }

@@ -112,7 +112,10 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_identical() {
                 assert_eq!(checkpoint.state.epochs_done, k);
                 // A fresh network and optimizer (as after a restarted kernel) go on from it.
                 let (mut net, mut opt) = (start(), Optimizer::new(opt_config).unwrap());
-                let h = trainer(&d, &config, epochs).resume(&checkpoint).fit(&mut net, &mut opt, (&d.x, &d.y)).unwrap();
+                let h = trainer(&d, &config, epochs)
+                    .resume(&checkpoint)
+                    .fit(&mut net, &mut opt, (&d.x, &d.y))
+                    .unwrap();
                 let what = format!("{opt_config}, {name}, resumed after epoch {k}");
                 assert_eq!(bits(&net), bits(&whole), "{what}: weights");
                 assert_eq!(bits(&h), bits(&h_whole), "{what}: history");
@@ -140,7 +143,11 @@ fn a_run_stopped_by_its_time_budget_goes_on_from_its_checkpoint() {
         let path = temp(&format!("budget_{}", name.len()));
         let every = Checkpointing { path: path.clone(), every: 1000 };
         let mut lines = Vec::new();
-        let stopping = |d: &Data, net: &mut Network, opt: &mut Optimizer, from: Option<&Checkpoint>, lines: &mut Vec<String>| {
+        let stopping = |d: &Data,
+                        net: &mut Network,
+                        opt: &mut Optimizer,
+                        from: Option<&Checkpoint>,
+                        lines: &mut Vec<String>| {
             let mut t = trainer(d, &config, epochs)
                 .time_budget(Duration::ZERO)
                 .checkpoint(every.clone())

@@ -3,8 +3,8 @@
 //! environment variable picks the directory; and, where the data is installed, the real
 //! files load with their known counts.
 
-use ann_core::fashion_mnist::*;
 use ann_core::PixelScale;
+use ann_core::fashion_mnist::*;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;

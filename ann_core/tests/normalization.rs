@@ -254,7 +254,8 @@ fn layer_norm_computes_the_same_in_training_and_evaluation_and_alone() {
     for j in [0, 5, 15] {
         let mu = z.column(j).mean().unwrap();
         assert!((stats.mean[[0, j]] - mu).abs() < 1e-12);
-        let one = net.forward_with_masks(x.slice(s![.., j..j + 1]), &Dropout::Off, &[None, None, None]).unwrap();
+        let one =
+            net.forward_with_masks(x.slice(s![.., j..j + 1]), &Dropout::Off, &[None, None, None]).unwrap();
         assert_eq!(one.output().column(0), train.output().column(j));
     }
     // A batch of one trains (batch norm refuses it), and the "update" moves nothing.
@@ -272,9 +273,16 @@ fn fit_is_the_readable_loop_and_moves_every_normalized_parameter() {
     let data = spirals(300, 3, 0.1, 2).unwrap();
     let (x, y) = (data.x.clone(), data.targets(Task::MultiClass));
     let plain = Network::new(&[2, 16, 16, 3], Activation::Relu, Task::MultiClass, Init::He, 6).unwrap();
-    let batch = plain.clone().with_normalization(BatchNormConfig { momentum: 0.8, ..BatchNormConfig::default() });
+    let batch =
+        plain.clone().with_normalization(BatchNormConfig { momentum: 0.8, ..BatchNormConfig::default() });
     let starts = [batch.unwrap(), plain.with_normalization(LayerNormConfig::default()).unwrap()];
-    let config = TrainConfig { batch_size: 64, dropout: Dropout::Hidden(0.9), l2: 0.01, seed: 3, ..TrainConfig::default() };
+    let config = TrainConfig {
+        batch_size: 64,
+        dropout: Dropout::Hidden(0.9),
+        l2: 0.01,
+        seed: 3,
+        ..TrainConfig::default()
+    };
     let epochs = 8;
     let optimizers = [
         OptimizerConfig::Sgd(SgdConfig { lr: 0.1 }),
@@ -296,7 +304,8 @@ fn fit_is_the_readable_loop_and_moves_every_normalized_parameter() {
         assert_eq!(fit_opt.state(), optimizer.state(), "{what}");
         // Every parameter of the normalized layers moved, and batch norm's running averages.
         let moved = |a: &Array2<f64>, b: &Array2<f64>| a.iter().zip(b).all(|(p, q)| p != q);
-        for ((p, q), (id, _)) in start.params().zip(fitted.params()).zip(Gradients::zeros_like(start).iter()) {
+        for ((p, q), (id, _)) in start.params().zip(fitted.params()).zip(Gradients::zeros_like(start).iter())
+        {
             if matches!(id.kind, ParamKind::Scale | ParamKind::Shift) {
                 assert!(moved(&p.value.to_owned(), &q.value.to_owned()), "{what}: {id} did not move");
             }
@@ -305,12 +314,16 @@ fn fit_is_the_readable_loop_and_moves_every_normalized_parameter() {
             if let (Some(Normalization::BatchNorm(a)), Some(Normalization::BatchNorm(b))) =
                 (&start.layers()[l - 1].normalization, &fitted.layers()[l - 1].normalization)
             {
-                assert!(moved(&a.running_mean, &b.running_mean) && moved(&a.running_var, &b.running_var), "{what}");
+                assert!(
+                    moved(&a.running_mean, &b.running_mean) && moved(&a.running_var, &b.running_var),
+                    "{what}"
+                );
             }
         }
         // The optimizer's averages of γ[1] moved too.
         let state = fit_opt.state();
-        for average in [state.first(ParamId::gamma(1)), state.second(ParamId::gamma(1))].into_iter().flatten() {
+        for average in [state.first(ParamId::gamma(1)), state.second(ParamId::gamma(1))].into_iter().flatten()
+        {
             assert!(average.iter().any(|&v| v != 0.0), "{what}");
         }
         let (first, last) = (history.train_loss[0], history.train_loss[epochs - 1]);
@@ -328,7 +341,9 @@ fn save_load_and_resume_keep_every_bit() {
     let (x, y) = (data.x.clone(), data.targets(Task::Binary));
     let dir = std::env::temp_dir().join(format!("ann_normalization_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (kind, name) in [(Kind::Batch, "batch norm (ε = 0.00001, momentum 0.9)"), (Kind::Layer, "layer norm (ε = 0.00001)")] {
+    for (kind, name) in
+        [(Kind::Batch, "batch norm (ε = 0.00001, momentum 0.9)"), (Kind::Layer, "layer norm (ε = 0.00001)")]
+    {
         let mut net = norm_net(kind, &[2, 8, 8, 1], Activation::Tanh, 2);
         let mut adam = Optimizer::adam(0.01).unwrap();
         let path = dir.join("ckpt.json");
@@ -417,11 +432,13 @@ fn bad_normalization_settings_are_clear_errors() {
         // panic, in every pass.
         let normalized = kind.apply(net());
         let mut odd = normalized.clone();
-        *odd.layers_mut()[0].normalization.as_mut().unwrap().kind_mut().gamma_beta_mut().1 = Array2::zeros((5, 1));
+        *odd.layers_mut()[0].normalization.as_mut().unwrap().kind_mut().gamma_beta_mut().1 =
+            Array2::zeros((5, 1));
         assert!(odd.forward_train(inputs(2, 4, 0).view(), &Dropout::Off, &mut rng).is_err());
         assert!(odd.predict(inputs(2, 4, 0).view()).is_err());
         let config = TrainConfig { batch_size: 5, ..TrainConfig::default() };
-        let err = fit(&mut odd.clone(), &mut Optimizer::sgd(0.1).unwrap(), (&data.x, &y), &config, 1).unwrap_err();
+        let err =
+            fit(&mut odd.clone(), &mut Optimizer::sgd(0.1).unwrap(), (&data.x, &y), &config, 1).unwrap_err();
         assert!(err.to_string().contains("β"), "{err}");
         // Another layer's cache.
         let cache = normalized.forward_train(inputs(2, 4, 0).view(), &Dropout::Off, &mut rng).unwrap();

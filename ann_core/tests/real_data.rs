@@ -46,8 +46,9 @@ fn regression_fits_a_noisy_sine() {
     let (x, y) = noisy_sine(400, 0.1, 3).unwrap();
     let mut net = Network::new(&[1, 32, 32, 1], Activation::Tanh, Task::Regression, Init::Xavier, 1).unwrap();
     let config = TrainConfig { batch_size: 32, seed: 1, ..TrainConfig::default() };
-    let h = fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &config, 300)
-        .unwrap();
+    let h =
+        fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &config, 300)
+            .unwrap();
     assert!(h.train_accuracy.is_empty(), "no accuracy for regression");
     let grid = ndarray::Array2::from_shape_fn((1, 101), |(_, j)| -3.0 + 6.0 * j as f64 / 100.0);
     let pred = net.predict_proba(grid.view()).unwrap();

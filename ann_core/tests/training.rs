@@ -51,8 +51,8 @@ fn same_seed_gives_bit_identical_weights_and_history() {
     let (x, y) = moons(1000, 2);
     let mut net = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 5).unwrap();
     let cfg = TrainConfig { seed: 8, ..config() };
-    let h3 =
-        fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg, 3).unwrap();
+    let h3 = fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg, 3)
+        .unwrap();
     assert_ne!(bits(&h1.step_loss), bits(&h3.step_loss));
 }
 
@@ -172,7 +172,8 @@ fn an_optimizer_goes_on_with_its_network_and_refuses_another() {
     let (xv, yv) = moons(200, 4);
     let mut net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
     let mut adam = Optimizer::adam(0.05).unwrap();
-    let stop = TrainConfig { early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }), ..config() };
+    let stop =
+        TrainConfig { early_stopping: Some(EarlyStopping { patience: 3, min_delta: 0.0 }), ..config() };
     let h = Trainer::new(&stop, 400).validation((&xv, &yv)).fit(&mut net, &mut adam, (&x, &y)).unwrap();
     assert!(h.best_epoch.is_some() && h.epochs() < 400, "early stopping ended the run");
     let t = adam.state().t;

@@ -71,15 +71,10 @@ fn moons() -> Result<Moons> {
     let (train, val) = train_test_split(&data, 0.2, 2)?;
     let mut net = Network::new(&[2, 16, 16, 1], Activation::Relu, Task::Binary, Init::He, 3)?;
     let mut adam = Optimizer::adam(0.01)?;
-    let config = TrainConfig {
-        epochs: 60,
-        batch_size: 32,
-        dropout: Dropout::Hidden(0.9),
-        seed: 4,
-        ..TrainConfig::default()
-    };
+    let config =
+        TrainConfig { batch_size: 32, dropout: Dropout::Hidden(0.9), seed: 4, ..TrainConfig::default() };
     let (yt, yv) = (train.targets(Task::Binary), val.targets(Task::Binary));
-    let history = Trainer::new(&config).validation(DataView::new(val.x.view(), yv.view())).fit(
+    let history = Trainer::new(&config, 60).validation(DataView::new(val.x.view(), yv.view())).fit(
         &mut net,
         &mut adam,
         DataView::new(train.x.view(), yt.view()),
@@ -93,9 +88,9 @@ fn spirals_model() -> Result<(Network, Dataset)> {
     let data = spirals(600, 3, 0.2, 5)?;
     let mut net = Network::new(&[2, 64, 64, 3], Activation::Relu, Task::MultiClass, Init::He, 6)?;
     let mut adam = Optimizer::adam(0.01)?;
-    let config = TrainConfig { epochs: 300, batch_size: 64, seed: 7, ..TrainConfig::default() };
+    let config = TrainConfig { batch_size: 64, seed: 7, ..TrainConfig::default() };
     let y = data.targets(Task::MultiClass);
-    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config)?;
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config, 300)?;
     Ok((net, data))
 }
 
@@ -120,16 +115,23 @@ fn fig_transformer() -> Result<Figure> {
     let data = circles(400, 0.08, 0.5, 11)?;
     let mut net = Network::new(&[2, 3, 2, 1], Activation::Tanh, Task::Binary, Init::Xavier, 2)?;
     let mut adam = Optimizer::adam(0.01)?;
-    let config = TrainConfig { epochs: 100, batch_size: 32, seed: 13, ..TrainConfig::default() };
+    let config = TrainConfig { batch_size: 32, seed: 13, ..TrainConfig::default() };
     let y = data.targets(Task::Binary);
-    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config)?;
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config, 100)?;
     timed(|| plot::feature_transformer(&net, data.x.view(), &data.labels, ""))
 }
 
 fn fig_activations() -> Result<Figure> {
     timed(|| {
         plot::activation_functions(
-            &[Activation::Relu, Activation::Tanh, Activation::Sigmoid],
+            &[
+                Activation::Relu,
+                Activation::Tanh,
+                Activation::Sigmoid,
+                // α = 0.1 rather than the usual 0.01, so that the slope shows at this scale.
+                Activation::LeakyRelu(0.1),
+                Activation::Gelu,
+            ],
             (-5.0, 5.0),
             "",
         )

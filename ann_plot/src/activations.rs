@@ -13,9 +13,10 @@ use plotters::prelude::*;
 /// is drawn sharp.
 const SAMPLES: usize = 801;
 
-/// g(z) and g'(z) of each activation on [z_min, z_max], side by side, computed with
-/// [`Activation::forward`] and [`Activation::derivative`] (ReLU: g = max(0, z),
-/// g' = 1 if z > 0 else 0; tanh: g' = 1 − tanh²(z); sigmoid: g' = σ(z)(1 − σ(z))).
+/// g(z) and g'(z) of each activation on [z_min, z_max], side by side (three to a row),
+/// computed with [`Activation::forward`] and [`Activation::derivative`] (ReLU: g = max(0, z),
+/// g' = 1 if z > 0 else 0; tanh: g' = 1 − tanh²(z); sigmoid: g' = σ(z)(1 − σ(z)); leaky ReLU
+/// and GELU as [`Activation`] states them).
 ///
 /// Errors: no activations, more than 6, softmax (not element-wise: its derivative is a
 /// Jacobian), or a range that is empty or not finite.
@@ -47,8 +48,10 @@ pub fn activation_functions(activations: &[Activation], z_range: (f64, f64), tit
         })
         .collect::<Vec<_>>();
     let title = if title.is_empty() { "Activation functions g(z) and derivatives g′(z)" } else { title };
-    let width = (460 * activations.len() as u32).clamp(700, style::COLUMN_WIDTH);
-    Figure::from_drawing(width, 460, title, &Panels { curves, title })
+    // At most three panels a row, so that each keeps room for its formulas.
+    let (rows, cols) = panel_grid(activations.len());
+    let width = (460 * cols as u32).clamp(700, style::COLUMN_WIDTH);
+    Figure::from_drawing(width, 460 * rows as u32, title, &Panels { curves, title })
 }
 
 struct Curve {
@@ -69,8 +72,16 @@ fn formulas(act: Activation) -> (&'static str, &'static str) {
         // Short enough for a third of a notebook column.
         Activation::Sigmoid => ("g(z) = 1 / (1 + e^(−z))", "g′(z) = g(z)(1 − g(z))"),
         Activation::Linear => ("g(z) = z", "g′(z) = 1"),
+        Activation::LeakyRelu(_) => ("g(z) = z if z > 0, else αz", "g′(z) = 1 if z > 0, else α"),
+        // The tanh form (u = √(2/π)(z + 0.044715 z³)) of z Φ(z), whose derivative it follows.
+        Activation::Gelu => ("g(z) = ½z(1 + tanh u)", "g′(z) ≈ Φ(z) + z φ(z)"),
         Activation::Softmax => ("softmax", "Jacobian"),
     }
+}
+
+/// (rows, columns) of the panels: one row of up to three, then rows of three.
+fn panel_grid(n: usize) -> (usize, usize) {
+    (n.div_ceil(3), n.min(3))
 }
 
 /// Splits a sampled curve where it jumps (ReLU's derivative at 0), so no vertical
@@ -91,7 +102,7 @@ fn pieces(pts: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
 impl Draw for Panels<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = common::titled(area, self.title)?;
-        let panels = body.split_evenly((1, self.curves.len()));
+        let panels = body.split_evenly(panel_grid(self.curves.len()));
         for (curve, panel) in self.curves.iter().zip(&panels) {
             let vals = curve.g.iter().chain(&curve.d).map(|p| p.1);
             let (lo, hi) = common::finite_range(vals).unwrap_or((0.0, 1.0));
@@ -103,8 +114,8 @@ impl Draw for Panels<'_> {
                 (lo.min(0.0) - 0.08 * span)..(hi + 0.3 * span)
             };
             let x = curve.g[0].0..curve.g[curve.g.len() - 1].0;
-            let caption = curve.act.name();
-            let mut axes = Axes::new(caption, x, y, "z", "g(z),  g′(z)");
+            let caption = curve.act.to_string();
+            let mut axes = Axes::new(&caption, x, y, "z", "g(z),  g′(z)");
             axes.y_label_area = 70;
             let mut chart = common::chart2d(panel, &axes)?;
             let (fg, fd) = formulas(curve.act);

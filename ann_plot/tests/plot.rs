@@ -53,9 +53,9 @@ fn trained_binary() -> (Network, History, Dataset) {
     let (train, val) = train_test_split(&data, 0.25, 1).unwrap();
     let mut net = Network::new(&[2, 8, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
     let mut adam = Optimizer::adam(0.02).unwrap();
-    let config = TrainConfig { epochs: 8, batch_size: 32, seed: 2, ..TrainConfig::default() };
+    let config = TrainConfig { batch_size: 32, seed: 2, ..TrainConfig::default() };
     let (yt, yv) = (train.targets(Task::Binary), val.targets(Task::Binary));
-    let history = Trainer::new(&config)
+    let history = Trainer::new(&config, 8)
         .validation(DataView::new(val.x.view(), yv.view()))
         .fit(&mut net, &mut adam, DataView::new(train.x.view(), yt.view()))
         .unwrap();
@@ -67,8 +67,8 @@ fn multiclass() -> (Network, Dataset) {
     let mut net = Network::new(&[2, 16, 3], Activation::Tanh, Task::MultiClass, Init::Xavier, 3).unwrap();
     let mut adam = Optimizer::adam(0.02).unwrap();
     let y = data.targets(Task::MultiClass);
-    let config = TrainConfig { epochs: 5, batch_size: 32, ..TrainConfig::default() };
-    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap();
+    let config = TrainConfig { batch_size: 32, ..TrainConfig::default() };
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config, 5).unwrap();
     (net, data)
 }
 
@@ -179,8 +179,8 @@ fn feature_transformer_needs_a_2_3_2_network() {
     let mut net = Network::new(&[2, 3, 2, 1], Activation::Tanh, Task::Binary, Init::Xavier, 2).unwrap();
     let mut adam = Optimizer::adam(0.01).unwrap();
     let y = data.targets(Task::Binary);
-    let config = TrainConfig { epochs: 3, batch_size: 32, ..TrainConfig::default() };
-    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap();
+    let config = TrainConfig { batch_size: 32, ..TrainConfig::default() };
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config, 3).unwrap();
     let fig = plot::feature_transformer(&net, data.x.view(), &data.labels, "2-3-2").unwrap();
     check_figure(&fig, 1000, 500, "2-3-2");
     assert!(has_text(fig.svg(), "unit 3"));
@@ -268,12 +268,12 @@ fn normalization_histograms_from_a_training_pass() {
     let data = moons(200);
     let net = Network::new(&[2, 16, 1], Activation::Relu, Task::Binary, Init::He, 3)
         .unwrap()
-        .with_batch_norm(BatchNormConfig::default())
+        .with_normalization(BatchNormConfig::default())
         .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let cache = net.forward_train(data.x.view(), &Dropout::Off, &mut rng).unwrap();
     let z = net.layers()[0].w.dot(&data.x) + &net.layers()[0].b;
-    let z_hat = &cache.batch_norm(1).unwrap().z_hat;
+    let z_hat = &cache.normalization(1).unwrap().z_hat;
     let fig = plot::normalization_histograms(z.view(), z_hat.view(), &[0, 3, 7], "").unwrap();
     check_figure(&fig, plot::style::COLUMN_WIDTH, 460, "Each unit's distribution over the mini-batch");
     assert!(has_text(fig.svg(), "unit 3: mean 0.00, std 1.00"));

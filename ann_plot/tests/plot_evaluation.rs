@@ -17,8 +17,8 @@ fn digits_confusion_matrix_and_misclassified_grid() {
     let xv = scaler.transform(test.x.view()).unwrap();
     let yt = train.targets(Task::MultiClass);
     let mut net = Network::new(&[64, 32, 10], Activation::Relu, Task::MultiClass, Init::He, 1).unwrap();
-    let cfg = TrainConfig { epochs: 5, batch_size: 64, seed: 1, ..TrainConfig::default() };
-    fit(&mut net, &mut Optimizer::adam(1e-3).unwrap(), DataView::new(xt.view(), yt.view()), &cfg).unwrap();
+    let cfg = TrainConfig { batch_size: 64, seed: 1, ..TrainConfig::default() };
+    fit(&mut net, &mut Optimizer::adam(1e-3).unwrap(), DataView::new(xt.view(), yt.view()), &cfg, 5).unwrap();
     let pred = net.predict(xv.view()).unwrap();
     let cm = confusion_matrix(&test.labels, &pred, 10).unwrap();
     assert_eq!(cm.sum(), test.len());
@@ -37,8 +37,8 @@ fn digits_confusion_matrix_and_misclassified_grid() {
 fn regression_fit_draws_a_trained_sine() {
     let (x, y) = noisy_sine(200, 0.1, 1).unwrap();
     let mut net = Network::new(&[1, 16, 1], Activation::Tanh, Task::Regression, Init::Xavier, 1).unwrap();
-    let cfg = TrainConfig { epochs: 20, batch_size: 32, seed: 1, ..TrainConfig::default() };
-    fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg).unwrap();
+    let cfg = TrainConfig { batch_size: 32, seed: 1, ..TrainConfig::default() };
+    fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()), &cfg, 20).unwrap();
     let fig = plot::regression_fit(&net, x.view(), y.view(), Some(("sin(x)", f64::sin)), "").unwrap();
     assert_eq!(png_size(fig.png_bytes()), (900, 600));
     assert!(fig.svg().contains("sin(x)"));

@@ -11,8 +11,8 @@ fn run(schedule: LrSchedule) -> History {
     let y = data.targets(Task::Binary);
     let mut net = Network::new(&[2, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
     let mut adam = Optimizer::adam(0.05).unwrap();
-    let config = TrainConfig { epochs: 6, batch_size: 32, schedule, seed: 2, ..TrainConfig::default() };
-    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config).unwrap()
+    let config = TrainConfig { batch_size: 32, schedule, seed: 2, ..TrainConfig::default() };
+    fit(&mut net, &mut adam, DataView::new(data.x.view(), y.view()), &config, 6).unwrap()
 }
 
 #[test]

@@ -164,7 +164,6 @@ impl Observer for Timer {
 
 fn train(w: &Workload, net: &mut Network, data: DataView<'_>, epochs: usize, timer: &mut Timer) -> History {
     let config = TrainConfig {
-        epochs,
         batch_size: w.batch_size,
         dropout: Dropout::Hidden(w.keep),
         seed: TRAIN_SEED,
@@ -172,7 +171,7 @@ fn train(w: &Workload, net: &mut Network, data: DataView<'_>, epochs: usize, tim
     };
     let mut adam = Optimizer::adam(w.lr).expect("valid learning rate");
     timer.epoch_start = Instant::now();
-    Trainer::new(&config).observer(timer).fit(net, &mut adam, data).expect("training succeeds")
+    Trainer::new(&config, epochs).observer(timer).fit(net, &mut adam, data).expect("training succeeds")
 }
 
 fn median(v: &[f64]) -> f64 {

@@ -105,8 +105,12 @@ impl Workspace {
         }
         let sizes = net.sizes();
         let grads = Gradients::zeros_like(net);
-        let first_param =
-            grads.iter().enumerate().filter(|(_, (id, _))| id.kind == ParamKind::Weight).map(|(k, _)| k).collect();
+        let first_param = grads
+            .iter()
+            .enumerate()
+            .filter(|(_, (id, _))| id.kind == ParamKind::Weight)
+            .map(|(k, _)| k)
+            .collect();
         Ok(Workspace {
             slots: vec![Slot::new(&sizes, batch_size)],
             sizes,
@@ -118,7 +122,6 @@ impl Workspace {
             terms: Vec::new(),
         })
     }
-
 
     /// Copies the columns `idx` of (X, Y) into the batch buffers X{t}, Y{t}: the batch is
     /// gathered straight from the data set, which is never copied or permuted as a whole.
@@ -322,9 +325,7 @@ impl Workspace {
     }
 
     fn active_slot(&self) -> Result<usize> {
-        self.active.ok_or_else(|| {
-            AnnError::EmptyInput("no batch in the workspace: load one first".into())
-        })
+        self.active.ok_or_else(|| AnnError::EmptyInput("no batch in the workspace: load one first".into()))
     }
 
     pub(super) fn check_net(&self, net: &Network) -> Result<()> {

@@ -109,9 +109,9 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
     use crate::layer::Layer;
+    use crate::loss::Loss;
     use crate::network::Network;
     use crate::param::Gradients;
-    use crate::loss::Loss;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -100,9 +100,9 @@ mod tests {
     use super::*;
     use crate::activation::Activation;
     use crate::layer::Layer;
+    use crate::loss::Loss;
     use crate::network::Network;
     use crate::param::Gradients;
-    use crate::loss::Loss;
     use ndarray::array;
 
     /// Three steps checked against the formula written out by hand, entry by entry.

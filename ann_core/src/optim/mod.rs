@@ -275,7 +275,11 @@ impl Optimizer {
             let zeros = |used: bool, dim| used.then(|| Array2::zeros(dim));
             self.state.params = net
                 .params()
-                .map(|p| ParamState { id: p.id, first: zeros(first, p.value.dim()), second: zeros(second, p.value.dim()) })
+                .map(|p| ParamState {
+                    id: p.id,
+                    first: zeros(first, p.value.dim()),
+                    second: zeros(second, p.value.dim()),
+                })
                 .collect();
         }
         self.state.t += 1;
@@ -284,8 +288,13 @@ impl Optimizer {
         let params = net.params_mut().zip(grads.iter()).zip(&mut self.state.params);
         for ((theta, (_, grad)), averages) in params {
             let ParamState { first, second, .. } = averages;
-            let update =
-                Update { kind: theta.id.kind, theta: theta.value, grad: grad.view(), first: first.as_mut(), second: second.as_mut() };
+            let update = Update {
+                kind: theta.id.kind,
+                theta: theta.value,
+                grad: grad.view(),
+                first: first.as_mut(),
+                second: second.as_mut(),
+            };
             rule.update(update, t);
         }
         Ok(())
@@ -339,11 +348,13 @@ impl Optimizer {
         }
         let got: Vec<String> = (self.state.params.iter())
             .map(|s| {
-                let shape = s.first.as_ref().or(s.second.as_ref()).map_or("none".into(), |a| shape_str(a.shape()));
+                let shape =
+                    s.first.as_ref().or(s.second.as_ref()).map_or("none".into(), |a| shape_str(a.shape()));
                 format!("{} {shape}", s.id)
             })
             .collect();
-        let want: Vec<String> = net.params().map(|p| format!("{} {}", p.id, shape_str(p.value.shape()))).collect();
+        let want: Vec<String> =
+            net.params().map(|p| format!("{} {}", p.id, shape_str(p.value.shape()))).collect();
         Err(AnnError::OptimizerState(format!(
             "the {} optimizer's averages are for the parameters [{}], but the network's parameters \
              are [{}]",

@@ -27,8 +27,8 @@ fn part_c() -> Result<(Vec<usize>, Vec<usize>, ann_core::Dataset)> {
     let xv = scaler.transform(test.x.view())?;
     let yt = train.targets(Task::MultiClass);
     let mut net = Network::new(&[64, 128, 64, 10], Activation::Relu, Task::MultiClass, Init::He, 42)?;
-    let cfg = TrainConfig { epochs: 60, batch_size: 64, l2: 1e-3, seed: 42, ..TrainConfig::default() };
-    fit(&mut net, &mut Optimizer::adam(1e-3)?, DataView::new(xt.view(), yt.view()), &cfg)?;
+    let cfg = TrainConfig { batch_size: 64, l2: 1e-3, seed: 42, ..TrainConfig::default() };
+    fit(&mut net, &mut Optimizer::adam(1e-3)?, DataView::new(xt.view(), yt.view()), &cfg, 60)?;
     let predicted = net.predict(xv.view())?;
     Ok((test.labels.clone(), predicted, test))
 }
@@ -57,8 +57,8 @@ fn fig_misclassified() -> Result<Figure> {
 fn fig_regression() -> Result<Figure> {
     let (x, y) = noisy_sine(300, 0.15, 3)?;
     let mut net = Network::new(&[1, 32, 32, 1], Activation::Tanh, Task::Regression, Init::Xavier, 1)?;
-    let cfg = TrainConfig { epochs: 200, batch_size: 32, seed: 1, ..TrainConfig::default() };
-    fit(&mut net, &mut Optimizer::adam(0.01)?, DataView::new(x.view(), y.view()), &cfg)?;
+    let cfg = TrainConfig { batch_size: 32, seed: 1, ..TrainConfig::default() };
+    fit(&mut net, &mut Optimizer::adam(0.01)?, DataView::new(x.view(), y.view()), &cfg, 200)?;
     timed(|| {
         plot::regression_fit(
             &net,

@@ -10,8 +10,8 @@
 use super::{at_least, positive};
 use ann_core::error::{AnnError, Result};
 use ann_core::{
-    Activation, AdamConfig, DataView, Init, Network, Observer, Optimizer, OptimizerConfig, StepInfo, Task,
-    TrainConfig, Trainer, two_moons,
+    Activation, AdamConfig, DataView, Init, Network, Observer, Optimizer, OptimizerConfig, ParamId, StepInfo,
+    Task, TrainConfig, Trainer, two_moons,
 };
 use serde::{Deserialize, Serialize};
 
@@ -174,17 +174,16 @@ impl Observer for MomentObserver {
         };
         // Adam's state: m is the first average, v the second.
         let state = info.optimizer.state();
-        let (m, v) = (&state.first, &state.second);
         let t = state.t.min(i32::MAX as u64) as i32;
         let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
         let lr = info.optimizer.learning_rate();
         for rec in &mut self.records {
             let ix = rec.index;
-            let i = ix.layer - 1;
-            let entry = |s: &[ann_core::Moments]| s.get(i).and_then(|s| s.w.get((ix.row, ix.col)).copied());
-            let g = info.gradients.layers.get(i).and_then(|g| g.dw.get((ix.row, ix.col)).copied());
-            let (Some(mt), Some(vt), Some(g), Some(value)) = (entry(m), entry(v), g, ix.get(info.network))
-            else {
+            let w = ParamId::w(ix.layer);
+            let entry = |a: Option<&ndarray::Array2<f64>>| a.and_then(|a| a.get((ix.row, ix.col)).copied());
+            let (m, v) = (entry(state.first(w)), entry(state.second(w)));
+            let g = entry(info.gradients.dw(ix.layer));
+            let (Some(mt), Some(vt), Some(g), Some(value)) = (m, v, g, ix.get(info.network)) else {
                 self.error.get_or_insert(AnnError::ShapeMismatch {
                     context: format!("Adam state for {}", ix.label()),
                     expected: "an entry of every layer's moments".into(),
@@ -225,19 +224,14 @@ pub fn adam_moments(config: &AdamMomentsConfig) -> Result<AdamMomentsRun> {
         beta2: config.beta2,
         eps,
     })?;
-    let tc = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
+    let tc = TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
     let mut obs = MomentObserver {
         records: config.weights.iter().map(|&w| WeightMoments::new(w)).collect(),
         step_loss: Vec::new(),
         eps,
         error: None,
     };
-    let history = Trainer::new(&tc).observer(&mut obs).fit(
+    let history = Trainer::new(&tc, config.epochs).observer(&mut obs).fit(
         &mut net,
         &mut adam,
         DataView::new(data.x.view(), y.view()),

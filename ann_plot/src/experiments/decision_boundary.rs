@@ -191,13 +191,8 @@ pub fn decision_boundary_frames(config: &BoundaryConfig) -> Result<BoundaryRun> 
         obs.snapshot(&net, 0);
     }
     let mut opt = Optimizer::new(config.optimizer)?;
-    let tc = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
-    Trainer::new(&tc).observer(&mut obs).fit(&mut net, &mut opt, train)?;
+    let tc = TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
+    Trainer::new(&tc, config.epochs).observer(&mut obs).fit(&mut net, &mut opt, train)?;
     if let Some(e) = obs.error {
         return Err(e);
     }

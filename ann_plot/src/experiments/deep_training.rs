@@ -83,14 +83,13 @@ pub fn deep_training(config: &DeepTrainingConfig) -> Result<DeepTrainingRun> {
         Network::new(&config.sizes, Activation::Relu, Task::MultiClass, Init::He, config.init_seed)?;
     let mut opt = Optimizer::new(config.optimizer)?;
     let tc = TrainConfig {
-        epochs: config.epochs,
         batch_size: config.batch_size,
         dropout: Dropout::Hidden(1.0),
         l2: config.l2,
         seed: config.seed,
         ..TrainConfig::default()
     };
-    let history = Trainer::new(&tc).validation(DataView::new(val.x.view(), yva.view())).fit(
+    let history = Trainer::new(&tc, config.epochs).validation(DataView::new(val.x.view(), yva.view())).fit(
         &mut net,
         &mut opt,
         DataView::new(train.x.view(), ytr.view()),

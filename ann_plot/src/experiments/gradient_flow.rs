@@ -20,8 +20,8 @@
 use super::{at_least, fit_recorded};
 use ann_core::error::{AnnError, Result};
 use ann_core::{
-    Activation, BatchNormConfig, DataView, Dropout, Init, Network, Optimizer, OptimizerConfig, SgdConfig,
-    Task, TrainConfig, frobenius, two_moons,
+    Activation, BatchNormConfig, DataView, Dropout, Init, Network, Optimizer, OptimizerConfig, ParamKind,
+    SgdConfig, Task, TrainConfig, frobenius, two_moons,
 };
 use serde::{Deserialize, Serialize};
 
@@ -206,28 +206,25 @@ pub fn gradient_flow(config: &GradientFlowConfig) -> Result<GradientFlow> {
         }
         let mut net = Network::new(&sizes, case.activation, Task::Binary, case.init, config.init_seed)?;
         if case.batch_norm {
-            net = net.with_batch_norm(BatchNormConfig::default())?;
+            net = net.with_normalization(BatchNormConfig::default())?;
         }
         // A training pass (no dropout): batch norm, if any, with the batch's statistics.
         let cache = net.forward_with_masks(batch.x, &Dropout::Off, &vec![None; net.num_layers()])?;
         let initial_loss = net.cost(&cache, batch.y, 0.0)?;
         let grads = net.backward(&cache, batch.y, 0.0)?;
         let grad_norms = grads.weight_norms();
+        let of_kind = |kind| grads.iter().filter(move |(id, _)| id.kind == kind).map(|(_, g)| g);
         let grad_rms =
-            grads.layers.iter().map(|g| frobenius(g.dw.view()) / (g.dw.len() as f64).sqrt()).collect();
-        let bias_grad_norms = grads.layers.iter().map(|g| frobenius(g.db.view())).collect();
+            of_kind(ParamKind::Weight).map(|dw| frobenius(dw.view()) / (dw.len() as f64).sqrt()).collect();
+        let bias_grad_norms = of_kind(ParamKind::Bias).map(|db| frobenius(db.view())).collect();
         let activation_std =
             (1..net.num_layers()).filter_map(|l| cache.a(l)).map(|a| std_dev(a.iter().copied())).collect();
         let (mut trained_grad_norms, mut trained_loss, mut diverged) = (None, None, false);
         if config.train_epochs > 0 {
-            let tc = TrainConfig {
-                epochs: config.train_epochs,
-                batch_size: config.batch_size,
-                seed: config.seed,
-                ..TrainConfig::default()
-            };
+            let tc =
+                TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
             let mut opt = Optimizer::new(config.optimizer)?;
-            let run = fit_recorded(&mut net, &mut opt, batch, &tc)?;
+            let run = fit_recorded(&mut net, &mut opt, batch, &tc, config.train_epochs)?;
             diverged = run.diverged.is_some();
             if let Some(h) = run.history {
                 trained_grad_norms = h.grad_norms.last().cloned();

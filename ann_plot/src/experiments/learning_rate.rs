@@ -132,17 +132,12 @@ pub fn learning_rate_sweep(config: &LrSweepConfig) -> Result<LrSweep> {
     let net0 = Network::new(&sizes, Activation::Tanh, task, Init::Xavier, config.init_seed)?;
     let train = DataView::new(x.view(), y.view());
     let initial_loss = evaluate(&net0, train, 0.0)?.0;
-    let tc = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
+    let tc = TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
     let mut curves = Vec::with_capacity(config.learning_rates.len());
     for &lr in &config.learning_rates {
         let mut net = net0.clone();
         let mut sgd = Optimizer::sgd(lr)?;
-        let run = fit_recorded(&mut net, &mut sgd, train, &tc)?;
+        let run = fit_recorded(&mut net, &mut sgd, train, &tc, config.epochs)?;
         let LossRecorder { step_loss, epoch_loss } = run.losses;
         curves.push(LrCurve { learning_rate: lr, step_loss, epoch_loss, diverged: run.diverged });
     }

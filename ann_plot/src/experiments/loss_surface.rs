@@ -164,13 +164,8 @@ pub fn loss_surface_demo(config: &LossSurfaceConfig) -> Result<LossSurface> {
         Network::new(&config.sizes, Activation::Relu, Task::MultiClass, Init::He, config.init_seed)?;
     let initial_loss = evaluate(&net, train, 0.0)?.0;
     let mut opt = Optimizer::new(config.optimizer)?;
-    let tc = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
-    fit(&mut net, &mut opt, train, &tc)?;
+    let tc = TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
+    fit(&mut net, &mut opt, train, &tc, config.epochs)?;
     let mut surface = loss_surface(
         &net,
         train,

@@ -153,8 +153,7 @@ pub fn minibatch_curves(config: &MiniBatchCurvesConfig) -> Result<MiniBatchCurve
     for &b in &config.batch_sizes {
         let mut net = net0.clone();
         let mut sgd = Optimizer::sgd(config.learning_rate)?;
-        let tc =
-            TrainConfig { epochs: config.epochs, batch_size: b, seed: config.seed, ..TrainConfig::default() };
+        let tc = TrainConfig { batch_size: b, seed: config.seed, ..TrainConfig::default() };
         let mut rec = FullLoss {
             data: train,
             step_loss: Vec::new(),
@@ -162,7 +161,7 @@ pub fn minibatch_curves(config: &MiniBatchCurvesConfig) -> Result<MiniBatchCurve
             limit: usize::MAX,
             error: None,
         };
-        let history = Trainer::new(&tc).observer(&mut rec).fit(&mut net, &mut sgd, train)?;
+        let history = Trainer::new(&tc, config.epochs).observer(&mut rec).fit(&mut net, &mut sgd, train)?;
         if let Some(e) = rec.error {
             return Err(e);
         }
@@ -348,9 +347,9 @@ pub fn minibatch_paths(config: &MiniBatchPathsConfig) -> Result<MiniBatchPaths> 
         let epochs = config.steps.div_ceil(per_epoch);
         let mut net = start_net.clone();
         let mut sgd = Optimizer::sgd(config.learning_rate)?;
-        let tc = TrainConfig { epochs, batch_size: bs, seed: config.seed, ..TrainConfig::default() };
+        let tc = TrainConfig { batch_size: bs, seed: config.seed, ..TrainConfig::default() };
         let mut trace = ParamTrace { points: vec![(w0, b0)], limit: config.steps + 1 };
-        Trainer::new(&tc).observer(&mut trace).fit(&mut net, &mut sgd, train)?;
+        Trainer::new(&tc, epochs).observer(&mut trace).fit(&mut net, &mut sgd, train)?;
         let loss = trace
             .points
             .iter()

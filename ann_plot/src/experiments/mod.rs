@@ -204,16 +204,17 @@ pub(crate) struct Recorded {
     pub diverged: Option<Divergence>,
 }
 
-/// `fit` with a [`LossRecorder`]; [`AnnError::Diverged`] becomes a [`Divergence`] record
-/// instead of an error (every other error is returned).
+/// `fit` for `epochs` epochs with a [`LossRecorder`]; [`AnnError::Diverged`] becomes a
+/// [`Divergence`] record instead of an error (every other error is returned).
 pub(crate) fn fit_recorded(
     net: &mut Network,
     optimizer: &mut Optimizer,
     train: DataView<'_>,
     config: &TrainConfig,
+    epochs: usize,
 ) -> Result<Recorded> {
     let mut losses = LossRecorder::default();
-    match Trainer::new(config).observer(&mut losses).fit(net, optimizer, train) {
+    match Trainer::new(config, epochs).observer(&mut losses).fit(net, optimizer, train) {
         Ok(history) => Ok(Recorded { history: Some(history), losses, diverged: None }),
         Err(AnnError::Diverged { epoch, step, loss }) => {
             Ok(Recorded { history: None, losses, diverged: Some(Divergence { epoch, step, loss }) })

@@ -11,8 +11,8 @@
 use super::{Divergence, Grid2D, ToyData, at_least, fit_recorded, linspace};
 use ann_core::error::{AnnError, Result, bad_hyper};
 use ann_core::{
-    Activation, AdamConfig, DataView, Gradients, Init, Layer, LayerGrad, Loss, MomentumConfig, Network,
-    Optimizer, OptimizerConfig, RmsPropConfig, SgdConfig, TrainConfig,
+    Activation, AdamConfig, DataView, Gradients, Init, Layer, Loss, MomentumConfig, Network, Optimizer,
+    OptimizerConfig, RmsPropConfig, SgdConfig, TrainConfig,
 };
 use ndarray::array;
 use serde::{Deserialize, Serialize};
@@ -106,17 +106,12 @@ pub fn optimizer_curves(config: &OptimizerCurvesConfig) -> Result<OptimizerCurve
     let sizes = config.data.sizes(&config.hidden);
     let net0 = Network::new(&sizes, Activation::Relu, task, Init::He, config.init_seed)?;
     let initial_loss = ann_core::evaluate(&net0, train, 0.0)?.0;
-    let tc = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
+    let tc = TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
     let mut curves = Vec::with_capacity(config.optimizers.len());
     for spec in &config.optimizers {
         let mut net = net0.clone();
         let mut opt = Optimizer::new(*spec)?;
-        let run = fit_recorded(&mut net, &mut opt, train, &tc)?;
+        let run = fit_recorded(&mut net, &mut opt, train, &tc, config.epochs)?;
         curves.push(OptimizerCurve {
             spec: *spec,
             step_loss: run.losses.step_loss,
@@ -297,7 +292,7 @@ fn descend(
             diverged = true;
             break;
         }
-        let grads = Gradients { layers: vec![LayerGrad::new(array![[gx, gy]], array![[0.0]])] };
+        let grads = Gradients::from_layers(vec![(array![[gx, gy]], array![[0.0]])]);
         optimizer.step(&mut net, &grads)?;
         let w = &net.layers()[0].w;
         let p = (w[[0, 0]], w[[0, 1]]);

@@ -135,13 +135,8 @@ pub fn weight_updates(config: &WeightUpdatesConfig) -> Result<WeightUpdates> {
         step_loss: Vec::new(),
     };
     let mut opt = Optimizer::new(config.optimizer)?;
-    let tc = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
-    let history = Trainer::new(&tc).observer(&mut obs).fit(
+    let tc = TrainConfig { batch_size: config.batch_size, seed: config.seed, ..TrainConfig::default() };
+    let history = Trainer::new(&tc, config.epochs).observer(&mut obs).fit(
         &mut net,
         &mut opt,
         DataView::new(data.x.view(), y.view()),

@@ -90,13 +90,12 @@ pub fn dropout_playground(config: &DropoutPlaygroundConfig) -> Result<Playground
     for &keep in &config.keep_probs {
         let mut net = start.clone();
         let tc = TrainConfig {
-            epochs: config.epochs,
             batch_size: config.batch_size,
             dropout: Dropout::Hidden(keep),
             seed: config.seed,
             ..TrainConfig::default()
         };
-        let h = Trainer::new(&tc).validation((&val.x, &y_val)).fit(
+        let h = Trainer::new(&tc, config.epochs).validation((&val.x, &y_val)).fit(
             &mut net,
             &mut Optimizer::adam(config.lr)?,
             (&train.x, &y_train),

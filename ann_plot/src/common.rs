@@ -472,25 +472,6 @@ pub(crate) fn activation_scale(values: impl IntoIterator<Item = f64>) -> (style:
     }
 }
 
-/// Applies layers `from..=L` (1-based) of `net` to activations `a` = A[from − 1] in eval
-/// mode: Z[l] = W[l] A[l−1] + b[l], A[l] = g\[l\](Z[l]).
-pub(crate) fn forward_from(net: &ann_core::Network, from: usize, a: ArrayView2<f64>) -> Result<Array2<f64>> {
-    let mut cur = a.to_owned();
-    for (i, layer) in net.layers().iter().enumerate().skip(from.saturating_sub(1)) {
-        if cur.nrows() != layer.fan_in() {
-            return Err(AnnError::ShapeMismatch {
-                context: format!("layer {} of a partial forward pass", i + 1),
-                expected: format!("({}, m)", layer.fan_in()),
-                got: shape_str(cur.shape()),
-            }
-            .into());
-        }
-        let z = layer.w.dot(&cur) + &layer.b;
-        cur = layer.activation.forward(z.view());
-    }
-    Ok(cur)
-}
-
 /// Values of a function of the input plane sampled on an nx × ny grid over
 /// `x` × `y`: `values[[k, j * nx + i]]` is output k at grid point (i, j); read back
 /// with bilinear interpolation.

@@ -52,7 +52,10 @@ pub fn feature_transformer(
     };
     let input_map = ClassMap::new(range(x, 0), range(x, 1), |p| Ok(net.predict_proba(p)?))?;
     let plane_map = if net.num_layers() >= 3 {
-        Some(ClassMap::new(range(a2.view(), 0), range(a2.view(), 1), |p| common::forward_from(net, 3, p))?)
+        // Layers 3..=L as a network of their own (the output layer, hence the loss, is
+        // unchanged): its eval-mode forward pass maps the plane of A[2] to Ŷ.
+        let rest = Network::from_layers(net.layers()[2..].to_vec(), net.loss())?;
+        Some(ClassMap::new(range(a2.view(), 0), range(a2.view(), 1), |p| Ok(rest.predict_proba(p)?))?)
     } else {
         None
     };

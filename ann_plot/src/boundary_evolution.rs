@@ -1,8 +1,8 @@
 //! The decision boundary forming during training: a multi-panel figure of a
 //! few epochs, single frames, and an animated GIF of every recorded epoch.
 
-use crate::boundary::{ClassMap, check_classifier};
 use crate::common::{self, Axes};
+use crate::decision_boundary::{ClassMap, check_classifier};
 use crate::error::{AnnError, PlotError, Result};
 use crate::experiments::{BoundaryFrame, BoundaryRun};
 use crate::figure::{Draw, Figure, plot_error};
@@ -89,7 +89,7 @@ fn pick(n_frames: usize, panels: usize) -> Vec<usize> {
 /// A grid of `panels` frames of a [`decision_boundary_frames`](crate::experiments::decision_boundary_frames)
 /// run, evenly spread from the first to the last recorded epoch (3 per row): the model's
 /// class probabilities over the input plane (as in
-/// [`decision_boundary`](crate::decision_boundary)), its boundaries and the training
+/// [`decision_boundary`](fn@crate::decision_boundary)), its boundaries and the training
 /// points, captioned with the epoch, loss and accuracy. The static companion of
 /// [`save_boundary_gif`]. An empty `title` gives a default one.
 ///

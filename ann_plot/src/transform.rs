@@ -2,8 +2,8 @@
 //! plane into 3-D (layer 1) and back into a plane (layer 2), where a line separates the
 //! classes.
 
-use crate::boundary::{ClassMap, check_classifier};
 use crate::common::{self, Axes};
+use crate::decision_boundary::{ClassMap, check_classifier};
 use crate::error::{AnnError, PlotError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::style;

@@ -16,10 +16,10 @@
 //! | training a deep network | [`deep_training`](mod@deep_training) |
 //! | the loss surface around trained weights | [`loss_surface`](mod@loss_surface) |
 //! | weights and their updates | [`weight_updates`](mod@weight_updates) |
-//! | the decision boundary over training | [`decision_boundary`] |
+//! | the decision boundary over training | [`boundary_evolution`](mod@boundary_evolution) |
 
 pub mod adam_moments;
-pub mod decision_boundary;
+pub mod boundary_evolution;
 pub mod deep_training;
 pub mod gradient_flow;
 pub mod learning_rate;
@@ -29,7 +29,7 @@ pub mod optimizers;
 pub mod weight_updates;
 
 pub use adam_moments::{AdamMomentsConfig, AdamMomentsRun, WeightIndex, WeightMoments, adam_moments};
-pub use decision_boundary::{
+pub use boundary_evolution::{
     BoundaryConfig, BoundaryFrame, BoundaryRun, decision_boundary_frames, probability_map,
 };
 pub use deep_training::{DeepTrainingConfig, DeepTrainingRun, deep_training};

@@ -1,10 +1,14 @@
 //! Scatter plots of 2-D data sets: the points X (2, m) coloured by class, one panel or a
 //! grid of panels (to compare data sets, noise levels, or raw and scaled features).
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::Dataset;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
@@ -22,7 +26,7 @@ const PER_ROW: usize = 3;
 ///
 /// Errors: X not (2, m), empty or non-finite X, not one label per column.
 pub fn dataset(x: ArrayView2<f64>, labels: &[usize], title: &str) -> Result<Figure> {
-    common::check_points(x, labels, "dataset plot")?;
+    checks::check_points(x, labels, "dataset plot")?;
     let title = if title.is_empty() { format!("Data set (m = {})", x.ncols()) } else { title.to_string() };
     let panel = Panel { x, labels, caption: String::new() };
     Figure::from_drawing(900, 700, &title, &Scatter { panels: vec![panel], title: &title })
@@ -46,7 +50,7 @@ pub fn datasets(panels: &[(&Dataset, &str)], title: &str) -> Result<Figure> {
     }
     let mut drawn = Vec::with_capacity(panels.len());
     for (k, (data, name)) in panels.iter().enumerate() {
-        common::check_points(data.x.view(), &data.labels, &format!("data set {} ({name})", k + 1))?;
+        checks::check_points(data.x.view(), &data.labels, &format!("data set {} ({name})", k + 1))?;
         drawn.push(Panel {
             x: data.x.view(),
             labels: &data.labels,
@@ -88,11 +92,11 @@ impl Panel<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, legend: bool) -> Result<()> {
         let xs: Vec<f64> = self.x.row(0).to_vec();
         let ys: Vec<f64> = self.x.row(1).to_vec();
-        let xr = common::padded(common::finite_range(xs.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
-        let yr = common::padded(common::finite_range(ys.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
+        let xr = range::padded(range::finite_range(xs.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
+        let yr = range::padded(range::finite_range(ys.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
         let mut axes = Axes::new(&self.caption, xr, yr, "x₁", "x₂");
         axes.y_label_area = 60;
-        let mut chart = common::chart2d(area, &axes)?;
+        let mut chart = axes::chart2d(area, &axes)?;
         let radius = if xs.len() > 1500 { 2 } else { 3 };
         let n_classes = self.labels.iter().copied().max().map_or(0, |c| c + 1);
         for c in 0..n_classes {
@@ -113,7 +117,7 @@ impl Panel<'_> {
             }
         }
         if legend {
-            common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     }
@@ -121,7 +125,7 @@ impl Panel<'_> {
 
 impl Draw for Scatter<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         if let [single] = &self.panels[..] {
             return single.draw(&body, true);
         }
@@ -148,7 +152,7 @@ pub(crate) fn key_row<DB: DrawingBackend>(
     items: &[(String, RGBColor)],
     line: bool,
 ) -> Result<()> {
-    let font = common::text(style::LEGEND_SIZE);
+    let font = text::text(style::LEGEND_SIZE);
     let (width, height) = area.dim_in_pixel();
     let (marker, gap) = (if line { 30 } else { 14 }, 34);
     let mut sizes = Vec::with_capacity(items.len());

@@ -1,12 +1,14 @@
 //! Gradient flow through a deep network: vanishing and exploding gradients
 //! for several activation/initialization pairs.
 
-use crate::common;
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::GradientFlow;
 use crate::figure::{Draw, Figure, plot_error};
 use crate::landscape::{self, LogAxes};
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -29,7 +31,7 @@ pub fn gradient_norms(result: &GradientFlow, title: &str) -> Result<Figure> {
         if r.grad_norms.is_empty() {
             return Err(AnnError::EmptyInput(format!("{} has no layer", r.case.label())).into());
         }
-        common::check_finite(r.grad_norms.iter().chain(&r.activation_std), &r.case.label())?;
+        checks::check_finite(r.grad_norms.iter().chain(&r.activation_std), &r.case.label())?;
     }
     let depth = result.sizes.len().saturating_sub(1);
     let width = result.sizes.get(1).copied().unwrap_or(0);
@@ -67,13 +69,13 @@ impl Flow<'_> {
     ) -> Result<()> {
         let depth = self.r.sizes.len().saturating_sub(1) as f64;
         let (lo, hi) =
-            common::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
+            range::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
         let mut chart = landscape::chart(
             area,
             &LogAxes {
                 caption,
                 x: 0.5..depth + 0.5,
-                y: common::padded((lo.floor(), hi.ceil()), 0.03),
+                y: range::padded((lo.floor(), hi.ceil()), 0.03),
                 x_desc: "layer l",
                 y_desc,
                 x_log: false,
@@ -92,7 +94,7 @@ impl Flow<'_> {
 
 impl Draw for Flow<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let runs = &self.r.runs;
         let per_row = 1;
         let legend_h = 16 + 30 * runs.len().div_ceil(per_row) as u32;

@@ -1,11 +1,15 @@
 //! Helpers shared by the experiments' figures: loss landscapes (a [`Grid2D`] drawn as a log-scaled
 //! heatmap with iso-lines), parameter paths over them, and log₁₀ value axes.
 
-use crate::common::{self, Chart2d};
+use crate::axes::{self, Chart2d};
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::Grid2D;
 use crate::figure::plot_error;
+use crate::range;
+use crate::raster;
 use crate::style::{self, Colormap};
+use crate::text;
 use plotters::prelude::*;
 use std::ops::Range;
 
@@ -18,11 +22,7 @@ pub(crate) fn log10_floor(v: f64, floor: f64) -> f64 {
 /// otherwise the plain number (e.g. "0.05", "200").
 pub(crate) fn pow10_tick(v: f64) -> String {
     let k = v.round();
-    if (v - k).abs() < 1e-9 && k.abs() >= 3.0 {
-        format!("1e{}", k as i64)
-    } else {
-        common::tick(10f64.powf(v))
-    }
+    if (v - k).abs() < 1e-9 && k.abs() >= 3.0 { format!("1e{}", k as i64) } else { axes::tick(10f64.powf(v)) }
 }
 
 /// Axis descriptions and formatters of a themed chart whose axes may be log₁₀ scaled
@@ -37,7 +37,7 @@ pub(crate) struct LogAxes<'s> {
     pub y_log: bool,
 }
 
-/// A themed 2-D chart like [`common::chart2d`], with log₁₀ tick labels where asked.
+/// A themed 2-D chart like [`axes::chart2d`], with log₁₀ tick labels where asked.
 pub(crate) fn chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, plotters::coord::Shift>,
     axes: &LogAxes<'_>,
@@ -45,22 +45,20 @@ pub(crate) fn chart<'a, DB: DrawingBackend>(
     let mut builder = ChartBuilder::on(area);
     builder.margin(12).margin_right(24).x_label_area_size(62).y_label_area_size(84);
     if !axes.caption.is_empty() {
-        builder.caption(axes.caption, common::text(style::PANEL_TITLE_SIZE));
+        builder.caption(axes.caption, text::text(style::PANEL_TITLE_SIZE));
     }
     let mut chart = builder.build_cartesian_2d(axes.x.clone(), axes.y.clone()).map_err(plot_error)?;
     let (xl, yl) = (axes.x_log, axes.y_log);
     // Tick positions like 1.7e-18 are 0 up to rounding: snap them.
     let (xe, ye) = (1e-9 * (axes.x.end - axes.x.start).abs(), 1e-9 * (axes.y.end - axes.y.start).abs());
-    let xf =
-        move |v: &f64| if xl { pow10_tick(*v) } else { common::tick(if v.abs() < xe { 0.0 } else { *v }) };
-    let yf =
-        move |v: &f64| if yl { pow10_tick(*v) } else { common::tick(if v.abs() < ye { 0.0 } else { *v }) };
+    let xf = move |v: &f64| if xl { pow10_tick(*v) } else { axes::tick(if v.abs() < xe { 0.0 } else { *v }) };
+    let yf = move |v: &f64| if yl { pow10_tick(*v) } else { axes::tick(if v.abs() < ye { 0.0 } else { *v }) };
     chart
         .configure_mesh()
         .x_desc(axes.x_desc)
         .y_desc(axes.y_desc)
-        .axis_desc_style(common::text(style::AXIS_LABEL_SIZE))
-        .label_style(common::text(style::TICK_LABEL_SIZE))
+        .axis_desc_style(text::text(style::AXIS_LABEL_SIZE))
+        .label_style(text::text(style::TICK_LABEL_SIZE))
         .axis_style(style::NEUTRAL)
         .bold_line_style(style::GRID)
         .max_light_lines(0)
@@ -76,7 +74,7 @@ pub(crate) fn chart<'a, DB: DrawingBackend>(
 /// The log₁₀ colour scale of a loss landscape: [log₁₀ min, log₁₀ max] of the finite,
 /// positive values of the grid, at most `decades` wide above the minimum.
 pub(crate) fn log_scale(grid: &Grid2D, decades: f64) -> Result<(f64, f64)> {
-    let (lo, hi) = common::finite_range(grid.values.iter().copied().filter(|v| *v > 0.0))
+    let (lo, hi) = range::finite_range(grid.values.iter().copied().filter(|v| *v > 0.0))
         .ok_or_else(|| AnnError::NonFinite("the loss grid has no finite positive value".into()))?;
     let (a, b) = (lo.log10(), hi.log10());
     Ok(if b - a > decades {
@@ -156,7 +154,7 @@ pub(crate) fn draw_landscape<'c, DB: DrawingBackend + 'c>(
     let floor = 10f64.powf(scale.0 - 3.0);
     // Filled contours: the colour is constant within bands of half the iso-line step.
     let band = step / 2.0;
-    common::raster(chart, |x, y| {
+    raster::raster(chart, |x, y| {
         let v = log10_floor(interpolate(grid, x, y), floor);
         landscape_color(((v / band).floor() + 0.5) * band, scale)
     })?;
@@ -240,8 +238,8 @@ pub(crate) fn log_colorbar<DB: DrawingBackend>(
     scale: (f64, f64),
     label: &str,
 ) -> Result<()> {
-    // Ticks drawn by hand (see `common::colorbar`), labelled with the values 10^v.
-    common::colorbar_with(strip, rows, |v| landscape_color(v, scale), scale, label, pow10_tick)
+    // Ticks drawn by hand (see `colorbar::colorbar`), labelled with the values 10^v.
+    colorbar::colorbar_with(strip, rows, |v| landscape_color(v, scale), scale, label, pow10_tick)
 }
 
 /// The pixel rows of a chart's plotting area (for a colour bar beside it).
@@ -262,7 +260,7 @@ pub(crate) fn legend_row<DB: DrawingBackend>(
     let per_row = per_row.max(1);
     let (w, _) = area.dim_in_pixel();
     let col_w = (w.saturating_sub(40) / per_row as u32) as i32;
-    let font = common::text(style::LEGEND_SIZE);
+    let font = text::text(style::LEGEND_SIZE);
     for (k, (label, color)) in entries.iter().enumerate() {
         let (row, col) = ((k / per_row) as i32, (k % per_row) as i32);
         let (x, y) = (40 + col * col_w, 14 + row * 30);

@@ -44,7 +44,6 @@
 
 mod activations;
 mod batch_norm;
-pub(crate) mod common;
 mod curves;
 mod decision_boundary;
 mod dropout;
@@ -66,6 +65,18 @@ pub use evaluation::{confusion_matrix, image_grid, regression_fit};
 pub use figure::{Draw, Figure, MAX_SIDE, plot_error};
 pub use layers::{MAX_NEURON_MAPS, layer_activations, neuron_maps};
 pub use transform::feature_transformer;
+
+// Building blocks the figures share, one file per thing drawn or checked.
+mod axes;
+mod checks;
+mod colorbar;
+mod grid;
+mod heatmap;
+mod legend;
+mod points;
+mod range;
+mod raster;
+mod text;
 
 /// The plotters version the figures are drawn with, for implementing [`Draw`] without a
 /// separate `:dep plotters` (which could resolve to another version).

@@ -1,11 +1,14 @@
 //! Weights and the size of their updates over the iterations.
 
-use crate::common::{self, Swatch};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::WeightUpdates;
 use crate::figure::{Draw, Figure, plot_error};
 use crate::landscape::{self, LogAxes};
+use crate::legend::{self, Swatch};
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -36,7 +39,7 @@ pub fn weight_update_traces(result: &WeightUpdates, title: &str) -> Result<Figur
         .into());
     }
     for t in &result.trajectories {
-        common::check_finite(t.iter(), "weight trajectory")?;
+        checks::check_finite(t.iter(), "weight trajectory")?;
     }
     let title = if title.is_empty() {
         format!("Weights and their updates over {} steps of {}", result.step_loss.len(), result.optimizer)
@@ -53,7 +56,7 @@ struct Updates<'a> {
 
 impl Draw for Updates<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         // Legends above the panels, not over the curves.
         let (legends, body) = body.split_vertically(3 * 26 + 8);
         let legends = legends.split_evenly((1, 2));
@@ -62,13 +65,13 @@ impl Draw for Updates<'_> {
         let spe = self.r.steps_per_epoch;
 
         let (lo, hi) =
-            common::finite_range(self.r.trajectories.iter().flatten().copied()).unwrap_or((-1.0, 1.0));
+            range::finite_range(self.r.trajectories.iter().flatten().copied()).unwrap_or((-1.0, 1.0));
         let mut chart = landscape::chart(
             &panels[0],
             &LogAxes {
                 caption: "Individual weights",
                 x: 0.0..steps,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "weight value",
                 x_log: false,
@@ -88,7 +91,7 @@ impl Draw for Updates<'_> {
                 weights.push((w.label(), Swatch::Line(line)));
             }
         }
-        common::legend_strip(&legends[0], &weights, 2, 96)?;
+        legend::legend_strip(&legends[0], &weights, 2, 96)?;
 
         let series: Vec<Vec<(f64, f64)>> = self
             .r
@@ -97,7 +100,7 @@ impl Draw for Updates<'_> {
             .map(|r| landscape::log_points(r.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
             .collect();
         let (lo, hi) =
-            common::finite_range(series.iter().flatten().map(|p| p.1).chain([HEALTHY_RATIO.log10()]))
+            range::finite_range(series.iter().flatten().map(|p| p.1).chain([HEALTHY_RATIO.log10()]))
                 .unwrap_or((-4.0, -1.0));
         let caption = format!("Relative update per layer ({spe} steps/epoch)");
         let mut chart = landscape::chart(
@@ -105,7 +108,7 @@ impl Draw for Updates<'_> {
             &LogAxes {
                 caption: &caption,
                 x: 0.0..steps + 1.0,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "‖ΔW[l]‖ / ‖W[l]‖ (log scale)",
                 x_log: false,
@@ -127,6 +130,6 @@ impl Draw for Updates<'_> {
             .draw_series(DashedLineSeries::new(vec![(0.0, y), (steps + 1.0, y)], 10, 6, reference))
             .map_err(plot_error)?;
         layers.push(("rule of thumb 1e-3".to_string(), Swatch::Dashed(reference)));
-        common::legend_strip(&legends[1], &layers, 2, 96)
+        legend::legend_strip(&legends[1], &layers, 2, 96)
     }
 }

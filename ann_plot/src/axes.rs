@@ -1,0 +1,125 @@
+//! Themed 2-D charts: axes with tick labels, descriptions and grid lines, and the frame
+//! around the plotting area.
+
+use crate::error::Result;
+use crate::figure::plot_error;
+use crate::style;
+use crate::text::text;
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use std::ops::Range;
+
+/// A 2-D chart on f64 axes.
+pub(crate) type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Options of [`chart2d`].
+pub(crate) struct Axes<'s> {
+    pub caption: &'s str,
+    pub x: Range<f64>,
+    pub y: Range<f64>,
+    pub x_desc: &'s str,
+    pub y_desc: &'s str,
+    /// Width of the y tick-label area (wider for long tick labels).
+    pub y_label_area: u32,
+}
+
+impl<'s> Axes<'s> {
+    pub(crate) fn new(
+        caption: &'s str,
+        x: Range<f64>,
+        y: Range<f64>,
+        x_desc: &'s str,
+        y_desc: &'s str,
+    ) -> Self {
+        Axes { caption, x, y, x_desc, y_desc, y_label_area: 80 }
+    }
+}
+
+/// A themed 2-D chart with caption, grid and axis descriptions, mesh drawn.
+pub(crate) fn chart2d<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    axes: &Axes<'_>,
+) -> Result<Chart2d<'a, DB>> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(12).margin_right(24).x_label_area_size(62).y_label_area_size(axes.y_label_area);
+    if !axes.caption.is_empty() {
+        builder.caption(axes.caption, text(style::PANEL_TITLE_SIZE));
+    }
+    let mut chart = builder.build_cartesian_2d(axes.x.clone(), axes.y.clone()).map_err(plot_error)?;
+    mesh(&mut chart, axes.x_desc, axes.y_desc, true)?;
+    Ok(chart)
+}
+
+/// Draws axes, tick labels and (if `grid`) major grid lines in the theme.
+pub(crate) fn mesh<'c, DB: DrawingBackend + 'c>(
+    chart: &mut Chart2d<'c, DB>,
+    x_desc: &str,
+    y_desc: &str,
+    grid: bool,
+) -> Result<()> {
+    let fmt = |v: &f64| tick(*v);
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(text(style::AXIS_LABEL_SIZE))
+        .label_style(text(style::TICK_LABEL_SIZE))
+        .axis_style(style::NEUTRAL)
+        .bold_line_style(style::GRID)
+        .max_light_lines(0)
+        .x_labels(7)
+        .y_labels(7)
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&fmt);
+    if !grid {
+        mesh.disable_mesh();
+    }
+    mesh.draw().map_err(plot_error)
+}
+
+/// Tick label: up to 3 significant decimals, no trailing zeros, no "-0".
+pub(crate) fn tick(v: f64) -> String {
+    let a = v.abs();
+    let s = if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{v:.1e}")
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    let s = if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".into() } else { s }
+}
+
+/// A thin frame around the plotting area (over rasters' edges).
+pub(crate) fn frame<'c, DB: DrawingBackend + 'c>(chart: &mut Chart2d<'c, DB>) -> Result<()> {
+    let (x, y) = (chart.x_range(), chart.y_range());
+    chart
+        .draw_series(std::iter::once(Rectangle::new([(x.start, y.start), (x.end, y.end)], style::NEUTRAL)))
+        .map_err(plot_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(0.5), "0.5");
+        assert_eq!(tick(0.125), "0.125");
+        assert_eq!(tick(2.0), "2");
+        assert_eq!(tick(-0.0), "0");
+        assert_eq!(tick(12.25), "12.2");
+        assert_eq!(tick(250.0), "250");
+        assert_eq!(tick(1e-5), "1.0e-5");
+    }
+}

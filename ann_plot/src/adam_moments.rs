@@ -1,12 +1,13 @@
 //! Adam's moments m, v and their bias-corrected forms m̂, v̂ for a few weights
 //! during a real training run.
 
+use crate::axes::{self, LogAxes};
 use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::{AdamMomentsRun, WeightMoments};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
 use crate::legend::{self, Swatch};
+use crate::paths;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -68,7 +69,7 @@ impl Moments<'_> {
         let (lo, hi) =
             range::finite_range(w.grad.iter().chain(&w.m).chain(&w.m_hat).copied()).unwrap_or((-1.0, 1.0));
         let caption = format!("{}: first moment", w.index.label());
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption: &caption,
@@ -81,7 +82,7 @@ impl Moments<'_> {
             },
         )?;
         let g = style::NEUTRAL.mix(0.45).stroke_width(1);
-        chart.draw_series(landscape::segments(&steps(&w.grad), g)).map_err(plot_error)?;
+        chart.draw_series(paths::segments(&steps(&w.grad), g)).map_err(plot_error)?;
         let m = style::series_color(1).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(steps(&w.m), 7, 5, m)).map_err(plot_error)?;
         let mh = style::series_color(0).stroke_width(2);
@@ -92,15 +93,15 @@ impl Moments<'_> {
     fn second<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, w: &WeightMoments) -> Result<()> {
         let n = w.grad.len() as f64;
         let g2: Vec<f64> = w.grad.iter().map(|g| g * g).collect();
-        let g2_pts = landscape::log_points(steps(&g2));
-        let v_pts = landscape::log_points(steps(&w.v));
-        let vh_pts = landscape::log_points(steps(&w.v_hat));
+        let g2_pts = axes::log_points(steps(&g2));
+        let v_pts = axes::log_points(steps(&w.v));
+        let vh_pts = axes::log_points(steps(&w.v_hat));
         let (lo, hi) = range::finite_range(g2_pts.iter().chain(&v_pts).chain(&vh_pts).map(|p| p.1))
             .unwrap_or((-1.0, 0.0));
         // Squared gradients can touch 0: show at most 8 decades below the largest value.
         let lo = lo.max(hi - 8.0);
         let caption = format!("{}: second moment", w.index.label());
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption: &caption,
@@ -115,7 +116,7 @@ impl Moments<'_> {
         let y0 = lo - 0.05 * (hi - lo);
         let clip = |p: &[(f64, f64)]| p.iter().map(|&(x, y)| (x, y.max(y0))).collect::<Vec<_>>();
         let g = style::NEUTRAL.mix(0.45).stroke_width(1);
-        chart.draw_series(landscape::segments(&clip(&g2_pts), g)).map_err(plot_error)?;
+        chart.draw_series(paths::segments(&clip(&g2_pts), g)).map_err(plot_error)?;
         let v = style::series_color(1).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(clip(&v_pts), 7, 5, v)).map_err(plot_error)?;
         let vh = style::series_color(0).stroke_width(2);
@@ -129,7 +130,7 @@ impl Moments<'_> {
         let (lo, hi) = range::finite_range(w.update.iter().copied()).unwrap_or((-lr, lr));
         let (lo, hi) = (lo.min(-1.1 * lr), hi.max(1.1 * lr));
         let caption = format!("{}: step", w.index.label());
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption: &caption,

@@ -1,5 +1,5 @@
-//! Themed 2-D charts: axes with tick labels, descriptions and grid lines, and the frame
-//! around the plotting area.
+//! Themed 2-D charts: axes with tick labels, descriptions and grid lines (linear, or log₁₀
+//! with the values 10^v as labels), and the frame around the plotting area.
 
 use crate::error::Result;
 use crate::figure::plot_error;
@@ -108,6 +108,68 @@ pub(crate) fn frame<'c, DB: DrawingBackend + 'c>(chart: &mut Chart2d<'c, DB>) ->
     Ok(())
 }
 
+/// Tick label of a log₁₀ axis: the value 10^v, "1e-6" style for whole powers far from 1,
+/// otherwise the plain number (e.g. "0.05", "200").
+pub(crate) fn pow10_tick(v: f64) -> String {
+    let k = v.round();
+    if (v - k).abs() < 1e-9 && k.abs() >= 3.0 { format!("1e{}", k as i64) } else { tick(10f64.powf(v)) }
+}
+
+/// Axis descriptions and formatters of a themed chart whose axes may be log₁₀ scaled
+/// (the chart then holds log₁₀ values).
+pub(crate) struct LogAxes<'s> {
+    pub caption: &'s str,
+    pub x: Range<f64>,
+    pub y: Range<f64>,
+    pub x_desc: &'s str,
+    pub y_desc: &'s str,
+    pub x_log: bool,
+    pub y_log: bool,
+}
+
+/// A themed 2-D chart like [`chart2d`], with log₁₀ tick labels where asked.
+pub(crate) fn log_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    axes: &LogAxes<'_>,
+) -> Result<Chart2d<'a, DB>> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(12).margin_right(24).x_label_area_size(62).y_label_area_size(84);
+    if !axes.caption.is_empty() {
+        builder.caption(axes.caption, text(style::PANEL_TITLE_SIZE));
+    }
+    let mut chart = builder.build_cartesian_2d(axes.x.clone(), axes.y.clone()).map_err(plot_error)?;
+    let (xl, yl) = (axes.x_log, axes.y_log);
+    // Tick positions like 1.7e-18 are 0 up to rounding: snap them.
+    let (xe, ye) = (1e-9 * (axes.x.end - axes.x.start).abs(), 1e-9 * (axes.y.end - axes.y.start).abs());
+    let xf = move |v: &f64| if xl { pow10_tick(*v) } else { tick(if v.abs() < xe { 0.0 } else { *v }) };
+    let yf = move |v: &f64| if yl { pow10_tick(*v) } else { tick(if v.abs() < ye { 0.0 } else { *v }) };
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
+        .axis_desc_style(text(style::AXIS_LABEL_SIZE))
+        .label_style(text(style::TICK_LABEL_SIZE))
+        .axis_style(style::NEUTRAL)
+        .bold_line_style(style::GRID)
+        .max_light_lines(0)
+        .x_labels(8)
+        .y_labels(8)
+        .x_label_formatter(&xf)
+        .y_label_formatter(&yf)
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
+/// Finite points of a series on a log₁₀ axis: (x, log₁₀ y) for y > 0.
+pub(crate) fn log_points(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    points
+        .into_iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && *y > 0.0)
+        .map(|(x, y)| (x, y.log10()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +183,8 @@ mod tests {
         assert_eq!(tick(12.25), "12.2");
         assert_eq!(tick(250.0), "250");
         assert_eq!(tick(1e-5), "1.0e-5");
+        assert_eq!(pow10_tick(-6.0), "1e-6");
+        assert_eq!(pow10_tick(2.0), "100");
+        assert_eq!(pow10_tick((0.05f64).log10()), "0.05");
     }
 }

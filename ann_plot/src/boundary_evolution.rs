@@ -3,11 +3,10 @@
 
 use crate::axes::{self, Axes};
 use crate::checks;
-use crate::decision_boundary::{ClassMap, check_classifier};
+use crate::decision_boundary::ClassMap;
 use crate::error::{AnnError, PlotError, Result};
 use crate::experiments::{BoundaryFrame, BoundaryRun};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape;
 use crate::legend;
 use crate::points;
 use crate::range;
@@ -30,7 +29,7 @@ fn check_run(run: &BoundaryRun) -> Result<()> {
     }
     checks::check_points(run.x.view(), &run.labels, "boundary frames")?;
     for f in &run.frames {
-        check_classifier(&f.network, "boundary frames")?;
+        checks::check_classifier(&f.network, "boundary frames")?;
         checks::check_finite([f.loss].iter(), &format!("loss of epoch {}", f.epoch))?;
     }
     Ok(())
@@ -184,7 +183,7 @@ impl Draw for FrameDrawing<'_> {
         draw_map(&top, self.run, self.map, &frame_caption(frame, last), 3, true)?;
 
         // The loss of every frame, the current one marked.
-        let pts = landscape::log_points(frames.iter().map(|f| (f.epoch as f64, f.loss)));
+        let pts = axes::log_points(frames.iter().map(|f| (f.epoch as f64, f.loss)));
         let (lo, hi) = range::finite_range(pts.iter().map(|p| p.1)).unwrap_or((-1.0, 0.0));
         let mut chart = ChartBuilder::on(&bottom.margin(0, 6, 0, 0))
             .margin(8)
@@ -193,7 +192,7 @@ impl Draw for FrameDrawing<'_> {
             .y_label_area_size(84)
             .build_cartesian_2d(0.0..(last.max(1)) as f64, range::padded((lo, hi), 0.1))
             .map_err(plot_error)?;
-        let yf = |v: &f64| landscape::pow10_tick(*v);
+        let yf = |v: &f64| axes::pow10_tick(*v);
         let xf = |v: &f64| axes::tick(*v);
         chart
             .configure_mesh()

@@ -2,6 +2,7 @@
 //! inside a notebook cell can kill the kernel).
 
 use crate::error::{AnnError, Result, shape_str};
+use ann_core::{Activation, Network};
 use ndarray::ArrayView2;
 
 /// Fails with [`AnnError::NonFinite`] if any value is NaN or infinite.
@@ -35,6 +36,28 @@ pub(crate) fn check_labels(m: usize, labels: &[usize], what: &str) -> Result<()>
             got: format!("{} labels", labels.len()),
         }
         .into());
+    }
+    Ok(())
+}
+
+/// Checks that `net` maps 2-D inputs to class probabilities (sigmoid or softmax output).
+pub(crate) fn check_classifier(net: &Network, what: &str) -> Result<()> {
+    if net.input_size() != 2 {
+        return Err(AnnError::ShapeMismatch {
+            context: format!("{what}: the network must take 2-D inputs (n_x = 2)"),
+            expected: "n_x = 2".into(),
+            got: format!("n_x = {}", net.input_size()),
+        }
+        .into());
+    }
+    let last = net.layers()[net.num_layers() - 1].activation;
+    let ok = matches!(last, Activation::Sigmoid) && net.output_size() == 1 || last == Activation::Softmax;
+    if !ok {
+        return Err(AnnError::InvalidArchitecture(format!(
+            "{what} needs a classifier (1 sigmoid or k softmax output units); the output layer is {} with {} unit(s)",
+            last.name(),
+            net.output_size()
+        )).into());
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Colour bars beside a chart, and the colour scale of activations they explain.
 
-use crate::axes::{frame, tick};
+use crate::axes::{Chart2d, frame, tick};
 use crate::error::Result;
 use crate::figure::plot_error;
 use crate::range::{finite_range, padded};
@@ -77,6 +77,14 @@ pub(crate) fn colorbar_with<DB: DrawingBackend>(
         .pos(Pos::new(HPos::Center, VPos::Top));
     strip.draw_text(label, &label_style, (sw - 30, mid)).map_err(plot_error)?;
     Ok(())
+}
+
+/// The pixel rows of a chart's plotting area (for a colour bar beside it).
+pub(crate) fn plot_rows<DB: DrawingBackend>(chart: &Chart2d<'_, DB>) -> Range<i32> {
+    let area = chart.plotting_area();
+    let (_, y0) = area.get_base_pixel();
+    let (_, h) = area.dim_in_pixel();
+    y0..y0 + h as i32
 }
 
 /// Colour scale for activations: Viridis on [0, max] when every value is ≥ 0 (ReLU,

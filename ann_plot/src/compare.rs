@@ -5,6 +5,7 @@ use crate::axes::{self, Axes};
 use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -132,7 +133,7 @@ impl Draw for Compare<'_> {
             .enumerate()
             .map(|(i, (label, _))| (label.to_string(), style::series_color(i)))
             .collect();
-        super::data::key_row(&key, &items, true)?;
+        legend::key_row(&key, &items, true)?;
         let panels = body.split_evenly((1, 2));
         self.loss_panel(&panels[0])?;
         self.accuracy_panel(&panels[1])

@@ -134,7 +134,7 @@ impl Draw for Scatter<'_> {
         let (key, body) = body.split_vertically(36);
         let items: Vec<(String, RGBColor)> =
             (0..n_classes).map(|c| (format!("class {c}"), style::class_color(c))).collect();
-        key_row(&key, &items, false)?;
+        legend::key_row(&key, &items, false)?;
         let cols = self.panels.len().min(PER_ROW);
         let rows = self.panels.len().div_ceil(PER_ROW);
         let cells = body.split_evenly((rows, cols));
@@ -143,39 +143,4 @@ impl Draw for Scatter<'_> {
         }
         Ok(())
     }
-}
-
-/// A centred row of legend entries (a disc, or a line if `line`, then the label), drawn
-/// once for all panels of a figure instead of a legend box inside each chart.
-pub(crate) fn key_row<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    items: &[(String, RGBColor)],
-    line: bool,
-) -> Result<()> {
-    let font = text::text(style::LEGEND_SIZE);
-    let (width, height) = area.dim_in_pixel();
-    let (marker, gap) = (if line { 30 } else { 14 }, 34);
-    let mut sizes = Vec::with_capacity(items.len());
-    for (label, _) in items {
-        sizes.push(area.estimate_text_size(label, &font).map_err(plot_error)?.0 as i32);
-    }
-    let total: i32 =
-        sizes.iter().map(|w| marker + 8 + w).sum::<i32>() + gap * (items.len() as i32 - 1).max(0);
-    let mut x = ((width as i32 - total) / 2).max(4);
-    let y = height as i32 / 2;
-    for ((label, color), w) in items.iter().zip(sizes) {
-        if line {
-            area.draw(&PathElement::new(vec![(x, y), (x + marker, y)], color.stroke_width(3)))
-                .map_err(plot_error)?;
-        } else {
-            area.draw(&Circle::new((x + marker / 2, y), 6, color.mix(0.8).filled())).map_err(plot_error)?;
-        }
-        let pos = plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Left,
-            plotters::style::text_anchor::VPos::Center,
-        );
-        area.draw(&Text::new(label.clone(), (x + marker + 8, y), font.pos(pos))).map_err(plot_error)?;
-        x += marker + 8 + w + gap;
-    }
-    Ok(())
 }

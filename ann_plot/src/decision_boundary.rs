@@ -4,7 +4,7 @@
 use crate::axes::{self, Axes};
 use crate::checks;
 use crate::colorbar;
-use crate::error::{AnnError, PlotError, Result};
+use crate::error::{PlotError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::grid::Grid;
 use crate::legend;
@@ -13,7 +13,7 @@ use crate::range;
 use crate::raster;
 use crate::style::{self, Colormap};
 use crate::text;
-use ann_core::{Activation, Network};
+use ann_core::Network;
 use ndarray::{Array2, ArrayView2};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -41,7 +41,7 @@ pub(crate) const GRID_POINTS: usize = 200;
 /// whose input is not 2-D or whose output is not sigmoid/softmax.
 pub fn decision_boundary(net: &Network, x: ArrayView2<f64>, labels: &[usize], title: &str) -> Result<Figure> {
     checks::check_points(x, labels, "decision_boundary")?;
-    check_classifier(net, "decision_boundary")?;
+    checks::check_classifier(net, "decision_boundary")?;
     let pred = net.predict(x)?;
     let acc = pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64;
     let xr = range::padded(range::finite_range(x.row(0).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
@@ -63,28 +63,6 @@ pub fn decision_boundary(net: &Network, x: ArrayView2<f64>, labels: &[usize], ti
         labels,
     };
     Figure::from_drawing(1000, 760, &title, &drawing)
-}
-
-/// Checks that `net` maps 2-D inputs to class probabilities (sigmoid or softmax output).
-pub(crate) fn check_classifier(net: &Network, what: &str) -> Result<()> {
-    if net.input_size() != 2 {
-        return Err(AnnError::ShapeMismatch {
-            context: format!("{what}: the network must take 2-D inputs (n_x = 2)"),
-            expected: "n_x = 2".into(),
-            got: format!("n_x = {}", net.input_size()),
-        }
-        .into());
-    }
-    let last = net.layers()[net.num_layers() - 1].activation;
-    let ok = matches!(last, Activation::Sigmoid) && net.output_size() == 1 || last == Activation::Softmax;
-    if !ok {
-        return Err(AnnError::InvalidArchitecture(format!(
-            "{what} needs a classifier (1 sigmoid or k softmax output units); the output layer is {} with {} unit(s)",
-            last.name(),
-            net.output_size()
-        )).into());
-    }
-    Ok(())
 }
 
 /// Class probabilities over a region of a plane, sampled on a grid.

@@ -1,11 +1,12 @@
 //! Gradient flow through a deep network: vanishing and exploding gradients
 //! for several activation/initialization pairs.
 
+use crate::axes::{self, LogAxes};
 use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::GradientFlow;
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::legend;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -56,7 +57,7 @@ struct Flow<'a> {
 
 /// (l, log₁₀ v) for l = first, first + 1, ...
 fn layer_points(values: &[f64], first: usize) -> Vec<(f64, f64)> {
-    landscape::log_points(values.iter().enumerate().map(|(i, &v)| ((i + first) as f64, v)))
+    axes::log_points(values.iter().enumerate().map(|(i, &v)| ((i + first) as f64, v)))
 }
 
 impl Flow<'_> {
@@ -70,7 +71,7 @@ impl Flow<'_> {
         let depth = self.r.sizes.len().saturating_sub(1) as f64;
         let (lo, hi) =
             range::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption,
@@ -120,7 +121,7 @@ impl Draw for Flow<'_> {
                 let mut label = format!(
                     "{}: ‖dW[1]‖/‖dW[L]‖ = {}",
                     r.case.label(),
-                    landscape::short_number(r.first_to_last_ratio())
+                    legend::short_number(r.first_to_last_ratio())
                 );
                 if self.trained {
                     match (r.trained_loss, r.diverged) {
@@ -132,6 +133,6 @@ impl Draw for Flow<'_> {
                 (label, style::series_color(i))
             })
             .collect();
-        landscape::legend_row(&legend, &entries, per_row)
+        legend::legend_row(&legend, &entries, per_row)
     }
 }

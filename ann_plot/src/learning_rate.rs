@@ -1,12 +1,12 @@
 //! The learning rate: too small, good, too large (diverging).
 
-use crate::axes;
+use crate::axes::{self, LogAxes};
 use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::LrSweep;
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
 use crate::legend::{self, Swatch};
+use crate::paths;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -138,7 +138,7 @@ impl Draw for Sweep<'_> {
         let series: Vec<Vec<(f64, f64)>> = curves
             .iter()
             .map(|c| {
-                landscape::log_points(
+                axes::log_points(
                     std::iter::once((0.0, init))
                         .chain(c.epoch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v))),
                 )
@@ -146,7 +146,7 @@ impl Draw for Sweep<'_> {
             .collect();
         let top = (10.0 * init).log10();
         let lo = series.iter().flatten().map(|p| p.1).fold(init.log10(), f64::min);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[0],
             &LogAxes {
                 caption: "J on the training set after each epoch",
@@ -177,14 +177,14 @@ impl Draw for Sweep<'_> {
         let x_steps = 0.0..steps.max(epochs * spe) + 1.0;
         let step_series: Vec<Vec<(f64, f64)>> = curves
             .iter()
-            .map(|c| landscape::log_points(c.step_loss.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
+            .map(|c| axes::log_points(c.step_loss.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
             .collect();
         let calm = curves.iter().zip(&step_series).filter(|(c, _)| c.diverged.is_none());
         let (clo, chi) = range::finite_range(calm.flat_map(|(_, p)| p.iter().map(|q| q.1)))
             .or_else(|| range::finite_range(step_series.iter().flatten().map(|p| p.1)))
             .unwrap_or((-1.0, 0.0));
         let zoom = range::padded((clo, chi.max(init.log10())), 0.05);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[1],
             &LogAxes {
                 caption: "J{t} of every step (zoomed)",
@@ -199,7 +199,7 @@ impl Draw for Sweep<'_> {
         for (i, (c, pts)) in curves.iter().zip(&step_series).enumerate() {
             let color = style::series_color(i);
             let (shown, exit) = below_top(pts, zoom.end);
-            chart.draw_series(landscape::segments(&shown, color.stroke_width(1))).map_err(plot_error)?;
+            chart.draw_series(paths::segments(&shown, color.stroke_width(1))).map_err(plot_error)?;
             if let (Some(e), Some(d)) = (exit, c.diverged) {
                 mark_divergence(
                     &mut chart,
@@ -213,7 +213,7 @@ impl Draw for Sweep<'_> {
 
         // Bottom: every step, full range.
         let (lo, hi) = range::finite_range(step_series.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &bottom,
             &LogAxes {
                 caption: "J{t} of every step, full range",
@@ -227,7 +227,7 @@ impl Draw for Sweep<'_> {
         )?;
         for (i, (c, pts)) in curves.iter().zip(&step_series).enumerate() {
             let color = style::series_color(i);
-            chart.draw_series(landscape::segments(pts, color.stroke_width(2))).map_err(plot_error)?;
+            chart.draw_series(paths::segments(pts, color.stroke_width(2))).map_err(plot_error)?;
             if let (Some(d), Some(&last)) = (c.diverged, pts.last()) {
                 let label = format!("J{{t}} overflows at step {}", d.step + 1);
                 chart

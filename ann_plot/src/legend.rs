@@ -1,5 +1,5 @@
-//! Legends: the series legend inside a chart, and legend strips drawn outside the charts
-//! for figures whose panels share one legend.
+//! Legends: the series legend inside a chart, and legends drawn outside the charts (strips,
+//! rows and centred keys) for figures whose panels share one legend.
 
 use crate::axes::Chart2d;
 use crate::error::Result;
@@ -119,6 +119,69 @@ pub(crate) fn legend_strip<DB: DrawingBackend>(
         let y = 13 + row * 26;
         draw_swatch(area, *swatch, (x, y))?;
         area.draw_text(label, &font, (x + 38, y)).map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// A legend drawn as rows of entries (line and dot in the entry's colour, then its text)
+/// across `area`, `per_row` entries per row: for figures whose panels share one legend.
+pub(crate) fn legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+    per_row: usize,
+) -> Result<()> {
+    let per_row = per_row.max(1);
+    let (w, _) = area.dim_in_pixel();
+    let col_w = (w.saturating_sub(40) / per_row as u32) as i32;
+    let font = text(style::LEGEND_SIZE);
+    for (k, (label, color)) in entries.iter().enumerate() {
+        let (row, col) = ((k / per_row) as i32, (k % per_row) as i32);
+        let (x, y) = (40 + col * col_w, 14 + row * 30);
+        let line = color.stroke_width(3);
+        area.draw(&PathElement::new(vec![(x, y), (x + 30, y)], line)).map_err(plot_error)?;
+        area.draw(&Circle::new((x + 15, y), 4, color.filled())).map_err(plot_error)?;
+        area.draw(&Text::new(label.clone(), (x + 40, y - 10), font.clone())).map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// A number for a legend: plain with 2 decimals in [0.01, 1000), else scientific.
+pub(crate) fn short_number(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(0.01..1000.0).contains(&v.abs()) {
+        format!("{v:.1e}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// A centred row of legend entries (a disc, or a line if `line`, then the label), drawn
+/// once for all panels of a figure instead of a legend box inside each chart.
+pub(crate) fn key_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, RGBColor)],
+    line: bool,
+) -> Result<()> {
+    let font = text(style::LEGEND_SIZE);
+    let (width, height) = area.dim_in_pixel();
+    let (marker, gap) = (if line { 30 } else { 14 }, 34);
+    let mut sizes = Vec::with_capacity(items.len());
+    for (label, _) in items {
+        sizes.push(area.estimate_text_size(label, &font).map_err(plot_error)?.0 as i32);
+    }
+    let total: i32 =
+        sizes.iter().map(|w| marker + 8 + w).sum::<i32>() + gap * (items.len() as i32 - 1).max(0);
+    let mut x = ((width as i32 - total) / 2).max(4);
+    let y = height as i32 / 2;
+    for ((label, color), w) in items.iter().zip(sizes) {
+        if line {
+            area.draw(&PathElement::new(vec![(x, y), (x + marker, y)], color.stroke_width(3)))
+                .map_err(plot_error)?;
+        } else {
+            area.draw(&Circle::new((x + marker / 2, y), 6, color.mix(0.8).filled())).map_err(plot_error)?;
+        }
+        let pos = Pos::new(HPos::Left, VPos::Center);
+        area.draw(&Text::new(label.clone(), (x + marker + 8, y), font.pos(pos))).map_err(plot_error)?;
+        x += marker + 8 + w + gap;
     }
     Ok(())
 }

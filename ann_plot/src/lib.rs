@@ -73,6 +73,7 @@ mod colorbar;
 mod grid;
 mod heatmap;
 mod legend;
+mod paths;
 mod points;
 mod range;
 mod raster;

@@ -2,10 +2,12 @@
 //! weights, as a 3-D surface and as a contour map.
 
 use crate::axes::{self, Axes};
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::LossSurface;
 use crate::figure::{Draw, Figure, plot_error};
 use crate::landscape;
+use crate::paths;
 use crate::style::{self, Colormap};
 use crate::text;
 use plotters::coord::Shift;
@@ -143,15 +145,15 @@ impl Landscape<'_> {
         let mut chart =
             axes::chart2d(&main, &Axes::new("Contours of J", xr, yr, "α (along d1)", "β (along d2)"))?;
         landscape::draw_landscape(&mut chart, g, self.scale, 0.25)?;
-        landscape::draw_marker(&mut chart, (0.0, 0.0), "")?;
+        paths::draw_marker(&mut chart, (0.0, 0.0), "")?;
         axes::frame(&mut chart)?;
-        let rows = landscape::plot_rows(&chart);
+        let rows = colorbar::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "J (log scale)")
     }
 }
 
 fn landscape_pow(v: &f64) -> String {
-    landscape::pow10_tick(*v)
+    axes::pow10_tick(*v)
 }
 
 impl Draw for Landscape<'_> {

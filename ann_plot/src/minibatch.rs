@@ -3,11 +3,13 @@
 
 use crate::axes::{self, Axes};
 use crate::checks;
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::{MiniBatchCurves, MiniBatchPaths};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::landscape;
 use crate::legend::{self, Swatch};
+use crate::paths;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -186,10 +188,10 @@ impl Draw for PathsDrawing<'_> {
                 p.loss.last().copied().unwrap_or(f64::NAN),
                 p.points.len() - 1
             );
-            landscape::draw_path(&mut chart, &p.points, style::series_color(i), width, &label)?;
+            paths::draw_path(&mut chart, &p.points, style::series_color(i), width, &label)?;
         }
         let (ws, bs, js) = self.r.optimum;
-        landscape::draw_marker(
+        paths::draw_marker(
             &mut chart,
             (ws, bs),
             &format!("least squares (w*, b*) = ({ws:.2}, {bs:.2}), J* = {js:.3}"),
@@ -205,7 +207,7 @@ impl Draw for PathsDrawing<'_> {
         }
         legend::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         axes::frame(&mut chart)?;
-        let rows = landscape::plot_rows(&chart);
+        let rows = colorbar::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "J (log scale)")
     }
 }

@@ -1,13 +1,15 @@
 //! SGD, Momentum, RMSProp and Adam: loss curves on a network, and paths on a
 //! 2-D ill-conditioned function.
 
-use crate::axes::{self, Axes};
+use crate::axes::{self, Axes, LogAxes};
 use crate::checks;
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::{OptimizerCurves, OptimizerPaths};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::landscape;
 use crate::legend::{self, Swatch};
+use crate::paths;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -71,14 +73,14 @@ impl Draw for CurvesDrawing<'_> {
         let epoch_pts: Vec<Vec<(f64, f64)>> = curves
             .iter()
             .map(|c| {
-                landscape::log_points(
+                axes::log_points(
                     std::iter::once((0.0, self.r.initial_loss))
                         .chain(c.epoch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v))),
                 )
             })
             .collect();
         let (lo, hi) = range::finite_range(epoch_pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[0],
             &LogAxes {
                 caption: "Loss on the training set after each epoch",
@@ -104,7 +106,7 @@ impl Draw for CurvesDrawing<'_> {
         let (lo, _) = range::finite_range(curves.iter().flat_map(|c| c.epoch_accuracy.iter().copied()))
             .unwrap_or((0.5, 1.0));
         let bottom = (((lo - 0.05) * 20.0).floor() / 20.0).clamp(0.0, 0.95);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[1],
             &LogAxes {
                 caption: "Training accuracy after each epoch",
@@ -192,11 +194,11 @@ impl Draw for PathsDrawing<'_> {
         landscape::draw_landscape(&mut chart, g, self.scale, 0.5)?;
         for (i, p) in self.r.paths.iter().enumerate() {
             let label = if p.diverged { format!("{} (diverged)", p.spec) } else { p.spec.to_string() };
-            landscape::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
+            paths::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
         }
-        landscape::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;
+        paths::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;
         axes::frame(&mut chart)?;
-        let rows = landscape::plot_rows(&chart);
+        let rows = colorbar::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "f (log scale)")?;
 
         let steps = self.r.paths.iter().map(|p| p.points.len()).max().unwrap_or(1);
@@ -204,12 +206,12 @@ impl Draw for PathsDrawing<'_> {
             .r
             .paths
             .iter()
-            .map(|p| landscape::log_points(p.values.iter().enumerate().map(|(t, &v)| (t as f64, v))))
+            .map(|p| axes::log_points(p.values.iter().enumerate().map(|(t, &v)| (t as f64, v))))
             .collect();
         let (lo, hi) = range::finite_range(pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
         // Converged paths reach 1e-30 and below; show 12 decades under the start.
         let lo = lo.max(hi - 12.0);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &right,
             &LogAxes {
                 caption: "f(x_t, y_t) along each path",
@@ -225,7 +227,7 @@ impl Draw for PathsDrawing<'_> {
         for (i, pts) in pts.iter().enumerate() {
             let line = style::series_color(i).stroke_width(2);
             let clipped: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x, y.max(floor))).collect();
-            chart.draw_series(landscape::segments(&clipped, line)).map_err(plot_error)?;
+            chart.draw_series(paths::segments(&clipped, line)).map_err(plot_error)?;
         }
         Ok(())
     }

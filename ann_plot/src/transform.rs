@@ -4,7 +4,7 @@
 
 use crate::axes::{self, Axes};
 use crate::checks;
-use crate::decision_boundary::{ClassMap, check_classifier};
+use crate::decision_boundary::ClassMap;
 use crate::error::{AnnError, PlotError, Result};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::legend;
@@ -45,7 +45,7 @@ pub fn feature_transformer(
         ))
         .into());
     }
-    check_classifier(net, "feature_transformer")?;
+    checks::check_classifier(net, "feature_transformer")?;
     let cache = net.forward(x)?;
     let (a1, a2) = match (cache.a(1), cache.a(2)) {
         (Some(a1), Some(a2)) => (a1.to_owned(), a2.to_owned()),

@@ -1,11 +1,12 @@
 //! Weights and the size of their updates over the iterations.
 
+use crate::axes::{self, LogAxes};
 use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::WeightUpdates;
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
 use crate::legend::{self, Swatch};
+use crate::paths;
 use crate::range;
 use crate::style;
 use crate::text;
@@ -66,7 +67,7 @@ impl Draw for Updates<'_> {
 
         let (lo, hi) =
             range::finite_range(self.r.trajectories.iter().flatten().copied()).unwrap_or((-1.0, 1.0));
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[0],
             &LogAxes {
                 caption: "Individual weights",
@@ -97,13 +98,13 @@ impl Draw for Updates<'_> {
             .r
             .update_ratio
             .iter()
-            .map(|r| landscape::log_points(r.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
+            .map(|r| axes::log_points(r.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
             .collect();
         let (lo, hi) =
             range::finite_range(series.iter().flatten().map(|p| p.1).chain([HEALTHY_RATIO.log10()]))
                 .unwrap_or((-4.0, -1.0));
         let caption = format!("Relative update per layer ({spe} steps/epoch)");
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[1],
             &LogAxes {
                 caption: &caption,
@@ -120,7 +121,7 @@ impl Draw for Updates<'_> {
             let color = style::series_color(i);
             let mean =
                 self.r.update_ratio[i].iter().sum::<f64>() / self.r.update_ratio[i].len().max(1) as f64;
-            chart.draw_series(landscape::segments(pts, color.stroke_width(1))).map_err(plot_error)?;
+            chart.draw_series(paths::segments(pts, color.stroke_width(1))).map_err(plot_error)?;
             layers
                 .push((format!("layer {} (mean {:.1e})", i + 1, mean), Swatch::Line(color.stroke_width(3))));
         }

@@ -92,8 +92,8 @@ impl Panel<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, legend: bool) -> Result<()> {
         let xs: Vec<f64> = self.x.row(0).to_vec();
         let ys: Vec<f64> = self.x.row(1).to_vec();
-        let xr = range::padded(range::finite_range(xs.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
-        let yr = range::padded(range::finite_range(ys.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
+        let xr = range::axis_range(xs.iter().copied(), 0.05);
+        let yr = range::axis_range(ys.iter().copied(), 0.05);
         let mut axes = Axes::new(&self.caption, xr, yr, "x₁", "x₂");
         axes.y_label_area = 60;
         let mut chart = axes::chart2d(area, &axes)?;

@@ -44,8 +44,8 @@ pub fn decision_boundary(net: &Network, x: ArrayView2<f64>, labels: &[usize], ti
     checks::check_classifier(net, "decision_boundary")?;
     let pred = net.predict(x)?;
     let acc = pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64;
-    let xr = range::padded(range::finite_range(x.row(0).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
-    let yr = range::padded(range::finite_range(x.row(1).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
+    let xr = range::axis_range(x.row(0).iter().copied(), 0.08);
+    let yr = range::axis_range(x.row(1).iter().copied(), 0.08);
     let map = ClassMap::new(xr, yr, |p| Ok(net.predict_proba(p)?))?;
     let sizes: Vec<String> = net.sizes().iter().map(|n| n.to_string()).collect();
     let title = if title.is_empty() {
@@ -206,13 +206,7 @@ impl Draw for Boundary<'_> {
         points::class_points(&mut chart, &self.xs, &self.ys, self.labels, radius, true)?;
         legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         // Redraw the frame over the raster's edge.
-        let (cx, cy) = (chart.x_range(), chart.y_range());
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(cx.start, cy.start), (cx.end, cy.end)],
-                style::NEUTRAL,
-            )))
-            .map_err(plot_error)?;
+        axes::frame(&mut chart)?;
         let rows = chart.plotting_area().get_pixel_range().1;
         self.map.colorbar(&strip, rows)
     }

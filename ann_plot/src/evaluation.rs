@@ -300,7 +300,7 @@ impl Draw for Fit<'_> {
         let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 3, 92) + 6);
         legend::legend_strip(&key, &entries, 3, 92)?;
         let ys = self.points.iter().chain(&self.curve).map(|p| p.1);
-        let yr = range::padded(range::finite_range(ys).unwrap_or((0.0, 1.0)), 0.08);
+        let yr = range::axis_range(ys, 0.08);
         let mut chart = axes::chart2d(&body, &Axes::new("", self.x.clone(), yr, "input x", "target y"))?;
         chart
             .draw_series(self.points.iter().map(|&p| Circle::new(p, 3, data.mix(0.45).filled())))

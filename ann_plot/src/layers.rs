@@ -170,8 +170,8 @@ pub fn neuron_maps(
     }
     let units = net.layers()[layer - 1].units();
     let shown = units.min(MAX_NEURON_MAPS);
-    let xr = range::padded(range::finite_range(x.row(0).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
-    let yr = range::padded(range::finite_range(x.row(1).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
+    let xr = range::axis_range(x.row(0).iter().copied(), 0.08);
+    let yr = range::axis_range(x.row(1).iter().copied(), 0.08);
     let grid = Grid::eval(xr, yr, MAP_GRID, |p| {
         let cache = net.forward(p)?;
         let a = cache.a(layer).ok_or_else(|| PlotError::Draw(format!("the cache has no A[{layer}]")))?;

@@ -24,6 +24,12 @@ pub(crate) fn padded((lo, hi): (f64, f64), frac: f64) -> Range<f64> {
     }
 }
 
+/// The axis range that shows every finite value of `values`: their span [`padded`] by
+/// `frac` on each side, or around (0, 1) if none is finite.
+pub(crate) fn axis_range(values: impl IntoIterator<Item = f64>, frac: f64) -> Range<f64> {
+    padded(finite_range(values).unwrap_or((0.0, 1.0)), frac)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +42,7 @@ mod tests {
         assert!(r.end - r.start > 1.0);
         assert_eq!(finite_range([f64::NAN, 2.0, -1.0, f64::INFINITY]), Some((-1.0, 2.0)));
         assert_eq!(finite_range([f64::NAN]), None);
+        assert_eq!(axis_range([f64::NAN, 0.0, 10.0], 0.1), -1.0..11.0);
+        assert_eq!(axis_range([f64::NAN], 0.0), 0.0..1.0);
     }
 }

@@ -52,15 +52,13 @@ pub fn feature_transformer(
         _ => return Err(PlotError::Draw("the forward cache lacks A[1] or A[2]".into())),
     };
     checks::check_finite(a1.iter().chain(a2.iter()), "hidden activations A[1], A[2]")?;
-    let range = |v: ArrayView2<f64>, r: usize| {
-        range::padded(range::finite_range(v.row(r).iter().copied()).unwrap_or((0.0, 1.0)), 0.08)
-    };
-    let input_map = ClassMap::new(range(x, 0), range(x, 1), |p| Ok(net.predict_proba(p)?))?;
+    let axis = |v: ArrayView2<f64>, r: usize| range::axis_range(v.row(r).iter().copied(), 0.08);
+    let input_map = ClassMap::new(axis(x, 0), axis(x, 1), |p| Ok(net.predict_proba(p)?))?;
     let plane_map = if net.num_layers() >= 3 {
         // Layers 3..=L as a network of their own (the output layer, hence the loss, is
         // unchanged): its eval-mode forward pass maps the plane of A[2] to Ŷ.
         let rest = Network::from_layers(net.layers()[2..].to_vec(), net.loss())?;
-        Some(ClassMap::new(range(a2.view(), 0), range(a2.view(), 1), |p| Ok(rest.predict_proba(p)?))?)
+        Some(ClassMap::new(axis(a2.view(), 0), axis(a2.view(), 1), |p| Ok(rest.predict_proba(p)?))?)
     } else {
         None
     };
@@ -95,10 +93,8 @@ impl Transform<'_> {
         desc: (&str, &str),
         legend: bool,
     ) -> Result<()> {
-        let range = |r: usize| {
-            range::padded(range::finite_range(pts.row(r).iter().copied()).unwrap_or((0.0, 1.0)), 0.08)
-        };
-        let mut axes = Axes::new(caption, range(0), range(1), desc.0, desc.1);
+        let axis = |r: usize| range::axis_range(pts.row(r).iter().copied(), 0.08);
+        let mut axes = Axes::new(caption, axis(0), axis(1), desc.0, desc.1);
         axes.y_label_area = 72;
         let mut chart = axes::chart2d(area, &axes)?;
         if let Some(map) = map {

@@ -96,10 +96,7 @@ impl Grid2D {
 
     /// (min, max) of the finite values, or None if no value is finite.
     pub fn finite_range(&self) -> Option<(f64, f64)> {
-        self.values.iter().filter(|v| v.is_finite()).fold(None, |acc, &v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
+        crate::range::finite_range(self.values.iter().copied())
     }
 
     /// The grid point with the smallest finite value: (x, y, f(x, y)).

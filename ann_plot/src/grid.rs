@@ -1,9 +1,17 @@
 //! A function of the input plane sampled on a grid in one batch: read back by bilinear
 //! interpolation, and traced along its zero level (marching squares).
 
+use crate::contour;
 use crate::error::{PlotError, Result};
 use ndarray::{Array2, ArrayView2};
 use std::ops::Range;
+
+/// The points of the grid `xs` × `ys` as one batch (2, nx·ny) in course layout: column
+/// j·nx + i is the point (xs[i], ys[j]).
+pub(crate) fn plane_batch(xs: &[f64], ys: &[f64]) -> Array2<f64> {
+    let nx = xs.len();
+    Array2::from_shape_fn((2, nx * ys.len()), |(r, c)| if r == 0 { xs[c % nx] } else { ys[c / nx] })
+}
 
 /// Values of a function of the input plane sampled on an nx × ny grid over
 /// `x` × `y`: `values[[k, j * nx + i]]` is output k at grid point (i, j); read back
@@ -26,15 +34,11 @@ impl Grid {
         f: impl FnOnce(ArrayView2<f64>) -> Result<Array2<f64>>,
     ) -> Result<Grid> {
         let (nx, ny) = (n.max(2), n.max(2));
-        let pts = Array2::from_shape_fn((2, nx * ny), |(r, c)| {
-            let (i, j) = (c % nx, c / nx);
-            if r == 0 {
-                x.start + (x.end - x.start) * i as f64 / (nx - 1) as f64
-            } else {
-                y.start + (y.end - y.start) * j as f64 / (ny - 1) as f64
-            }
-        });
-        let values = f(pts.view())?;
+        let xs: Vec<f64> =
+            (0..nx).map(|i| x.start + (x.end - x.start) * i as f64 / (nx - 1) as f64).collect();
+        let ys: Vec<f64> =
+            (0..ny).map(|j| y.start + (y.end - y.start) * j as f64 / (ny - 1) as f64).collect();
+        let values = f(plane_batch(&xs, &ys).view())?;
         if values.ncols() != nx * ny {
             return Err(PlotError::Draw(format!(
                 "grid function returned {} columns, expected {}",
@@ -76,16 +80,13 @@ impl Grid {
     pub(crate) fn contour(&self, f: impl Fn(usize) -> f64) -> Vec<Vec<(f64, f64)>> {
         let (nx, ny) = (self.nx, self.ny);
         let vals: Vec<f64> = (0..nx * ny).map(f).collect();
-        // A crossing is identified by its grid edge: (vertical?, i, j) is the edge from node
-        // (i, j) to (i + 1, j) (horizontal) or to (i, j + 1) (vertical).
+        // A crossing is identified by its grid edge, so that the two cells sharing it join
+        // there: (vertical?, i, j) is the edge from node (i, j) to (i + 1, j) (horizontal)
+        // or to (i, j + 1) (vertical).
         type Edge = (bool, usize, usize);
         let point = |(vertical, i, j): Edge| -> Option<(f64, f64)> {
             let (i2, j2) = if vertical { (i, j + 1) } else { (i + 1, j) };
-            let (a, b) = (vals[j * nx + i], vals[j2 * nx + i2]);
-            if (a < 0.0) == (b < 0.0) || !a.is_finite() || !b.is_finite() {
-                return None;
-            }
-            let t = a / (a - b);
+            let t = contour::zero_crossing(vals[j * nx + i], vals[j2 * nx + i2])?;
             let gx = i as f64 + t * (i2 as f64 - i as f64);
             let gy = j as f64 + t * (j2 as f64 - j as f64);
             Some((
@@ -93,50 +94,14 @@ impl Grid {
                 self.y.start + (self.y.end - self.y.start) * gy / (ny - 1) as f64,
             ))
         };
-        let mut segments: Vec<[Edge; 2]> = Vec::new();
-        for j in 0..ny - 1 {
-            for i in 0..nx - 1 {
-                // The cell's edges in order around it: bottom, right, top, left.
-                let edges = [(false, i, j), (true, i + 1, j), (false, i, j + 1), (true, i, j)];
-                let hits: Vec<Edge> = edges.into_iter().filter(|&e| point(e).is_some()).collect();
-                for pair in hits.chunks_exact(2) {
-                    segments.push([pair[0], pair[1]]);
-                }
-            }
-        }
-        // Join segments that share a crossing into polylines (each crossing lies on one
-        // edge shared by at most two cells, so it ends at most two segments).
-        let mut at: std::collections::HashMap<Edge, Vec<usize>> = std::collections::HashMap::new();
-        for (k, seg) in segments.iter().enumerate() {
-            for &e in seg {
-                at.entry(e).or_default().push(k);
-            }
-        }
-        let mut used = vec![false; segments.len()];
-        let mut lines = Vec::new();
-        for start in 0..segments.len() {
-            if used[start] {
-                continue;
-            }
-            used[start] = true;
-            let mut chain: std::collections::VecDeque<Edge> = segments[start].iter().copied().collect();
-            for forward in [true, false] {
-                loop {
-                    let end = if forward { chain[chain.len() - 1] } else { chain[0] };
-                    let next = at.get(&end).and_then(|ks| ks.iter().copied().find(|&k| !used[k]));
-                    let Some(k) = next else { break };
-                    used[k] = true;
-                    let other = if segments[k][0] == end { segments[k][1] } else { segments[k][0] };
-                    if forward {
-                        chain.push_back(other);
-                    } else {
-                        chain.push_front(other);
-                    }
-                }
-            }
-            lines.push(chain.into_iter().filter_map(point).collect());
-        }
-        lines
+        let segments = contour::cell_segments(nx, ny, |a, b| {
+            let edge = (a.0 == b.0, a.0.min(b.0), a.1.min(b.1));
+            point(edge).map(|_| edge)
+        });
+        contour::polylines(&segments)
+            .into_iter()
+            .map(|line| line.into_iter().filter_map(point).collect())
+            .collect()
     }
 
     /// Output k at (x, y), bilinear between grid points (clamped at the edges).

@@ -3,6 +3,7 @@
 
 use crate::axes::{Chart2d, pow10_tick};
 use crate::colorbar;
+use crate::contour;
 use crate::error::{AnnError, Result};
 use crate::experiments::Grid2D;
 use crate::figure::plot_error;
@@ -63,31 +64,13 @@ pub(crate) fn interpolate(grid: &Grid2D, x: f64, y: f64) -> f64 {
 
 /// Marching squares on the grid: segments where `f(value)` crosses 0.
 pub(crate) fn iso_segments(grid: &Grid2D, f: impl Fn(f64) -> f64) -> Vec<[(f64, f64); 2]> {
-    let (nx, ny) = (grid.xs.len(), grid.ys.len());
-    let mut segments = Vec::new();
-    if nx < 2 || ny < 2 {
-        return segments;
-    }
-    for j in 0..ny - 1 {
-        for i in 0..nx - 1 {
-            let c = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
-            let v = c.map(|(a, b)| f(grid.values[[b, a]]));
-            let mut hits = Vec::with_capacity(4);
-            for e in 0..4 {
-                let (a, b) = (e, (e + 1) % 4);
-                if (v[a] < 0.0) != (v[b] < 0.0) && v[a].is_finite() && v[b].is_finite() {
-                    let t = v[a] / (v[a] - v[b]);
-                    let (xa, ya) = (grid.xs[c[a].0], grid.ys[c[a].1]);
-                    let (xb, yb) = (grid.xs[c[b].0], grid.ys[c[b].1]);
-                    hits.push((xa + t * (xb - xa), ya + t * (yb - ya)));
-                }
-            }
-            for pair in hits.chunks_exact(2) {
-                segments.push([pair[0], pair[1]]);
-            }
-        }
-    }
-    segments
+    let v = grid.values.mapv(f);
+    contour::cell_segments(grid.xs.len(), grid.ys.len(), |(ia, ja), (ib, jb)| {
+        let t = contour::zero_crossing(v[[ja, ia]], v[[jb, ib]])?;
+        let (xa, ya) = (grid.xs[ia], grid.ys[ja]);
+        let (xb, yb) = (grid.xs[ib], grid.ys[jb]);
+        Some((xa + t * (xb - xa), ya + t * (yb - ya)))
+    })
 }
 
 /// Fills the chart with the grid's values on the log₁₀ colour scale `scale`, in bands of

@@ -70,6 +70,7 @@ pub use transform::feature_transformer;
 mod axes;
 mod checks;
 mod colorbar;
+mod contour;
 mod grid;
 mod heatmap;
 mod legend;

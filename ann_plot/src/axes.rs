@@ -41,40 +41,54 @@ pub(crate) fn chart2d<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     axes: &Axes<'_>,
 ) -> Result<Chart2d<'a, DB>> {
-    let mut builder = ChartBuilder::on(area);
-    builder.margin(12).margin_right(24).x_label_area_size(62).y_label_area_size(axes.y_label_area);
-    if !axes.caption.is_empty() {
-        builder.caption(axes.caption, text(style::PANEL_TITLE_SIZE));
-    }
-    let mut chart = builder.build_cartesian_2d(axes.x.clone(), axes.y.clone()).map_err(plot_error)?;
-    mesh(&mut chart, axes.x_desc, axes.y_desc, true)?;
+    let mut chart = build(area, axes.caption, axes.x.clone(), axes.y.clone(), axes.y_label_area)?;
+    let fmt = |v: &f64| tick(*v);
+    mesh(&mut chart, axes.x_desc, axes.y_desc, 7, &fmt, &fmt)?;
     Ok(chart)
 }
 
-/// Draws axes, tick labels and (if `grid`) major grid lines in the theme.
-pub(crate) fn mesh<'c, DB: DrawingBackend + 'c>(
+/// A themed chart over `x` × `y` on `area`: margins, label areas (`y_label_area` px for the
+/// y tick labels) and the caption, if any.
+fn build<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x: Range<f64>,
+    y: Range<f64>,
+    y_label_area: u32,
+) -> Result<Chart2d<'a, DB>> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(12).margin_right(24).x_label_area_size(62).y_label_area_size(y_label_area);
+    if !caption.is_empty() {
+        builder.caption(caption, text(style::PANEL_TITLE_SIZE));
+    }
+    builder.build_cartesian_2d(x, y).map_err(plot_error)
+}
+
+/// Draws axes, axis descriptions, about `labels` tick labels per axis (written by `x_fmt`
+/// and `y_fmt`) and major grid lines in the theme.
+fn mesh<'c, DB: DrawingBackend + 'c>(
     chart: &mut Chart2d<'c, DB>,
     x_desc: &str,
     y_desc: &str,
-    grid: bool,
+    labels: usize,
+    x_fmt: &dyn Fn(&f64) -> String,
+    y_fmt: &dyn Fn(&f64) -> String,
 ) -> Result<()> {
-    let fmt = |v: &f64| tick(*v);
-    let mut mesh = chart.configure_mesh();
-    mesh.x_desc(x_desc)
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
         .y_desc(y_desc)
         .axis_desc_style(text(style::AXIS_LABEL_SIZE))
         .label_style(text(style::TICK_LABEL_SIZE))
         .axis_style(style::NEUTRAL)
         .bold_line_style(style::GRID)
         .max_light_lines(0)
-        .x_labels(7)
-        .y_labels(7)
-        .x_label_formatter(&fmt)
-        .y_label_formatter(&fmt);
-    if !grid {
-        mesh.disable_mesh();
-    }
-    mesh.draw().map_err(plot_error)
+        .x_labels(labels)
+        .y_labels(labels)
+        .x_label_formatter(x_fmt)
+        .y_label_formatter(y_fmt)
+        .draw()
+        .map_err(plot_error)
 }
 
 /// Tick label: up to 3 significant decimals, no trailing zeros, no "-0".
@@ -132,32 +146,13 @@ pub(crate) fn log_chart<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     axes: &LogAxes<'_>,
 ) -> Result<Chart2d<'a, DB>> {
-    let mut builder = ChartBuilder::on(area);
-    builder.margin(12).margin_right(24).x_label_area_size(62).y_label_area_size(84);
-    if !axes.caption.is_empty() {
-        builder.caption(axes.caption, text(style::PANEL_TITLE_SIZE));
-    }
-    let mut chart = builder.build_cartesian_2d(axes.x.clone(), axes.y.clone()).map_err(plot_error)?;
+    let mut chart = build(area, axes.caption, axes.x.clone(), axes.y.clone(), 84)?;
     let (xl, yl) = (axes.x_log, axes.y_log);
     // Tick positions like 1.7e-18 are 0 up to rounding: snap them.
     let (xe, ye) = (1e-9 * (axes.x.end - axes.x.start).abs(), 1e-9 * (axes.y.end - axes.y.start).abs());
     let xf = move |v: &f64| if xl { pow10_tick(*v) } else { tick(if v.abs() < xe { 0.0 } else { *v }) };
     let yf = move |v: &f64| if yl { pow10_tick(*v) } else { tick(if v.abs() < ye { 0.0 } else { *v }) };
-    chart
-        .configure_mesh()
-        .x_desc(axes.x_desc)
-        .y_desc(axes.y_desc)
-        .axis_desc_style(text(style::AXIS_LABEL_SIZE))
-        .label_style(text(style::TICK_LABEL_SIZE))
-        .axis_style(style::NEUTRAL)
-        .bold_line_style(style::GRID)
-        .max_light_lines(0)
-        .x_labels(8)
-        .y_labels(8)
-        .x_label_formatter(&xf)
-        .y_label_formatter(&yf)
-        .draw()
-        .map_err(plot_error)?;
+    mesh(&mut chart, axes.x_desc, axes.y_desc, 8, &xf, &yf)?;
     Ok(chart)
 }
 

@@ -73,6 +73,7 @@ mod colorbar;
 mod contour;
 mod grid;
 mod heatmap;
+mod landscape;
 mod legend;
 mod paths;
 mod points;
@@ -84,12 +85,12 @@ mod text;
 /// separate `:dep plotters` (which could resolve to another version).
 pub use plotters;
 
-// Figures of the experiments in `experiments`, one file per topic.
+// Figures of the experiments in `experiments`, one file per topic, named like the topic's
+// experiment (and playground).
 mod adam_moments;
 mod boundary_evolution;
 mod deep_training;
 mod gradient_flow;
-mod landscape;
 mod learning_rate;
 mod loss_surface;
 mod minibatch;

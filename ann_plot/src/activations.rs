@@ -1,9 +1,12 @@
 //! Activation functions g(z) and their derivatives g'(z), one panel per function.
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
 use crate::error::{PlotError, Result, bad_hyper};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::Activation;
 use ndarray::Array2;
 use plotters::coord::Shift;
@@ -101,11 +104,11 @@ fn pieces(pts: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
 
 impl Draw for Panels<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let panels = body.split_evenly(panel_grid(self.curves.len()));
         for (curve, panel) in self.curves.iter().zip(&panels) {
             let vals = curve.g.iter().chain(&curve.d).map(|p| p.1);
-            let (lo, hi) = common::finite_range(vals).unwrap_or((0.0, 1.0));
+            let (lo, hi) = range::finite_range(vals).unwrap_or((0.0, 1.0));
             // Head room above the curves for the legend (below them for tanh).
             let span = (hi - lo.min(0.0)).max(1e-9);
             let y = if curve.act == Activation::Tanh {
@@ -117,7 +120,7 @@ impl Draw for Panels<'_> {
             let caption = curve.act.to_string();
             let mut axes = Axes::new(&caption, x, y, "z", "g(z),  g′(z)");
             axes.y_label_area = 70;
-            let mut chart = common::chart2d(panel, &axes)?;
+            let mut chart = axes::chart2d(panel, &axes)?;
             let (fg, fd) = formulas(curve.act);
             let g_style = style::series_color(0).stroke_width(3);
             let d_style = style::series_color(1).stroke_width(3);
@@ -130,7 +133,7 @@ impl Draw for Panels<'_> {
                 let series =
                     chart.draw_series(DashedLineSeries::new(piece, 10, 5, d_style)).map_err(plot_error)?;
                 if k == 0 {
-                    series.label(fd).legend(common::dashed_legend(d_style));
+                    series.label(fd).legend(legend::dashed_legend(d_style));
                 }
             }
             // The corner each function leaves empty: tanh fills the upper left (g′ peaks at 0).
@@ -138,7 +141,7 @@ impl Draw for Panels<'_> {
                 Activation::Tanh => SeriesLabelPosition::LowerRight,
                 _ => SeriesLabelPosition::UpperLeft,
             };
-            common::legend(&mut chart, corner)?;
+            legend::legend(&mut chart, corner)?;
         }
         Ok(())
     }

@@ -1,10 +1,14 @@
 //! Batch normalization seen unit by unit: the distribution of Z[l] over a mini-batch before
 //! the normalization, and of Ẑ[l] = (Z[l] − μ) / √(σ² + ε) after it.
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -46,8 +50,8 @@ pub fn normalization_histograms(
     if let Some(&u) = units.iter().find(|&&u| u >= before.nrows()) {
         return Err(bad_hyper("unit", u, &format!("must be below the {} units", before.nrows())));
     }
-    common::check_finite(before.iter(), "values before the normalization")?;
-    common::check_finite(after.iter(), "values after the normalization")?;
+    checks::check_finite(before.iter(), "values before the normalization")?;
+    checks::check_finite(after.iter(), "values after the normalization")?;
     let title = if title.is_empty() { "Each unit's distribution over the mini-batch" } else { title };
     let panels = [
         Panel::new("Before: Z[l] = W[l] A[l−1] + b[l]", "z", before, units),
@@ -68,7 +72,7 @@ struct Panel {
 impl Panel {
     fn new(caption: &'static str, x_desc: &'static str, v: ArrayView2<f64>, units: &[usize]) -> Self {
         let all = units.iter().flat_map(|&u| v.row(u).to_vec());
-        let (lo, hi) = common::finite_range(all).unwrap_or((-1.0, 1.0));
+        let (lo, hi) = range::finite_range(all).unwrap_or((-1.0, 1.0));
         let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, hi + 0.5) };
         let width = (hi - lo) / BINS as f64;
         let m = v.ncols() as f64;
@@ -115,15 +119,15 @@ struct Histograms<'a> {
 
 impl Draw for Histograms<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let areas = body.split_evenly((1, 2));
         for (panel, area) in self.panels.iter().zip(&areas) {
             let top = panel.units.iter().flat_map(|u| u.1.iter().copied()).fold(0.0, f64::max);
             let (lo, w) = panel.bins;
-            let x = common::padded((lo, lo + BINS as f64 * w), 0.03);
+            let x = range::padded((lo, lo + BINS as f64 * w), 0.03);
             // Head room for the legend above the bars.
             let y = 0.0..(top * 1.6).max(1e-9);
-            let mut chart = common::chart2d(
+            let mut chart = axes::chart2d(
                 area,
                 &Axes::new(panel.caption, x, y, panel.x_desc, "fraction of the mini-batch"),
             )?;
@@ -135,7 +139,7 @@ impl Draw for Histograms<'_> {
                     .label(format!("unit {u}: mean {}, std {std:.2}", two_decimals(*mean)))
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
             }
-            common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     }

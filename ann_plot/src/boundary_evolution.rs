@@ -1,13 +1,17 @@
 //! The decision boundary forming during training: a multi-panel figure of a
 //! few epochs, single frames, and an animated GIF of every recorded epoch.
 
-use crate::boundary::{ClassMap, check_classifier};
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
+use crate::decision_boundary::ClassMap;
 use crate::error::{AnnError, PlotError, Result};
 use crate::experiments::{BoundaryFrame, BoundaryRun};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape;
+use crate::legend;
+use crate::points;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::ops::Range;
@@ -23,10 +27,10 @@ fn check_run(run: &BoundaryRun) -> Result<()> {
     if run.xs.len() < 2 || run.ys.len() < 2 {
         return Err(AnnError::EmptyInput("the probability grid needs at least 2 × 2 points".into()).into());
     }
-    common::check_points(run.x.view(), &run.labels, "boundary frames")?;
+    checks::check_points(run.x.view(), &run.labels, "boundary frames")?;
     for f in &run.frames {
-        check_classifier(&f.network, "boundary frames")?;
-        common::check_finite([f.loss].iter(), &format!("loss of epoch {}", f.epoch))?;
+        checks::check_classifier(&f.network, "boundary frames")?;
+        checks::check_finite([f.loss].iter(), &format!("loss of epoch {}", f.epoch))?;
     }
     Ok(())
 }
@@ -65,14 +69,14 @@ fn draw_map<DB: DrawingBackend>(
     legend: bool,
 ) -> Result<()> {
     let (xr, yr) = ranges(run);
-    let mut chart = common::chart2d(area, &Axes::new(caption, xr, yr, "x₁", "x₂"))?;
+    let mut chart = axes::chart2d(area, &Axes::new(caption, xr, yr, "x₁", "x₂"))?;
     map.draw(&mut chart)?;
     let (xs, ys) = (run.x.row(0).to_vec(), run.x.row(1).to_vec());
-    common::class_points(&mut chart, &xs, &ys, &run.labels, radius, legend)?;
+    points::class_points(&mut chart, &xs, &ys, &run.labels, radius, legend)?;
     if legend {
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
-    common::frame(&mut chart)
+    axes::frame(&mut chart)
 }
 
 /// Evenly spread frame indices, first and last included.
@@ -89,7 +93,7 @@ fn pick(n_frames: usize, panels: usize) -> Vec<usize> {
 /// A grid of `panels` frames of a [`decision_boundary_frames`](crate::experiments::decision_boundary_frames)
 /// run, evenly spread from the first to the last recorded epoch (3 per row): the model's
 /// class probabilities over the input plane (as in
-/// [`decision_boundary`](crate::decision_boundary)), its boundaries and the training
+/// [`decision_boundary`](fn@crate::decision_boundary)), its boundaries and the training
 /// points, captioned with the epoch, loss and accuracy. The static companion of
 /// [`save_boundary_gif`]. An empty `title` gives a default one.
 ///
@@ -126,7 +130,7 @@ struct Evolution<'a> {
 
 impl Draw for Evolution<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let cells = body.split_evenly((self.rows, self.cols));
         let last = self.run.frames.last().map_or(0, |f| f.epoch);
         for (k, (&i, map)) in self.idx.iter().zip(&self.maps).enumerate() {
@@ -170,7 +174,7 @@ struct FrameDrawing<'a> {
 
 impl Draw for FrameDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (_, h) = body.dim_in_pixel();
         let (top, bottom) = body.split_vertically(h.saturating_sub(150));
         let frames = &self.run.frames;
@@ -179,23 +183,23 @@ impl Draw for FrameDrawing<'_> {
         draw_map(&top, self.run, self.map, &frame_caption(frame, last), 3, true)?;
 
         // The loss of every frame, the current one marked.
-        let pts = landscape::log_points(frames.iter().map(|f| (f.epoch as f64, f.loss)));
-        let (lo, hi) = common::finite_range(pts.iter().map(|p| p.1)).unwrap_or((-1.0, 0.0));
+        let pts = axes::log_points(frames.iter().map(|f| (f.epoch as f64, f.loss)));
+        let (lo, hi) = range::finite_range(pts.iter().map(|p| p.1)).unwrap_or((-1.0, 0.0));
         let mut chart = ChartBuilder::on(&bottom.margin(0, 6, 0, 0))
             .margin(8)
             .margin_right(24)
             .x_label_area_size(44)
             .y_label_area_size(84)
-            .build_cartesian_2d(0.0..(last.max(1)) as f64, common::padded((lo, hi), 0.1))
+            .build_cartesian_2d(0.0..(last.max(1)) as f64, range::padded((lo, hi), 0.1))
             .map_err(plot_error)?;
-        let yf = |v: &f64| landscape::pow10_tick(*v);
-        let xf = |v: &f64| common::tick(*v);
+        let yf = |v: &f64| axes::pow10_tick(*v);
+        let xf = |v: &f64| axes::tick(*v);
         chart
             .configure_mesh()
             .x_desc("epoch")
             .y_desc("J (log)")
-            .axis_desc_style(common::text(style::TICK_LABEL_SIZE))
-            .label_style(common::text(style::TICK_LABEL_SIZE))
+            .axis_desc_style(text::text(style::TICK_LABEL_SIZE))
+            .label_style(text::text(style::TICK_LABEL_SIZE))
             .axis_style(style::NEUTRAL)
             .bold_line_style(style::GRID)
             .max_light_lines(0)

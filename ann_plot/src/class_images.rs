@@ -2,10 +2,14 @@
 //! a grid of images captioned with their class, or with the true and the predicted class,
 //! and the confusion matrix with the class names on its axes.
 
-use crate::common;
+use crate::axes;
+use crate::checks;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::range;
+use crate::raster;
 use crate::style;
+use crate::text;
 use ndarray::{Array2, ArrayView2, Axis};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -46,9 +50,9 @@ pub fn class_image_grid(
     if let Some(&bad) = indices.iter().find(|&&j| j >= x.ncols()) {
         return Err(bad_hyper("index", bad, &format!("must be below m = {}", x.ncols())));
     }
-    common::check_labels(x.ncols(), truth, "class_image_grid (true labels)")?;
+    checks::check_labels(x.ncols(), truth, "class_image_grid (true labels)")?;
     if let Some(p) = predicted {
-        common::check_labels(x.ncols(), p, "class_image_grid (predictions)")?;
+        checks::check_labels(x.ncols(), p, "class_image_grid (predictions)")?;
     }
     let k = class_names.len();
     let out_of_range = |labels: &[usize]| indices.iter().map(|&j| labels[j]).find(|&c| c >= k);
@@ -56,7 +60,7 @@ pub fn class_image_grid(
         return Err(AnnError::InvalidLabels(format!("class {c} has no name (class_names has {k})")).into());
     }
     let images = x.select(Axis(1), indices);
-    common::check_finite(images.iter(), "class_image_grid: X")?;
+    checks::check_finite(images.iter(), "class_image_grid: X")?;
     let captions: Vec<(String, Option<(String, bool)>)> = indices
         .iter()
         .map(|&j| {
@@ -87,34 +91,34 @@ struct ClassGrid<'a> {
 impl Draw for ClassGrid<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body =
-            if self.title.is_empty() { area.margin(10, 0, 0, 0) } else { common::titled(area, self.title)? };
+            if self.title.is_empty() { area.margin(10, 0, 0, 0) } else { text::titled(area, self.title)? };
         let body = body.margin(4, 4, 10, 10);
         let cells = body.split_evenly((self.rows, self.cols));
         let s = self.side as f64;
         let wrong = RGBColor(213, 94, 0);
         for (n, (cell, (first, second))) in cells.iter().zip(&self.captions).enumerate() {
             let (w, h) = cell.dim_in_pixel();
-            let (picture, text) = cell.split_vertically(h.saturating_sub(self.caption_h));
+            let (picture, caption) = cell.split_vertically(h.saturating_sub(self.caption_h));
             let pad = (w as i32 - (h.saturating_sub(self.caption_h)) as i32).max(0) as u32 / 2;
             let picture = picture.margin(3, 3, pad + 3, pad + 3);
             let mut chart =
                 ChartBuilder::on(&picture).build_cartesian_2d(0.0..s, 0.0..s).map_err(plot_error)?;
             let col = self.images.column(n);
-            let (lo, hi) = common::finite_range(col.iter().copied()).unwrap_or((0.0, 1.0));
+            let (lo, hi) = range::finite_range(col.iter().copied()).unwrap_or((0.0, 1.0));
             let span = if hi > lo { hi - lo } else { 1.0 };
-            common::raster(&mut chart, |px, py| {
+            raster::raster(&mut chart, |px, py| {
                 let c = (px.floor() as usize).min(self.side - 1);
                 let r = ((s - py).floor() as usize).min(self.side - 1);
                 style::blend(style::BACKGROUND, style::INK, (col[r * self.side + c] - lo) / span)
             })?;
-            common::frame(&mut chart)?;
+            axes::frame(&mut chart)?;
             let centre = Pos::new(HPos::Center, VPos::Top);
-            let (tw, _) = text.dim_in_pixel();
+            let (tw, _) = caption.dim_in_pixel();
             let x = tw as i32 / 2;
-            text.draw_text(first, &common::text(15).pos(centre), (x, 2)).map_err(plot_error)?;
+            caption.draw_text(first, &text::text(15).pos(centre), (x, 2)).map_err(plot_error)?;
             if let Some((p, right)) = second {
                 let ink = if *right { style::INK } else { wrong };
-                text.draw_text(p, &common::text(15).color(&ink).pos(centre), (x, 22)).map_err(plot_error)?;
+                caption.draw_text(p, &text::text(15).color(&ink).pos(centre), (x, 22)).map_err(plot_error)?;
             }
         }
         Ok(())
@@ -156,7 +160,7 @@ struct NamedConfusion<'a> {
 
 impl Draw for NamedConfusion<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let k = self.cm.nrows();
         let kf = k as f64;
         let mut chart = ChartBuilder::on(&body)
@@ -172,13 +176,13 @@ impl Draw for NamedConfusion<'_> {
         let yf = |v: &f64| name((kf - 1.0 - v).round() as i64).to_string();
         crate::evaluation::draw_confusion_axes(&mut chart, k, &xf, &yf)?;
         crate::evaluation::draw_confusion_cells(&mut chart, self.cm.view(), style::TICK_LABEL_SIZE)?;
-        common::frame(&mut chart)?;
+        axes::frame(&mut chart)?;
         // `area` is the figure's root, so the chart's backend coordinates are its own.
         let below = Pos::new(HPos::Center, VPos::Top);
         for j in 0..k {
             let (px, py) = chart.backend_coord(&(j as f64, -0.5));
             for (line, part) in two_lines(name(j as i64)).iter().enumerate() {
-                let t = common::text(style::TICK_LABEL_SIZE).pos(below);
+                let t = text::text(style::TICK_LABEL_SIZE).pos(below);
                 area.draw_text(part, &t, (px, py + 8 + 19 * line as i32)).map_err(plot_error)?;
             }
         }

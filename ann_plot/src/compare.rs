@@ -1,10 +1,14 @@
 //! Several training runs on one chart: loss and accuracy per epoch, one colour per run
 //! (e.g. the same network trained on unscaled and on standardized features).
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::{History, Loss};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -36,7 +40,7 @@ pub fn compare_runs(runs: &[(&str, &History)], loss: Loss, title: &str) -> Resul
             return Err(AnnError::EmptyInput(format!("run \"{label}\" has no completed epoch")).into());
         }
         for series in [&h.train_loss, &h.val_loss, &h.train_accuracy, &h.val_accuracy] {
-            common::check_finite(series.iter(), &format!("history of run \"{label}\""))?;
+            checks::check_finite(series.iter(), &format!("history of run \"{label}\""))?;
         }
     }
     let title = if title.is_empty() { format!("{} training runs", runs.len()) } else { title.to_string() };
@@ -66,10 +70,10 @@ impl Compare<'_> {
 
     fn loss_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let all = self.runs.iter().flat_map(|(_, h)| h.train_loss.iter().chain(&h.val_loss));
-        let (_, hi) = common::finite_range(all.copied()).unwrap_or((0.0, 1.0));
-        let y = 0.0..common::padded((0.0, hi.max(1e-12)), 0.05).end;
+        let (_, hi) = range::finite_range(all.copied()).unwrap_or((0.0, 1.0));
+        let y = 0.0..range::padded((0.0, hi.max(1e-12)), 0.05).end;
         let y_desc = format!("loss J ({})", self.loss.name());
-        let mut chart = common::chart2d(
+        let mut chart = axes::chart2d(
             area,
             &Axes::new("Loss (solid: train, dashed: validation)", self.x_range(), y, "epoch", &y_desc),
         )?;
@@ -88,7 +92,7 @@ impl Compare<'_> {
 
     fn accuracy_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let all = self.runs.iter().flat_map(|(_, h)| Self::accuracy(h).0.iter());
-        let Some((lo, _)) = common::finite_range(all.copied()) else {
+        let Some((lo, _)) = range::finite_range(all.copied()) else {
             return Ok(());
         };
         let bottom = (((lo - 0.05) * 20.0).floor() / 20.0).clamp(0.0, 0.95);
@@ -98,7 +102,7 @@ impl Compare<'_> {
             "accuracy (validation if recorded, else train)"
         };
         let mut chart =
-            common::chart2d(area, &Axes::new("Accuracy", self.x_range(), bottom..1.005, "epoch", which))?;
+            axes::chart2d(area, &Axes::new("Accuracy", self.x_range(), bottom..1.005, "epoch", which))?;
         for (i, (_, h)) in self.runs.iter().enumerate() {
             let (acc, _) = Self::accuracy(h);
             if acc.is_empty() {
@@ -120,7 +124,7 @@ impl Compare<'_> {
 
 impl Draw for Compare<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         // One key for both panels, under the title, so no legend box hides a curve.
         let (key, body) = body.split_vertically(36);
         let items: Vec<(String, RGBColor)> = self
@@ -129,7 +133,7 @@ impl Draw for Compare<'_> {
             .enumerate()
             .map(|(i, (label, _))| (label.to_string(), style::series_color(i)))
             .collect();
-        super::data::key_row(&key, &items, true)?;
+        legend::key_row(&key, &items, true)?;
         let panels = body.split_evenly((1, 2));
         self.loss_panel(&panels[0])?;
         self.accuracy_panel(&panels[1])

@@ -1,10 +1,14 @@
 //! Learning curves from a [`History`]: loss and accuracy per epoch, train and validation,
 //! with the per-step mini-batch loss as a faint line.
 
-use crate::common::{self, Axes, Swatch};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend::{self, Swatch};
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::{History, Loss};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -32,7 +36,7 @@ pub fn training_curves(history: &History, loss: Loss, title: &str) -> Result<Fig
         (&history.val_accuracy, "val_accuracy"),
         (&history.step_loss, "step_loss"),
     ] {
-        common::check_finite(series.iter(), &format!("History::{name}"))?;
+        checks::check_finite(series.iter(), &format!("History::{name}"))?;
     }
     let title = if title.is_empty() {
         format!("Training curves ({} epochs)", history.epochs())
@@ -72,7 +76,7 @@ impl Curves<'_> {
 
     /// Epoch-end line with markers (markers only while they stay readable).
     fn epoch_series<'c, DB: DrawingBackend + 'c>(
-        chart: &mut common::Chart2d<'c, DB>,
+        chart: &mut axes::Chart2d<'c, DB>,
         values: &[f64],
         color: RGBColor,
     ) -> Result<()> {
@@ -93,7 +97,7 @@ impl Curves<'_> {
 
     fn best_epoch_marker<'c, DB: DrawingBackend + 'c>(
         &self,
-        chart: &mut common::Chart2d<'c, DB>,
+        chart: &mut axes::Chart2d<'c, DB>,
     ) -> Result<()> {
         if let Some(best) = self.h.best_epoch {
             let x = (best + 1) as f64;
@@ -123,9 +127,9 @@ impl Curves<'_> {
     /// big L2 penalty, say) would squash the curves; they are drawn on the top edge.
     fn loss_range(&self) -> ((f64, f64), bool) {
         let h = self.h;
-        let epoch_range = common::finite_range(h.train_loss.iter().chain(&h.val_loss).copied());
+        let epoch_range = range::finite_range(h.train_loss.iter().chain(&h.val_loss).copied());
         let step_range =
-            if self.steps_shown() { common::finite_range(h.step_loss.iter().copied()) } else { None };
+            if self.steps_shown() { range::finite_range(h.step_loss.iter().copied()) } else { None };
         let (lo, hi) = match (epoch_range, step_range) {
             (Some((lo, hi)), Some((slo, shi))) => (lo.min(slo), shi.clamp(hi, hi + hi.abs())),
             (Some(r), None) | (None, Some(r)) => r,
@@ -143,11 +147,11 @@ impl Curves<'_> {
         let steps_ok = self.steps_shown();
         let ((lo, hi), _) = self.loss_range();
         let y =
-            if lo >= 0.0 { 0.0..common::padded((0.0, hi), 0.05).end } else { common::padded((lo, hi), 0.05) };
+            if lo >= 0.0 { 0.0..range::padded((0.0, hi), 0.05).end } else { range::padded((lo, hi), 0.05) };
         let x = 0.0..self.x_max() * 1.02;
         let y_desc = format!("loss J ({})", self.loss.name());
         let top = y.end;
-        let mut chart = common::chart2d(area, &Axes::new("Loss", x, y, "epoch", &y_desc))?;
+        let mut chart = axes::chart2d(area, &Axes::new("Loss", x, y, "epoch", &y_desc))?;
         if steps_ok {
             let spe = h.steps_per_epoch as f64;
             let faint = style::series_color(0).mix(0.35).stroke_width(1);
@@ -166,14 +170,14 @@ impl Curves<'_> {
 
     fn accuracy_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let h = self.h;
-        let (lo, _) = common::finite_range(h.train_accuracy.iter().chain(&h.val_accuracy).copied())
+        let (lo, _) = range::finite_range(h.train_accuracy.iter().chain(&h.val_accuracy).copied())
             .unwrap_or((0.0, 1.0));
         // Accuracy lives in [0, 1]: show from a little below the worst value up to 1.
         let bottom = ((lo - 0.05) * 20.0).floor() / 20.0;
         let y = bottom.clamp(0.0, 0.95)..1.005;
         let x = 0.0..self.x_max() * 1.02;
         let mut chart =
-            common::chart2d(area, &Axes::new("Accuracy", x, y, "epoch", "accuracy (fraction correct)"))?;
+            axes::chart2d(area, &Axes::new("Accuracy", x, y, "epoch", "accuracy (fraction correct)"))?;
         Self::epoch_series(&mut chart, &h.train_accuracy, style::series_color(0))?;
         Self::epoch_series(&mut chart, &h.val_accuracy, style::series_color(1))?;
         self.best_epoch_marker(&mut chart)?;
@@ -183,7 +187,7 @@ impl Curves<'_> {
 
 impl Draw for Curves<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         // One legend above the panels (same colours in both), not over the curves.
         let h = self.h;
         let mut entries = Vec::new();
@@ -206,8 +210,8 @@ impl Draw for Curves<'_> {
         }
         entries.extend(self.best_entry());
         let per_row = if self.has_acc { 3 } else { 2 };
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, per_row, 92) + 4);
-        common::legend_strip(&legend, &entries, per_row, 92)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, per_row, 92) + 4);
+        legend::legend_strip(&key, &entries, per_row, 92)?;
         if self.has_acc {
             let panels = body.split_evenly((1, 2));
             self.loss_panel(&panels[0])?;

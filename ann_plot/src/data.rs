@@ -1,10 +1,14 @@
 //! Scatter plots of 2-D data sets: the points X (2, m) coloured by class, one panel or a
 //! grid of panels (to compare data sets, noise levels, or raw and scaled features).
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::Dataset;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
@@ -22,7 +26,7 @@ const PER_ROW: usize = 3;
 ///
 /// Errors: X not (2, m), empty or non-finite X, not one label per column.
 pub fn dataset(x: ArrayView2<f64>, labels: &[usize], title: &str) -> Result<Figure> {
-    common::check_points(x, labels, "dataset plot")?;
+    checks::check_points(x, labels, "dataset plot")?;
     let title = if title.is_empty() { format!("Data set (m = {})", x.ncols()) } else { title.to_string() };
     let panel = Panel { x, labels, caption: String::new() };
     Figure::from_drawing(900, 700, &title, &Scatter { panels: vec![panel], title: &title })
@@ -46,7 +50,7 @@ pub fn datasets(panels: &[(&Dataset, &str)], title: &str) -> Result<Figure> {
     }
     let mut drawn = Vec::with_capacity(panels.len());
     for (k, (data, name)) in panels.iter().enumerate() {
-        common::check_points(data.x.view(), &data.labels, &format!("data set {} ({name})", k + 1))?;
+        checks::check_points(data.x.view(), &data.labels, &format!("data set {} ({name})", k + 1))?;
         drawn.push(Panel {
             x: data.x.view(),
             labels: &data.labels,
@@ -88,11 +92,11 @@ impl Panel<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, legend: bool) -> Result<()> {
         let xs: Vec<f64> = self.x.row(0).to_vec();
         let ys: Vec<f64> = self.x.row(1).to_vec();
-        let xr = common::padded(common::finite_range(xs.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
-        let yr = common::padded(common::finite_range(ys.iter().copied()).unwrap_or((0.0, 1.0)), 0.05);
+        let xr = range::axis_range(xs.iter().copied(), 0.05);
+        let yr = range::axis_range(ys.iter().copied(), 0.05);
         let mut axes = Axes::new(&self.caption, xr, yr, "x₁", "x₂");
         axes.y_label_area = 60;
-        let mut chart = common::chart2d(area, &axes)?;
+        let mut chart = axes::chart2d(area, &axes)?;
         let radius = if xs.len() > 1500 { 2 } else { 3 };
         let n_classes = self.labels.iter().copied().max().map_or(0, |c| c + 1);
         for c in 0..n_classes {
@@ -113,7 +117,7 @@ impl Panel<'_> {
             }
         }
         if legend {
-            common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     }
@@ -121,7 +125,7 @@ impl Panel<'_> {
 
 impl Draw for Scatter<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         if let [single] = &self.panels[..] {
             return single.draw(&body, true);
         }
@@ -130,7 +134,7 @@ impl Draw for Scatter<'_> {
         let (key, body) = body.split_vertically(36);
         let items: Vec<(String, RGBColor)> =
             (0..n_classes).map(|c| (format!("class {c}"), style::class_color(c))).collect();
-        key_row(&key, &items, false)?;
+        legend::key_row(&key, &items, false)?;
         let cols = self.panels.len().min(PER_ROW);
         let rows = self.panels.len().div_ceil(PER_ROW);
         let cells = body.split_evenly((rows, cols));
@@ -139,39 +143,4 @@ impl Draw for Scatter<'_> {
         }
         Ok(())
     }
-}
-
-/// A centred row of legend entries (a disc, or a line if `line`, then the label), drawn
-/// once for all panels of a figure instead of a legend box inside each chart.
-pub(crate) fn key_row<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    items: &[(String, RGBColor)],
-    line: bool,
-) -> Result<()> {
-    let font = common::text(style::LEGEND_SIZE);
-    let (width, height) = area.dim_in_pixel();
-    let (marker, gap) = (if line { 30 } else { 14 }, 34);
-    let mut sizes = Vec::with_capacity(items.len());
-    for (label, _) in items {
-        sizes.push(area.estimate_text_size(label, &font).map_err(plot_error)?.0 as i32);
-    }
-    let total: i32 =
-        sizes.iter().map(|w| marker + 8 + w).sum::<i32>() + gap * (items.len() as i32 - 1).max(0);
-    let mut x = ((width as i32 - total) / 2).max(4);
-    let y = height as i32 / 2;
-    for ((label, color), w) in items.iter().zip(sizes) {
-        if line {
-            area.draw(&PathElement::new(vec![(x, y), (x + marker, y)], color.stroke_width(3)))
-                .map_err(plot_error)?;
-        } else {
-            area.draw(&Circle::new((x + marker / 2, y), 6, color.mix(0.8).filled())).map_err(plot_error)?;
-        }
-        let pos = plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Left,
-            plotters::style::text_anchor::VPos::Center,
-        );
-        area.draw(&Text::new(label.clone(), (x + marker + 8, y), font.pos(pos))).map_err(plot_error)?;
-        x += marker + 8 + w + gap;
-    }
-    Ok(())
 }

@@ -1,10 +1,13 @@
 //! Inverted dropout on one layer, from a real training-mode pass: activations before the
 //! mask, the mask D, and the survivors scaled by 1/keep_prob.
 
-use crate::common;
+use crate::checks;
+use crate::colorbar;
 use crate::error::{AnnError, PlotError, Result, bad_hyper, shape_str};
 use crate::figure::{Draw, Figure};
+use crate::heatmap;
 use crate::style::{self, Colormap};
+use crate::text;
 use ann_core::{Cache, Network, Train};
 use ndarray::{Array2, s};
 use plotters::coord::Shift;
@@ -69,7 +72,7 @@ pub fn dropout_mask(net: &Network, cache: &Cache<Train>, layer: usize, title: &s
     let before = net.layers()[layer - 1].activation.forward(z);
     let mask = d.slice(s![.., ..m]).to_owned();
     let after = a.slice(s![.., ..m]).to_owned();
-    common::check_finite(before.iter().chain(after.iter()), &format!("A[{layer}]"))?;
+    checks::check_finite(before.iter().chain(after.iter()), &format!("A[{layer}]"))?;
     let kept = mask.iter().filter(|&&v| v != 0.0).count() as f64 / mask.len().max(1) as f64;
     let title = if title.is_empty() {
         format!(
@@ -101,17 +104,17 @@ struct DropoutPanels<'a> {
 
 impl Draw for DropoutPanels<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (main, strip) = body.split_horizontally(w.saturating_sub(130));
         // Stacked, so the same example is the same column in all three.
         let panels = main.split_evenly((3, 1));
-        let (cmap, lo, hi) = common::activation_scale(self.before.iter().chain(self.after.iter()).copied());
+        let (cmap, lo, hi) = colorbar::activation_scale(self.before.iter().chain(self.after.iter()).copied());
         let l = self.layer;
         let x_desc = format!("example in the mini-batch{}", self.cols_note);
         let y_desc = format!("neuron of layer {l}");
         let color = |v: f64| cmap.color_in(v, lo, hi);
-        let chart = common::heatmap(
+        let chart = heatmap::heatmap(
             &panels[0],
             &format!("A[{l}] = g(Z[{l}]) before dropout"),
             self.before.view(),
@@ -120,7 +123,7 @@ impl Draw for DropoutPanels<'_> {
             &y_desc,
         )?;
         let kept_color = style::INK;
-        common::heatmap(
+        heatmap::heatmap(
             &panels[1],
             &format!("mask D[{l}]: dark = kept, white = dropped"),
             self.mask.view(),
@@ -132,7 +135,7 @@ impl Draw for DropoutPanels<'_> {
         let shown = Array2::from_shape_fn(self.after.dim(), |(r, c)| {
             if self.mask[[r, c]] == 0.0 { f64::NAN } else { self.after[[r, c]] }
         });
-        common::heatmap(
+        heatmap::heatmap(
             &panels[2],
             &format!("A[{l}] ⊙ D[{l}] / {} (grey = dropped)", self.keep),
             shown.view(),
@@ -141,6 +144,6 @@ impl Draw for DropoutPanels<'_> {
             &y_desc,
         )?;
         let rows = chart.plotting_area().get_pixel_range().1;
-        common::colorbar(&strip, rows, color, (lo, hi), &format!("activation a[{l}]"))
+        colorbar::colorbar(&strip, rows, color, (lo, hi), &format!("activation a[{l}]"))
     }
 }

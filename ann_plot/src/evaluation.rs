@@ -1,10 +1,15 @@
 //! Evaluating a trained classifier or regressor: the confusion matrix, a grid of the
 //! images it gets wrong, and a fitted 1-D curve against its data.
 
-use crate::common::{self, Axes, Swatch};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend::{self, Swatch};
+use crate::range;
+use crate::raster;
 use crate::style;
+use crate::text;
 use ann_core::Network;
 use ndarray::{Array2, ArrayView2};
 use plotters::coord::Shift;
@@ -53,7 +58,7 @@ pub(crate) fn confusion_title(cm: ArrayView2<usize>, title: &str) -> Result<Stri
 /// The axes of a confusion-matrix heatmap over k classes: "predicted class" along x, "true
 /// class" along y, a tick at every cell centre labelled by `xf` and `yf`, no grid.
 pub(crate) fn draw_confusion_axes<DB: DrawingBackend>(
-    chart: &mut common::Chart2d<'_, DB>,
+    chart: &mut axes::Chart2d<'_, DB>,
     k: usize,
     xf: &dyn Fn(&f64) -> String,
     yf: &dyn Fn(&f64) -> String,
@@ -63,8 +68,8 @@ pub(crate) fn draw_confusion_axes<DB: DrawingBackend>(
         .disable_mesh()
         .x_desc("predicted class")
         .y_desc("true class")
-        .axis_desc_style(common::text(style::AXIS_LABEL_SIZE))
-        .label_style(common::text(style::TICK_LABEL_SIZE))
+        .axis_desc_style(text::text(style::AXIS_LABEL_SIZE))
+        .label_style(text::text(style::TICK_LABEL_SIZE))
         .axis_style(style::NEUTRAL)
         .x_labels(k + 1)
         .y_labels(k + 1)
@@ -78,7 +83,7 @@ pub(crate) fn draw_confusion_axes<DB: DrawingBackend>(
 /// the top for i = 0: each cell coloured by its share of the row, its count written in it
 /// (in `font` px) when it is not 0.
 pub(crate) fn draw_confusion_cells<DB: DrawingBackend>(
-    chart: &mut common::Chart2d<'_, DB>,
+    chart: &mut axes::Chart2d<'_, DB>,
     cm: ArrayView2<usize>,
     font: u32,
 ) -> Result<()> {
@@ -99,7 +104,7 @@ pub(crate) fn draw_confusion_cells<DB: DrawingBackend>(
                 .map_err(plot_error)?;
             if n > 0 {
                 let ink = if share > 0.55 { style::BACKGROUND } else { style::INK };
-                let t = common::text(font).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
+                let t = text::text(font).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
                 chart
                     .draw_series(std::iter::once(Text::new(n.to_string(), (j as f64, y), t)))
                     .map_err(plot_error)?;
@@ -116,7 +121,7 @@ struct Confusion<'a> {
 
 impl Draw for Confusion<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let k = self.cm.nrows();
         let kf = k as f64;
         let mut chart = ChartBuilder::on(&body)
@@ -132,7 +137,7 @@ impl Draw for Confusion<'_> {
         draw_confusion_axes(&mut chart, k, &xf, &yf)?;
         let font = if k > 12 { 11 } else { style::TICK_LABEL_SIZE };
         draw_confusion_cells(&mut chart, self.cm.view(), font)?;
-        common::frame(&mut chart)
+        axes::frame(&mut chart)
     }
 }
 
@@ -160,8 +165,8 @@ pub fn image_grid(
         }
         .into());
     }
-    common::check_labels(x.ncols(), truth, "image_grid (true labels)")?;
-    common::check_labels(x.ncols(), predicted, "image_grid (predictions)")?;
+    checks::check_labels(x.ncols(), truth, "image_grid (true labels)")?;
+    checks::check_labels(x.ncols(), predicted, "image_grid (predictions)")?;
     if max_images == 0 {
         return Err(bad_hyper("max_images", 0, "must be at least 1"));
     }
@@ -173,7 +178,7 @@ pub fn image_grid(
     if let Some(&bad) = indices.iter().find(|&&j| j >= x.ncols()) {
         return Err(bad_hyper("index", bad, &format!("must be below m = {}", x.ncols())));
     }
-    common::check_finite(x.iter(), "image_grid: X")?;
+    checks::check_finite(x.iter(), "image_grid: X")?;
     let shown: Vec<usize> = indices.iter().copied().take(max_images).collect();
     let cols = (shown.len() as f64).sqrt().ceil().max(1.0) as usize;
     let cols = cols.max(shown.len().min(6));
@@ -201,26 +206,26 @@ struct Grid<'a> {
 
 impl Draw for Grid<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?.margin(4, 4, 10, 10);
+        let body = text::titled(area, self.title)?.margin(4, 4, 10, 10);
         let cells = body.split_evenly((self.rows, self.cols));
         let s = self.side as f64;
         for (cell, &j) in cells.iter().zip(&self.shown) {
             let caption = format!("true {} → {}", self.truth[j], self.predicted[j]);
             let mut chart = ChartBuilder::on(cell)
                 .margin(6)
-                .caption(caption, common::text(style::LEGEND_SIZE))
+                .caption(caption, text::text(style::LEGEND_SIZE))
                 .build_cartesian_2d(0.0..s, 0.0..s)
                 .map_err(plot_error)?;
             let col = self.x.column(j);
-            let (lo, hi) = common::finite_range(col.iter().copied()).unwrap_or((0.0, 1.0));
+            let (lo, hi) = range::finite_range(col.iter().copied()).unwrap_or((0.0, 1.0));
             let span = if hi > lo { hi - lo } else { 1.0 };
-            common::raster(&mut chart, |px, py| {
+            raster::raster(&mut chart, |px, py| {
                 let c = (px.floor() as usize).min(self.side - 1);
                 let r = ((s - py).floor() as usize).min(self.side - 1);
                 let ink = (col[r * self.side + c] - lo) / span;
                 style::blend(style::BACKGROUND, style::INK, ink)
             })?;
-            common::frame(&mut chart)?;
+            axes::frame(&mut chart)?;
         }
         Ok(())
     }
@@ -257,9 +262,9 @@ pub fn regression_fit(
         }
         .into());
     }
-    common::check_finite(x.iter().chain(y.iter()), "regression_fit: X, Y")?;
-    let (lo, hi) = common::finite_range(x.iter().copied()).unwrap_or((0.0, 1.0));
-    let xr = common::padded((lo, hi), 0.02);
+    checks::check_finite(x.iter().chain(y.iter()), "regression_fit: X, Y")?;
+    let (lo, hi) = range::finite_range(x.iter().copied()).unwrap_or((0.0, 1.0));
+    let xr = range::padded((lo, hi), 0.02);
     let n = 400;
     let grid =
         Array2::from_shape_fn((1, n), |(_, i)| xr.start + (xr.end - xr.start) * i as f64 / (n - 1) as f64);
@@ -282,7 +287,7 @@ struct Fit<'a> {
 
 impl Draw for Fit<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let data = style::series_color(0);
         let fit = style::series_color(1).stroke_width(3);
         let ink = style::NEUTRAL.stroke_width(2);
@@ -292,11 +297,11 @@ impl Draw for Fit<'_> {
             entries.push((name.clone(), Swatch::Dashed(ink)));
         }
         entries.push(("network prediction ŷ(x)".to_string(), Swatch::Line(fit)));
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 3, 92) + 6);
-        common::legend_strip(&legend, &entries, 3, 92)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 3, 92) + 6);
+        legend::legend_strip(&key, &entries, 3, 92)?;
         let ys = self.points.iter().chain(&self.curve).map(|p| p.1);
-        let yr = common::padded(common::finite_range(ys).unwrap_or((0.0, 1.0)), 0.08);
-        let mut chart = common::chart2d(&body, &Axes::new("", self.x.clone(), yr, "input x", "target y"))?;
+        let yr = range::axis_range(ys, 0.08);
+        let mut chart = axes::chart2d(&body, &Axes::new("", self.x.clone(), yr, "input x", "target y"))?;
         chart
             .draw_series(self.points.iter().map(|&p| Circle::new(p, 3, data.mix(0.45).filled())))
             .map_err(plot_error)?;

@@ -1,12 +1,15 @@
 //! Gradient flow through a deep network: vanishing and exploding gradients
 //! for several activation/initialization pairs.
 
-use crate::common;
+use crate::axes::{self, LogAxes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::GradientFlow;
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -29,7 +32,7 @@ pub fn gradient_norms(result: &GradientFlow, title: &str) -> Result<Figure> {
         if r.grad_norms.is_empty() {
             return Err(AnnError::EmptyInput(format!("{} has no layer", r.case.label())).into());
         }
-        common::check_finite(r.grad_norms.iter().chain(&r.activation_std), &r.case.label())?;
+        checks::check_finite(r.grad_norms.iter().chain(&r.activation_std), &r.case.label())?;
     }
     let depth = result.sizes.len().saturating_sub(1);
     let width = result.sizes.get(1).copied().unwrap_or(0);
@@ -54,7 +57,7 @@ struct Flow<'a> {
 
 /// (l, log₁₀ v) for l = first, first + 1, ...
 fn layer_points(values: &[f64], first: usize) -> Vec<(f64, f64)> {
-    landscape::log_points(values.iter().enumerate().map(|(i, &v)| ((i + first) as f64, v)))
+    axes::log_points(values.iter().enumerate().map(|(i, &v)| ((i + first) as f64, v)))
 }
 
 impl Flow<'_> {
@@ -67,13 +70,13 @@ impl Flow<'_> {
     ) -> Result<()> {
         let depth = self.r.sizes.len().saturating_sub(1) as f64;
         let (lo, hi) =
-            common::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
-        let mut chart = landscape::chart(
+            range::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption,
                 x: 0.5..depth + 0.5,
-                y: common::padded((lo.floor(), hi.ceil()), 0.03),
+                y: range::padded((lo.floor(), hi.ceil()), 0.03),
                 x_desc: "layer l",
                 y_desc,
                 x_log: false,
@@ -92,7 +95,7 @@ impl Flow<'_> {
 
 impl Draw for Flow<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let runs = &self.r.runs;
         let per_row = 1;
         let legend_h = 16 + 30 * runs.len().div_ceil(per_row) as u32;
@@ -118,7 +121,7 @@ impl Draw for Flow<'_> {
                 let mut label = format!(
                     "{}: ‖dW[1]‖/‖dW[L]‖ = {}",
                     r.case.label(),
-                    landscape::short_number(r.first_to_last_ratio())
+                    legend::short_number(r.first_to_last_ratio())
                 );
                 if self.trained {
                     match (r.trained_loss, r.diverged) {
@@ -130,6 +133,6 @@ impl Draw for Flow<'_> {
                 (label, style::series_color(i))
             })
             .collect();
-        landscape::legend_row(&legend, &entries, per_row)
+        legend::legend_row(&legend, &entries, per_row)
     }
 }

@@ -1,10 +1,17 @@
 //! What a layer's neurons respond to: firing patterns over examples, and each neuron's
 //! output over the input plane.
 
-use crate::common::{self, Grid};
+use crate::axes;
+use crate::checks;
+use crate::colorbar;
 use crate::error::{AnnError, PlotError, Result, bad_hyper};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::grid::Grid;
+use crate::heatmap;
+use crate::range;
+use crate::raster;
 use crate::style::{self, Colormap};
+use crate::text;
 use ann_core::Network;
 use ndarray::{Array2, ArrayView2, Axis};
 use plotters::coord::Shift;
@@ -49,10 +56,10 @@ pub fn layer_activations(
     title: &str,
 ) -> Result<Figure> {
     check_layer(net, layer)?;
-    common::check_labels(x.ncols(), labels, "layer_activations")?;
+    checks::check_labels(x.ncols(), labels, "layer_activations")?;
     let cache = net.forward(x)?;
     let a = cache.a(layer).ok_or_else(|| PlotError::Draw(format!("the cache has no A[{layer}]")))?;
-    common::check_finite(a.iter(), &format!("A[{layer}]"))?;
+    checks::check_finite(a.iter(), &format!("A[{layer}]"))?;
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by_key(|&j| labels[j]);
     let sorted = a.select(Axis(1), &order);
@@ -81,12 +88,12 @@ struct Pattern<'a> {
 
 impl Draw for Pattern<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (main, strip) = body.split_horizontally(w.saturating_sub(130));
-        let (cmap, lo, hi) = common::activation_scale(self.a.iter().copied());
+        let (cmap, lo, hi) = colorbar::activation_scale(self.a.iter().copied());
         let main = main.margin(28, 0, 0, 0);
-        let mut chart = common::heatmap(
+        let mut chart = heatmap::heatmap(
             &main,
             "",
             self.a.view(),
@@ -97,7 +104,7 @@ impl Draw for Pattern<'_> {
         // Class blocks: a separator line between classes and the class name above each.
         let rows = self.a.nrows() as f64;
         let mut start = 0;
-        let label_style = common::bold(style::LEGEND_SIZE).pos(plotters::style::text_anchor::Pos::new(
+        let label_style = text::bold(style::LEGEND_SIZE).pos(plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Center,
             plotters::style::text_anchor::VPos::Bottom,
         ));
@@ -125,7 +132,7 @@ impl Draw for Pattern<'_> {
             }
         }
         let rows_px = chart.plotting_area().get_pixel_range().1;
-        common::colorbar(
+        colorbar::colorbar(
             &strip,
             rows_px,
             |v| cmap.color_in(v, lo, hi),
@@ -152,7 +159,7 @@ pub fn neuron_maps(
     title: &str,
 ) -> Result<Figure> {
     check_layer(net, layer)?;
-    common::check_points(x, labels, "neuron_maps")?;
+    checks::check_points(x, labels, "neuron_maps")?;
     if net.input_size() != 2 {
         return Err(AnnError::ShapeMismatch {
             context: "neuron_maps: the network must take 2-D inputs".into(),
@@ -163,20 +170,20 @@ pub fn neuron_maps(
     }
     let units = net.layers()[layer - 1].units();
     let shown = units.min(MAX_NEURON_MAPS);
-    let xr = common::padded(common::finite_range(x.row(0).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
-    let yr = common::padded(common::finite_range(x.row(1).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
+    let xr = range::axis_range(x.row(0).iter().copied(), 0.08);
+    let yr = range::axis_range(x.row(1).iter().copied(), 0.08);
     let grid = Grid::eval(xr, yr, MAP_GRID, |p| {
         let cache = net.forward(p)?;
         let a = cache.a(layer).ok_or_else(|| PlotError::Draw(format!("the cache has no A[{layer}]")))?;
         Ok(a.slice(ndarray::s![..shown, ..]).to_owned())
     })?;
     let all: Vec<f64> = (0..shown).flat_map(|k| grid.row(k).to_vec()).collect();
-    common::check_finite(all.iter(), &format!("A[{layer}] over the input plane"))?;
+    checks::check_finite(all.iter(), &format!("A[{layer}] over the input plane"))?;
     // The colour scale covers the activations on the examples; the margin around the
     // data (where ReLU units keep growing) is clamped to the scale's ends.
     let cache = net.forward(x)?;
     let on_data = cache.a(layer).ok_or_else(|| PlotError::Draw(format!("the cache has no A[{layer}]")))?;
-    let scale = common::activation_scale(on_data.slice(ndarray::s![..shown, ..]).iter().copied());
+    let scale = colorbar::activation_scale(on_data.slice(ndarray::s![..shown, ..]).iter().copied());
     let act = net.layers()[layer - 1].activation;
     let title = if title.is_empty() {
         let of = if shown < units { format!("first {shown} of {units}") } else { format!("{units}") };
@@ -208,7 +215,7 @@ struct Maps<'a> {
 
 impl Draw for Maps<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (main, strip) = body.split_horizontally(w.saturating_sub(140));
         let (cmap, lo, hi) = self.scale;
@@ -220,17 +227,17 @@ impl Draw for Maps<'_> {
         let mut rows_px = None;
         for (k, cell) in cells.iter().enumerate().take(self.shown) {
             let mut chart = ChartBuilder::on(cell)
-                .caption(format!("neuron {}", k + 1), common::text(style::LEGEND_SIZE))
+                .caption(format!("neuron {}", k + 1), text::text(style::LEGEND_SIZE))
                 .margin(6)
                 .x_label_area_size(26)
                 .y_label_area_size(40)
                 .build_cartesian_2d(xr.clone(), yr.clone())
                 .map_err(plot_error)?;
-            let fmt = |v: &f64| common::tick(*v);
+            let fmt = |v: &f64| axes::tick(*v);
             chart
                 .configure_mesh()
                 .disable_mesh()
-                .label_style(common::text(style::TICK_LABEL_SIZE - 3))
+                .label_style(text::text(style::TICK_LABEL_SIZE - 3))
                 .axis_style(style::NEUTRAL)
                 .x_labels(4)
                 .y_labels(4)
@@ -239,7 +246,7 @@ impl Draw for Maps<'_> {
                 .draw()
                 .map_err(plot_error)?;
             // 32 colour levels: indistinguishable from a smooth map, and a much smaller PNG.
-            common::raster(&mut chart, |x, y| {
+            raster::raster(&mut chart, |x, y| {
                 let t = ((self.grid.at(k, x, y) - lo) / (hi - lo)).clamp(0.0, 1.0);
                 cmap.color((t * 32.0).round() / 32.0)
             })?;
@@ -250,7 +257,7 @@ impl Draw for Maps<'_> {
                         + Circle::new((0, 0), 2, style::class_color(self.labels[j]).filled())
                 }))
                 .map_err(plot_error)?;
-            common::frame(&mut chart)?;
+            axes::frame(&mut chart)?;
             if rows_px.is_none() {
                 rows_px = Some(chart.plotting_area().get_pixel_range().1);
             }
@@ -262,7 +269,7 @@ impl Draw for Maps<'_> {
             Some(r) => r.start..(top + main_h as i32 - 30),
             None => top..top + main_h as i32,
         };
-        common::colorbar(
+        colorbar::colorbar(
             &strip,
             rows,
             |v| cmap.color_in(v, lo, hi),

@@ -1,11 +1,15 @@
 //! The learning rate: too small, good, too large (diverging).
 
-use crate::common::{self, Swatch};
+use crate::axes::{self, LogAxes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::LrSweep;
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::legend::{self, Swatch};
+use crate::paths;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -28,7 +32,7 @@ pub fn learning_rate_curves(result: &LrSweep, title: &str) -> Result<Figure> {
     if let Some(c) = result.curves.iter().find(|c| c.step_loss.is_empty()) {
         return Err(AnnError::EmptyInput(format!("α = {} recorded no step", c.learning_rate)).into());
     }
-    common::check_finite([result.initial_loss].iter(), "initial loss")?;
+    checks::check_finite([result.initial_loss].iter(), "initial loss")?;
     let title = if title.is_empty() {
         format!("Learning rate α of plain SGD on {}", result.problem.describe())
     } else {
@@ -83,13 +87,13 @@ fn below_top(pts: &[(f64, f64)], top: f64) -> (Vec<Point>, Option<Point>) {
 }
 
 /// A run that diverged: a dotted line along the top edge from where it left the chart
-/// (`exit`) to `x` (where its loss overflowed), a ✕ there and `text` beside it.
+/// (`exit`) to `x` (where its loss overflowed), a ✕ there and `label` beside it.
 fn mark_divergence<'c, DB: DrawingBackend + 'c>(
-    chart: &mut common::Chart2d<'c, DB>,
+    chart: &mut axes::Chart2d<'c, DB>,
     exit: (f64, f64),
     x: f64,
     color: RGBColor,
-    text: &str,
+    label: &str,
 ) -> Result<()> {
     let top = exit.1;
     chart
@@ -98,15 +102,15 @@ fn mark_divergence<'c, DB: DrawingBackend + 'c>(
     let (x0, x1) = (chart.x_range().start, chart.x_range().end);
     // The label goes left of the ✕ when the ✕ is in the right half.
     let right_half = (x - x0) / (x1 - x0) > 0.5;
-    let font = common::text(style::TICK_LABEL_SIZE);
-    let width = chart.plotting_area().estimate_text_size(text, &font).map_or(0, |(tw, _)| tw as i32);
+    let font = text::text(style::TICK_LABEL_SIZE);
+    let width = chart.plotting_area().estimate_text_size(label, &font).map_or(0, |(tw, _)| tw as i32);
     let dx = if right_half { -width - 14 } else { 14 };
     chart
         .draw_series(std::iter::once(
             EmptyElement::at((x, top))
                 + Cross::new((0, 0), 10, style::BACKGROUND.stroke_width(6))
                 + Cross::new((0, 0), 9, color.stroke_width(3))
-                + Text::new(text.to_string(), (dx, 8), font),
+                + Text::new(label.to_string(), (dx, 8), font),
         ))
         .map_err(plot_error)?;
     Ok(())
@@ -114,13 +118,13 @@ fn mark_divergence<'c, DB: DrawingBackend + 'c>(
 
 impl Draw for Sweep<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let curves = &self.r.curves;
         let entries: Vec<(String, Swatch)> = (0..curves.len())
             .map(|i| (self.label(i), Swatch::Line(style::series_color(i).stroke_width(3))))
             .collect();
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 96) + 4);
-        common::legend_strip(&legend, &entries, 2, 96)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 2, 96) + 4);
+        legend::legend_strip(&key, &entries, 2, 96)?;
         let (_, h) = body.dim_in_pixel();
         let (top_row, bottom) = body.split_vertically(h * 57 / 100);
         let panels = top_row.split_evenly((1, 2));
@@ -134,7 +138,7 @@ impl Draw for Sweep<'_> {
         let series: Vec<Vec<(f64, f64)>> = curves
             .iter()
             .map(|c| {
-                landscape::log_points(
+                axes::log_points(
                     std::iter::once((0.0, init))
                         .chain(c.epoch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v))),
                 )
@@ -142,7 +146,7 @@ impl Draw for Sweep<'_> {
             .collect();
         let top = (10.0 * init).log10();
         let lo = series.iter().flatten().map(|p| p.1).fold(init.log10(), f64::min);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[0],
             &LogAxes {
                 caption: "J on the training set after each epoch",
@@ -173,14 +177,14 @@ impl Draw for Sweep<'_> {
         let x_steps = 0.0..steps.max(epochs * spe) + 1.0;
         let step_series: Vec<Vec<(f64, f64)>> = curves
             .iter()
-            .map(|c| landscape::log_points(c.step_loss.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
+            .map(|c| axes::log_points(c.step_loss.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
             .collect();
         let calm = curves.iter().zip(&step_series).filter(|(c, _)| c.diverged.is_none());
-        let (clo, chi) = common::finite_range(calm.flat_map(|(_, p)| p.iter().map(|q| q.1)))
-            .or_else(|| common::finite_range(step_series.iter().flatten().map(|p| p.1)))
+        let (clo, chi) = range::finite_range(calm.flat_map(|(_, p)| p.iter().map(|q| q.1)))
+            .or_else(|| range::finite_range(step_series.iter().flatten().map(|p| p.1)))
             .unwrap_or((-1.0, 0.0));
-        let zoom = common::padded((clo, chi.max(init.log10())), 0.05);
-        let mut chart = landscape::chart(
+        let zoom = range::padded((clo, chi.max(init.log10())), 0.05);
+        let mut chart = axes::log_chart(
             &panels[1],
             &LogAxes {
                 caption: "J{t} of every step (zoomed)",
@@ -195,7 +199,7 @@ impl Draw for Sweep<'_> {
         for (i, (c, pts)) in curves.iter().zip(&step_series).enumerate() {
             let color = style::series_color(i);
             let (shown, exit) = below_top(pts, zoom.end);
-            chart.draw_series(landscape::segments(&shown, color.stroke_width(1))).map_err(plot_error)?;
+            chart.draw_series(paths::segments(&shown, color.stroke_width(1))).map_err(plot_error)?;
             if let (Some(e), Some(d)) = (exit, c.diverged) {
                 mark_divergence(
                     &mut chart,
@@ -208,13 +212,13 @@ impl Draw for Sweep<'_> {
         }
 
         // Bottom: every step, full range.
-        let (lo, hi) = common::finite_range(step_series.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
-        let mut chart = landscape::chart(
+        let (lo, hi) = range::finite_range(step_series.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
+        let mut chart = axes::log_chart(
             &bottom,
             &LogAxes {
                 caption: "J{t} of every step, full range",
                 x: x_steps,
-                y: common::padded((lo, hi), 0.06),
+                y: range::padded((lo, hi), 0.06),
                 x_desc: "step t",
                 y_desc: "J{t} (log scale)",
                 x_log: false,
@@ -223,15 +227,15 @@ impl Draw for Sweep<'_> {
         )?;
         for (i, (c, pts)) in curves.iter().zip(&step_series).enumerate() {
             let color = style::series_color(i);
-            chart.draw_series(landscape::segments(pts, color.stroke_width(2))).map_err(plot_error)?;
+            chart.draw_series(paths::segments(pts, color.stroke_width(2))).map_err(plot_error)?;
             if let (Some(d), Some(&last)) = (c.diverged, pts.last()) {
-                let text = format!("J{{t}} overflows at step {}", d.step + 1);
+                let label = format!("J{{t}} overflows at step {}", d.step + 1);
                 chart
                     .draw_series(std::iter::once(
                         EmptyElement::at(last)
                             + Cross::new((0, 0), 10, style::BACKGROUND.stroke_width(6))
                             + Cross::new((0, 0), 9, color.stroke_width(3))
-                            + Text::new(text, (16, -2), common::text(style::TICK_LABEL_SIZE)),
+                            + Text::new(label, (16, -2), text::text(style::TICK_LABEL_SIZE)),
                     ))
                     .map_err(plot_error)?;
             }

@@ -12,7 +12,7 @@
 //! | loss and accuracy per epoch | [`training_curves`] |
 //! | layers as feature transformers, 2-D → 3-D → 2-D | [`feature_transformer`] |
 //! | activation functions and derivatives | [`activation_functions`] |
-//! | decision boundary of a 2-D classifier | [`decision_boundary`] |
+//! | decision boundary of a 2-D classifier | [`decision_boundary`](fn@decision_boundary) |
 //! | firing pattern of a layer (neurons × examples) | [`layer_activations`] |
 //! | each hidden neuron over the input plane | [`neuron_maps`] |
 //! | a dropout mask D and inverted-dropout scaling | [`dropout_mask`] |
@@ -44,9 +44,8 @@
 
 mod activations;
 mod batch_norm;
-mod boundary;
-pub(crate) mod common;
 mod curves;
+mod decision_boundary;
 mod dropout;
 pub mod error;
 mod evaluation;
@@ -58,8 +57,8 @@ mod transform;
 
 pub use activations::activation_functions;
 pub use batch_norm::{MAX_HISTOGRAM_UNITS, normalization_histograms};
-pub use boundary::decision_boundary;
 pub use curves::training_curves;
+pub use decision_boundary::decision_boundary;
 pub use dropout::{MAX_DROPOUT_COLUMNS, dropout_mask};
 pub use error::{PlotError, Result};
 pub use evaluation::{confusion_matrix, image_grid, regression_fit};
@@ -67,22 +66,37 @@ pub use figure::{Draw, Figure, MAX_SIDE, plot_error};
 pub use layers::{MAX_NEURON_MAPS, layer_activations, neuron_maps};
 pub use transform::feature_transformer;
 
+// Building blocks the figures share, one file per thing drawn or checked.
+mod axes;
+mod checks;
+mod colorbar;
+mod contour;
+mod grid;
+mod heatmap;
+mod landscape;
+mod legend;
+mod paths;
+mod points;
+mod range;
+mod raster;
+mod text;
+
 /// The plotters version the figures are drawn with, for implementing [`Draw`] without a
 /// separate `:dep plotters` (which could resolve to another version).
 pub use plotters;
 
-// Figures of the experiments in `experiments`, one file per topic.
-mod adam;
+// Figures of the experiments in `experiments`, one file per topic, named like the topic's
+// experiment (and playground).
+mod adam_moments;
 mod boundary_evolution;
 mod deep_training;
 mod gradient_flow;
-mod landscape;
 mod learning_rate;
 mod loss_surface;
 mod minibatch;
 mod optimizers;
 mod weight_updates;
-pub use adam::adam_moment_traces;
+pub use adam_moments::adam_moment_traces;
 pub use boundary_evolution::{boundary_evolution, boundary_frame, save_boundary_gif};
 pub use deep_training::deep_training_curves;
 pub use gradient_flow::gradient_norms;

@@ -1,12 +1,15 @@
 //! The cross-entropy loss on a 2-D slice of parameter space around trained
 //! weights, as a 3-D surface and as a contour map.
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::LossSurface;
 use crate::figure::{Draw, Figure, plot_error};
 use crate::landscape;
+use crate::paths;
 use crate::style::{self, Colormap};
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -48,7 +51,7 @@ impl Landscape<'_> {
         let (b0, b1) = (g.ys[0], g.ys[g.ys.len() - 1]);
         let area = area.margin(10, 10, 10, 10);
         let caption_area = area
-            .titled("J as a surface (log scale)", common::text(style::PANEL_TITLE_SIZE))
+            .titled("J as a surface (log scale)", text::text(style::PANEL_TITLE_SIZE))
             .map_err(plot_error)?;
         let mut chart = ChartBuilder::on(&caption_area)
             .margin(20)
@@ -61,10 +64,10 @@ impl Landscape<'_> {
             p.scale = 0.8;
             p.into_matrix()
         });
-        let fmt = |v: &f64| common::tick(*v);
+        let fmt = |v: &f64| axes::tick(*v);
         chart
             .configure_axes()
-            .label_style(common::text(style::TICK_LABEL_SIZE))
+            .label_style(text::text(style::TICK_LABEL_SIZE))
             .axis_panel_style(style::GRID.mix(0.3))
             .bold_grid_style(style::GRID)
             .light_grid_style(style::GRID.mix(0.4))
@@ -104,7 +107,7 @@ impl Landscape<'_> {
                 PathElement::new(ring, edge)
             }))
             .map_err(plot_error)?;
-        let label = common::text(style::AXIS_LABEL_SIZE);
+        let label = text::text(style::AXIS_LABEL_SIZE);
         chart
             .draw_series([
                 Text::new("α", ((a0 + a1) / 2.0, lo, b1 + 0.18 * (b1 - b0)), label.clone()),
@@ -131,7 +134,7 @@ impl Landscape<'_> {
         // The marker is explained above the chart: a legend inside would cover contours.
         let acc = self.s.center_accuracy.map_or(String::new(), |a| format!(", accuracy {:.1} %", 100.0 * a));
         let (note, main) = main.split_vertically(24);
-        let centred = common::text(style::LEGEND_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
+        let centred = text::text(style::LEGEND_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
         let (nw, _) = note.dim_in_pixel();
         note.draw_text(
             &format!("✕ θ* (trained): J = {:.3}{acc}", self.s.center_loss),
@@ -140,22 +143,22 @@ impl Landscape<'_> {
         )
         .map_err(plot_error)?;
         let mut chart =
-            common::chart2d(&main, &Axes::new("Contours of J", xr, yr, "α (along d1)", "β (along d2)"))?;
+            axes::chart2d(&main, &Axes::new("Contours of J", xr, yr, "α (along d1)", "β (along d2)"))?;
         landscape::draw_landscape(&mut chart, g, self.scale, 0.25)?;
-        landscape::draw_marker(&mut chart, (0.0, 0.0), "")?;
-        common::frame(&mut chart)?;
-        let rows = landscape::plot_rows(&chart);
+        paths::draw_marker(&mut chart, (0.0, 0.0), "")?;
+        axes::frame(&mut chart)?;
+        let rows = colorbar::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "J (log scale)")
     }
 }
 
 fn landscape_pow(v: &f64) -> String {
-    landscape::pow10_tick(*v)
+    axes::pow10_tick(*v)
 }
 
 impl Draw for Landscape<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (left, right) = body.split_horizontally(w * 47 / 100);
         self.surface3d(&left)?;

@@ -1,12 +1,18 @@
 //! Batch vs mini-batch vs stochastic gradient descent: loss curves, and the
 //! (w, b) paths of a 1-unit linear model over its loss contours.
 
-use crate::common::{self, Axes, Swatch};
+use crate::axes::{self, Axes};
+use crate::checks;
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::{MiniBatchCurves, MiniBatchPaths};
 use crate::figure::{Draw, Figure, plot_error};
 use crate::landscape;
+use crate::legend::{self, Swatch};
+use crate::paths;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -31,8 +37,8 @@ pub fn batch_size_curves(result: &MiniBatchCurves, title: &str) -> Result<Figure
         if c.full_loss.is_empty() || c.step_loss.is_empty() {
             return Err(AnnError::EmptyInput(format!("the curve \"{}\" has no steps", c.label)).into());
         }
-        common::check_finite(c.full_loss.iter().chain(&c.step_loss), &c.label)?;
-        common::check_finite([c.initial_loss].iter(), "initial loss")?;
+        checks::check_finite(c.full_loss.iter().chain(&c.step_loss), &c.label)?;
+        checks::check_finite([c.initial_loss].iter(), "initial loss")?;
     }
     let title = if title.is_empty() {
         format!(
@@ -52,7 +58,7 @@ struct CurvesDrawing<'a> {
 
 impl Draw for CurvesDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let curves = &self.r.curves;
         // One legend above both panels (same colours), not over the curves.
         let entries: Vec<(String, Swatch)> = curves
@@ -66,16 +72,16 @@ impl Draw for CurvesDrawing<'_> {
                 )
             })
             .collect();
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 92) + 4);
-        common::legend_strip(&legend, &entries, 2, 92)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 2, 92) + 4);
+        legend::legend_strip(&key, &entries, 2, 92)?;
         let panels = body.split_evenly((1, 2));
         let init = curves[0].initial_loss;
 
         // Left: full training loss against epochs.
         let x_max = curves.iter().flat_map(|c| c.epochs_axis().last().copied()).fold(1.0, f64::max);
         let hi = curves.iter().flat_map(|c| c.full_loss.iter().copied()).fold(init, f64::max);
-        let y = 0.0..common::padded((0.0, hi), 0.05).end;
-        let mut chart = common::chart2d(
+        let y = 0.0..range::padded((0.0, hi), 0.05).end;
+        let mut chart = axes::chart2d(
             &panels[0],
             &Axes::new(
                 "Loss on the whole training set",
@@ -103,12 +109,12 @@ impl Draw for CurvesDrawing<'_> {
         // Right: mini-batch loss J{t} over the first steps.
         let n = curves.iter().map(|c| c.step_loss.len()).max().unwrap_or(1).min(FIRST_STEPS);
         let hi = curves.iter().flat_map(|c| c.step_loss.iter().take(n).copied()).fold(0.0, f64::max);
-        let mut chart = common::chart2d(
+        let mut chart = axes::chart2d(
             &panels[1],
             &Axes::new(
                 &format!("Mini-batch loss J{{t}}, first {n} steps"),
                 0.0..n as f64 + 1.0,
-                0.0..common::padded((0.0, hi), 0.05).end,
+                0.0..range::padded((0.0, hi), 0.05).end,
                 "step t",
                 "J{t}",
             ),
@@ -145,7 +151,7 @@ pub fn batch_size_paths(result: &MiniBatchPaths, title: &str) -> Result<Figure> 
         if p.points.is_empty() {
             return Err(AnnError::EmptyInput(format!("the path \"{}\" is empty", p.label)).into());
         }
-        common::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.label)?;
+        checks::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.label)?;
     }
     let scale = landscape::log_scale(&result.contour, 3.0)?;
     let steps = result.paths.iter().map(|p| p.points.len() - 1).max().unwrap_or(0);
@@ -165,14 +171,14 @@ struct PathsDrawing<'a> {
 
 impl Draw for PathsDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (main, strip) = body.split_horizontally(w.saturating_sub(150));
         let g = &self.r.contour;
         let (xr, yr) = (g.xs[0]..g.xs[g.xs.len() - 1], g.ys[0]..g.ys[g.ys.len() - 1]);
         let m = self.r.x.ncols();
         let caption = format!("mean squared error J(w, b) on m = {m} points");
-        let mut chart = common::chart2d(&main, &Axes::new(&caption, xr, yr, "weight w", "bias b"))?;
+        let mut chart = axes::chart2d(&main, &Axes::new(&caption, xr, yr, "weight w", "bias b"))?;
         landscape::draw_landscape(&mut chart, g, self.scale, 0.25)?;
         for (i, p) in self.r.paths.iter().enumerate() {
             let width = if p.batch_size == 1 { 1 } else { 2 };
@@ -182,10 +188,10 @@ impl Draw for PathsDrawing<'_> {
                 p.loss.last().copied().unwrap_or(f64::NAN),
                 p.points.len() - 1
             );
-            landscape::draw_path(&mut chart, &p.points, style::series_color(i), width, &label)?;
+            paths::draw_path(&mut chart, &p.points, style::series_color(i), width, &label)?;
         }
         let (ws, bs, js) = self.r.optimum;
-        landscape::draw_marker(
+        paths::draw_marker(
             &mut chart,
             (ws, bs),
             &format!("least squares (w*, b*) = ({ws:.2}, {bs:.2}), J* = {js:.3}"),
@@ -195,13 +201,13 @@ impl Draw for PathsDrawing<'_> {
                 .draw_series(std::iter::once(
                     EmptyElement::at(start)
                         + Circle::new((0, 0), 7, style::INK.stroke_width(2))
-                        + Text::new("start", (10, -22), common::text(style::LEGEND_SIZE)),
+                        + Text::new("start", (10, -22), text::text(style::LEGEND_SIZE)),
                 ))
                 .map_err(plot_error)?;
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        common::frame(&mut chart)?;
-        let rows = landscape::plot_rows(&chart);
+        legend::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        axes::frame(&mut chart)?;
+        let rows = colorbar::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "J (log scale)")
     }
 }

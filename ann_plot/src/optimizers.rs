@@ -1,12 +1,18 @@
 //! SGD, Momentum, RMSProp and Adam: loss curves on a network, and paths on a
 //! 2-D ill-conditioned function.
 
-use crate::common::{self, Axes, Swatch};
+use crate::axes::{self, Axes, LogAxes};
+use crate::checks;
+use crate::colorbar;
 use crate::error::{AnnError, Result};
 use crate::experiments::{OptimizerCurves, OptimizerPaths};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::landscape;
+use crate::legend::{self, Swatch};
+use crate::paths;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -24,7 +30,7 @@ pub fn optimizer_loss_curves(result: &OptimizerCurves, title: &str) -> Result<Fi
     if let Some(c) = result.curves.iter().find(|c| c.step_loss.is_empty()) {
         return Err(AnnError::EmptyInput(format!("{} recorded no step", c.spec)).into());
     }
-    common::check_finite([result.initial_loss].iter(), "initial loss")?;
+    checks::check_finite([result.initial_loss].iter(), "initial loss")?;
     let title = if title.is_empty() {
         let sizes: Vec<String> = result.sizes.iter().map(|n| n.to_string()).collect();
         format!(
@@ -45,7 +51,7 @@ struct CurvesDrawing<'a> {
 
 impl Draw for CurvesDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let curves = &self.r.curves;
         // One legend above both panels, not over the curves.
         let entries: Vec<(String, Swatch)> = curves
@@ -60,26 +66,26 @@ impl Draw for CurvesDrawing<'_> {
                 (format!("{}{last}{acc}{diverged}", c.spec), swatch)
             })
             .collect();
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 2, 96) + 4);
-        common::legend_strip(&legend, &entries, 2, 96)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 2, 96) + 4);
+        legend::legend_strip(&key, &entries, 2, 96)?;
         let panels = body.split_evenly((1, 2));
         let epochs = curves.iter().map(|c| c.epoch_loss.len()).max().unwrap_or(1).max(1);
         let epoch_pts: Vec<Vec<(f64, f64)>> = curves
             .iter()
             .map(|c| {
-                landscape::log_points(
+                axes::log_points(
                     std::iter::once((0.0, self.r.initial_loss))
                         .chain(c.epoch_loss.iter().enumerate().map(|(e, &v)| ((e + 1) as f64, v))),
                 )
             })
             .collect();
-        let (lo, hi) = common::finite_range(epoch_pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
-        let mut chart = landscape::chart(
+        let (lo, hi) = range::finite_range(epoch_pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
+        let mut chart = axes::log_chart(
             &panels[0],
             &LogAxes {
                 caption: "Loss on the training set after each epoch",
                 x: 0.0..epochs as f64 + 0.5,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "epoch",
                 y_desc: "J (log scale)",
                 x_log: false,
@@ -97,10 +103,10 @@ impl Draw for CurvesDrawing<'_> {
             }
         }
 
-        let (lo, _) = common::finite_range(curves.iter().flat_map(|c| c.epoch_accuracy.iter().copied()))
+        let (lo, _) = range::finite_range(curves.iter().flat_map(|c| c.epoch_accuracy.iter().copied()))
             .unwrap_or((0.5, 1.0));
         let bottom = (((lo - 0.05) * 20.0).floor() / 20.0).clamp(0.0, 0.95);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[1],
             &LogAxes {
                 caption: "Training accuracy after each epoch",
@@ -142,7 +148,7 @@ pub fn optimizer_trajectories(result: &OptimizerPaths, title: &str) -> Result<Fi
         if p.points.is_empty() {
             return Err(AnnError::EmptyInput(format!("the path of {} is empty", p.spec)).into());
         }
-        common::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.spec.to_string())?;
+        checks::check_finite(p.points.iter().flat_map(|(a, b)| [a, b]), &p.spec.to_string())?;
     }
     let scale = landscape::log_scale(&result.contour, 4.0)?;
     let steps = result.paths.iter().map(|p| p.points.len() - 1).max().unwrap_or(0);
@@ -162,7 +168,7 @@ struct PathsDrawing<'a> {
 
 impl Draw for PathsDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         // One legend above both panels, not over the paths.
         let mut entries: Vec<(String, Swatch)> = self
             .r
@@ -175,8 +181,8 @@ impl Draw for PathsDrawing<'_> {
             })
             .collect();
         entries.push(("minimum".to_string(), Swatch::Cross));
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 3, 96) + 4);
-        common::legend_strip(&legend, &entries, 3, 96)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 3, 96) + 4);
+        legend::legend_strip(&key, &entries, 3, 96)?;
         let (w, _) = body.dim_in_pixel();
         let (left, right) = body.split_horizontally(w * 62 / 100);
         let right = right.margin(0, 0, 10, 0);
@@ -184,15 +190,15 @@ impl Draw for PathsDrawing<'_> {
         let (main, strip) = left.split_horizontally(lw.saturating_sub(120));
         let g = &self.r.contour;
         let (xr, yr) = (g.xs[0]..g.xs[g.xs.len() - 1], g.ys[0]..g.ys[g.ys.len() - 1]);
-        let mut chart = common::chart2d(&main, &Axes::new("Paths over the contours of f", xr, yr, "x", "y"))?;
+        let mut chart = axes::chart2d(&main, &Axes::new("Paths over the contours of f", xr, yr, "x", "y"))?;
         landscape::draw_landscape(&mut chart, g, self.scale, 0.5)?;
         for (i, p) in self.r.paths.iter().enumerate() {
             let label = if p.diverged { format!("{} (diverged)", p.spec) } else { p.spec.to_string() };
-            landscape::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
+            paths::draw_path(&mut chart, &p.points, style::series_color(i), 2, &label)?;
         }
-        landscape::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;
-        common::frame(&mut chart)?;
-        let rows = landscape::plot_rows(&chart);
+        paths::draw_marker(&mut chart, self.r.surface.minimum(), "minimum")?;
+        axes::frame(&mut chart)?;
+        let rows = colorbar::plot_rows(&chart);
         landscape::log_colorbar(&strip, rows, self.scale, "f (log scale)")?;
 
         let steps = self.r.paths.iter().map(|p| p.points.len()).max().unwrap_or(1);
@@ -200,17 +206,17 @@ impl Draw for PathsDrawing<'_> {
             .r
             .paths
             .iter()
-            .map(|p| landscape::log_points(p.values.iter().enumerate().map(|(t, &v)| (t as f64, v))))
+            .map(|p| axes::log_points(p.values.iter().enumerate().map(|(t, &v)| (t as f64, v))))
             .collect();
-        let (lo, hi) = common::finite_range(pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
+        let (lo, hi) = range::finite_range(pts.iter().flatten().map(|p| p.1)).unwrap_or((-1.0, 0.0));
         // Converged paths reach 1e-30 and below; show 12 decades under the start.
         let lo = lo.max(hi - 12.0);
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &right,
             &LogAxes {
                 caption: "f(x_t, y_t) along each path",
                 x: 0.0..steps as f64,
-                y: common::padded((lo, hi), 0.04),
+                y: range::padded((lo, hi), 0.04),
                 x_desc: "step t",
                 y_desc: "f(x_t, y_t), log scale",
                 x_log: false,
@@ -221,7 +227,7 @@ impl Draw for PathsDrawing<'_> {
         for (i, pts) in pts.iter().enumerate() {
             let line = style::series_color(i).stroke_width(2);
             let clipped: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| (x, y.max(floor))).collect();
-            chart.draw_series(landscape::segments(&clipped, line)).map_err(plot_error)?;
+            chart.draw_series(paths::segments(&clipped, line)).map_err(plot_error)?;
         }
         Ok(())
     }

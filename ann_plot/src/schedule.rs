@@ -1,10 +1,14 @@
 //! Learning-rate decay: the α each epoch of a real run used (as `fit` recorded it in
 //! [`History::learning_rates`]) next to that run's training loss.
 
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::History;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -31,8 +35,8 @@ pub fn learning_rate_schedules(runs: &[(&str, &History)], title: &str) -> Result
             ))
             .into());
         }
-        common::check_finite(h.learning_rates.iter(), &format!("learning_rates of run \"{label}\""))?;
-        common::check_finite(h.train_loss.iter(), &format!("train_loss of run \"{label}\""))?;
+        checks::check_finite(h.learning_rates.iter(), &format!("learning_rates of run \"{label}\""))?;
+        checks::check_finite(h.train_loss.iter(), &format!("train_loss of run \"{label}\""))?;
     }
     let title = if title.is_empty() { "Learning-rate schedules".to_string() } else { title.to_string() };
     let drawing = Schedules { runs, title: &title };
@@ -56,10 +60,10 @@ impl Schedules<'_> {
 
     fn rate_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let all = self.runs.iter().flat_map(|(_, h)| h.learning_rates.iter().copied());
-        let (_, hi) = common::finite_range(all).unwrap_or((0.0, 1.0));
-        let y = 0.0..common::padded((0.0, hi), HEADROOM).end;
+        let (_, hi) = range::finite_range(all).unwrap_or((0.0, 1.0));
+        let y = 0.0..range::padded((0.0, hi), HEADROOM).end;
         let x = 0.0..self.x_max() * 1.02;
-        let mut chart = common::chart2d(area, &Axes::new("Learning rate α per epoch", x, y, "epoch", "α"))?;
+        let mut chart = axes::chart2d(area, &Axes::new("Learning rate α per epoch", x, y, "epoch", "α"))?;
         for (i, (label, h)) in self.runs.iter().enumerate() {
             let color = style::series_color(i);
             let line = color.stroke_width(3);
@@ -75,20 +79,20 @@ impl Schedules<'_> {
                 .label(*label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+        legend::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 
     fn loss_panel<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let all = self.runs.iter().flat_map(|(_, h)| h.train_loss.iter().copied());
-        let (lo, hi) = common::finite_range(all).unwrap_or((0.0, 1.0));
+        let (lo, hi) = range::finite_range(all).unwrap_or((0.0, 1.0));
         let y = if lo >= 0.0 {
-            0.0..common::padded((0.0, hi), HEADROOM).end
+            0.0..range::padded((0.0, hi), HEADROOM).end
         } else {
-            common::padded((lo, hi), HEADROOM)
+            range::padded((lo, hi), HEADROOM)
         };
         let x = 0.0..self.x_max() * 1.02;
         let mut chart =
-            common::chart2d(area, &Axes::new("Training loss (end of epoch)", x, y, "epoch", "loss J"))?;
+            axes::chart2d(area, &Axes::new("Training loss (end of epoch)", x, y, "epoch", "loss J"))?;
         for (i, (label, h)) in self.runs.iter().enumerate() {
             let color = style::series_color(i);
             let line = color.stroke_width(3);
@@ -105,13 +109,13 @@ impl Schedules<'_> {
                     .map_err(plot_error)?;
             }
         }
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)
+        legend::legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
 impl Draw for Schedules<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let panels = body.split_evenly((1, 2));
         self.rate_panel(&panels[0])?;
         self.loss_panel(&panels[1])

@@ -2,11 +2,16 @@
 //! plane into 3-D (layer 1) and back into a plane (layer 2), where a line separates the
 //! classes.
 
-use crate::boundary::{ClassMap, check_classifier};
-use crate::common::{self, Axes};
+use crate::axes::{self, Axes};
+use crate::checks;
+use crate::decision_boundary::ClassMap;
 use crate::error::{AnnError, PlotError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::legend;
+use crate::points;
+use crate::range;
 use crate::style;
+use crate::text;
 use ann_core::Network;
 use ndarray::ArrayView2;
 use plotters::coord::Shift;
@@ -32,7 +37,7 @@ pub fn feature_transformer(
     labels: &[usize],
     title: &str,
 ) -> Result<Figure> {
-    common::check_points(x, labels, "feature_transformer")?;
+    checks::check_points(x, labels, "feature_transformer")?;
     let sizes = net.sizes();
     if sizes.len() < 3 || sizes[..3] != [2, 3, 2] {
         return Err(AnnError::InvalidArchitecture(format!(
@@ -40,19 +45,20 @@ pub fn feature_transformer(
         ))
         .into());
     }
-    check_classifier(net, "feature_transformer")?;
+    checks::check_classifier(net, "feature_transformer")?;
     let cache = net.forward(x)?;
     let (a1, a2) = match (cache.a(1), cache.a(2)) {
         (Some(a1), Some(a2)) => (a1.to_owned(), a2.to_owned()),
         _ => return Err(PlotError::Draw("the forward cache lacks A[1] or A[2]".into())),
     };
-    common::check_finite(a1.iter().chain(a2.iter()), "hidden activations A[1], A[2]")?;
-    let range = |v: ArrayView2<f64>, r: usize| {
-        common::padded(common::finite_range(v.row(r).iter().copied()).unwrap_or((0.0, 1.0)), 0.08)
-    };
-    let input_map = ClassMap::new(range(x, 0), range(x, 1), |p| Ok(net.predict_proba(p)?))?;
+    checks::check_finite(a1.iter().chain(a2.iter()), "hidden activations A[1], A[2]")?;
+    let axis = |v: ArrayView2<f64>, r: usize| range::axis_range(v.row(r).iter().copied(), 0.08);
+    let input_map = ClassMap::new(axis(x, 0), axis(x, 1), |p| Ok(net.predict_proba(p)?))?;
     let plane_map = if net.num_layers() >= 3 {
-        Some(ClassMap::new(range(a2.view(), 0), range(a2.view(), 1), |p| common::forward_from(net, 3, p))?)
+        // Layers 3..=L as a network of their own (the output layer, hence the loss, is
+        // unchanged): its eval-mode forward pass maps the plane of A[2] to Ŷ.
+        let rest = Network::from_layers(net.layers()[2..].to_vec(), net.loss())?;
+        Some(ClassMap::new(axis(a2.view(), 0), axis(a2.view(), 1), |p| Ok(rest.predict_proba(p)?))?)
     } else {
         None
     };
@@ -87,32 +93,30 @@ impl Transform<'_> {
         desc: (&str, &str),
         legend: bool,
     ) -> Result<()> {
-        let range = |r: usize| {
-            common::padded(common::finite_range(pts.row(r).iter().copied()).unwrap_or((0.0, 1.0)), 0.08)
-        };
-        let mut axes = Axes::new(caption, range(0), range(1), desc.0, desc.1);
+        let axis = |r: usize| range::axis_range(pts.row(r).iter().copied(), 0.08);
+        let mut axes = Axes::new(caption, axis(0), axis(1), desc.0, desc.1);
         axes.y_label_area = 72;
-        let mut chart = common::chart2d(area, &axes)?;
+        let mut chart = axes::chart2d(area, &axes)?;
         if let Some(map) = map {
             map.draw(&mut chart)?;
         }
         let (xs, ys) = (pts.row(0).to_vec(), pts.row(1).to_vec());
-        common::class_points(&mut chart, &xs, &ys, self.labels, 4, legend)?;
+        points::class_points(&mut chart, &xs, &ys, self.labels, 4, legend)?;
         if legend {
-            common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+            legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
-        common::frame(&mut chart)
+        axes::frame(&mut chart)
     }
 
     fn cube<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let r = |k: usize| {
-            let (lo, hi) = common::finite_range(self.a1.row(k).iter().copied()).unwrap_or((0.0, 1.0));
-            common::padded((lo, hi), 0.05)
+            let (lo, hi) = range::finite_range(self.a1.row(k).iter().copied()).unwrap_or((0.0, 1.0));
+            range::padded((lo, hi), 0.05)
         };
         let (rx, ry, rz) = (r(0), r(2), r(1));
         let caption = format!("layer 1: A[1] ∈ ℝ³ ({})", self.hidden[0]);
         let mut chart = ChartBuilder::on(area)
-            .caption(caption, common::text(style::PANEL_TITLE_SIZE))
+            .caption(caption, text::text(style::PANEL_TITLE_SIZE))
             .margin(20)
             .margin_left(44)
             .build_cartesian_3d(rx.clone(), ry.clone(), rz.clone())
@@ -123,17 +127,17 @@ impl Transform<'_> {
             pb.scale = 0.82;
             pb.into_matrix()
         });
-        let fmt = |v: &f64| common::tick(*v);
+        let fmt = |v: &f64| axes::tick(*v);
         // Unit 2's tick nearest the front corner would sit on unit 1's last tick: leave it out.
         let z_end = rz.end - 0.12 * (rz.end - rz.start);
-        let z_fmt = move |v: &f64| if *v > z_end { String::new() } else { common::tick(*v) };
+        let z_fmt = move |v: &f64| if *v > z_end { String::new() } else { axes::tick(*v) };
         chart
             .configure_axes()
             .light_grid_style(style::GRID.mix(0.6))
             .bold_grid_style(style::GRID)
             .axis_panel_style(style::GRID.mix(0.25))
             .max_light_lines(1)
-            .label_style(common::text(style::TICK_LABEL_SIZE - 2))
+            .label_style(text::text(style::TICK_LABEL_SIZE - 2))
             .x_labels(5)
             .y_labels(5)
             .z_labels(5)
@@ -166,7 +170,7 @@ impl Transform<'_> {
         let spec = chart.as_coord_spec();
         let centre = spec.translate(&(mid(&rx), mid(&ry), mid(&rz)));
         let base = area.get_base_pixel();
-        let label = common::text(style::AXIS_LABEL_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
+        let label = text::text(style::AXIS_LABEL_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
         let edges = [
             ("unit 1", (mid(&rx), ry.start, rz.end)),
             ("unit 2", (rx.end, ry.start, mid(&rz))),
@@ -185,15 +189,15 @@ impl Transform<'_> {
 
 impl Draw for Transform<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         // The class legend goes above the panels, not over the points.
         let classes: std::collections::BTreeSet<usize> = self.labels.iter().copied().collect();
-        let entries: Vec<(String, common::Swatch)> = classes
+        let entries: Vec<(String, legend::Swatch)> = classes
             .into_iter()
-            .map(|c| (format!("class {c}"), common::Swatch::Dot(style::class_color(c))))
+            .map(|c| (format!("class {c}"), legend::Swatch::Dot(style::class_color(c))))
             .collect();
-        let (legend, body) = body.split_vertically(common::legend_height(&body, &entries, 8, 80) + 2);
-        common::legend_strip(&legend, &entries, 8, 80)?;
+        let (key, body) = body.split_vertically(legend::legend_height(&body, &entries, 8, 80) + 2);
+        legend::legend_strip(&key, &entries, 8, 80)?;
         let (w, _) = body.dim_in_pixel();
         let (first, rest) = body.split_horizontally(w * 31 / 100);
         let (middle, last) = rest.split_horizontally(w * 38 / 100);

@@ -1,11 +1,15 @@
 //! Weights and the size of their updates over the iterations.
 
-use crate::common::{self, Swatch};
+use crate::axes::{self, LogAxes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::WeightUpdates;
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::legend::{self, Swatch};
+use crate::paths;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -36,7 +40,7 @@ pub fn weight_update_traces(result: &WeightUpdates, title: &str) -> Result<Figur
         .into());
     }
     for t in &result.trajectories {
-        common::check_finite(t.iter(), "weight trajectory")?;
+        checks::check_finite(t.iter(), "weight trajectory")?;
     }
     let title = if title.is_empty() {
         format!("Weights and their updates over {} steps of {}", result.step_loss.len(), result.optimizer)
@@ -53,7 +57,7 @@ struct Updates<'a> {
 
 impl Draw for Updates<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         // Legends above the panels, not over the curves.
         let (legends, body) = body.split_vertically(3 * 26 + 8);
         let legends = legends.split_evenly((1, 2));
@@ -62,13 +66,13 @@ impl Draw for Updates<'_> {
         let spe = self.r.steps_per_epoch;
 
         let (lo, hi) =
-            common::finite_range(self.r.trajectories.iter().flatten().copied()).unwrap_or((-1.0, 1.0));
-        let mut chart = landscape::chart(
+            range::finite_range(self.r.trajectories.iter().flatten().copied()).unwrap_or((-1.0, 1.0));
+        let mut chart = axes::log_chart(
             &panels[0],
             &LogAxes {
                 caption: "Individual weights",
                 x: 0.0..steps,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "weight value",
                 x_log: false,
@@ -88,24 +92,24 @@ impl Draw for Updates<'_> {
                 weights.push((w.label(), Swatch::Line(line)));
             }
         }
-        common::legend_strip(&legends[0], &weights, 2, 96)?;
+        legend::legend_strip(&legends[0], &weights, 2, 96)?;
 
         let series: Vec<Vec<(f64, f64)>> = self
             .r
             .update_ratio
             .iter()
-            .map(|r| landscape::log_points(r.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
+            .map(|r| axes::log_points(r.iter().enumerate().map(|(t, &v)| ((t + 1) as f64, v))))
             .collect();
         let (lo, hi) =
-            common::finite_range(series.iter().flatten().map(|p| p.1).chain([HEALTHY_RATIO.log10()]))
+            range::finite_range(series.iter().flatten().map(|p| p.1).chain([HEALTHY_RATIO.log10()]))
                 .unwrap_or((-4.0, -1.0));
         let caption = format!("Relative update per layer ({spe} steps/epoch)");
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             &panels[1],
             &LogAxes {
                 caption: &caption,
                 x: 0.0..steps + 1.0,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "‖ΔW[l]‖ / ‖W[l]‖ (log scale)",
                 x_log: false,
@@ -117,7 +121,7 @@ impl Draw for Updates<'_> {
             let color = style::series_color(i);
             let mean =
                 self.r.update_ratio[i].iter().sum::<f64>() / self.r.update_ratio[i].len().max(1) as f64;
-            chart.draw_series(landscape::segments(pts, color.stroke_width(1))).map_err(plot_error)?;
+            chart.draw_series(paths::segments(pts, color.stroke_width(1))).map_err(plot_error)?;
             layers
                 .push((format!("layer {} (mean {:.1e})", i + 1, mean), Swatch::Line(color.stroke_width(3))));
         }
@@ -127,6 +131,6 @@ impl Draw for Updates<'_> {
             .draw_series(DashedLineSeries::new(vec![(0.0, y), (steps + 1.0, y)], 10, 6, reference))
             .map_err(plot_error)?;
         layers.push(("rule of thumb 1e-3".to_string(), Swatch::Dashed(reference)));
-        common::legend_strip(&legends[1], &layers, 2, 96)
+        legend::legend_strip(&legends[1], &layers, 2, 96)
     }
 }

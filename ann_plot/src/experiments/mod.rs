@@ -6,20 +6,20 @@
 //! smoother pictures. The same config gives bit-identical results on every run: all
 //! randomness comes from ChaCha8 generators seeded by the config.
 //!
-//! | what it shows | module |
-//! |---|---|
-//! | batch vs mini-batch vs stochastic gradient descent | [`minibatch`] |
-//! | Adam's moments during training | [`adam_moments`](mod@adam_moments) |
-//! | the optimizers compared | [`optimizers`] |
-//! | the effect of the learning rate | [`learning_rate`] |
-//! | gradient flow through a deep network | [`gradient_flow`](mod@gradient_flow) |
-//! | training a deep network | [`deep_training`](mod@deep_training) |
-//! | the loss surface around trained weights | [`loss_surface`](mod@loss_surface) |
-//! | weights and their updates | [`weight_updates`](mod@weight_updates) |
-//! | the decision boundary over training | [`decision_boundary`] |
+//! | what it shows | module | figures |
+//! |---|---|---|
+//! | batch vs mini-batch vs stochastic gradient descent | [`minibatch`] | [`batch_size_curves`](fn@crate::batch_size_curves), [`batch_size_paths`](fn@crate::batch_size_paths) |
+//! | Adam's moments during training | [`adam_moments`](mod@adam_moments) | [`adam_moment_traces`](fn@crate::adam_moment_traces) |
+//! | the optimizers compared | [`optimizers`] | [`optimizer_loss_curves`](fn@crate::optimizer_loss_curves), [`optimizer_trajectories`](fn@crate::optimizer_trajectories) |
+//! | the effect of the learning rate | [`learning_rate`] | [`learning_rate_curves`](fn@crate::learning_rate_curves) |
+//! | gradient flow through a deep network | [`gradient_flow`](mod@gradient_flow) | [`gradient_norms`](fn@crate::gradient_norms) |
+//! | training a deep network | [`deep_training`](mod@deep_training) | [`deep_training_curves`](fn@crate::deep_training_curves) |
+//! | the loss surface around trained weights | [`loss_surface`](mod@loss_surface) | [`loss_landscape`](fn@crate::loss_landscape) |
+//! | weights and their updates | [`weight_updates`](mod@weight_updates) | [`weight_update_traces`](fn@crate::weight_update_traces) |
+//! | the decision boundary over training | [`boundary_evolution`](mod@boundary_evolution) | [`boundary_evolution`](fn@crate::boundary_evolution), [`boundary_frame`](fn@crate::boundary_frame), [`save_boundary_gif`](fn@crate::save_boundary_gif) |
 
 pub mod adam_moments;
-pub mod decision_boundary;
+pub mod boundary_evolution;
 pub mod deep_training;
 pub mod gradient_flow;
 pub mod learning_rate;
@@ -29,7 +29,7 @@ pub mod optimizers;
 pub mod weight_updates;
 
 pub use adam_moments::{AdamMomentsConfig, AdamMomentsRun, WeightIndex, WeightMoments, adam_moments};
-pub use decision_boundary::{
+pub use boundary_evolution::{
     BoundaryConfig, BoundaryFrame, BoundaryRun, decision_boundary_frames, probability_map,
 };
 pub use deep_training::{DeepTrainingConfig, DeepTrainingRun, deep_training};
@@ -96,10 +96,7 @@ impl Grid2D {
 
     /// (min, max) of the finite values, or None if no value is finite.
     pub fn finite_range(&self) -> Option<(f64, f64)> {
-        self.values.iter().filter(|v| v.is_finite()).fold(None, |acc, &v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
+        crate::range::finite_range(self.values.iter().copied())
     }
 
     /// The grid point with the smallest finite value: (x, y, f(x, y)).

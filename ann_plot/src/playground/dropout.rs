@@ -6,8 +6,7 @@ use super::{
     probability_color, round, unpack,
 };
 use crate::error::Result;
-use crate::experiments::decision_boundary::probability_map;
-use crate::experiments::{ToyData, bounds_2d, linspace};
+use crate::experiments::{ToyData, bounds_2d, linspace, probability_map};
 use ann_core::{
     Activation, Dropout, History, Init, Network, Optimizer, TrainConfig, Trainer, train_test_split,
 };

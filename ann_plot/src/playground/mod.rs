@@ -14,16 +14,14 @@
 //! | the optimizers' paths on a loss surface, up to step t | [`optimizer_path_playground`] |
 //! | dropout's keep probability: training and validation loss, and the boundary | [`dropout_playground`] |
 
-mod boundary;
+mod boundary_evolution;
 mod dropout;
 mod optimizers;
-mod paths;
 
 pub use crate::experiments::OptimizerPathsConfig;
-pub use boundary::{BoundaryPlaygroundConfig, boundary_playground};
+pub use boundary_evolution::{BoundaryPlaygroundConfig, boundary_playground};
 pub use dropout::{DropoutPlaygroundConfig, dropout_playground};
-pub use optimizers::{OptimizerLrPlaygroundConfig, optimizer_lr_playground};
-pub use paths::optimizer_path_playground;
+pub use optimizers::{OptimizerLrPlaygroundConfig, optimizer_lr_playground, optimizer_path_playground};
 
 use crate::error::{PlotError, Result};
 use crate::figure::Figure;

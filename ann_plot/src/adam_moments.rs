@@ -1,12 +1,16 @@
 //! Adam's moments m, v and their bias-corrected forms m̂, v̂ for a few weights
 //! during a real training run.
 
-use crate::common::{self, Swatch};
+use crate::axes::{self, LogAxes};
+use crate::checks;
 use crate::error::{AnnError, Result};
 use crate::experiments::{AdamMomentsRun, WeightMoments};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::landscape::{self, LogAxes};
+use crate::legend::{self, Swatch};
+use crate::paths;
+use crate::range;
 use crate::style;
+use crate::text;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -32,7 +36,7 @@ pub fn adam_moment_traces(run: &AdamMomentsRun, title: &str) -> Result<Figure> {
             return Err(AnnError::EmptyInput(format!("no steps recorded for {}", w.index.label())).into());
         }
         let all = w.grad.iter().chain(&w.m).chain(&w.v).chain(&w.m_hat).chain(&w.v_hat).chain(&w.update);
-        common::check_finite(all, &w.index.label())?;
+        checks::check_finite(all, &w.index.label())?;
     }
     let (lr, b1, b2, _) = run.hyper;
     let title = if title.is_empty() {
@@ -63,14 +67,14 @@ impl Moments<'_> {
     fn first<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, w: &WeightMoments) -> Result<()> {
         let n = w.grad.len() as f64;
         let (lo, hi) =
-            common::finite_range(w.grad.iter().chain(&w.m).chain(&w.m_hat).copied()).unwrap_or((-1.0, 1.0));
+            range::finite_range(w.grad.iter().chain(&w.m).chain(&w.m_hat).copied()).unwrap_or((-1.0, 1.0));
         let caption = format!("{}: first moment", w.index.label());
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption: &caption,
                 x: 0.0..n + 1.0,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "∂J/∂w",
                 x_log: false,
@@ -78,7 +82,7 @@ impl Moments<'_> {
             },
         )?;
         let g = style::NEUTRAL.mix(0.45).stroke_width(1);
-        chart.draw_series(landscape::segments(&steps(&w.grad), g)).map_err(plot_error)?;
+        chart.draw_series(paths::segments(&steps(&w.grad), g)).map_err(plot_error)?;
         let m = style::series_color(1).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(steps(&w.m), 7, 5, m)).map_err(plot_error)?;
         let mh = style::series_color(0).stroke_width(2);
@@ -89,20 +93,20 @@ impl Moments<'_> {
     fn second<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, w: &WeightMoments) -> Result<()> {
         let n = w.grad.len() as f64;
         let g2: Vec<f64> = w.grad.iter().map(|g| g * g).collect();
-        let g2_pts = landscape::log_points(steps(&g2));
-        let v_pts = landscape::log_points(steps(&w.v));
-        let vh_pts = landscape::log_points(steps(&w.v_hat));
-        let (lo, hi) = common::finite_range(g2_pts.iter().chain(&v_pts).chain(&vh_pts).map(|p| p.1))
+        let g2_pts = axes::log_points(steps(&g2));
+        let v_pts = axes::log_points(steps(&w.v));
+        let vh_pts = axes::log_points(steps(&w.v_hat));
+        let (lo, hi) = range::finite_range(g2_pts.iter().chain(&v_pts).chain(&vh_pts).map(|p| p.1))
             .unwrap_or((-1.0, 0.0));
         // Squared gradients can touch 0: show at most 8 decades below the largest value.
         let lo = lo.max(hi - 8.0);
         let caption = format!("{}: second moment", w.index.label());
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption: &caption,
                 x: 0.0..n + 1.0,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "(∂J/∂w)²",
                 x_log: false,
@@ -112,7 +116,7 @@ impl Moments<'_> {
         let y0 = lo - 0.05 * (hi - lo);
         let clip = |p: &[(f64, f64)]| p.iter().map(|&(x, y)| (x, y.max(y0))).collect::<Vec<_>>();
         let g = style::NEUTRAL.mix(0.45).stroke_width(1);
-        chart.draw_series(landscape::segments(&clip(&g2_pts), g)).map_err(plot_error)?;
+        chart.draw_series(paths::segments(&clip(&g2_pts), g)).map_err(plot_error)?;
         let v = style::series_color(1).stroke_width(2);
         chart.draw_series(DashedLineSeries::new(clip(&v_pts), 7, 5, v)).map_err(plot_error)?;
         let vh = style::series_color(0).stroke_width(2);
@@ -123,15 +127,15 @@ impl Moments<'_> {
     fn update<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, w: &WeightMoments) -> Result<()> {
         let n = w.grad.len() as f64;
         let lr = self.run.hyper.0;
-        let (lo, hi) = common::finite_range(w.update.iter().copied()).unwrap_or((-lr, lr));
+        let (lo, hi) = range::finite_range(w.update.iter().copied()).unwrap_or((-lr, lr));
         let (lo, hi) = (lo.min(-1.1 * lr), hi.max(1.1 * lr));
         let caption = format!("{}: step", w.index.label());
-        let mut chart = landscape::chart(
+        let mut chart = axes::log_chart(
             area,
             &LogAxes {
                 caption: &caption,
                 x: 0.0..n + 1.0,
-                y: common::padded((lo, hi), 0.05),
+                y: range::padded((lo, hi), 0.05),
                 x_desc: "step t",
                 y_desc: "step",
                 x_log: false,
@@ -152,7 +156,7 @@ impl Moments<'_> {
 
 impl Draw for Moments<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (legends, body) = body.split_vertically(LEGEND);
         let g = style::NEUTRAL.mix(0.45).stroke_width(1);
         let (m, mh) = (style::series_color(1).stroke_width(2), style::series_color(0).stroke_width(2));
@@ -176,7 +180,7 @@ impl Draw for Moments<'_> {
             ],
         ];
         for (strip, entries) in legends.split_evenly((1, 3)).iter().zip(&columns) {
-            common::legend_strip(strip, entries, 1, 60)?;
+            legend::legend_strip(strip, entries, 1, 60)?;
         }
         let rows = self.run.weights.len();
         let cells = body.split_evenly((rows, 3));

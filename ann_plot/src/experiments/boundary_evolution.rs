@@ -111,9 +111,7 @@ pub fn probability_map(net: &Network, xs: &[f64], ys: &[f64]) -> Result<Vec<Arra
         return Err(AnnError::EmptyInput("probability map grid".into()));
     }
     let (nx, ny) = (xs.len(), ys.len());
-    // Column j·nx + i is the point (xs[i], ys[j]).
-    let grid = Array2::from_shape_fn((2, nx * ny), |(r, c)| if r == 0 { xs[c % nx] } else { ys[c / nx] });
-    let a = net.predict_proba(grid.view())?;
+    let a = net.predict_proba(crate::grid::plane_batch(xs, ys).view())?;
     let to_map = |row: usize| Array2::from_shape_fn((ny, nx), |(j, i)| a[[row, j * nx + i]]);
     Ok(if a.nrows() == 1 {
         let p = to_map(0);

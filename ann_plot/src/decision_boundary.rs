@@ -1,11 +1,19 @@
 //! Decision boundary of a trained 2-D classifier: the model's class probabilities over the
 //! input plane, the P = ½ boundary, and the data coloured by class.
 
-use crate::common::{self, Axes, Grid};
-use crate::error::{AnnError, PlotError, Result};
+use crate::axes::{self, Axes};
+use crate::checks;
+use crate::colorbar;
+use crate::error::{PlotError, Result};
 use crate::figure::{Draw, Figure, plot_error};
+use crate::grid::Grid;
+use crate::legend;
+use crate::points;
+use crate::range;
+use crate::raster;
 use crate::style::{self, Colormap};
-use ann_core::{Activation, Network};
+use crate::text;
+use ann_core::Network;
 use ndarray::{Array2, ArrayView2};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -32,12 +40,12 @@ pub(crate) const GRID_POINTS: usize = 200;
 /// Errors: X not (2, m) or empty, non-finite X, one label per column missing, a network
 /// whose input is not 2-D or whose output is not sigmoid/softmax.
 pub fn decision_boundary(net: &Network, x: ArrayView2<f64>, labels: &[usize], title: &str) -> Result<Figure> {
-    common::check_points(x, labels, "decision_boundary")?;
-    check_classifier(net, "decision_boundary")?;
+    checks::check_points(x, labels, "decision_boundary")?;
+    checks::check_classifier(net, "decision_boundary")?;
     let pred = net.predict(x)?;
     let acc = pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64;
-    let xr = common::padded(common::finite_range(x.row(0).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
-    let yr = common::padded(common::finite_range(x.row(1).iter().copied()).unwrap_or((0.0, 1.0)), 0.08);
+    let xr = range::axis_range(x.row(0).iter().copied(), 0.08);
+    let yr = range::axis_range(x.row(1).iter().copied(), 0.08);
     let map = ClassMap::new(xr, yr, |p| Ok(net.predict_proba(p)?))?;
     let sizes: Vec<String> = net.sizes().iter().map(|n| n.to_string()).collect();
     let title = if title.is_empty() {
@@ -55,28 +63,6 @@ pub fn decision_boundary(net: &Network, x: ArrayView2<f64>, labels: &[usize], ti
         labels,
     };
     Figure::from_drawing(1000, 760, &title, &drawing)
-}
-
-/// Checks that `net` maps 2-D inputs to class probabilities (sigmoid or softmax output).
-pub(crate) fn check_classifier(net: &Network, what: &str) -> Result<()> {
-    if net.input_size() != 2 {
-        return Err(AnnError::ShapeMismatch {
-            context: format!("{what}: the network must take 2-D inputs (n_x = 2)"),
-            expected: "n_x = 2".into(),
-            got: format!("n_x = {}", net.input_size()),
-        }
-        .into());
-    }
-    let last = net.layers()[net.num_layers() - 1].activation;
-    let ok = matches!(last, Activation::Sigmoid) && net.output_size() == 1 || last == Activation::Softmax;
-    if !ok {
-        return Err(AnnError::InvalidArchitecture(format!(
-            "{what} needs a classifier (1 sigmoid or k softmax output units); the output layer is {} with {} unit(s)",
-            last.name(),
-            net.output_size()
-        )).into());
-    }
-    Ok(())
 }
 
 /// Class probabilities over a region of a plane, sampled on a grid.
@@ -115,7 +101,7 @@ impl ClassMap {
         if grid.outputs() == 0 {
             return Err(PlotError::Draw("the model returned no output rows".into()));
         }
-        common::check_finite(
+        checks::check_finite(
             (0..grid.outputs()).flat_map(|k| grid.row(k).to_vec()).collect::<Vec<_>>().iter(),
             "model output over the plotted region",
         )?;
@@ -168,11 +154,8 @@ impl ClassMap {
     }
 
     /// Fills the chart with the map and draws the boundary lines.
-    pub(crate) fn draw<'c, DB: DrawingBackend + 'c>(
-        &self,
-        chart: &mut common::Chart2d<'c, DB>,
-    ) -> Result<()> {
-        common::raster(chart, |x, y| self.color(x, y))?;
+    pub(crate) fn draw<'c, DB: DrawingBackend + 'c>(&self, chart: &mut axes::Chart2d<'c, DB>) -> Result<()> {
+        raster::raster(chart, |x, y| self.color(x, y))?;
         let line = style::INK.mix(0.8).stroke_width(2);
         chart
             .draw_series(self.boundaries().into_iter().map(|s| PathElement::new(s, line)))
@@ -188,7 +171,7 @@ impl ClassMap {
         rows: Range<i32>,
     ) -> Result<()> {
         if self.binary() {
-            common::colorbar(strip, rows, binary_color, (0.0, 1.0), "P(y = 1 | x)")
+            colorbar::colorbar(strip, rows, binary_color, (0.0, 1.0), "P(y = 1 | x)")
         } else {
             let k = self.grid.outputs();
             let grey = move |p: f64| {
@@ -197,7 +180,7 @@ impl ClassMap {
                 let t = 1.0 - f64::from(c.0.min(c.1).min(c.2)) / 255.0;
                 style::blend(style::BACKGROUND, style::NEUTRAL, t * 1.6)
             };
-            common::colorbar(strip, rows, grey, (1.0 / k as f64, 1.0), "max_k P(y = k | x)")
+            colorbar::colorbar(strip, rows, grey, (1.0 / k as f64, 1.0), "max_k P(y = k | x)")
         }
     }
 }
@@ -213,23 +196,17 @@ struct Boundary<'a> {
 
 impl Draw for Boundary<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
-        let body = common::titled(area, self.title)?;
+        let body = text::titled(area, self.title)?;
         let (w, _) = body.dim_in_pixel();
         let (main, strip) = body.split_horizontally(w.saturating_sub(130));
         let (xr, yr) = (self.map.grid.x_range(), self.map.grid.y_range());
-        let mut chart = common::chart2d(&main, &Axes::new(self.caption, xr, yr, "x₁", "x₂"))?;
+        let mut chart = axes::chart2d(&main, &Axes::new(self.caption, xr, yr, "x₁", "x₂"))?;
         self.map.draw(&mut chart)?;
         let radius = if self.labels.len() > 600 { 3 } else { 4 };
-        common::class_points(&mut chart, &self.xs, &self.ys, self.labels, radius, true)?;
-        common::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        points::class_points(&mut chart, &self.xs, &self.ys, self.labels, radius, true)?;
+        legend::legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         // Redraw the frame over the raster's edge.
-        let (cx, cy) = (chart.x_range(), chart.y_range());
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(cx.start, cy.start), (cx.end, cy.end)],
-                style::NEUTRAL,
-            )))
-            .map_err(plot_error)?;
+        axes::frame(&mut chart)?;
         let rows = chart.plotting_area().get_pixel_range().1;
         self.map.colorbar(&strip, rows)
     }

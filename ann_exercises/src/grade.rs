@@ -278,7 +278,12 @@ pub(crate) mod tests {
     /// reference implementation and the grader's table, in `tests::tables()`.
     #[test]
     fn every_grader_passes_its_reference_and_names_each_planted_mistake() {
-        let problems = [crate::forward::tests::tables(), crate::backward::tests::tables()].concat();
+        let problems = [
+            crate::forward::tests::tables(),
+            crate::backward::tests::tables(),
+            crate::gradcheck::tests::tables(),
+        ]
+        .concat();
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));
     }
 }

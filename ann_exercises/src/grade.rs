@@ -176,6 +176,14 @@ pub(crate) fn parts<'a, T>(
     results.iter().filter_map(|(r, hint)| part(r).map(|a| (a.clone(), *hint))).collect()
 }
 
+/// The hint of the first result of [`run_mistakes`] that `matches` the learner's.
+pub(crate) fn hint_of<T>(
+    results: &[(T, &'static str)],
+    matches: impl Fn(&T) -> bool,
+) -> Option<&'static str> {
+    results.iter().find(|(r, _)| matches(r)).map(|(_, hint)| *hint)
+}
+
 /// Compares an array result with the reference. A result equal to one of the `mistakes`
 /// (the result of a typical wrong implementation) gets that mistake's hint.
 pub(crate) fn compare(
@@ -282,6 +290,7 @@ pub(crate) mod tests {
             crate::forward::tests::tables(),
             crate::backward::tests::tables(),
             crate::gradcheck::tests::tables(),
+            crate::training::tests::tables(),
         ]
         .concat();
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));

@@ -291,6 +291,7 @@ pub(crate) mod tests {
             crate::backward::tests::tables(),
             crate::gradcheck::tests::tables(),
             crate::training::tests::tables(),
+            crate::optimizers::tests::tables(),
         ]
         .concat();
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));

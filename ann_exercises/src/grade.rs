@@ -292,6 +292,7 @@ pub(crate) mod tests {
             crate::gradcheck::tests::tables(),
             crate::training::tests::tables(),
             crate::optimizers::tests::tables(),
+            crate::dropout::tests::tables(),
         ]
         .concat();
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));

@@ -293,6 +293,7 @@ pub(crate) mod tests {
             crate::training::tests::tables(),
             crate::optimizers::tests::tables(),
             crate::dropout::tests::tables(),
+            crate::batch_norm::tests::tables(),
         ]
         .concat();
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));

@@ -172,8 +172,8 @@ pub(crate) fn run_mistakes<F: Copy, T>(table: &[Mistake<F>], run: impl Fn(F) -> 
 pub(crate) fn parts<'a, T>(
     results: &'a [(T, &'static str)],
     part: impl Fn(&'a T) -> Option<&'a Array2<f64>>,
-) -> Vec<(Array2<f64>, &'static str)> {
-    results.iter().filter_map(|(r, hint)| part(r).map(|a| (a.clone(), *hint))).collect()
+) -> Vec<(ArrayView2<'a, f64>, &'static str)> {
+    results.iter().filter_map(|(r, hint)| part(r).map(|a| (a.view(), *hint))).collect()
 }
 
 /// The hint of the first result of [`run_mistakes`] that `matches` the learner's.
@@ -189,7 +189,7 @@ pub(crate) fn hint_of<T>(
 pub(crate) fn compare(
     expected: ArrayView2<f64>,
     got: ArrayView2<f64>,
-    mistakes: &[(Array2<f64>, &str)],
+    mistakes: &[(ArrayView2<f64>, &str)],
 ) -> Result<(), Wrong> {
     compare_within(expected, got, mistakes, TOLERANCE)
 }
@@ -199,7 +199,7 @@ pub(crate) fn compare(
 pub(crate) fn compare_within(
     expected: ArrayView2<f64>,
     got: ArrayView2<f64>,
-    mistakes: &[(Array2<f64>, &str)],
+    mistakes: &[(ArrayView2<f64>, &str)],
     tolerance: f64,
 ) -> Result<(), Wrong> {
     let close = |e: f64, g: f64| close_within(e, g, tolerance);

@@ -1,7 +1,7 @@
 //! Exercise 6, inverted dropout: the forward step with the mask D and 1/keep_prob, the
 //! backward step with the same mask, and a layer that knows training from evaluation.
 
-use crate::grade::{Grader, attempt, compare, random, rng, shape};
+use crate::grade::{Grader, Mistake, attempt, compare, parts, random, rng, run_mistakes, shape};
 use crate::report::Report;
 use ann_core::dropout::draw_mask;
 use ndarray::{Array2, ArrayView2};
@@ -25,18 +25,22 @@ fn cases() -> Vec<(Array2<f64>, Array2<f64>, f64)> {
         .collect()
 }
 
-fn grade(
+/// Grades `f` on the cases against `expected_of`; `call` runs an implementation on a case's
+/// (A, D, keep_prob), in one mode ("training, ", "evaluation, " or "").
+fn grade<F: Copy>(
     name: &'static str,
     mode: &str,
-    run: impl Fn(ArrayView2<f64>, ArrayView2<f64>, f64) -> Array2<f64>,
+    f: F,
+    table: &[Mistake<F>],
+    call: impl Fn(F, ArrayView2<f64>, ArrayView2<f64>, f64) -> Array2<f64>,
     expected_of: impl Fn(&Array2<f64>, &Array2<f64>, f64) -> Array2<f64>,
-    mistakes: impl Fn(&Array2<f64>, &Array2<f64>, f64) -> Vec<(Array2<f64>, &'static str)>,
 ) -> Report {
     let cases = cases();
     let mut g = Grader::new(name, cases.len());
     for (a, d, keep) in &cases {
         let expected = expected_of(a, d, *keep);
-        let wrong = mistakes(a, d, *keep);
+        let run = |f: F| call(f, a.view(), d.view(), *keep);
+        let wrong = run_mistakes(table, run);
         let inputs = || {
             format!(
                 "{mode}{} {}, D {}, keep_prob {keep}",
@@ -45,67 +49,100 @@ fn grade(
                 shape(d.view())
             )
         };
-        let result = attempt(|| run(a.view(), d.view(), *keep));
-        if let Err(report) = g.case(inputs, result, |got| compare(expected.view(), got.view(), &wrong)) {
+        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
+        if let Err(report) = g.case(inputs, attempt(|| run(f)), check) {
             return report;
         }
     }
     g.finish()
 }
 
+/// [`dropout_forward`]'s planted mistakes.
+const DROPOUT_FORWARD: &[Mistake<DropoutForward>] = &[
+    Mistake {
+        name: "not scaled",
+        hint: "Scale the survivors by 1/keep_prob, so that E[A] stays the same (inverted dropout).",
+        wrong: |a, d, _| &a * &d,
+    },
+    Mistake {
+        name: "times keep_prob",
+        hint: "Divide by keep_prob (the survivors are scaled up), not multiply.",
+        wrong: |a, d, k| &a * &d * k,
+    },
+    Mistake {
+        name: "mask inverted",
+        hint: "D = 1 marks the units kept: A ⊙ D, not A ⊙ (1 − D).",
+        wrong: |a, d, k| &a * &(1.0 - &d) / k,
+    },
+];
+
 /// Checks A ⊙ D / keep_prob.
 pub fn dropout_forward(f: DropoutForward) -> Report {
-    grade(
-        "dropout_forward",
-        "",
-        f,
-        |a, d, k| a * d / k,
-        |a, d, k| {
-            vec![
-                (
-                    a * d,
-                    "Scale the survivors by 1/keep_prob, so that E[A] stays the same (inverted dropout).",
-                ),
-                (a * d * k, "Divide by keep_prob (the survivors are scaled up), not multiply."),
-                (a * &(1.0 - d) / k, "D = 1 marks the units kept: A ⊙ D, not A ⊙ (1 − D)."),
-            ]
-        },
-    )
+    grade("dropout_forward", "", f, DROPOUT_FORWARD, |f, a, d, k| f(a, d, k), |a, d, k| a * d / k)
 }
+
+/// [`dropout_backward`]'s planted mistakes.
+const DROPOUT_BACKWARD: &[Mistake<DropoutBackward>] = &[
+    Mistake {
+        name: "no mask, not scaled",
+        hint: "The dropped units passed nothing forward, so they get no gradient: dA ⊙ D / keep_prob.",
+        wrong: |da, _, _| da.to_owned(),
+    },
+    Mistake {
+        name: "not scaled",
+        hint: "The forward pass divided by keep_prob; the backward pass must too.",
+        wrong: |da, d, _| &da * &d,
+    },
+    Mistake {
+        name: "no mask",
+        hint: "Apply the same mask D as in the forward pass.",
+        wrong: |da, _, k| &da / k,
+    },
+];
 
 /// Checks dA ⊙ D / keep_prob: the units dropped in the forward pass get no gradient.
 pub fn dropout_backward(f: DropoutBackward) -> Report {
-    grade(
-        "dropout_backward",
-        "",
-        f,
-        |da, d, k| da * d / k,
-        |da, d, k| {
-            vec![
-                (
-                    da.clone(),
-                    "The dropped units passed nothing forward, so they get no gradient: dA ⊙ D / keep_prob.",
-                ),
-                (da * d, "The forward pass divided by keep_prob; the backward pass must too."),
-                (da / k, "Apply the same mask D as in the forward pass."),
-            ]
-        },
-    )
+    grade("dropout_backward", "", f, DROPOUT_BACKWARD, |f, da, d, k| f(da, d, k), |da, d, k| da * d / k)
 }
+
+/// [`dropout_layer`]'s planted mistakes, each in one mode (the other right).
+const DROPOUT_LAYER: &[Mistake<DropoutLayer>] = &[
+    Mistake {
+        name: "no mask in training",
+        hint: "In training (training = true) the mask applies: A ⊙ D / keep_prob.",
+        wrong: |a, _, _, _| a.to_owned(),
+    },
+    Mistake {
+        name: "not scaled in training",
+        hint: "Scale by 1/keep_prob in training.",
+        wrong: |a, d, _, training| if training { &a * &d } else { a.to_owned() },
+    },
+    Mistake {
+        name: "mask at evaluation",
+        hint: "At evaluation (training = false) no unit is dropped: return A as it is.",
+        wrong: |a, d, k, _| &a * &d / k,
+    },
+    Mistake {
+        name: "times keep_prob at evaluation",
+        hint: "Inverted dropout needs no rescaling at test time: the 1/keep_prob in training already keeps E[A].",
+        wrong: |a, d, k, training| if training { &a * &d / k } else { &a * k },
+    },
+    Mistake {
+        name: "over keep_prob at evaluation",
+        hint: "At evaluation return A unchanged: no 1/keep_prob, no mask.",
+        wrong: |a, d, k, training| if training { &a * &d / k } else { &a / k },
+    },
+];
 
 /// Checks training mode (A ⊙ D / keep_prob) and evaluation mode (A unchanged).
 pub fn dropout_layer(f: DropoutLayer) -> Report {
     let train = grade(
         "dropout_layer",
         "training, ",
-        |a, d, k| f(a, d, k, true),
+        f,
+        DROPOUT_LAYER,
+        |f, a, d, k| f(a, d, k, true),
         |a, d, k| a * d / k,
-        |a, d, _| {
-            vec![
-                (a.clone(), "In training (training = true) the mask applies: A ⊙ D / keep_prob."),
-                (a * d, "Scale by 1/keep_prob in training."),
-            ]
-        },
     );
     if !train.is_passed() {
         return train;
@@ -113,18 +150,10 @@ pub fn dropout_layer(f: DropoutLayer) -> Report {
     let eval = grade(
         "dropout_layer",
         "evaluation, ",
-        |a, d, k| f(a, d, k, false),
+        f,
+        DROPOUT_LAYER,
+        |f, a, d, k| f(a, d, k, false),
         |a, _, _| a.clone(),
-        |a, d, k| {
-            vec![
-                (a * d / k, "At evaluation (training = false) no unit is dropped: return A as it is."),
-                (
-                    a * k,
-                    "Inverted dropout needs no rescaling at test time: the 1/keep_prob in training already keeps E[A].",
-                ),
-                (a / k, "At evaluation return A unchanged: no 1/keep_prob, no mask."),
-            ]
-        },
     );
     if !eval.is_passed() {
         return eval;
@@ -138,71 +167,30 @@ pub fn dropout_layer(f: DropoutLayer) -> Report {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::grade::tests::check_table;
 
     fn fwd_ok(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64) -> Array2<f64> {
         &a * &d / k
     }
-    fn fwd_unscaled(a: ArrayView2<f64>, d: ArrayView2<f64>, _k: f64) -> Array2<f64> {
-        &a * &d
-    }
-    fn fwd_times(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64) -> Array2<f64> {
-        &a * &d * k
-    }
-    fn fwd_inverted(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64) -> Array2<f64> {
-        &a * &(1.0 - &d) / k
-    }
-
-    #[test]
-    fn dropout_forward_grader() {
-        assert!(dropout_forward(fwd_ok).is_passed());
-        assert!(dropout_forward(fwd_unscaled).hint().unwrap().contains("1/keep_prob"));
-        assert!(dropout_forward(fwd_times).hint().unwrap().contains("not multiply"));
-        assert!(dropout_forward(fwd_inverted).hint().unwrap().contains("1 − D"));
-    }
-
-    fn bwd_unmasked(da: ArrayView2<f64>, _d: ArrayView2<f64>, _k: f64) -> Array2<f64> {
-        da.to_owned()
-    }
-    fn bwd_unscaled(da: ArrayView2<f64>, d: ArrayView2<f64>, _k: f64) -> Array2<f64> {
-        &da * &d
-    }
-    fn bwd_no_mask(da: ArrayView2<f64>, _d: ArrayView2<f64>, k: f64) -> Array2<f64> {
-        &da / k
-    }
-
-    #[test]
-    fn dropout_backward_grader() {
-        assert!(dropout_backward(fwd_ok).is_passed());
-        assert!(dropout_backward(bwd_unmasked).hint().unwrap().contains("no gradient"));
-        assert!(dropout_backward(bwd_unscaled).hint().unwrap().contains("must too"));
-        assert!(dropout_backward(bwd_no_mask).hint().unwrap().contains("same mask"));
-    }
-
     fn layer_ok(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64, training: bool) -> Array2<f64> {
         if training { &a * &d / k } else { a.to_owned() }
     }
-    fn layer_always(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64, _training: bool) -> Array2<f64> {
-        &a * &d / k
-    }
-    fn layer_scaled_eval(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64, training: bool) -> Array2<f64> {
-        if training { &a * &d / k } else { &a * k }
-    }
-    fn layer_divided_eval(a: ArrayView2<f64>, d: ArrayView2<f64>, k: f64, training: bool) -> Array2<f64> {
-        if training { &a * &d / k } else { &a / k }
-    }
-    fn layer_never(a: ArrayView2<f64>, _d: ArrayView2<f64>, _k: f64, _training: bool) -> Array2<f64> {
-        a.to_owned()
+
+    /// This file's graders, each with a reference implementation and its planted mistakes.
+    pub(crate) fn tables() -> Vec<String> {
+        [
+            check_table(dropout_forward, DROPOUT_FORWARD, fwd_ok),
+            check_table(dropout_backward, DROPOUT_BACKWARD, fwd_ok),
+            check_table(dropout_layer, DROPOUT_LAYER, layer_ok),
+        ]
+        .concat()
     }
 
     #[test]
-    fn dropout_layer_grader() {
+    fn dropout_layer_counts_the_cases_of_both_modes() {
         let r = dropout_layer(layer_ok);
         assert!(r.is_passed() && r.total == 6, "{r}");
-        assert!(dropout_layer(layer_always).hint().unwrap().contains("no unit is dropped"));
-        assert!(dropout_layer(layer_scaled_eval).hint().unwrap().contains("no rescaling"));
-        assert!(dropout_layer(layer_divided_eval).hint().unwrap().contains("unchanged"));
-        assert!(dropout_layer(layer_never).hint().unwrap().contains("mask applies"));
     }
 }

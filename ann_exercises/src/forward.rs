@@ -1,6 +1,6 @@
 //! Exercise 1, forward propagation: Z = W·A + b, the activations, and the L-layer pass.
 
-use crate::grade::{Grader, attempt, compare, random, rng, shape};
+use crate::grade::{Grader, Mistake, Wrong, attempt, compare, parts, random, rng, run_mistakes, shape};
 use crate::report::Report;
 use ann_core::{Activation, Init, Network, Task};
 use ndarray::{Array2, ArrayView2, Axis, array};
@@ -23,6 +23,21 @@ pub(crate) fn course_linear_case() -> (Array2<f64>, Array2<f64>, Array2<f64>) {
     (w, a, array![[-0.2493703754774101]])
 }
 
+/// [`linear_forward`]'s planted mistakes.
+const LINEAR_FORWARD: &[Mistake<LinearForward>] = &[
+    Mistake { name: "no bias", hint: "The bias is missing: Z = W·A + b.", wrong: |w, a, _| w.dot(&a) },
+    Mistake {
+        name: "bias subtracted",
+        hint: "The bias is subtracted: Z = W·A + b.",
+        wrong: |w, a, b| w.dot(&a) - b,
+    },
+    Mistake {
+        name: "sum of b",
+        hint: "Add b to each row (its own b_i), not the sum of b.",
+        wrong: |w, a, b| w.dot(&a) + b.sum(),
+    },
+];
+
 /// Checks Z = W·A + b on the course's case and on random shapes.
 pub fn linear_forward(f: LinearForward) -> Report {
     let mut cases = vec![course_linear_case()];
@@ -33,14 +48,11 @@ pub fn linear_forward(f: LinearForward) -> Report {
     let mut g = Grader::new("linear_forward", cases.len());
     for (w, a, b) in &cases {
         let expected = w.dot(a) + b;
-        let mistakes = [
-            (w.dot(a), "The bias is missing: Z = W·A + b."),
-            (w.dot(a) - b, "The bias is subtracted: Z = W·A + b."),
-            (w.dot(a) + b.sum(), "Add b to each row (its own b_i), not the sum of b."),
-        ];
+        let call = |f: LinearForward| f(w.view(), a.view(), b.view());
+        let wrong = run_mistakes(LINEAR_FORWARD, call);
         let inputs = || format!("W {}, A {}, b {}", shape(w.view()), shape(a.view()), shape(b.view()));
-        let result = attempt(|| f(w.view(), a.view(), b.view()));
-        if let Err(report) = g.case(inputs, result, |got| compare(expected.view(), got.view(), &mistakes)) {
+        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
+        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
         }
     }
@@ -61,85 +73,166 @@ fn grade_activation(
     name: &'static str,
     f: ActivationForward,
     activation: Activation,
-    mistakes: impl Fn(ArrayView2<f64>) -> Vec<(Array2<f64>, &'static str)>,
+    table: &[Mistake<ActivationForward>],
 ) -> Report {
     let cases = activation_cases();
     let mut g = Grader::new(name, cases.len());
     for z in &cases {
         let expected = activation.forward(z.view());
         let inputs = || format!("Z {}", shape(z.view()));
-        let result = attempt(|| f(z.view()));
-        let wrong = mistakes(z.view());
-        if let Err(report) = g.case(inputs, result, |got| compare(expected.view(), got.view(), &wrong)) {
+        let wrong = run_mistakes(table, |f| f(z.view()));
+        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
+        if let Err(report) = g.case(inputs, attempt(|| f(z.view())), check) {
             return report;
         }
     }
     g.finish()
 }
 
+/// [`relu`]'s planted mistakes.
+const RELU: &[Mistake<ActivationForward>] = &[
+    Mistake {
+        name: "clip",
+        hint: "ReLU passes positive values unchanged: max(0, z), not a clip to [0, 1].",
+        wrong: |z| z.mapv(|v| v.clamp(0.0, 1.0)),
+    },
+    Mistake {
+        name: "derivative",
+        hint: "That is ReLU's derivative; the function is max(0, z).",
+        wrong: |z| z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 }),
+    },
+    Mistake {
+        name: "absolute value",
+        hint: "ReLU sets negative values to 0: max(0, z), not |z|.",
+        wrong: |z| z.mapv(f64::abs),
+    },
+];
+
 /// Checks g(z) = max(0, z).
 pub fn relu(f: ActivationForward) -> Report {
-    grade_activation("relu", f, Activation::Relu, |z| {
-        vec![
-            (
-                z.mapv(|v| v.clamp(0.0, 1.0)),
-                "ReLU passes positive values unchanged: max(0, z), not a clip to [0, 1].",
-            ),
-            (
-                z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 }),
-                "That is ReLU's derivative; the function is max(0, z).",
-            ),
-            (z.mapv(f64::abs), "ReLU sets negative values to 0: max(0, z), not |z|."),
-        ]
-    })
+    grade_activation("relu", f, Activation::Relu, RELU)
 }
+
+/// [`sigmoid`]'s planted mistakes.
+const SIGMOID: &[Mistake<ActivationForward>] = &[
+    Mistake {
+        name: "σ(−z)",
+        hint: "That is σ(−z): the exponent is e^(−z).",
+        wrong: |z| z.mapv(|v| 1.0 / (1.0 + v.exp())),
+    },
+    Mistake {
+        name: "e^z / (1 + e^z)",
+        hint: "e^z / (1 + e^z) overflows for large z (inf / inf = NaN): use 1 / (1 + e^(−z)) for z ≥ 0.",
+        wrong: |z| z.mapv(|v| v.exp() / (1.0 + v.exp())),
+    },
+    Mistake {
+        name: "1 − e^(−z)",
+        hint: "The denominator is 1 + e^(−z).",
+        wrong: |z| z.mapv(|v| 1.0 / (1.0 - (-v).exp())),
+    },
+];
 
 /// Checks σ(z) = 1 / (1 + e^(−z)), finite for large |z|.
 pub fn sigmoid(f: ActivationForward) -> Report {
-    grade_activation("sigmoid", f, Activation::Sigmoid, |z| {
-        vec![
-            (z.mapv(|v| 1.0 / (1.0 + v.exp())), "That is σ(−z): the exponent is e^(−z)."),
-            (
-                z.mapv(|v| v.exp() / (1.0 + v.exp())),
-                "e^z / (1 + e^z) overflows for large z (inf / inf = NaN): use 1 / (1 + e^(−z)) for z ≥ 0.",
-            ),
-            (z.mapv(|v| 1.0 / (1.0 - (-v).exp())), "The denominator is 1 + e^(−z)."),
-        ]
-    })
+    grade_activation("sigmoid", f, Activation::Sigmoid, SIGMOID)
 }
+
+/// [`tanh`]'s planted mistakes.
+const TANH: &[Mistake<ActivationForward>] = &[
+    Mistake {
+        name: "derivative",
+        hint: "That is tanh's derivative, 1 − tanh²(z).",
+        wrong: |z| z.mapv(|v| 1.0 - v.tanh().powi(2)),
+    },
+    Mistake {
+        name: "sigmoid",
+        hint: "That is the sigmoid: tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) = 2σ(2z) − 1.",
+        wrong: |z| z.mapv(|v| 1.0 / (1.0 + (-v).exp())),
+    },
+    Mistake {
+        name: "formula with e^z",
+        hint: "The formula with e^z overflows for large |z|: use f64::tanh.",
+        wrong: |z| z.mapv(|v| (v.exp() - (-v).exp()) / (v.exp() + (-v).exp())),
+    },
+];
 
 /// Checks tanh(z).
 pub fn tanh(f: ActivationForward) -> Report {
-    grade_activation("tanh", f, Activation::Tanh, |z| {
-        vec![
-            (z.mapv(|v| 1.0 - v.tanh().powi(2)), "That is tanh's derivative, 1 − tanh²(z)."),
-            (
-                z.mapv(|v| 1.0 / (1.0 + (-v).exp())),
-                "That is the sigmoid: tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) = 2σ(2z) − 1.",
-            ),
-            (
-                z.mapv(|v| (v.exp() - (-v).exp()) / (v.exp() + (-v).exp())),
-                "The formula with e^z overflows for large |z|: use f64::tanh.",
-            ),
-        ]
-    })
+    grade_activation("tanh", f, Activation::Tanh, TANH)
 }
+
+/// [`softmax`]'s planted mistakes.
+const SOFTMAX: &[Mistake<ActivationForward>] = &[
+    Mistake {
+        name: "over rows",
+        hint: "Each column (one example) must sum to 1: normalize over axis 0, not over a row.",
+        wrong: |z| Activation::Softmax.forward(z.t()).reversed_axes(),
+    },
+    Mistake {
+        name: "over the matrix",
+        hint: "Normalize each column on its own, not by the sum of the whole matrix.",
+        wrong: |z| {
+            let exp = z.mapv(f64::exp);
+            &exp / exp.sum()
+        },
+    },
+    Mistake {
+        name: "no max subtracted",
+        hint: "Subtract each column's max before e^z: e^800 overflows to inf, and inf / inf is NaN.",
+        wrong: |z| {
+            let exp = z.mapv(f64::exp);
+            &exp / &exp.sum_axis(Axis(0))
+        },
+    },
+];
 
 /// Checks softmax over each column: a_i = e^(z_i − max z) / Σ_j e^(z_j − max z).
 pub fn softmax(f: ActivationForward) -> Report {
-    grade_activation("softmax", f, Activation::Softmax, |z| {
-        let exp = z.mapv(f64::exp);
-        let rows = Activation::Softmax.forward(z.t()).reversed_axes();
-        vec![
-            (rows, "Each column (one example) must sum to 1: normalize over axis 0, not over a row."),
-            (&exp / exp.sum(), "Normalize each column on its own, not by the sum of the whole matrix."),
-            (
-                &exp / &exp.sum_axis(Axis(0)),
-                "Subtract each column's max before e^z: e^800 overflows to inf, and inf / inf is NaN.",
-            ),
-        ]
-    })
+    grade_activation("softmax", f, Activation::Softmax, SOFTMAX)
 }
+
+/// The right forward pass, with what it returns for each layer l (0-based) replaced by
+/// `wrong(net, l, A[l−1], Z[l], A[l])`: a mistake made in every layer, on the right A[l−1].
+fn in_every_layer(
+    net: &Network,
+    x: ArrayView2<f64>,
+    wrong: impl Fn(&Network, usize, ArrayView2<f64>, Array2<f64>, Array2<f64>) -> (Array2<f64>, Array2<f64>),
+) -> Vec<(Array2<f64>, Array2<f64>)> {
+    let mut a_prev = x.to_owned();
+    let mut out = Vec::new();
+    for (l, layer) in net.layers().iter().enumerate() {
+        let z = layer.w.dot(&a_prev) + &layer.b;
+        let a = layer.activation.forward(z.view());
+        out.push(wrong(net, l, a_prev.view(), z, a.clone()));
+        a_prev = a;
+    }
+    out
+}
+
+/// [`l_layer_forward`]'s planted mistakes. A learner who returns the wrong number of pairs is
+/// told so by the grader itself: that is a property of the result, not one implementation's.
+const L_LAYER_FORWARD: &[Mistake<LLayerForward>] = &[
+    Mistake {
+        name: "no bias",
+        hint: "The bias b[l] is missing in Z[l] = W[l]·A[l−1] + b[l].",
+        wrong: |net, x| in_every_layer(net, x, |net, l, a_prev, _, a| (net.layers()[l].w.dot(&a_prev), a)),
+    },
+    Mistake {
+        name: "no activation",
+        hint: "A[l] = g[l](Z[l]): apply the layer's activation to Z[l].",
+        wrong: |net, x| in_every_layer(net, x, |_, _, _, z, _| (z.clone(), z)),
+    },
+    Mistake {
+        name: "hidden activation at the output",
+        hint: "The output layer has its own activation (`net.layers()[l].activation`).",
+        wrong: |net, x| {
+            in_every_layer(net, x, |net, _, _, z, _| {
+                let a = net.layers()[0].activation.forward(z.view());
+                (z, a)
+            })
+        },
+    },
+];
 
 /// Checks the L-layer forward pass against [`Network::forward`], layer by layer.
 pub fn l_layer_forward(f: LLayerForward) -> Report {
@@ -165,16 +258,16 @@ pub fn l_layer_forward(f: LLayerForward) -> Report {
     let mut g = Grader::new("l_layer_forward", cases.len());
     for (net, x) in &cases {
         let inputs = || format!("sizes {:?}, X {}", net.sizes(), shape(x.view()));
-        let result = attempt(|| f(net, x.view()));
+        let wrong = run_mistakes(L_LAYER_FORWARD, |f| f(net, x.view()));
         let check = |got: Vec<(Array2<f64>, Array2<f64>)>| {
-            let cache = net.forward(x.view()).map_err(|e| crate::grade::Wrong {
+            let cache = net.forward(x.view()).map_err(|e| Wrong {
                 problem: format!("the reference failed: {e}"),
                 hint: None,
                 expected: String::new(),
                 got: String::new(),
             })?;
             if got.len() != net.num_layers() {
-                return Err(crate::grade::Wrong {
+                return Err(Wrong {
                     problem: format!(
                         "expected {} (Z, A) pairs, one per layer, got {}",
                         net.num_layers(),
@@ -187,28 +280,14 @@ pub fn l_layer_forward(f: LLayerForward) -> Report {
             }
             for (l, (z, a)) in got.iter().enumerate() {
                 let (ez, ea) = (cache.z(l + 1).unwrap_or(x.view()), cache.a(l + 1).unwrap_or(x.view()));
-                let act = net.layers()[l].activation;
-                let without_bias = net.layers()[l].w.dot(&cache.a(l).unwrap_or(x.view()));
-                compare(
-                    ez,
-                    z.view(),
-                    &[(without_bias, "The bias b[l] is missing in Z[l] = W[l]·A[l−1] + b[l].")],
-                )
-                .map_err(|w| prefix(w, &format!("Z[{}]", l + 1)))?;
-                let mistakes = [(z.clone(), "A[l] = g[l](Z[l]): apply the layer's activation to Z[l].")];
-                let hidden = net.layers()[0].activation;
-                let mut wrong: Vec<(Array2<f64>, &str)> = mistakes.to_vec();
-                if act != hidden {
-                    wrong.push((
-                        hidden.forward(ez),
-                        "The output layer has its own activation (`net.layers()[l].activation`).",
-                    ));
-                }
-                compare(ea, a.view(), &wrong).map_err(|w| prefix(w, &format!("A[{}]", l + 1)))?;
+                compare(ez, z.view(), &parts(&wrong, |r| r.get(l).map(|p| &p.0)))
+                    .map_err(|w| prefix(w, &format!("Z[{}]", l + 1)))?;
+                compare(ea, a.view(), &parts(&wrong, |r| r.get(l).map(|p| &p.1)))
+                    .map_err(|w| prefix(w, &format!("A[{}]", l + 1)))?;
             }
             Ok(())
         };
-        if let Err(report) = g.case(inputs, result, check) {
+        if let Err(report) = g.case(inputs, attempt(|| f(net, x.view())), check) {
             return report;
         }
     }
@@ -216,130 +295,19 @@ pub fn l_layer_forward(f: LLayerForward) -> Report {
 }
 
 /// Names the array a mismatch is in.
-pub(crate) fn prefix(mut w: crate::grade::Wrong, what: &str) -> crate::grade::Wrong {
+pub(crate) fn prefix(mut w: Wrong, what: &str) -> Wrong {
     w.problem = format!("{what}: {}", w.problem);
     w
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::grade::tests::check_table;
 
-    fn good_linear(w: ArrayView2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+    fn linear_ok(w: ArrayView2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
         w.dot(&a) + b
     }
-    fn no_bias(w: ArrayView2<f64>, a: ArrayView2<f64>, _b: ArrayView2<f64>) -> Array2<f64> {
-        w.dot(&a)
-    }
-    fn transposed(w: ArrayView2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
-        (w.dot(&a) + b).reversed_axes()
-    }
-    fn bias_sum(w: ArrayView2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
-        w.dot(&a) + b.sum()
-    }
-    fn not_yet(_: ArrayView2<f64>, _: ArrayView2<f64>, _: ArrayView2<f64>) -> Array2<f64> {
-        todo!("Z = W·A + b")
-    }
-
-    #[test]
-    fn linear_forward_accepts_the_reference_and_names_typical_mistakes() {
-        let r = linear_forward(good_linear);
-        assert!(r.is_passed(), "{r}");
-        assert_eq!((r.passed, r.total), (4, 4));
-        assert!(linear_forward(no_bias).hint().unwrap().contains("bias is missing"));
-        assert!(linear_forward(transposed).hint().unwrap().contains("transposed"));
-        assert!(linear_forward(bias_sum).hint().unwrap().contains("its own b_i"));
-        let todo = linear_forward(not_yet);
-        assert_eq!(todo.outcome, crate::Outcome::NotImplemented, "{todo}");
-        assert!(todo.to_string().contains("not implemented yet"));
-    }
-
-    fn relu_ok(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| v.max(0.0))
-    }
-    fn relu_clip(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| v.clamp(0.0, 1.0))
-    }
-    fn relu_step(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 })
-    }
-    fn relu_abs(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(f64::abs)
-    }
-
-    #[test]
-    fn relu_grader() {
-        assert!(relu(relu_ok).is_passed());
-        assert!(relu(relu_clip).hint().unwrap().contains("clip"));
-        assert!(relu(relu_step).hint().unwrap().contains("derivative"));
-        assert!(relu(relu_abs).hint().unwrap().contains("|z|"));
-    }
-
-    fn sigmoid_ok(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(ann_core::sigmoid)
-    }
-    fn sigmoid_sign(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| 1.0 / (1.0 + v.exp()))
-    }
-    fn sigmoid_naive(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| v.exp() / (1.0 + v.exp()))
-    }
-    fn sigmoid_minus(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| 1.0 / (1.0 - (-v).exp()))
-    }
-
-    #[test]
-    fn sigmoid_grader() {
-        assert!(sigmoid(sigmoid_ok).is_passed());
-        assert!(sigmoid(sigmoid_sign).hint().unwrap().contains("σ(−z)"));
-        assert!(sigmoid(sigmoid_naive).hint().unwrap().contains("overflows"));
-        assert!(sigmoid(sigmoid_minus).hint().unwrap().contains("denominator"));
-    }
-
-    fn tanh_ok(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(f64::tanh)
-    }
-    fn tanh_deriv(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| 1.0 - v.tanh().powi(2))
-    }
-    fn tanh_sigmoid(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| 1.0 / (1.0 + (-v).exp()))
-    }
-    fn tanh_naive(z: ArrayView2<f64>) -> Array2<f64> {
-        z.mapv(|v| (v.exp() - (-v).exp()) / (v.exp() + (-v).exp()))
-    }
-
-    #[test]
-    fn tanh_grader() {
-        assert!(tanh(tanh_ok).is_passed());
-        assert!(tanh(tanh_deriv).hint().unwrap().contains("derivative"));
-        assert!(tanh(tanh_sigmoid).hint().unwrap().contains("sigmoid"));
-        assert!(tanh(tanh_naive).hint().unwrap().contains("overflows"));
-    }
-
-    fn softmax_ok(z: ArrayView2<f64>) -> Array2<f64> {
-        Activation::Softmax.forward(z)
-    }
-    fn softmax_rows(z: ArrayView2<f64>) -> Array2<f64> {
-        Activation::Softmax.forward(z.t()).reversed_axes()
-    }
-    fn softmax_global(z: ArrayView2<f64>) -> Array2<f64> {
-        let e = z.mapv(f64::exp);
-        &e / e.sum()
-    }
-    fn softmax_naive(z: ArrayView2<f64>) -> Array2<f64> {
-        let e = z.mapv(f64::exp);
-        &e / &e.sum_axis(Axis(0))
-    }
-
-    #[test]
-    fn softmax_grader() {
-        assert!(softmax(softmax_ok).is_passed());
-        assert!(softmax(softmax_rows).hint().unwrap().contains("axis 0"));
-        assert!(softmax(softmax_global).hint().unwrap().contains("whole matrix"));
-        assert!(softmax(softmax_naive).hint().unwrap().contains("max"));
-    }
-
     fn forward_ok(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
         let mut a = x.to_owned();
         let mut out = Vec::new();
@@ -350,6 +318,35 @@ mod tests {
         }
         out
     }
+
+    /// This file's graders, each with a reference implementation and its planted mistakes.
+    pub(crate) fn tables() -> Vec<String> {
+        [
+            check_table(linear_forward, LINEAR_FORWARD, linear_ok),
+            check_table(relu, RELU, |z| z.mapv(|v| v.max(0.0))),
+            check_table(sigmoid, SIGMOID, |z| z.mapv(ann_core::sigmoid)),
+            check_table(tanh, TANH, |z| z.mapv(f64::tanh)),
+            check_table(softmax, SOFTMAX, |z| Activation::Softmax.forward(z)),
+            check_table(l_layer_forward, L_LAYER_FORWARD, forward_ok),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn linear_forward_counts_cases_sees_a_transposed_shape_and_a_todo() {
+        let r = linear_forward(linear_ok);
+        assert_eq!((r.passed, r.total), (4, 4));
+        let transposed = linear_forward(|w, a, b| (w.dot(&a) + b).reversed_axes());
+        assert!(transposed.hint().unwrap().contains("transposed"), "{transposed}");
+        let todo = linear_forward(|_, _, _| todo!("Z = W·A + b"));
+        assert_eq!(todo.outcome, crate::Outcome::NotImplemented, "{todo}");
+        assert!(todo.to_string().contains("not implemented yet"));
+    }
+
+    fn forward_last_only(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
+        forward_ok(net, x).into_iter().last().into_iter().collect()
+    }
+    /// A realistic missing bias: every later layer is fed the wrong A too.
     fn forward_no_bias(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
         let mut a = x.to_owned();
         let mut out = Vec::new();
@@ -360,41 +357,22 @@ mod tests {
         }
         out
     }
-    fn forward_hidden_everywhere(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
-        let g = net.layers()[0].activation;
-        let mut a = x.to_owned();
-        let mut out = Vec::new();
-        for layer in net.layers() {
-            let z = layer.w.dot(&a) + &layer.b;
-            a = g.forward(z.view());
-            out.push((z, a.clone()));
+    /// Right but for the output layer, which has no activation.
+    fn forward_linear_output(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
+        let mut out = forward_ok(net, x);
+        if let Some((z, a)) = out.last_mut() {
+            *a = z.clone();
         }
         out
-    }
-    fn forward_no_activation(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
-        let mut a = x.to_owned();
-        let mut out = Vec::new();
-        for layer in net.layers() {
-            let z = layer.w.dot(&a) + &layer.b;
-            out.push((z.clone(), z.clone()));
-            a = layer.activation.forward(z.view());
-        }
-        out
-    }
-    fn forward_last_only(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {
-        forward_ok(net, x).into_iter().last().into_iter().collect()
     }
 
     #[test]
-    fn l_layer_forward_grader() {
-        let r = l_layer_forward(forward_ok);
-        assert!(r.is_passed(), "{r}");
-        assert!(l_layer_forward(forward_no_bias).hint().unwrap().contains("bias"));
-        assert!(l_layer_forward(forward_hidden_everywhere).hint().unwrap().contains("own activation"));
-        assert!(l_layer_forward(forward_no_activation).hint().unwrap().contains("g[l](Z[l])"));
-        assert!(
-            l_layer_forward(forward_last_only).hint().unwrap().contains("one per layer")
-                || l_layer_forward(forward_last_only).to_string().contains("pairs")
-        );
+    fn l_layer_forward_names_a_mistake_in_whichever_layer_it_is_made_and_a_missing_layer() {
+        let r = l_layer_forward(forward_last_only);
+        assert!(r.hint().unwrap().contains("layer 1 first") && r.to_string().contains("pairs"), "{r}");
+        let r = l_layer_forward(forward_no_bias);
+        assert!(r.hint().unwrap().contains("bias") && r.to_string().contains("Z[1]"), "{r}");
+        let r = l_layer_forward(forward_linear_output);
+        assert!(r.hint().unwrap().contains("g[l](Z[l])") && r.to_string().contains("A[2]"), "{r}");
     }
 }

@@ -2,7 +2,9 @@
 //! parameter, the relative error, and a planted bug to find with them.
 
 use crate::forward::prefix;
-use crate::grade::{Grader, Wrong, attempt, compare_number, compare_within, random, rng, shape};
+use crate::grade::{
+    Grader, Mistake, Wrong, attempt, compare_number, compare_within, parts, random, rng, run_mistakes, shape,
+};
 use crate::report::{Outcome, Report};
 use ann_core::{Activation, Cache, Eval, Init, Network, Task, numerical_gradients};
 use ndarray::{Array2, ArrayView2, Axis};
@@ -26,6 +28,25 @@ fn wave(x: f64) -> f64 {
 /// A function of one variable to differentiate: (J, its formula, θ, ε).
 type Probe = (fn(f64) -> f64, &'static str, f64, f64);
 
+/// [`two_sided_difference`]'s planted mistakes.
+const TWO_SIDED_DIFFERENCE: &[Mistake<TwoSided>] = &[
+    Mistake {
+        name: "one-sided",
+        hint: "That is the one-sided difference (J(θ + ε) − J(θ)) / ε: its error is O(ε), the two-sided one's O(ε²).",
+        wrong: |j, theta, eps| (j(theta + eps) - j(theta)) / eps,
+    },
+    Mistake {
+        name: "over ε",
+        hint: "The two points are 2ε apart: divide by 2ε.",
+        wrong: |j, theta, eps| (j(theta + eps) - j(theta - eps)) / eps,
+    },
+    Mistake {
+        name: "sign",
+        hint: "The sign is reversed: J(θ + ε) − J(θ − ε).",
+        wrong: |j, theta, eps| (j(theta - eps) - j(theta + eps)) / (2.0 * eps),
+    },
+];
+
 /// Checks the two-sided difference on a few functions of one variable.
 pub fn two_sided_difference(f: TwoSided) -> Report {
     let cases: [Probe; 4] = [
@@ -37,17 +58,11 @@ pub fn two_sided_difference(f: TwoSided) -> Report {
     let mut g = Grader::new("two_sided_difference", cases.len());
     for (j, name, theta, eps) in cases {
         let expected = (j(theta + eps) - j(theta - eps)) / (2.0 * eps);
-        let mistakes = [
-            (
-                (j(theta + eps) - j(theta)) / eps,
-                "That is the one-sided difference (J(θ + ε) − J(θ)) / ε: its error is O(ε), the two-sided one's O(ε²).",
-            ),
-            ((j(theta + eps) - j(theta - eps)) / eps, "The two points are 2ε apart: divide by 2ε."),
-            ((j(theta - eps) - j(theta + eps)) / (2.0 * eps), "The sign is reversed: J(θ + ε) − J(θ − ε)."),
-        ];
+        let call = |f: TwoSided| f(j, theta, eps);
+        let wrong = run_mistakes(TWO_SIDED_DIFFERENCE, call);
         let inputs = || format!("J(θ) = {name}, θ = {theta}, ε = {eps}");
-        let result = attempt(|| f(j, theta, eps));
-        if let Err(report) = g.case(inputs, result, |got| compare_number(expected, got, &mistakes)) {
+        if let Err(report) = g.case(inputs, attempt(|| call(f)), |got| compare_number(expected, got, &wrong))
+        {
             return report;
         }
     }
@@ -148,6 +163,23 @@ fn without_restore(
 /// by ε): θ + ε − 2ε is not exactly θ − ε. With ε ≥ 1e-6 this leaves a margin of 1000.
 const DIFFERENCE_TOLERANCE: f64 = 1e-7;
 
+/// [`numerical_gradients_check`]'s planted mistakes. The wrong number of pairs is a hint of
+/// the grader's own (a property of the result).
+const NUMERICAL_GRADIENTS: &[Mistake<NumericalGradients>] = &[
+    Mistake {
+        name: "θ not restored",
+        hint: "Put θ_i back after probing it: every later entry was computed on a changed network.",
+        wrong: without_restore,
+    },
+    Mistake {
+        name: "over ε",
+        hint: "The two probes are 2ε apart: divide by 2ε.",
+        wrong: |net, x, y, eps| {
+            reference_gradients(net, x, y, eps).into_iter().map(|(dw, db)| (dw * 2.0, db * 2.0)).collect()
+        },
+    },
+];
+
 /// Checks the numerical gradients of every W[l] and b[l] against `ann_core`'s (within 1e-7).
 pub fn numerical_gradients_check(f: NumericalGradients) -> Report {
     let (net, x, y) = gradcheck_case();
@@ -162,9 +194,9 @@ pub fn numerical_gradients_check(f: NumericalGradients) -> Report {
     let mut g = Grader::new("numerical_gradients", cases.len());
     for (net, x, y, eps) in &cases {
         let expected = reference_gradients(net, x.view(), y.view(), *eps);
-        let unrestored = without_restore(net, x.view(), y.view(), *eps);
+        let call = |f: NumericalGradients| f(net, x.view(), y.view(), *eps);
+        let wrong = run_mistakes(NUMERICAL_GRADIENTS, call);
         let inputs = || format!("sizes {:?}, X {}, ε = {eps}", net.sizes(), shape(x.view()));
-        let result = attempt(|| f(net, x.view(), y.view(), *eps));
         let check = |got: Vec<(Array2<f64>, Array2<f64>)>| {
             if got.len() != expected.len() {
                 return Err(Wrong {
@@ -174,29 +206,17 @@ pub fn numerical_gradients_check(f: NumericalGradients) -> Report {
                     got: String::new(),
                 });
             }
-            for (l, (((dw, db), (edw, edb)), (udw, udb))) in
-                got.iter().zip(&expected).zip(&unrestored).enumerate()
-            {
-                let restore =
-                    "Put θ_i back after probing it: every later entry was computed on a changed network.";
-                compare_within(
-                    edw.view(),
-                    dw.view(),
-                    &[(udw.clone(), restore), (edw * 2.0, "The two probes are 2ε apart: divide by 2ε.")],
-                    DIFFERENCE_TOLERANCE,
-                )
-                .map_err(|w| prefix(w, &format!("dW[{}]", l + 1)))?;
-                compare_within(
-                    edb.view(),
-                    db.view(),
-                    &[(udb.clone(), restore), (edb * 2.0, "The two probes are 2ε apart: divide by 2ε.")],
-                    DIFFERENCE_TOLERANCE,
-                )
-                .map_err(|w| prefix(w, &format!("db[{}]", l + 1)))?;
+            for (l, ((dw, db), (edw, edb))) in got.iter().zip(&expected).enumerate() {
+                let dw_wrong = parts(&wrong, |r| r.get(l).map(|p| &p.0));
+                compare_within(edw.view(), dw.view(), &dw_wrong, DIFFERENCE_TOLERANCE)
+                    .map_err(|w| prefix(w, &format!("dW[{}]", l + 1)))?;
+                let db_wrong = parts(&wrong, |r| r.get(l).map(|p| &p.1));
+                compare_within(edb.view(), db.view(), &db_wrong, DIFFERENCE_TOLERANCE)
+                    .map_err(|w| prefix(w, &format!("db[{}]", l + 1)))?;
             }
             Ok(())
         };
-        if let Err(report) = g.case(inputs, result, check) {
+        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
         }
     }
@@ -207,6 +227,25 @@ fn norm(a: ArrayView2<f64>) -> f64 {
     a.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
+/// [`relative_error`]'s planted mistakes.
+const RELATIVE_ERROR: &[Mistake<RelativeError>] = &[
+    Mistake {
+        name: "no denominator",
+        hint: "Divide by ‖a‖ + ‖b‖, so that the error does not depend on the gradient's scale.",
+        wrong: |a, b| norm((&a - &b).view()),
+    },
+    Mistake {
+        name: "over ‖a‖",
+        hint: "Divide by ‖a‖ + ‖b‖ (both), which is also safe when one of them is 0.",
+        wrong: |a, b| norm((&a - &b).view()) / norm(a),
+    },
+    Mistake {
+        name: "largest entry",
+        hint: "‖·‖ is the Euclidean norm √(Σ v²), not the largest entry.",
+        wrong: |a, b| (&a - &b).iter().fold(0.0_f64, |m, v| m.max(v.abs())) / (norm(a) + norm(b)),
+    },
+];
+
 /// Checks ‖a − b‖ / (‖a‖ + ‖b‖).
 pub fn relative_error(f: RelativeError) -> Report {
     let mut r = rng(33);
@@ -216,19 +255,12 @@ pub fn relative_error(f: RelativeError) -> Report {
     let cases = [(a.clone(), near), (a.clone(), far), (a * 100.0, random(3, 4, 50.0, &mut r))];
     let mut g = Grader::new("relative_error", cases.len());
     for (a, b) in &cases {
-        let diff = norm((a - b).view());
-        let expected = diff / (norm(a.view()) + norm(b.view()));
-        let mistakes = [
-            (diff, "Divide by ‖a‖ + ‖b‖, so that the error does not depend on the gradient's scale."),
-            (diff / norm(a.view()), "Divide by ‖a‖ + ‖b‖ (both), which is also safe when one of them is 0."),
-            (
-                (a - b).iter().fold(0.0_f64, |m, v| m.max(v.abs())) / (norm(a.view()) + norm(b.view())),
-                "‖·‖ is the Euclidean norm √(Σ v²), not the largest entry.",
-            ),
-        ];
+        let expected = norm((a - b).view()) / (norm(a.view()) + norm(b.view()));
+        let call = |f: RelativeError| f(a.view(), b.view());
+        let wrong = run_mistakes(RELATIVE_ERROR, call);
         let inputs = || format!("a {}, b {}", shape(a.view()), shape(b.view()));
-        let result = attempt(|| f(a.view(), b.view()));
-        if let Err(report) = g.case(inputs, result, |got| compare_number(expected, got, &mistakes)) {
+        if let Err(report) = g.case(inputs, attempt(|| call(f)), |got| compare_number(expected, got, &wrong))
+        {
             return report;
         }
     }
@@ -270,54 +302,26 @@ pub fn planted_bug(f: fn() -> &'static str) -> Report {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::grade::tests::check_table;
 
-    fn ts_ok(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
-        (j(t + e) - j(t - e)) / (2.0 * e)
-    }
-    fn ts_one(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
-        (j(t + e) - j(t)) / e
-    }
-    fn ts_eps(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
-        (j(t + e) - j(t - e)) / e
-    }
-    fn ts_sign(j: fn(f64) -> f64, t: f64, e: f64) -> f64 {
-        (j(t - e) - j(t + e)) / (2.0 * e)
+    fn re_ok(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
+        norm((&a - &b).view()) / (norm(a) + norm(b))
     }
 
-    #[test]
-    fn two_sided_difference_grader() {
-        assert!(two_sided_difference(ts_ok).is_passed());
-        assert!(two_sided_difference(ts_one).hint().unwrap().contains("one-sided"));
-        assert!(two_sided_difference(ts_eps).hint().unwrap().contains("2ε"));
-        assert!(two_sided_difference(ts_sign).hint().unwrap().contains("sign"));
+    /// This file's graders, each with a reference implementation and its planted mistakes.
+    pub(crate) fn tables() -> Vec<String> {
+        [
+            check_table(two_sided_difference, TWO_SIDED_DIFFERENCE, |j, t, e| {
+                (j(t + e) - j(t - e)) / (2.0 * e)
+            }),
+            check_table(numerical_gradients_check, NUMERICAL_GRADIENTS, reference_gradients),
+            check_table(relative_error, RELATIVE_ERROR, re_ok),
+        ]
+        .concat()
     }
 
-    fn ng_ok(
-        net: &Network,
-        x: ArrayView2<f64>,
-        y: ArrayView2<f64>,
-        e: f64,
-    ) -> Vec<(Array2<f64>, Array2<f64>)> {
-        reference_gradients(net, x, y, e)
-    }
-    fn ng_unrestored(
-        net: &Network,
-        x: ArrayView2<f64>,
-        y: ArrayView2<f64>,
-        e: f64,
-    ) -> Vec<(Array2<f64>, Array2<f64>)> {
-        without_restore(net, x, y, e)
-    }
-    fn ng_half(
-        net: &Network,
-        x: ArrayView2<f64>,
-        y: ArrayView2<f64>,
-        e: f64,
-    ) -> Vec<(Array2<f64>, Array2<f64>)> {
-        reference_gradients(net, x, y, e).into_iter().map(|(w, b)| (w * 2.0, b * 2.0)).collect()
-    }
     fn ng_weights_only(
         net: &Network,
         x: ArrayView2<f64>,
@@ -328,34 +332,9 @@ mod tests {
     }
 
     #[test]
-    fn numerical_gradients_grader() {
-        let r = numerical_gradients_check(ng_ok);
-        assert!(r.is_passed(), "{r}");
-        assert!(numerical_gradients_check(ng_unrestored).hint().unwrap().contains("back"));
-        assert!(numerical_gradients_check(ng_half).hint().unwrap().contains("2ε"));
+    fn numerical_gradients_names_the_wrong_tensor() {
         let w = numerical_gradients_check(ng_weights_only);
         assert!(!w.is_passed() && w.to_string().contains("db[1]"), "{w}");
-    }
-
-    fn re_ok(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-        norm((&a - &b).view()) / (norm(a) + norm(b))
-    }
-    fn re_abs(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-        norm((&a - &b).view())
-    }
-    fn re_one(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-        norm((&a - &b).view()) / norm(a)
-    }
-    fn re_max(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
-        (&a - &b).iter().fold(0.0_f64, |m, v| m.max(v.abs())) / (norm(a) + norm(b))
-    }
-
-    #[test]
-    fn relative_error_grader() {
-        assert!(relative_error(re_ok).is_passed());
-        assert!(relative_error(re_abs).hint().unwrap().contains("scale"));
-        assert!(relative_error(re_one).hint().unwrap().contains("both"));
-        assert!(relative_error(re_max).hint().unwrap().contains("Euclidean"));
     }
 
     #[test]

@@ -135,12 +135,61 @@ fn print(a: ArrayView2<f64>) -> String {
     format!("{a:.6}")
 }
 
+/// A planted mistake of a grader: a typical wrong implementation of the learner's function
+/// (`F` is the grader's argument type, e.g. [`LinearForward`](crate::LinearForward)), and what
+/// the grader says when the learner's result is this implementation's result on the same
+/// inputs. A grader's mistakes stand in one table, `const ...: &[Mistake<F>]`, next to it; one
+/// test runs every table (the reference passes, each entry fails with its own hint).
+///
+/// Where a function returns several arrays (or one per layer) and the grader compares them
+/// one by one, an entry makes its mistake in one of them and gets the others right, so that
+/// the hint is recognised in whichever array a learner first goes wrong.
+pub(crate) struct Mistake<F> {
+    /// A short name, for the test's messages.
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the tests of the tables"))]
+    pub(crate) name: &'static str,
+    /// The hint shown to the learner.
+    pub(crate) hint: &'static str,
+    /// The wrong implementation.
+    pub(crate) wrong: F,
+}
+
+/// The result of every mistake of `table` on one case (`run` calls an implementation with
+/// the case's inputs), with its hint, in the table's order. A wrong implementation may panic:
+/// it is run through [`attempt`], and one that panics on the case has no result there.
+pub(crate) fn run_mistakes<F: Copy, T>(table: &[Mistake<F>], run: impl Fn(F) -> T) -> Vec<(T, &'static str)> {
+    table
+        .iter()
+        .filter_map(|m| match attempt(|| run(m.wrong)) {
+            Attempt::Done(result) => Some((result, m.hint)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One array of each result of [`run_mistakes`] (one of a tuple, one layer's), with its hint:
+/// what [`compare`] recognises the same array of a learner's result by.
+pub(crate) fn parts<'a, T>(
+    results: &'a [(T, &'static str)],
+    part: impl Fn(&'a T) -> Option<&'a Array2<f64>>,
+) -> Vec<(ArrayView2<'a, f64>, &'static str)> {
+    results.iter().filter_map(|(r, hint)| part(r).map(|a| (a.view(), *hint))).collect()
+}
+
+/// The hint of the first result of [`run_mistakes`] that `matches` the learner's.
+pub(crate) fn hint_of<T>(
+    results: &[(T, &'static str)],
+    matches: impl Fn(&T) -> bool,
+) -> Option<&'static str> {
+    results.iter().find(|(r, _)| matches(r)).map(|(_, hint)| *hint)
+}
+
 /// Compares an array result with the reference. A result equal to one of the `mistakes`
 /// (the result of a typical wrong implementation) gets that mistake's hint.
 pub(crate) fn compare(
     expected: ArrayView2<f64>,
     got: ArrayView2<f64>,
-    mistakes: &[(Array2<f64>, &str)],
+    mistakes: &[(ArrayView2<f64>, &str)],
 ) -> Result<(), Wrong> {
     compare_within(expected, got, mistakes, TOLERANCE)
 }
@@ -150,7 +199,7 @@ pub(crate) fn compare(
 pub(crate) fn compare_within(
     expected: ArrayView2<f64>,
     got: ArrayView2<f64>,
-    mistakes: &[(Array2<f64>, &str)],
+    mistakes: &[(ArrayView2<f64>, &str)],
     tolerance: f64,
 ) -> Result<(), Wrong> {
     let close = |e: f64, g: f64| close_within(e, g, tolerance);
@@ -171,6 +220,8 @@ pub(crate) fn compare_within(
             .unwrap_or(((0, 0), f64::NAN));
         format!("entry ({i}, {j}) is {g:.6}, expected {:.6}", expected[[i, j]])
     };
+    // A transposed shape is a property of the result, not of one wrong implementation (any
+    // product in the wrong order gives it): no table can hold it.
     let hint = hint.or_else(|| {
         (expected.dim() != got.dim() && got.dim() == (expected.ncols(), expected.nrows()))
             .then(|| "The shape is transposed: check the order of the product.".to_string())
@@ -200,4 +251,51 @@ pub(crate) fn random(rows: usize, cols: usize, scale: f64, rng: &mut ChaCha8Rng)
 /// The generator of a grader's random cases: the same cases at every run.
 pub(crate) fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// What is wrong with one grader's table, as lines (none when all is right): the
+    /// `reference` implementation must pass, and every planted mistake must fail with its
+    /// own hint.
+    pub(crate) fn check_table<F: Copy>(
+        grader: impl Fn(F) -> Report,
+        table: &[Mistake<F>],
+        reference: F,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        let report = grader(reference);
+        if !report.is_passed() {
+            problems.push(format!("the reference does not pass: {report}"));
+        }
+        for m in table {
+            let report = grader(m.wrong);
+            if report.hint() != Some(m.hint) {
+                problems.push(format!(
+                    "{} ({}): expected the hint \"{}\", got: {report}",
+                    report.name, m.name, m.hint
+                ));
+            }
+        }
+        problems
+    }
+
+    /// The one test of every grader's planted mistakes: each file lists its graders, with a
+    /// reference implementation and the grader's table, in `tests::tables()`.
+    #[test]
+    fn every_grader_passes_its_reference_and_names_each_planted_mistake() {
+        let problems = [
+            crate::forward::tests::tables(),
+            crate::backward::tests::tables(),
+            crate::gradcheck::tests::tables(),
+            crate::training::tests::tables(),
+            crate::optimizers::tests::tables(),
+            crate::dropout::tests::tables(),
+            crate::batch_norm::tests::tables(),
+        ]
+        .concat();
+        assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    }
 }

@@ -1,7 +1,7 @@
 //! Exercise 5, optimizers: Momentum, RMSProp and Adam with bias correction, one step at a
 //! time on an array, and Adam's step count over several epochs.
 
-use crate::grade::{Attempt, Grader, attempt, compare, random, rng, shape};
+use crate::grade::{Grader, Mistake, attempt, compare, hint_of, parts, random, rng, run_mistakes, shape};
 use crate::report::Report;
 use ann_core::{
     Activation, AdamConfig, Gradients, Layer, LayerGrad, Loss, MomentumConfig, Network, Optimizer,
@@ -74,40 +74,38 @@ fn run_steps(
         .collect()
 }
 
-/// One step of a wrong implementation: (W, s1, s2, dW, t).
-type Step<'a> = &'a dyn Fn(&mut Array2<f64>, &mut Array2<f64>, &mut Array2<f64>, ArrayView2<f64>, u64);
-
-fn grade_steps(
+/// Grades a step function `f` over each case's steps against the crate's optimizer
+/// (`config`); `run` runs a step function over a case: W after each step.
+fn grade_steps<F: Copy>(
     name: &'static str,
     seed: u64,
-    expected_of: impl Fn(&Steps) -> Vec<Array2<f64>>,
-    learner: impl Fn(&Steps) -> Attempt<Vec<Array2<f64>>>,
-    mistakes: &[(Step<'_>, &str)],
+    config: OptimizerConfig,
+    f: F,
+    table: &[Mistake<F>],
+    run: impl Fn(F, &Steps) -> Vec<Array2<f64>>,
 ) -> Report {
     let cases = cases(seed);
     let mut g = Grader::new(name, cases.len());
     for case in &cases {
-        let expected = expected_of(case);
-        let wrong: Vec<Vec<Array2<f64>>> = mistakes.iter().map(|(f, _)| run_steps(case, f)).collect();
+        let expected = reference(config, &case.w, &case.grads);
+        let wrong = run_mistakes(table, |f| run(f, case));
         let inputs = || format!("W {}, {} steps", shape(case.w.view()), case.grads.len());
         let check = |got: Vec<Array2<f64>>| {
             // A mistake is recognised by its whole trajectory: several mistakes agree at step 1.
-            let same_run = |run: &Vec<Array2<f64>>| {
+            let hint = hint_of(&wrong, |run| {
                 run.len() == got.len()
                     && run.iter().zip(&got).all(|(a, b)| crate::grade::same(a.view(), b.view()))
-            };
-            let hint =
-                wrong.iter().zip(mistakes).find(|(run, _)| same_run(run)).map(|(_, (_, h))| h.to_string());
+            });
             for (t, (e, w)) in expected.iter().zip(&got).enumerate() {
                 compare(e.view(), w.view(), &[]).map_err(|mut w| {
                     w.problem = format!("W after step {}: {}", t + 1, w.problem);
-                    w.hint = hint.clone().or(w.hint);
+                    w.hint = hint.map(str::to_string).or(w.hint);
                     w
                 })?;
             }
             Ok(())
         };
-        if let Err(report) = g.case(inputs, learner(case), check) {
+        if let Err(report) = g.case(inputs, attempt(|| run(f, case)), check) {
             return report;
         }
     }
@@ -118,115 +116,122 @@ const LR: f64 = 0.05;
 const BETA: f64 = 0.9;
 const EPS: f64 = 1e-8;
 
+/// [`momentum_step`]'s planted mistakes.
+const MOMENTUM_STEP: &[Mistake<MomentumStep>] = &[
+    Mistake {
+        name: "no 1 − β",
+        hint: "The average is m = β m + (1 − β) dW: the (1 − β) is missing.",
+        wrong: |w, m, dw, lr, beta| {
+            *m = beta * &*m + dw;
+            *w -= &(lr * &*m);
+        },
+    },
+    Mistake {
+        name: "plain gradient descent",
+        hint: "That is plain gradient descent: update m first, then step along m.",
+        wrong: |w, _, dw, lr, _| *w -= &(lr * &dw),
+    },
+    Mistake {
+        name: "W before m",
+        hint: "Update m before W: W ← W − α m uses the new m.",
+        wrong: |w, m, dw, lr, beta| {
+            *w -= &(lr * &*m);
+            *m = beta * &*m + (1.0 - beta) * &dw;
+        },
+    },
+];
+
 /// Checks m = β m + (1 − β) dW, W ← W − α m over several steps.
 pub fn momentum_step(f: MomentumStep) -> Report {
     let config = MomentumConfig { lr: LR, beta: BETA }.into();
-    grade_steps(
-        "momentum_step",
-        51,
-        |c| reference(config, &c.w, &c.grads),
-        |c| attempt(|| run_steps(c, |w, m, _, dw, _| f(w, m, dw, LR, BETA))),
-        &[
-            (
-                &|w, m, _, dw, _| {
-                    *m = BETA * &*m + dw;
-                    *w -= &(LR * &*m);
-                },
-                "The average is m = β m + (1 − β) dW: the (1 − β) is missing.",
-            ),
-            (
-                &|w, _, _, dw, _| {
-                    *w -= &(LR * &dw);
-                },
-                "That is plain gradient descent: update m first, then step along m.",
-            ),
-            (
-                &|w, m, _, dw, _| {
-                    *w -= &(LR * &*m);
-                    *m = BETA * &*m + (1.0 - BETA) * &dw;
-                },
-                "Update m before W: W ← W − α m uses the new m.",
-            ),
-        ],
-    )
+    grade_steps("momentum_step", 51, config, f, MOMENTUM_STEP, |f, c| {
+        run_steps(c, |w, m, _, dw, _| f(w, m, dw, LR, BETA))
+    })
 }
+
+/// [`rmsprop_step`]'s planted mistakes.
+const RMSPROP_STEP: &[Mistake<RmsPropStep>] = &[
+    Mistake {
+        name: "dW not squared",
+        hint: "v averages the squared gradients: (1 − β) dW², entry by entry.",
+        wrong: |w, v, dw, lr, beta, eps| {
+            *v = beta * &*v + (1.0 - beta) * &dw;
+            *w -= &(lr * &dw / &v.mapv(|x| x.abs().sqrt() + eps));
+        },
+    },
+    Mistake {
+        name: "no root",
+        hint: "Divide by the root: dW / (√v + ε).",
+        wrong: |w, v, dw, lr, beta, eps| {
+            *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+            *w -= &(lr * &dw / &v.mapv(|x| x + eps));
+        },
+    },
+    Mistake {
+        name: "no dW in the step",
+        hint: "The step is α dW / (√v + ε): dW is divided by √v + ε.",
+        wrong: |w, v, dw, lr, beta, eps| {
+            *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+            *w -= &(lr * &v.mapv(|x| x.sqrt() + eps));
+        },
+    },
+];
 
 /// Checks v = β v + (1 − β) dW², W ← W − α dW / (√v + ε) over several steps.
 pub fn rmsprop_step(f: RmsPropStep) -> Report {
     let config = RmsPropConfig { lr: LR, beta: BETA, eps: EPS }.into();
-    grade_steps(
-        "rmsprop_step",
-        52,
-        |c| reference(config, &c.w, &c.grads),
-        |c| attempt(|| run_steps(c, |w, _, v, dw, _| f(w, v, dw, LR, BETA, EPS))),
-        &[
-            (
-                &|w, _, v, dw, _| {
-                    *v = BETA * &*v + (1.0 - BETA) * &dw;
-                    *w -= &(LR * &dw / &v.mapv(|x| x.abs().sqrt() + EPS));
-                },
-                "v averages the squared gradients: (1 − β) dW², entry by entry.",
-            ),
-            (
-                &|w, _, v, dw, _| {
-                    *v = BETA * &*v + (1.0 - BETA) * &dw.mapv(|d| d * d);
-                    *w -= &(LR * &dw / &v.mapv(|x| x + EPS));
-                },
-                "Divide by the root: dW / (√v + ε).",
-            ),
-            (
-                &|w, _, v, dw, _| {
-                    *v = BETA * &*v + (1.0 - BETA) * &dw.mapv(|d| d * d);
-                    *w -= &(LR * &v.mapv(|x| x.sqrt() + EPS));
-                },
-                "The step is α dW / (√v + ε): dW is divided by √v + ε.",
-            ),
-        ],
-    )
+    grade_steps("rmsprop_step", 52, config, f, RMSPROP_STEP, |f, c| {
+        run_steps(c, |w, _, v, dw, _| f(w, v, dw, LR, BETA, EPS))
+    })
 }
 
 const B1: f64 = 0.9;
 const B2: f64 = 0.999;
 
+/// Adam's step t with the graders' α, β1, β2 and ε: right, or without the bias correction
+/// (`correct` false), or with dW in place of dW² in v (`squared` false).
 fn adam_variant(
     w: &mut Array2<f64>,
     m: &mut Array2<f64>,
     v: &mut Array2<f64>,
     dw: ArrayView2<f64>,
-    t: i32,
+    t: u64,
     correct: bool,
     squared: bool,
 ) {
     *m = B1 * &*m + (1.0 - B1) * &dw;
     *v = B2 * &*v + (1.0 - B2) * &dw.mapv(|d| if squared { d * d } else { d });
+    let t = t as i32;
     let (c1, c2) = if correct { (1.0 - B1.powi(t), 1.0 - B2.powi(t)) } else { (1.0, 1.0) };
     let step = (&*m / c1) / &(&*v / c2).mapv(|x| x.abs().sqrt() + EPS);
     *w -= &(LR * &step);
 }
 
+/// [`adam_step`]'s planted mistakes (the grader passes α = LR, β1 = B1, β2 = B2, ε = EPS).
+const ADAM_STEP: &[Mistake<AdamStep>] = &[
+    Mistake {
+        name: "no bias correction",
+        hint: "The bias correction is missing: m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).",
+        wrong: |w, m, v, dw, _, _, _, _, _| adam_variant(w, m, v, dw, 1, false, true),
+    },
+    Mistake {
+        name: "t = 1 every step",
+        hint: "t is the number of this step: 1, 2, 3, ..., not 1 every time.",
+        wrong: |w, m, v, dw, _, _, _, _, _| adam_variant(w, m, v, dw, 1, true, true),
+    },
+    Mistake {
+        name: "dW not squared",
+        hint: "v averages the squared gradients: (1 − β2) dW².",
+        wrong: |w, m, v, dw, t, _, _, _, _| adam_variant(w, m, v, dw, t, true, false),
+    },
+];
+
 /// Checks Adam with bias correction (t = 1, 2, ... counts the steps) over several steps.
 pub fn adam_step(f: AdamStep) -> Report {
     let config = AdamConfig { lr: LR, beta1: B1, beta2: B2, eps: EPS }.into();
-    grade_steps(
-        "adam_step",
-        53,
-        |c| reference(config, &c.w, &c.grads),
-        |c| attempt(|| run_steps(c, |w, m, v, dw, t| f(w, m, v, dw, t, LR, B1, B2, EPS))),
-        &[
-            (
-                &|w, m, v, dw, _| adam_variant(w, m, v, dw, 1, false, true),
-                "The bias correction is missing: m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).",
-            ),
-            (
-                &|w, m, v, dw, _| adam_variant(w, m, v, dw, 1, true, true),
-                "t is the number of this step: 1, 2, 3, ..., not 1 every time.",
-            ),
-            (
-                &|w, m, v, dw, t| adam_variant(w, m, v, dw, t as i32, true, false),
-                "v averages the squared gradients: (1 − β2) dW².",
-            ),
-        ],
-    )
+    grade_steps("adam_step", 53, config, f, ADAM_STEP, |f, c| {
+        run_steps(c, |w, m, v, dw, t| f(w, m, v, dw, t, LR, B1, B2, EPS))
+    })
 }
 
 /// dW of J = ½‖W − 1‖² (a bowl with its minimum at W = 1).
@@ -234,22 +239,50 @@ fn bowl(w: ArrayView2<f64>) -> Array2<f64> {
     w.mapv(|v| v - 1.0)
 }
 
+/// Adam (the graders' α, β1, β2, ε) on `gradient` from W0, `epochs` epochs of `steps` steps,
+/// step s of epoch e counted as t = `t_of(e, s)`.
+fn adam_run(
+    w0: ArrayView2<f64>,
+    epochs: usize,
+    steps: usize,
+    gradient: fn(ArrayView2<f64>) -> Array2<f64>,
+    t_of: impl Fn(usize, usize) -> usize,
+) -> Array2<f64> {
+    let (mut w, mut m, mut v) = (w0.to_owned(), Array2::zeros(w0.dim()), Array2::zeros(w0.dim()));
+    for e in 0..epochs {
+        for s in 0..steps {
+            let dw = gradient(w.view());
+            adam_variant(&mut w, &mut m, &mut v, dw.view(), t_of(e, s) as u64, true, true);
+        }
+    }
+    w
+}
+
+/// [`adam_epochs`]'s planted mistakes (the grader passes α = LR).
+const ADAM_EPOCHS: &[Mistake<AdamEpochs>] = &[
+    Mistake {
+        name: "t counts epochs",
+        hint: "t counts optimizer steps since the start (1, 2, 3, ... across epochs), not epochs.",
+        wrong: |w0, epochs, steps, gradient, _| adam_run(w0, epochs, steps, gradient, |e, _| e + 1),
+    },
+    Mistake {
+        name: "t restarts every epoch",
+        hint: "t must not start again at every epoch: it counts all the steps so far.",
+        wrong: |w0, epochs, steps, gradient, _| adam_run(w0, epochs, steps, gradient, |_, s| s + 1),
+    },
+    Mistake {
+        name: "t from 0",
+        hint: "The first step is t = 1: with t = 0, 1 − β^t = 0.",
+        wrong: |w0, epochs, steps, gradient, _| adam_run(w0, epochs, steps, gradient, |e, s| e * steps + s),
+    },
+];
+
 /// Checks Adam over epochs: t counts every step since the start, not the epochs.
 pub fn adam_epochs(f: AdamEpochs) -> Report {
     let mut r = rng(54);
     let cases = [(random(2, 3, 2.0, &mut r), 3, 4), (random(1, 4, 3.0, &mut r), 5, 2)];
     let mut g = Grader::new("adam_epochs", cases.len());
     for (w0, epochs, steps) in &cases {
-        let run = |t_of: &dyn Fn(usize, usize) -> i32| {
-            let (mut w, mut m, mut v) = (w0.clone(), Array2::zeros(w0.dim()), Array2::zeros(w0.dim()));
-            for e in 0..*epochs {
-                for s in 0..*steps {
-                    let dw = bowl(w.view());
-                    adam_variant(&mut w, &mut m, &mut v, dw.view(), t_of(e, s), true, true);
-                }
-            }
-            w
-        };
         let layer = Layer::new(w0.clone(), Array2::zeros((w0.nrows(), 1)), Activation::Linear);
         let expected = {
             let (Ok(mut net), Ok(mut opt)) = (
@@ -267,22 +300,11 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
             }
             net.layers()[0].w.clone()
         };
-        let steps_ = *steps;
-        let mistakes = [
-            (
-                run(&|e, _| e as i32 + 1),
-                "t counts optimizer steps since the start (1, 2, 3, ... across epochs), not epochs.",
-            ),
-            (
-                run(&|_, s| s as i32 + 1),
-                "t must not start again at every epoch: it counts all the steps so far.",
-            ),
-            (run(&move |e, s| (e * steps_ + s) as i32), "The first step is t = 1: with t = 0, 1 − β^t = 0."),
-        ];
+        let call = |f: AdamEpochs| f(w0.view(), *epochs, *steps, bowl, LR);
+        let wrong = run_mistakes(ADAM_EPOCHS, call);
         let inputs = || format!("W {}, {epochs} epochs of {steps} steps, α = {LR}", shape(w0.view()));
-        let result = attempt(|| f(w0.view(), *epochs, *steps, bowl, LR));
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &mistakes);
-        if let Err(report) = g.case(inputs, result, check) {
+        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
+        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
         }
     }
@@ -290,216 +312,32 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::grade::tests::check_table;
 
-    fn mom_ok(w: &mut Array2<f64>, m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
-        *m = beta * &*m + (1.0 - beta) * &dw;
-        *w -= &(lr * &*m);
-    }
-    fn mom_no_1mb(w: &mut Array2<f64>, m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
-        *m = beta * &*m + dw;
-        *w -= &(lr * &*m);
-    }
-    fn mom_sgd(w: &mut Array2<f64>, _m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, _beta: f64) {
-        *w -= &(lr * &dw);
-    }
-    fn mom_order(w: &mut Array2<f64>, m: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64) {
-        *w -= &(lr * &*m);
-        *m = beta * &*m + (1.0 - beta) * &dw;
-    }
-
-    #[test]
-    fn momentum_grader() {
-        let r = momentum_step(mom_ok);
-        assert!(r.is_passed(), "{r}");
-        assert!(momentum_step(mom_no_1mb).hint().unwrap().contains("(1 − β)"));
-        assert!(momentum_step(mom_sgd).hint().unwrap().contains("plain gradient descent"));
-        assert!(momentum_step(mom_order).hint().unwrap().contains("before W"));
-    }
-
-    fn rms_ok(w: &mut Array2<f64>, v: &mut Array2<f64>, dw: ArrayView2<f64>, lr: f64, beta: f64, eps: f64) {
-        *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &dw / &v.mapv(|x| x.sqrt() + eps));
-    }
-    fn rms_unsquared(
-        w: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        lr: f64,
-        beta: f64,
-        eps: f64,
-    ) {
-        *v = beta * &*v + (1.0 - beta) * &dw;
-        *w -= &(lr * &dw / &v.mapv(|x| x.abs().sqrt() + eps));
-    }
-    fn rms_no_root(
-        w: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        lr: f64,
-        beta: f64,
-        eps: f64,
-    ) {
-        *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &dw / &v.mapv(|x| x + eps));
-    }
-    fn rms_no_dw(
-        w: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        lr: f64,
-        beta: f64,
-        eps: f64,
-    ) {
-        *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &v.mapv(|x| x.sqrt() + eps));
-    }
-
-    #[test]
-    fn rmsprop_grader() {
-        let r = rmsprop_step(rms_ok);
-        assert!(r.is_passed(), "{r}");
-        assert!(rmsprop_step(rms_unsquared).hint().unwrap().contains("squared"));
-        assert!(rmsprop_step(rms_no_root).hint().unwrap().contains("root"));
-        assert!(rmsprop_step(rms_no_dw).hint().unwrap().contains("dW is divided"));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn adam_ok(
-        w: &mut Array2<f64>,
-        m: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        t: u64,
-        lr: f64,
-        b1: f64,
-        b2: f64,
-        eps: f64,
-    ) {
-        *m = b1 * &*m + (1.0 - b1) * &dw;
-        *v = b2 * &*v + (1.0 - b2) * &dw.mapv(|d| d * d);
-        let (mh, vh) = (&*m / (1.0 - b1.powi(t as i32)), &*v / (1.0 - b2.powi(t as i32)));
-        *w -= &(lr * &mh / &vh.mapv(|x| x.sqrt() + eps));
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn adam_uncorrected(
-        w: &mut Array2<f64>,
-        m: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        _t: u64,
-        lr: f64,
-        b1: f64,
-        b2: f64,
-        eps: f64,
-    ) {
-        adam_ok(w, m, v, dw, 1, lr, b1, b2, eps);
-        let _ = (b1, b2);
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn adam_no_correction(
-        w: &mut Array2<f64>,
-        m: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        _t: u64,
-        lr: f64,
-        b1: f64,
-        b2: f64,
-        eps: f64,
-    ) {
-        *m = b1 * &*m + (1.0 - b1) * &dw;
-        *v = b2 * &*v + (1.0 - b2) * &dw.mapv(|d| d * d);
-        *w -= &(lr * &*m / &v.mapv(|x| x.sqrt() + eps));
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn adam_unsquared(
-        w: &mut Array2<f64>,
-        m: &mut Array2<f64>,
-        v: &mut Array2<f64>,
-        dw: ArrayView2<f64>,
-        t: u64,
-        lr: f64,
-        b1: f64,
-        b2: f64,
-        eps: f64,
-    ) {
-        *m = b1 * &*m + (1.0 - b1) * &dw;
-        *v = b2 * &*v + (1.0 - b2) * &dw;
-        let (mh, vh) = (&*m / (1.0 - b1.powi(t as i32)), &*v / (1.0 - b2.powi(t as i32)));
-        *w -= &(lr * &mh / &vh.mapv(|x| x.abs().sqrt() + eps));
-    }
-
-    #[test]
-    fn adam_grader() {
-        let r = adam_step(adam_ok);
-        assert!(r.is_passed(), "{r}");
-        assert!(adam_step(adam_no_correction).hint().unwrap().contains("bias correction is missing"));
-        assert!(adam_step(adam_uncorrected).hint().unwrap().contains("not 1 every time"));
-        assert!(adam_step(adam_unsquared).hint().unwrap().contains("squared"));
-    }
-
-    fn epochs_with(
-        w0: ArrayView2<f64>,
-        epochs: usize,
-        steps: usize,
-        grad: fn(ArrayView2<f64>) -> Array2<f64>,
-        lr: f64,
-        t_of: impl Fn(usize, usize) -> u64,
-    ) -> Array2<f64> {
-        let (mut w, mut m, mut v) = (w0.to_owned(), Array2::zeros(w0.dim()), Array2::zeros(w0.dim()));
-        for e in 0..epochs {
-            for s in 0..steps {
-                let dw = grad(w.view());
-                adam_ok(&mut w, &mut m, &mut v, dw.view(), t_of(e, s), lr, B1, B2, EPS);
-            }
-        }
-        w
-    }
-    fn ae_ok(
-        w: ArrayView2<f64>,
-        e: usize,
-        s: usize,
-        g: fn(ArrayView2<f64>) -> Array2<f64>,
-        lr: f64,
-    ) -> Array2<f64> {
-        epochs_with(w, e, s, g, lr, |ep, st| (ep * s + st) as u64 + 1)
-    }
-    fn ae_epoch(
-        w: ArrayView2<f64>,
-        e: usize,
-        s: usize,
-        g: fn(ArrayView2<f64>) -> Array2<f64>,
-        lr: f64,
-    ) -> Array2<f64> {
-        epochs_with(w, e, s, g, lr, |ep, _| ep as u64 + 1)
-    }
-    fn ae_restart(
-        w: ArrayView2<f64>,
-        e: usize,
-        s: usize,
-        g: fn(ArrayView2<f64>) -> Array2<f64>,
-        lr: f64,
-    ) -> Array2<f64> {
-        epochs_with(w, e, s, g, lr, |_, st| st as u64 + 1)
-    }
-    fn ae_zero(
-        w: ArrayView2<f64>,
-        e: usize,
-        s: usize,
-        g: fn(ArrayView2<f64>) -> Array2<f64>,
-        lr: f64,
-    ) -> Array2<f64> {
-        epochs_with(w, e, s, g, lr, |ep, st| (ep * s + st) as u64)
-    }
-
-    #[test]
-    fn adam_epochs_grader() {
-        let r = adam_epochs(ae_ok);
-        assert!(r.is_passed(), "{r}");
-        assert!(adam_epochs(ae_epoch).hint().unwrap().contains("not epochs"));
-        assert!(adam_epochs(ae_restart).hint().unwrap().contains("start again"));
-        assert!(adam_epochs(ae_zero).hint().unwrap().contains("t = 1"));
+    /// This file's graders, each with a reference implementation and its planted mistakes.
+    pub(crate) fn tables() -> Vec<String> {
+        [
+            check_table(momentum_step, MOMENTUM_STEP, |w, m, dw, lr, beta| {
+                *m = beta * &*m + (1.0 - beta) * &dw;
+                *w -= &(lr * &*m);
+            }),
+            check_table(rmsprop_step, RMSPROP_STEP, |w, v, dw, lr, beta, eps| {
+                *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+                *w -= &(lr * &dw / &v.mapv(|x| x.sqrt() + eps));
+            }),
+            check_table(adam_step, ADAM_STEP, |w, m, v, dw, t, lr, b1, b2, eps| {
+                *m = b1 * &*m + (1.0 - b1) * &dw;
+                *v = b2 * &*v + (1.0 - b2) * &dw.mapv(|d| d * d);
+                let (mh, vh) = (&*m / (1.0 - b1.powi(t as i32)), &*v / (1.0 - b2.powi(t as i32)));
+                *w -= &(lr * &mh / &vh.mapv(|x| x.sqrt() + eps));
+            }),
+            // t counts every step from 1.
+            check_table(adam_epochs, ADAM_EPOCHS, |w0, epochs, steps, gradient, _| {
+                adam_run(w0, epochs, steps, gradient, |e, s| e * steps + s + 1)
+            }),
+        ]
+        .concat()
     }
 }

@@ -20,7 +20,7 @@
 //! | SGD, Momentum, RMSProp, Adam, AdamW | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
 //! | the settings of a run | [`config`] |
-//! | the training loop, written with the readable functions | [`reference`] |
+//! | the training loop, written with the readable functions | [`reference`](mod@reference) |
 //! | the training loop as `fit` runs it, History | [`train`], [`history`] |
 //! | evaluation (J and accuracy on a data set) | [`evaluate`](mod@evaluate) |
 //! | ‖M‖_F | [`matrix_norm`] |

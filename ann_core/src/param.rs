@@ -160,6 +160,13 @@ impl Gradients {
         self.get(ParamId::b(l))
     }
 
+    /// (dW[l], db[l]) of every layer, layer 1 first (a normalized layer's dγ[l], dβ[l] are
+    /// left out: see [`Gradients::get`]).
+    pub fn layers(&self) -> Vec<(&Array2<f64>, &Array2<f64>)> {
+        let weights = self.iter().filter(|(id, _)| id.kind == ParamKind::Weight);
+        weights.filter_map(|(id, dw)| Some((dw, self.db(id.layer)?))).collect()
+    }
+
     /// ‖dW[l]‖_F per layer, layer 1 first (the gradient-flow figures plot these).
     pub fn weight_norms(&self) -> Vec<f64> {
         self.iter()

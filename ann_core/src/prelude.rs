@@ -34,4 +34,4 @@ pub use crate::optim::Optimizer;
 pub use crate::param::{Gradients, ParamId};
 pub use crate::scaler::StandardScaler;
 pub use crate::schedule::LrSchedule;
-pub use crate::train::{Trainer, fit};
+pub use crate::train::{Progress, Trainer, fit};

@@ -377,15 +377,15 @@ pub fn l_layer_backward(f: LLayerBackward) -> Report {
                     got: format!("{} entries", got.len()),
                 });
             }
-            for (l, ((dw, db), reference)) in got.iter().zip(&grads.layers).enumerate().rev() {
-                compare(reference.dw.view(), dw.view(), &parts(&wrong, |r| r.get(l).map(|p| &p.0)))
+            for (l, ((dw, db), (ref_dw, ref_db))) in got.iter().zip(grads.layers()).enumerate().rev() {
+                compare(ref_dw.view(), dw.view(), &parts(&wrong, |r| r.get(l).map(|p| &p.0)))
                     .map_err(|w| {
                         let hint = (l + 1 < net.num_layers()).then_some("The last layer is right: check dA[l] = W[l+1]ᵀ·dZ[l+1] and dZ[l] = dA[l] ⊙ g'(Z[l]).");
                         let mut w = prefix(w, &format!("dW[{}]", l + 1));
                         w.hint = w.hint.or(hint.map(str::to_string));
                         w
                     })?;
-                compare(reference.db.view(), db.view(), &parts(&wrong, |r| r.get(l).map(|p| &p.1)))
+                compare(ref_db.view(), db.view(), &parts(&wrong, |r| r.get(l).map(|p| &p.1)))
                     .map_err(|w| prefix(w, &format!("db[{}]", l + 1)))?;
             }
             Ok(())

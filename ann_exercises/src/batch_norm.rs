@@ -7,7 +7,7 @@ use crate::grade::{
     Grader, Mistake, attempt, compare, compare_within, parts, random, rng, run_mistakes, shape,
 };
 use crate::report::Report;
-use ann_core::{BatchNorm, BatchNormCache, BatchNormConfig};
+use ann_core::{BatchNorm, BatchNormConfig, NormalizationCache};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::rngs::ChaCha8Rng;
 
@@ -74,7 +74,7 @@ struct Case {
     bn: BatchNorm,
     z: Array2<f64>,
     z_tilde: Array2<f64>,
-    cache: BatchNormCache,
+    cache: NormalizationCache,
 }
 
 /// Training-mode cases: the course's start (γ = 1, β = 0), shifted and scaled batches, the

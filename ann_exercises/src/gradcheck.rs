@@ -119,7 +119,7 @@ fn reference_gradients(
     eps: f64,
 ) -> Vec<(Array2<f64>, Array2<f64>)> {
     numerical_gradients(net, x, y, 0.0, eps, None)
-        .map(|g| g.layers.into_iter().map(|l| (l.dw, l.db)).collect())
+        .map(|g| g.layers().into_iter().map(|(dw, db)| (dw.clone(), db.clone())).collect())
         .unwrap_or_default()
 }
 

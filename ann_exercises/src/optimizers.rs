@@ -4,8 +4,8 @@
 use crate::grade::{Grader, Mistake, attempt, compare, hint_of, parts, random, rng, run_mistakes, shape};
 use crate::report::Report;
 use ann_core::{
-    Activation, AdamConfig, Gradients, Layer, LayerGrad, Loss, MomentumConfig, Network, Optimizer,
-    OptimizerConfig, RmsPropConfig,
+    Activation, AdamConfig, Gradients, Layer, Loss, MomentumConfig, Network, Optimizer, OptimizerConfig,
+    RmsPropConfig,
 };
 use ndarray::{Array2, ArrayView2};
 
@@ -49,7 +49,7 @@ fn reference(config: OptimizerConfig, w: &Array2<f64>, grads: &[Array2<f64>]) ->
     };
     let mut out = Vec::new();
     for dw in grads {
-        let g = Gradients { layers: vec![LayerGrad::new(dw.clone(), Array2::zeros((w.nrows(), 1)))] };
+        let g = Gradients::from_layers(vec![(dw.clone(), Array2::zeros((w.nrows(), 1)))]);
         if opt.step(&mut net, &g).is_err() {
             break;
         }
@@ -293,7 +293,7 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
             };
             for _ in 0..epochs * steps {
                 let dw = bowl(net.layers()[0].w.view());
-                let g = Gradients { layers: vec![LayerGrad::new(dw, Array2::zeros((w0.nrows(), 1)))] };
+                let g = Gradients::from_layers(vec![(dw, Array2::zeros((w0.nrows(), 1)))]);
                 if opt.step(&mut net, &g).is_err() {
                     break;
                 }

@@ -23,13 +23,15 @@ pub type TrainEpoch = fn(
     usize,
     &mut ChaCha8Rng,
 ) -> ann_core::Result<Vec<f64>>;
-/// `fn train(net, optimizer, x, y, config) -> J on the training set after every epoch`.
+/// `fn train(net, optimizer, x, y, config, epochs) -> J on the training set after every
+/// epoch`.
 pub type Train = fn(
     &mut Network,
     &mut Optimizer,
     ArrayView2<f64>,
     ArrayView2<f64>,
     &TrainConfig,
+    usize,
 ) -> ann_core::Result<Vec<f64>>;
 
 fn wrong_result(problem: String, hint: Option<&str>, expected: String, got: String) -> Wrong {
@@ -265,6 +267,15 @@ pub fn train_epoch(f: TrainEpoch) -> Report {
     g.finish()
 }
 
+/// The two mistakes [`train_loop`] can make.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LoopMistake {
+    /// The generator seeded again every epoch.
+    Reseed,
+    /// No dropout in the training passes.
+    NoDropout,
+}
+
 /// The whole loop the reference way (the loop `fit` equals) or with a typical mistake.
 fn train_loop(
     net: &mut Network,
@@ -272,13 +283,15 @@ fn train_loop(
     x: ArrayView2<f64>,
     y: ArrayView2<f64>,
     c: &TrainConfig,
-    reseed: bool,
-    no_dropout: bool,
+    epochs: usize,
+    mistake: Option<LoopMistake>,
 ) -> ann_core::Result<Vec<f64>> {
+    let (reseed, no_dropout) =
+        (mistake == Some(LoopMistake::Reseed), mistake == Some(LoopMistake::NoDropout));
     let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
     let dropout = if no_dropout { Dropout::Off } else { c.dropout.clone() };
     let mut out = Vec::new();
-    for _ in 0..c.epochs {
+    for _ in 0..epochs {
         if reseed {
             rng = ChaCha8Rng::seed_from_u64(c.seed);
         }
@@ -294,12 +307,14 @@ const TRAIN: &[Mistake<Train>] = &[
     Mistake {
         name: "seeded every epoch",
         hint: "Seed the generator once, before the first epoch: seeded again every epoch, each epoch draws the same batches and masks.",
-        wrong: |net, opt, x, y, c| train_loop(net, opt, x, y, c, true, false),
+        wrong: |net, opt, x, y, c, epochs| train_loop(net, opt, x, y, c, epochs, Some(LoopMistake::Reseed)),
     },
     Mistake {
         name: "no dropout",
         hint: "Use config.dropout in forward_train (and config.l2 in cost and backward).",
-        wrong: |net, opt, x, y, c| train_loop(net, opt, x, y, c, false, true),
+        wrong: |net, opt, x, y, c, epochs| {
+            train_loop(net, opt, x, y, c, epochs, Some(LoopMistake::NoDropout))
+        },
     },
 ];
 
@@ -307,34 +322,37 @@ const TRAIN: &[Mistake<Train>] = &[
 pub fn train(f: Train) -> Report {
     let (net0, x, y) = training_case();
     let configs = [
-        TrainConfig { epochs: 3, batch_size: 32, seed: 8, ..TrainConfig::default() },
-        TrainConfig {
-            epochs: 4,
-            batch_size: 50,
-            seed: 9,
-            dropout: Dropout::Hidden(0.8),
-            l2: 0.01,
-            ..TrainConfig::default()
-        },
+        (TrainConfig { batch_size: 32, seed: 8, ..TrainConfig::default() }, 3),
+        (
+            TrainConfig {
+                batch_size: 50,
+                seed: 9,
+                dropout: Dropout::Hidden(0.8),
+                l2: 0.01,
+                ..TrainConfig::default()
+            },
+            4,
+        ),
     ];
     let mut g = Grader::new("train", configs.len());
-    for c in &configs {
+    for (c, epochs) in &configs {
+        let (c, epochs) = (c, *epochs);
         let mut fit_net = net0.clone();
         let Ok(mut fit_opt) = Optimizer::adam(0.01) else { continue };
-        let Ok(history) = fit(&mut fit_net, &mut fit_opt, (x.view(), y.view()), c) else { continue };
+        let Ok(history) = fit(&mut fit_net, &mut fit_opt, (x.view(), y.view()), c, epochs) else { continue };
         let expected = history.train_loss;
         let wrong = run_mistakes(TRAIN, |f| {
             let (mut n, mut o) = (net0.clone(), Optimizer::adam(0.01).ok()?);
-            f(&mut n, &mut o, x.view(), y.view(), c).ok()
+            f(&mut n, &mut o, x.view(), y.view(), c, epochs).ok()
         });
         let (mut net, Ok(mut opt)) = (net0.clone(), Optimizer::adam(0.01)) else { continue };
         let inputs = || {
             format!(
-                "epochs {}, batch_size {}, seed {}, dropout {:?}, l2 {}",
-                c.epochs, c.batch_size, c.seed, c.dropout, c.l2
+                "epochs {epochs}, batch_size {}, seed {}, dropout {:?}, l2 {}",
+                c.batch_size, c.seed, c.dropout, c.l2
             )
         };
-        let result = match attempt(|| f(&mut net, &mut opt, x.view(), y.view(), c)) {
+        let result = match attempt(|| f(&mut net, &mut opt, x.view(), y.view(), c, epochs)) {
             Attempt::Done(Err(e)) => Attempt::Panicked(format!("it returned an error: {e}")),
             Attempt::Done(Ok(v)) => Attempt::Done(v),
             Attempt::NotImplemented => Attempt::NotImplemented,
@@ -392,7 +410,7 @@ pub(crate) mod tests {
             check_table(train_epoch, TRAIN_EPOCH, |n, o, x, y, b, r| {
                 epoch_without_dropout(n, o, x, y, b, r, Variant::Right)
             }),
-            check_table(train, TRAIN, |n, o, x, y, c| train_loop(n, o, x, y, c, false, false)),
+            check_table(train, TRAIN, |n, o, x, y, c, e| train_loop(n, o, x, y, c, e, None)),
         ]
         .concat()
     }
@@ -423,10 +441,10 @@ pub(crate) mod tests {
     #[test]
     fn train_says_what_to_return_when_the_losses_are_no_known_mistake() {
         // The losses of every step, not J on the training set after each epoch.
-        let step_losses = train(|n, o, x, y, c| {
+        let step_losses = train(|n, o, x, y, c, epochs| {
             let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
             let mut all = Vec::new();
-            for _ in 0..c.epochs {
+            for _ in 0..epochs {
                 all.extend(epoch(n, o, x, y, c.batch_size, &c.dropout, c.l2, &mut rng, Variant::Right)?);
             }
             Ok(all)

@@ -103,7 +103,7 @@ pub use loss::Loss;
 pub use matrix_norm::frobenius;
 pub use metrics::{accuracy, confusion_matrix, misclassified};
 pub use network::{Network, Task};
-pub use normalization::{Normalization, NormalizationCache, NormalizationGrads, Normalize};
+pub use normalization::{Normalization, NormalizationCache, NormalizationConfig, NormalizationGrads, Normalize};
 pub use optim::{
     AdamConfig, AdamWConfig, MomentumConfig, Optimizer, OptimizerConfig, OptimizerState, ParamState,
     RmsPropConfig, SgdConfig,

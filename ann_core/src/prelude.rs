@@ -30,6 +30,7 @@ pub use crate::layer::Layer;
 pub use crate::layernorm::LayerNormConfig;
 pub use crate::loss::Loss;
 pub use crate::network::{Network, Task};
+pub use crate::normalization::NormalizationConfig;
 pub use crate::optim::Optimizer;
 pub use crate::param::{Gradients, ParamId};
 pub use crate::scaler::StandardScaler;

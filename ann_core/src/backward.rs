@@ -12,8 +12,9 @@
 
 use crate::cache::Cache;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::gradients::Gradients;
 use crate::network::Network;
-use crate::param::{Gradients, ParamId};
+use crate::param::ParamId;
 use ndarray::{Array2, ArrayView2, Axis};
 
 impl Network {
@@ -47,6 +48,7 @@ impl Network {
                 dz = g.dz;
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
+            // (times 1/m rather than divided by m: the fast path scales dW in place the same way)
             let mut dw = dz.dot(&a_prev.t()) * (1.0 / m);
             if lambda != 0.0 {
                 dw.scaled_add(lambda / m, w);

@@ -93,6 +93,7 @@ impl Network {
         for (i, layer) in self.layers().iter().enumerate() {
             let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
             // Z[l] = W[l] A[l−1] + b[l]  (b broadcast over the m columns)
+            // (the product first, then + b: the order the fast path keeps, for the same bits)
             let mut z = layer.w.dot(a_prev) + &layer.b;
             let mut normalization = None;
             if let Some(norm) = &layer.normalization {

@@ -13,8 +13,9 @@
 
 use crate::dropout::Dropout;
 use crate::error::{Result, bad_hyper};
+use crate::gradients::Gradients;
 use crate::network::Network;
-use crate::param::{Gradients, ParamId};
+use crate::param::ParamId;
 use ndarray::{Array2, ArrayView2};
 
 /// The comparison of one tensor, e.g. dW[2].

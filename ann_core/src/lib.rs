@@ -7,15 +7,15 @@
 //! | math | module |
 //! |---|---|
 //! | architecture, layers | [`network`], [`layer`] |
-//! | the parameters θ as one list (W, b, γ, β), their gradients dθ | [`param`] |
+//! | the parameters θ as one list (W, b, γ, β), their gradients dθ in the same order | [`param`], [`gradients`] |
 //! | activations g, g' | [`activation`] |
 //! | initialization | [`init`] |
 //! | forward propagation | [`forward`] |
 //! | the cache (Z, A, D) | [`cache`] |
-//! | losses J | [`loss`] |
+//! | losses J, the cost of a forward pass | [`loss`], [`cost`] |
 //! | backpropagation | [`backward`] |
 //! | inverted dropout | [`dropout`] |
-//! | normalization of a layer: batch norm, layer norm | [`normalization`], [`batchnorm`], [`layernorm`] |
+//! | normalization of a layer: batch norm, layer norm | [`normalization`] (`batchnorm.rs`, `layernorm.rs`) |
 //! | mini-batches | [`batch`] |
 //! | SGD, Momentum, RMSProp, Adam, AdamW | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
@@ -49,10 +49,10 @@ extern crate blas_src as _;
 pub mod activation;
 pub mod backward;
 pub mod batch;
-pub mod batchnorm;
 pub mod cache;
 pub mod checkpoint;
 pub mod config;
+pub mod cost;
 pub mod data;
 pub mod dropout;
 pub mod error;
@@ -61,10 +61,10 @@ pub mod fashion_mnist;
 pub mod fast;
 pub mod forward;
 pub mod gradcheck;
+pub mod gradients;
 pub mod history;
 pub mod init;
 pub mod layer;
-pub mod layernorm;
 pub mod loss;
 pub mod matrix_norm;
 pub mod metrics;
@@ -81,7 +81,6 @@ pub mod train;
 
 pub use activation::{Activation, relu, sigmoid};
 pub use batch::{gather_columns, shuffled_batches};
-pub use batchnorm::{BatchNorm, BatchNormConfig};
 pub use cache::{Cache, Eval, Train};
 pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
 pub use config::{EarlyStopping, TrainConfig};
@@ -95,20 +94,23 @@ pub use fashion_mnist::{
     FashionMnist, PixelScale, fashion_mnist, fashion_mnist_dir, fashion_mnist_installed,
 };
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
+pub use gradients::Gradients;
 pub use history::{History, StopReason};
 pub use init::Init;
 pub use layer::Layer;
-pub use layernorm::{LayerNorm, LayerNormConfig};
 pub use loss::Loss;
 pub use matrix_norm::frobenius;
 pub use metrics::{accuracy, confusion_matrix, misclassified};
 pub use network::{Network, Task};
-pub use normalization::{Normalization, NormalizationCache, NormalizationConfig, NormalizationGrads, Normalize};
+pub use normalization::{
+    BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, Normalization, NormalizationCache,
+    NormalizationConfig, NormalizationGrads, Normalize,
+};
 pub use optim::{
     AdamConfig, AdamWConfig, MomentumConfig, Optimizer, OptimizerConfig, OptimizerState, ParamState,
     RmsPropConfig, SgdConfig,
 };
-pub use param::{Gradients, Param, ParamId, ParamKind, ParamMut};
+pub use param::{Param, ParamId, ParamKind, ParamMut};
 pub use persist::SavedModel;
 pub use reference::fit_reference;
 pub use scaler::StandardScaler;

@@ -2,10 +2,7 @@
 //! overflow or NaN even when the output saturates.
 
 use crate::activation::Activation;
-use crate::cache::Cache;
 use crate::error::{AnnError, Result, shape_str};
-use crate::network::Network;
-use crate::param::ParamKind;
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -157,22 +154,6 @@ impl Loss {
 impl std::fmt::Display for Loss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-impl Network {
-    /// J(Ŷ, Y) + (λ/2m) Σ‖W[l]‖² for a forward pass already in `cache`: the loss of the
-    /// output layer's Z[L] and A[L] against Y, and the L2 penalty of the weights.
-    pub fn cost<M>(&self, cache: &Cache<M>, y: ArrayView2<f64>, lambda: f64) -> Result<f64> {
-        self.check_targets(cache, y, lambda)?;
-        let last = self.num_layers() - 1;
-        let data = self.loss().cost(cache.z[last].view(), cache.a[last].view(), y);
-        Ok(data + l2_penalty(self.weights(), lambda, y.ncols()))
-    }
-
-    /// Every W[l], layer 1 first: what L2 penalizes.
-    pub(crate) fn weights(&self) -> impl Iterator<Item = ArrayView2<'_, f64>> {
-        self.params().filter(|p| p.id.kind == ParamKind::Weight).map(|p| p.value)
     }
 }
 

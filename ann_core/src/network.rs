@@ -11,7 +11,7 @@ use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::metrics::{accuracy, labels_from_output};
 use crate::normalization::{NormalizationConfig, in_layer};
-use crate::param::{Param, ParamMut};
+use crate::param::{Param, ParamKind, ParamMut};
 use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
@@ -273,6 +273,11 @@ impl Network {
     /// Every parameter θ, in the order of [`Network::params`], to update in place.
     pub fn params_mut(&mut self) -> impl Iterator<Item = ParamMut<'_>> {
         self.layers.iter_mut().enumerate().flat_map(|(i, layer)| layer.params_mut(i + 1))
+    }
+
+    /// Every W[l], layer 1 first: what L2 penalizes.
+    pub(crate) fn weights(&self) -> impl Iterator<Item = ArrayView2<'_, f64>> {
+        self.params().filter(|p| p.id.kind == ParamKind::Weight).map(|p| p.value)
     }
 
     /// The architecture in words: layer sizes, activations, normalizations and loss. Two

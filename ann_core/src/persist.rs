@@ -198,7 +198,7 @@ mod tests {
     fn round_trip_is_bit_identical_with_optimizer_state() {
         let n = net();
         let mut n2 = n.clone();
-        let grads = crate::param::Gradients::zeros_like(&n);
+        let grads = crate::gradients::Gradients::zeros_like(&n);
         let configs: [crate::optim::OptimizerConfig; 5] = [
             crate::optim::SgdConfig::default().into(),
             crate::optim::MomentumConfig::default().into(),
@@ -294,7 +294,7 @@ mod tests {
         let mut small =
             Network::new(&[3, 4, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 4).unwrap();
         let mut opt = Optimizer::adam(0.01).unwrap();
-        let grads = crate::param::Gradients::zeros_like(&small);
+        let grads = crate::gradients::Gradients::zeros_like(&small);
         opt.step(&mut small, &grads).unwrap();
         let mismatch = SavedModel::new(net(), Some(opt)).to_json().unwrap();
         let err = SavedModel::from_json(&mismatch).unwrap_err();

@@ -16,7 +16,6 @@
 
 pub use crate::activation::Activation;
 pub use crate::batch::{gather_columns, shuffled_batches};
-pub use crate::batchnorm::BatchNormConfig;
 pub use crate::config::{EarlyStopping, TrainConfig};
 pub use crate::data::{
     DataView, Dataset, blobs, circles, digits, noisy_sine, spirals, train_test_split, two_moons, xor,
@@ -24,15 +23,15 @@ pub use crate::data::{
 pub use crate::dropout::Dropout;
 pub use crate::error::AnnError;
 pub use crate::evaluate::evaluate;
+pub use crate::gradients::Gradients;
 pub use crate::history::History;
 pub use crate::init::Init;
 pub use crate::layer::Layer;
-pub use crate::layernorm::LayerNormConfig;
 pub use crate::loss::Loss;
 pub use crate::network::{Network, Task};
-pub use crate::normalization::NormalizationConfig;
+pub use crate::normalization::{BatchNormConfig, LayerNormConfig, NormalizationConfig};
 pub use crate::optim::Optimizer;
-pub use crate::param::{Gradients, ParamId};
+pub use crate::param::ParamId;
 pub use crate::scaler::StandardScaler;
 pub use crate::schedule::LrSchedule;
 pub use crate::train::{Progress, Trainer, fit};

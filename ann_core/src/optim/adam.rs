@@ -108,10 +108,10 @@ impl Rule for AdamConfig {
 mod tests {
     use super::*;
     use crate::activation::Activation;
+    use crate::gradients::Gradients;
     use crate::layer::Layer;
     use crate::loss::Loss;
     use crate::network::Network;
-    use crate::param::Gradients;
     use approx::assert_abs_diff_eq;
     use ndarray::array;
 

@@ -99,10 +99,10 @@ impl Rule for AdamWConfig {
 mod tests {
     use super::*;
     use crate::activation::Activation;
+    use crate::gradients::Gradients;
     use crate::layer::Layer;
     use crate::loss::Loss;
     use crate::network::Network;
-    use crate::param::Gradients;
     use ndarray::array;
 
     /// Three steps checked against the formula written out by hand, entry by entry.

@@ -36,8 +36,9 @@ pub use sgd::SgdConfig;
 
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::fast::update;
+use crate::gradients::Gradients;
 use crate::network::{Network, NetworkId};
-use crate::param::{Gradients, ParamId, ParamKind};
+use crate::param::{ParamId, ParamKind};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 

@@ -6,16 +6,20 @@
 //!
 //! | kind | μ, σ² of | shape of μ | file |
 //! |---|---|---|---|
-//! | batch normalization | each unit, over the m examples of the mini-batch | (n_l, 1) | [`batchnorm`](crate::batchnorm) |
-//! | layer normalization | each example, over its n_l units | (1, m) | [`layernorm`](crate::layernorm) |
+//! | batch normalization | each unit, over the m examples of the mini-batch | (n_l, 1) | `batchnorm.rs`: [`BatchNorm`] |
+//! | layer normalization | each example, over its n_l units | (1, m) | `layernorm.rs`: [`LayerNorm`] |
 //!
-//! A kind is a file implementing [`Normalize`] plus a line in [`Normalization`]; the
-//! network, the passes, the optimizers, gradient checking and saving take every kind through
-//! them.
+//! A kind is a file of this folder implementing [`Normalize`] plus a line in
+//! [`Normalization`]; the network, the passes, the optimizers, gradient checking and saving
+//! take every kind through them. This file holds what they share: the trait, the list, the
+//! checks, and the forward and backward steps along either axis.
 
-use crate::batchnorm::BatchNorm;
+mod batchnorm;
+mod layernorm;
+
 use crate::error::{AnnError, Result, bad_hyper, check_finite_matrix, shape_str};
-use crate::layernorm::LayerNorm;
+pub use batchnorm::{BatchNorm, BatchNormConfig};
+pub use layernorm::{LayerNorm, LayerNormConfig};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -94,9 +98,9 @@ pub trait Normalize {
 /// The normalization of one layer: one of the kinds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Normalization {
-    /// Each unit over the mini-batch ([`crate::batchnorm`]).
+    /// Each unit over the mini-batch ([`BatchNorm`], `batchnorm.rs`).
     BatchNorm(BatchNorm),
-    /// Each example over its units ([`crate::layernorm`]).
+    /// Each example over its units ([`LayerNorm`], `layernorm.rs`).
     LayerNorm(LayerNorm),
 }
 

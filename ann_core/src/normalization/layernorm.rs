@@ -18,11 +18,11 @@
 //! dβ = Σⱼ dZ̃[:, j],  dγ = Σⱼ (dZ̃ ⊙ Ẑ)[:, j],  dẐ = γ ⊙ dZ̃,
 //! dZ[:, j] = (1/n) · (1/√(σ²ⱼ + ε)) (n dẐ[:, j] − Σᵢ dẐ[i, j] − Ẑ[:, j] Σᵢ (dẐ ⊙ Ẑ)[i, j]).
 
-use crate::error::{AnnError, Result};
-use crate::normalization::{
+use super::{
     Normalization, NormalizationCache, NormalizationConfig, NormalizationGrads, Normalize, backward_along,
     check_epsilon, normalize_along,
 };
+use crate::error::{AnnError, Result};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 

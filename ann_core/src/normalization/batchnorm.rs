@@ -20,11 +20,11 @@
 //! the compact form of the chain rule through μ and σ², which both depend on every column.
 //! Z − μ cancels the layer's b (μ moves with it), so db = 0: β does b's job.
 
-use crate::error::{AnnError, Result, bad_hyper, shape_str};
-use crate::normalization::{
+use super::{
     Normalization, NormalizationCache, NormalizationConfig, NormalizationGrads, Normalize, backward_along,
     check_epsilon, checked_backward, checked_eval, checked_train, inv_std, normalize_along,
 };
+use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 

@@ -360,3 +360,77 @@ pub trait NormalizationConfig {
     /// A fresh normalization of `units` units (γ = 1, β = 0).
     fn build(&self, units: usize) -> Result<Normalization>;
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use rand::rngs::ChaCha8Rng;
+    use rand::{RngExt, SeedableRng};
+
+    /// Entries uniform in [−2, 2], seeded.
+    pub(crate) fn random(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Array2::from_shape_simple_fn((rows, cols), || rng.random_range(-2.0..2.0))
+    }
+
+    /// γ and β away from 1 and 0, so that their gradients are not special.
+    pub(crate) fn spread(kind: &mut dyn Normalize) {
+        let n = kind.gamma_beta().0.nrows();
+        let (gamma, beta) = kind.gamma_beta_mut();
+        *gamma = random(n, 1, 7).mapv(|g| 1.0 + 0.4 * g);
+        *beta = random(n, 1, 8);
+    }
+
+    /// One normalization of every kind, of `n` units.
+    fn every_kind(n: usize) -> Vec<Normalization> {
+        let mut kinds =
+            vec![BatchNormConfig::default().build(n).unwrap(), LayerNormConfig::default().build(n).unwrap()];
+        kinds.iter_mut().for_each(|k| spread(k.kind_mut()));
+        kinds
+    }
+
+    /// Backward against central differences of J = Σ R ⊙ Z̃ (so dZ̃ = R), for dZ, dγ and dβ of
+    /// every kind.
+    #[test]
+    fn every_kind_backward_matches_central_differences() {
+        let (n, m) = (4, 6);
+        let (z, r) = (random(n, m, 2), random(n, m, 3));
+        let objective =
+            |norm: &Normalization, z: &Array2<f64>| (&norm.forward_train(z.view()).unwrap().0 * &r).sum();
+        let rel = |a: f64, b: f64| (a - b).abs() / (a.abs() + b.abs()).max(1e-8);
+        let h = 1e-5;
+        for norm in every_kind(n) {
+            let name = norm.kind().name();
+            let (_, cache) = norm.forward_train(z.view()).unwrap();
+            let g = norm.backward(&cache, r.view()).unwrap();
+            for (i, j) in (0..n).flat_map(|i| (0..m).map(move |j| (i, j))) {
+                let (mut up, mut down) = (z.clone(), z.clone());
+                up[[i, j]] += h;
+                down[[i, j]] -= h;
+                let num = (objective(&norm, &up) - objective(&norm, &down)) / (2.0 * h);
+                assert!(
+                    rel(num, g.dz[[i, j]]) < 1e-6,
+                    "{name} dZ[{i}, {j}]: numeric {num}, analytic {}",
+                    g.dz[[i, j]]
+                );
+            }
+            for (p, grad) in [(0, &g.dgamma), (1, &g.dbeta)] {
+                for i in 0..n {
+                    let shifted = |by: f64| {
+                        let mut moved = norm.clone();
+                        let (gamma, beta) = moved.kind_mut().gamma_beta_mut();
+                        [gamma, beta][p][[i, 0]] += by;
+                        objective(&moved, &z)
+                    };
+                    let num = (shifted(h) - shifted(-h)) / (2.0 * h);
+                    assert!(
+                        rel(num, grad[[i, 0]]) < 1e-6,
+                        "{name} d{}[{i}]: numeric {num}, analytic {}",
+                        ["γ", "β"][p],
+                        grad[[i, 0]]
+                    );
+                }
+            }
+        }
+    }
+}

@@ -480,15 +480,23 @@ fn validate(
         .map(|n| (n.kind().min_batch(), n.kind().name()))
         .max_by_key(|(k, _)| *k);
     if let Some((need, name)) = need {
-        let smallest = if last == 0 { config.batch_size.min(m) } else { last.min(config.batch_size.min(m)) };
-        if smallest < need {
+        let full = config.batch_size.min(m);
+        let short = if full < need {
+            Some(format!("batches of {} make every one a batch of {full}", config.batch_size))
+        } else {
+            (last != 0 && last < need).then(|| {
+                format!(
+                    "{m} training examples in batches of {} leave a last batch of {last}",
+                    config.batch_size
+                )
+            })
+        };
+        if let Some(short) = short {
             return Err(bad_hyper(
                 "batch_size",
                 config.batch_size,
                 &format!(
-                    "{name} normalizes over each mini-batch and needs at least {need} examples in \
-                     every one; {m} training examples in batches of {} leave a batch of {smallest}",
-                    config.batch_size,
+                    "{name} normalizes over each mini-batch and needs at least {need} examples in every one; {short}"
                 ),
             ));
         }

@@ -11,9 +11,11 @@
 //! [`crate::normalization`]).
 
 use crate::cache::Cache;
-use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::error::{AnnError, Result, shape_str};
 use crate::gradients::Gradients;
+use crate::loss::check_l2;
 use crate::network::Network;
+use crate::normalization::in_layer;
 use crate::param::ParamId;
 use ndarray::{Array2, ArrayView2, Axis};
 
@@ -42,7 +44,7 @@ impl Network {
                 // dZ̃[l] → dγ[l], dβ[l] and dZ[l] (dz carries the factor m: so do dγ, dβ
                 // before their 1/m, and the normalization's step is linear in its input)
                 let stats = cache.normalization_index(i).ok_or_else(|| eval_pass(l, norm.kind().name()))?;
-                let g = norm.backward(stats, dz.view())?;
+                let g = norm.backward(stats, dz.view()).map_err(|e| in_layer(e, l))?;
                 normalization = vec![(ParamId::gamma(l), g.dgamma / m), (ParamId::beta(l), g.dbeta / m)];
                 bias_cancelled = norm.kind().cancels_bias();
                 dz = g.dz;
@@ -81,6 +83,7 @@ impl Network {
 
     /// The cache is a pass of this network, λ is valid and Y fits the output.
     pub(crate) fn check_targets<M>(&self, cache: &Cache<M>, y: ArrayView2<f64>, lambda: f64) -> Result<()> {
+        self.check_shapes()?;
         if cache.num_layers() != self.num_layers() {
             return Err(AnnError::ShapeMismatch {
                 context: "cache from another network".into(),
@@ -88,9 +91,7 @@ impl Network {
                 got: format!("{} layers", cache.num_layers()),
             });
         }
-        if !(lambda.is_finite() && lambda >= 0.0) {
-            return Err(bad_hyper("lambda (L2)", lambda, "must be finite and >= 0"));
-        }
+        check_l2("lambda (L2)", lambda)?;
         for (i, layer) in self.layers().iter().enumerate() {
             if cache.z[i].nrows() != layer.units() {
                 return Err(AnnError::ShapeMismatch {
@@ -105,7 +106,7 @@ impl Network {
 }
 
 /// Backprop through a normalization needs the statistics of a training pass.
-fn eval_pass(l: usize, name: &str) -> AnnError {
+pub(crate) fn eval_pass(l: usize, name: &str) -> AnnError {
     AnnError::InvalidArchitecture(format!(
         "layer {l} is normalized ({name}) and this cache has no training-pass statistics for it \
          (an evaluation pass, or a pass of a network without that normalization): backpropagate \

@@ -83,8 +83,9 @@ impl Cache<Train> {
         self.masks.clone()
     }
 
-    /// Ẑ[l] and its μ, σ² of a normalized layer l (None for other layers).
-    pub fn normalization(&self, l: usize) -> Option<&NormalizationCache> {
+    /// The statistics of layer l's normalization in this pass, Ẑ[l] and its μ, σ² (None for
+    /// other layers).
+    pub fn normalization_stats(&self, l: usize) -> Option<&NormalizationCache> {
         l.checked_sub(1).and_then(|i| self.normalization_index(i))
     }
 

@@ -218,6 +218,8 @@ impl Checkpoint {
         config: &TrainConfig,
         train_examples: usize,
     ) -> Result<()> {
+        // A checkpoint built or changed in memory gets the checks of one read from a file.
+        self.check()?;
         same_architecture(&self.network, net, "the network to train")?;
         // The optimizer of the resuming call starts from α₀, like the original run's did.
         // Only the rule and its hyperparameters: the averages are not compared (nor copied).
@@ -225,7 +227,7 @@ impl Checkpoint {
         saved.set_learning_rate(self.base_lr)?;
         if saved.config() != optimizer.config() {
             return Err(AnnError::Resume(format!(
-                "the checkpoint's optimizer is {}, this call's is {}",
+                "the checkpoint's optimizer is {:?}, this call's is {:?}",
                 saved.config(),
                 optimizer.config()
             )));

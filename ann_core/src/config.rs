@@ -3,8 +3,10 @@
 //! time budget), what it reports and where it saves checkpoints are the run's limits, set on
 //! the [`Trainer`](crate::Trainer); they never change a step.
 
+use crate::data::DataView;
 use crate::dropout::Dropout;
-use crate::error::{AnnError, Result, bad_hyper};
+use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::loss::check_l2;
 use crate::network::Network;
 use crate::schedule::LrSchedule;
 use serde::{Deserialize, Serialize};
@@ -57,9 +59,7 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return Err(bad_hyper("batch_size", 0, "must be at least 1"));
         }
-        if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return Err(bad_hyper("l2", self.l2, "must be finite and >= 0"));
-        }
+        check_l2("l2", self.l2)?;
         self.schedule.validate()?;
         if let Some(es) = self.early_stopping {
             if es.patience == 0 {
@@ -75,21 +75,85 @@ impl TrainConfig {
         self.dropout.check(net.num_layers())
     }
 
+    /// Everything a training run checks before its first step: the settings for `net`, the
+    /// training (and validation) data against the network, and, for a normalization that
+    /// needs several examples per pass, that every mini-batch has them.
+    pub fn check_run(
+        &self,
+        net: &Network,
+        train: DataView<'_>,
+        validation: Option<DataView<'_>>,
+    ) -> Result<()> {
+        self.validate(net, validation.is_some())?;
+        check_data(net, "training", train)?;
+        let m = train.x.ncols();
+        let last = m % self.batch_size;
+        // A normalization that needs several examples per training pass (batch norm: 2) needs
+        // them in every mini-batch, the last one included.
+        let need = (net.layers().iter().filter_map(|l| l.normalization.as_ref()))
+            .map(|n| (n.kind().min_batch(), n.kind().name()))
+            .max_by_key(|(k, _)| *k);
+        if let Some((need, name)) = need {
+            let full = self.batch_size.min(m);
+            let short = if full < need {
+                Some(format!("batches of {} make every one a batch of {full}", self.batch_size))
+            } else {
+                (last != 0 && last < need).then(|| {
+                    format!(
+                        "{m} training examples in batches of {} leave a last batch of {last}",
+                        self.batch_size
+                    )
+                })
+            };
+            if let Some(short) = short {
+                return Err(bad_hyper(
+                    "batch_size",
+                    self.batch_size,
+                    &format!(
+                        "{name} normalizes over each mini-batch and needs at least {need} examples in every one; {short}"
+                    ),
+                ));
+            }
+        }
+        if let Some(v) = validation {
+            check_data(net, "validation", v)?;
+        }
+        Ok(())
+    }
+
     /// The settings that differ between `self` and `other`, as "name: self's value, other's
     /// value" (every field, compared as the file format writes it).
     pub fn differences(&self, other: &TrainConfig) -> Vec<String> {
+        if self == other {
+            return Vec::new();
+        }
         let fields = |c: &TrainConfig| match serde_json::to_value(c) {
             Ok(serde_json::Value::Object(map)) => map,
             _ => serde_json::Map::new(),
         };
         let (a, b) = (fields(self), fields(other));
-        a.iter()
+        let named: Vec<String> = a
+            .iter()
             .filter(|(name, value)| b.get(*name) != Some(*value))
             .map(|(name, value)| {
                 format!("{name}: {value} vs {}", b.get(name).unwrap_or(&serde_json::Value::Null))
             })
-            .collect()
+            .collect();
+        // Settings that differ in a way the file format cannot show (a NaN) still differ.
+        if named.is_empty() { vec![format!("{self:?} vs {other:?}")] } else { named }
     }
+}
+
+fn check_data(net: &Network, name: &str, d: DataView<'_>) -> Result<()> {
+    net.check_input(d.x, &format!("{name} X"))?;
+    if d.y.ncols() != d.x.ncols() {
+        return Err(AnnError::ShapeMismatch {
+            context: format!("{name} Y must have one column per example of X {}", shape_str(d.x.shape())),
+            expected: format!("({}, {})", net.output_size(), d.x.ncols()),
+            got: shape_str(d.y.shape()),
+        });
+    }
+    net.loss().check_labels(d.y, net.output_size(), d.x.ncols())
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ use ndarray::{Array2, ArrayView2};
 /// The comparison of one tensor, e.g. dW[2].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorCheck {
+    /// The parameter.
+    pub id: ParamId,
     /// "dW[l]", "db[l]", "dγ[l]", "dβ[l]": d and the parameter's name.
     pub name: String,
     /// ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) (0 if both are 0).
@@ -154,12 +156,11 @@ pub fn numerical_gradients_with(
         if cancelled.contains(&id) {
             continue;
         }
-        let cols = target.ncols();
-        for ((r, c), estimate) in target.indexed_iter_mut() {
-            let e = r * cols + c;
-            let original = entry(&mut probe, k, e, None);
+        for (rc, estimate) in target.indexed_iter_mut() {
+            // θ_i: the parameter's entry (r, c), moved and put back in the copy `probe`.
+            let original = entry(&mut probe, k, rc, None);
             let mut j_at = |shift: f64| -> Result<f64> {
-                entry(&mut probe, k, e, Some(original + shift));
+                entry(&mut probe, k, rc, Some(original + shift));
                 cost_at(&probe, x, y, lambda, dropout)
             };
             *estimate = match difference {
@@ -170,7 +171,7 @@ pub fn numerical_gradients_with(
                         / (12.0 * epsilon)
                 }
             };
-            entry(&mut probe, k, e, Some(original));
+            entry(&mut probe, k, rc, Some(original));
         }
     }
     Ok(grads)
@@ -184,13 +185,11 @@ fn cancelled_biases(net: &Network) -> Vec<ParamId> {
         .collect()
 }
 
-/// Entry `e` (row-major) of the `k`-th parameter of `net`: returns it, and sets it to `value`
-/// if given. Parameters of this crate's layers are row-major arrays of at least `e + 1`
-/// entries.
-fn entry(net: &mut Network, k: usize, e: usize, value: Option<f64>) -> f64 {
+/// Entry (r, c) of the `k`-th parameter of `net` (a copy of the network whose gradients
+/// were shaped from it, so the entry exists): returns it, and sets it to `value` if given.
+fn entry(net: &mut Network, k: usize, (r, c): (usize, usize), value: Option<f64>) -> f64 {
     let Some(mut p) = net.params_mut().nth(k) else { return f64::NAN };
-    let cols = p.value.ncols();
-    let Some(v) = p.value.get_mut((e / cols, e % cols)) else { return f64::NAN };
+    let Some(v) = p.value.get_mut((r, c)) else { return f64::NAN };
     let old = *v;
     if let Some(value) = value {
         *v = value;
@@ -199,7 +198,8 @@ fn entry(net: &mut Network, k: usize, e: usize, value: Option<f64>) -> f64 {
 }
 
 /// Compares two sets of gradients tensor by tensor (e.g. a deliberately buggy backprop
-/// against [`numerical_gradients`]).
+/// against [`numerical_gradients`]), pairing them in parameter order: both must be of one
+/// network, as every `Gradients` of it are.
 pub fn compare_gradients(analytic: &Gradients, numeric: &Gradients) -> GradCheckReport {
     let mut tensors = Vec::new();
     for ((id, ta), (_, tn)) in analytic.iter().zip(numeric.iter()) {
@@ -208,7 +208,7 @@ pub fn compare_gradients(analytic: &Gradients, numeric: &Gradients) -> GradCheck
         let nn: f64 = tn.iter().map(|v| v * v).sum::<f64>().sqrt();
         let relative_error = if na + nn == 0.0 { 0.0 } else { diff / (na + nn) };
         let max_abs_diff = ta.iter().zip(tn.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
-        tensors.push(TensorCheck { name: format!("d{id}"), relative_error, max_abs_diff });
+        tensors.push(TensorCheck { id, name: format!("d{id}"), relative_error, max_abs_diff });
     }
     GradCheckReport { tensors }
 }
@@ -228,7 +228,7 @@ pub fn gradient_check(
     let mut report = compare_gradients(&analytic, &numeric);
     // A cancelled db[l] is 0 on both sides by construction: reporting it would show a check
     // that was never made.
-    let skipped: Vec<String> = cancelled_biases(net).iter().map(|id| format!("d{id}")).collect();
-    report.tensors.retain(|t| !skipped.contains(&t.name));
+    let skipped = cancelled_biases(net);
+    report.tensors.retain(|t| !skipped.contains(&t.id));
     Ok(report)
 }

@@ -85,7 +85,7 @@ impl Gradients {
     }
 
     /// ‖dW[l]‖_F per layer, layer 1 first (the gradient-flow figures plot these).
-    pub fn weight_norms(&self) -> Vec<f64> {
+    pub fn dw_norms(&self) -> Vec<f64> {
         self.iter()
             .filter(|(id, _)| id.kind == ParamKind::Weight)
             .map(|(_, g)| crate::matrix_norm::frobenius(g.view()))

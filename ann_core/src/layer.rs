@@ -3,7 +3,7 @@
 //! [`crate::normalization`]).
 
 use crate::activation::Activation;
-use crate::normalization::Normalization;
+use crate::normalization::{BatchNorm, Normalization};
 use crate::param::{Param, ParamId, ParamKind, ParamMut};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// A dense layer. `w` is W[l] with shape (n_l, n_{l−1}); `b` is b[l] with shape (n_l, 1),
 /// broadcast over the m columns (examples).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "LayerRepr")]
 pub struct Layer {
     /// W[l], shape (n_l, n_{l−1}).
     pub w: Array2<f64>,
@@ -22,6 +22,27 @@ pub struct Layer {
     /// A normalization of Z[l] before g[l] (hidden layers only), or None.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalization: Option<Normalization>,
+}
+
+/// A layer as files write it: version 2 of the network file named a batch norm
+/// `batch_norm`; any other unknown field is an error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerRepr {
+    w: Array2<f64>,
+    b: Array2<f64>,
+    activation: Activation,
+    #[serde(default)]
+    normalization: Option<Normalization>,
+    #[serde(default)]
+    batch_norm: Option<BatchNorm>,
+}
+
+impl From<LayerRepr> for Layer {
+    fn from(r: LayerRepr) -> Self {
+        let normalization = r.normalization.or(r.batch_norm.map(Normalization::BatchNorm));
+        Layer { w: r.w, b: r.b, activation: r.activation, normalization }
+    }
 }
 
 impl Layer {

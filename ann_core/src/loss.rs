@@ -2,7 +2,7 @@
 //! overflow or NaN even when the output saturates.
 
 use crate::activation::Activation;
-use crate::error::{AnnError, Result, shape_str};
+use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +154,15 @@ impl Loss {
 impl std::fmt::Display for Loss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// λ of the L2 penalty must be finite and ≥ 0; `name` names the argument in the error.
+pub(crate) fn check_l2(name: &str, lambda: f64) -> Result<()> {
+    if lambda.is_finite() && lambda >= 0.0 {
+        Ok(())
+    } else {
+        Err(bad_hyper(name, lambda, "must be finite and >= 0"))
     }
 }
 

@@ -85,6 +85,37 @@ impl std::fmt::Debug for Network {
     }
 }
 
+/// The shapes chain: W[l] is (n_l, n_{l−1}) and not empty, b[l] is (n_l, 1).
+fn check_chain(layers: &[Layer]) -> Result<()> {
+    if layers.is_empty() {
+        return Err(AnnError::InvalidArchitecture("the layer list is empty".into()));
+    }
+    for (i, layer) in layers.iter().enumerate() {
+        let l = i + 1;
+        if layer.w.is_empty() {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "W[{l}] is empty ({})",
+                shape_str(layer.w.shape())
+            )));
+        }
+        if layer.b.dim() != (layer.w.nrows(), 1) {
+            return Err(AnnError::ShapeMismatch {
+                context: format!("b[{l}] of layer {l}"),
+                expected: format!("({}, 1)", layer.w.nrows()),
+                got: shape_str(layer.b.shape()),
+            });
+        }
+        if i > 0 && layer.w.ncols() != layers[i - 1].w.nrows() {
+            return Err(AnnError::ShapeMismatch {
+                context: format!("W[{l}] must take layer {}'s {} units", l - 1, layers[i - 1].w.nrows()),
+                expected: format!("({}, {})", layer.w.nrows(), layers[i - 1].w.nrows()),
+                got: shape_str(layer.w.shape()),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The raw serialized form, checked before it becomes a [`Network`].
 #[derive(Deserialize)]
 struct NetworkRepr {
@@ -164,31 +195,9 @@ impl Network {
     /// Assembles a network from explicit layers (e.g. hand-written weights for a golden
     /// test), checking that shapes chain: W[l] is (n_l, n_{l−1}), b[l] is (n_l, 1).
     pub fn from_layers(layers: Vec<Layer>, loss: Loss) -> Result<Self> {
-        if layers.is_empty() {
-            return Err(AnnError::InvalidArchitecture("the layer list is empty".into()));
-        }
+        check_chain(&layers)?;
         for (i, layer) in layers.iter().enumerate() {
             let l = i + 1;
-            if layer.w.is_empty() {
-                return Err(AnnError::InvalidArchitecture(format!(
-                    "W[{l}] is empty ({})",
-                    shape_str(layer.w.shape())
-                )));
-            }
-            if layer.b.dim() != (layer.w.nrows(), 1) {
-                return Err(AnnError::ShapeMismatch {
-                    context: format!("b[{l}] of layer {l}"),
-                    expected: format!("({}, 1)", layer.w.nrows()),
-                    got: shape_str(layer.b.shape()),
-                });
-            }
-            if i > 0 && layer.w.ncols() != layers[i - 1].w.nrows() {
-                return Err(AnnError::ShapeMismatch {
-                    context: format!("W[{l}] must take layer {}'s {} units", l - 1, layers[i - 1].w.nrows()),
-                    expected: format!("({}, {})", layer.w.nrows(), layers[i - 1].w.nrows()),
-                    got: shape_str(layer.w.shape()),
-                });
-            }
             check_finite(layer.w.iter().chain(layer.b.iter()), &format!("W[{l}] or b[{l}]"))?;
             layer.activation.validate().map_err(|e| in_layer(e, l))?;
             if let Some(norm) = &layer.normalization {
@@ -252,13 +261,25 @@ impl Network {
         }
         // Every layer is checked before any moves: an error leaves the network as it was.
         for (i, layer) in self.layers.iter().enumerate() {
-            if let (Some(norm), Some(stats)) = (&layer.normalization, cache.normalization_index(i)) {
-                norm.kind().check_running(stats).map_err(|e| in_layer(e, i + 1))?;
+            match (&layer.normalization, cache.normalization_index(i)) {
+                (Some(norm), Some(stats)) => {
+                    norm.kind().check_running(stats).map_err(|e| in_layer(e, i + 1))?
+                }
+                (None, None) => {}
+                (norm, _) => {
+                    return Err(AnnError::InvalidArchitecture(format!(
+                        "layer {} is {} in the network and {} in the cache: pass the cache of a \
+                         training pass of this network",
+                        i + 1,
+                        if norm.is_some() { "normalized" } else { "not normalized" },
+                        if norm.is_some() { "has no training statistics" } else { "has statistics" },
+                    )));
+                }
             }
         }
         for (i, layer) in self.layers.iter_mut().enumerate() {
             if let (Some(norm), Some(stats)) = (&mut layer.normalization, cache.normalization_index(i)) {
-                norm.kind_mut().update_running(stats);
+                norm.kind_mut().move_running(stats);
             }
         }
         Ok(())
@@ -298,10 +319,16 @@ impl Network {
         &self.layers
     }
 
-    /// Mutable access to the weights (for optimizers, gradient checking and experiments).
-    /// Shapes must not be changed.
+    /// Mutable access to the layers (for experiments and hand-set weights). A layer whose
+    /// shapes no longer chain is an error in the next pass, not a panic.
     pub fn layers_mut(&mut self) -> &mut [Layer] {
         &mut self.layers
+    }
+
+    /// The layers' shapes still chain (see [`Network::from_layers`]): checked before every
+    /// pass, as `layers_mut` may have replaced a W[l] or b[l].
+    pub(crate) fn check_shapes(&self) -> Result<()> {
+        check_chain(&self.layers)
     }
 
     /// This network's identity (see [`NetworkId`]).
@@ -350,6 +377,7 @@ impl Network {
     /// Checks an input batch X: shape (n_x, m) with m ≥ 1 and finite values.
     /// `what` names X in the error message, e.g. "training X".
     pub fn check_input(&self, x: ArrayView2<f64>, what: &str) -> Result<()> {
+        self.check_shapes()?;
         if x.ncols() == 0 || x.nrows() == 0 {
             return Err(AnnError::EmptyInput(format!("{what} has shape {}", shape_str(x.shape()))));
         }

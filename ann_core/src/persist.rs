@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Name written into every file, so a random JSON file is not mistaken for a network.
 pub const FORMAT: &str = "ann-scratch-network";
 /// The version this build writes. It also reads version 1 and 2 files that hold no
-/// optimizer (versions 2 and 3 changed only how an optimizer's state is written: since
-/// version 3, one set of averages per parameter).
+/// optimizer: version 3 writes an optimizer's state as one set of averages per parameter, and
+/// a layer's normalization as `normalization` (version 2's `batch_norm` is still read).
 pub const VERSION: u32 = 3;
 
 /// What a saved file contains.
@@ -284,12 +284,20 @@ mod tests {
             let err = SavedModel::from_json(&with_adam.to_string()).unwrap_err().to_string();
             assert!(err.contains(&format!("version {old}")), "{err}");
         }
-        // A version 2 file of a batch-normalized network (its layers named it "batch_norm").
+        // A version 2 file of a batch-normalized network: its layers named it "batch_norm".
+        let normalized = net().with_normalization(crate::BatchNormConfig::default()).unwrap();
+        let v3 = SavedModel::new(normalized.clone(), None).to_json().unwrap();
         let mut v2_bn: serde_json::Value =
-            serde_json::from_str(&good.replacen("\"version\": 3", "\"version\": 2", 1)).unwrap();
-        v2_bn["network"]["layers"][0]["batch_norm"] = serde_json::json!({});
-        let err = SavedModel::from_json(&v2_bn.to_string()).unwrap_err().to_string();
-        assert!(err.contains("batch_norm"), "{err}");
+            serde_json::from_str(&v3.replacen("\"version\": 3", "\"version\": 2", 1)).unwrap();
+        let layer = v2_bn["network"]["layers"][0].as_object_mut().unwrap();
+        let bn = layer.remove("normalization").unwrap()["BatchNorm"].clone();
+        layer.insert("batch_norm".into(), bn);
+        assert_eq!(SavedModel::from_json(&v2_bn.to_string()).unwrap().network, normalized);
+        // Any other unknown field is an error naming it.
+        let mut stray: serde_json::Value = serde_json::from_str(&good).unwrap();
+        stray["network"]["layers"][0]["dropout"] = serde_json::json!(0.5);
+        let err = SavedModel::from_json(&stray.to_string()).unwrap_err().to_string();
+        assert!(err.contains("dropout"), "{err}");
         // An optimizer state whose shapes are not the network's.
         let mut small =
             Network::new(&[3, 4, 2], Activation::Tanh, Task::MultiClass, Init::Xavier, 4).unwrap();

@@ -20,7 +20,8 @@ use rand::rngs::ChaCha8Rng;
 
 /// Trains `net` with `optimizer` on (X, Y) for `epochs` epochs by the readable functions of
 /// the course; returns the [`History`] that [`fit`](crate::fit) returns for the same
-/// arguments (without a validation set, so without early stopping).
+/// arguments (without a validation set, so without early stopping), bit for bit in the
+/// default build.
 ///
 /// ```
 /// use ann_core::*;
@@ -41,10 +42,9 @@ pub fn fit_reference<'a>(
     config: &TrainConfig,
     epochs: usize,
 ) -> Result<History> {
-    let DataView { x, y } = train.into();
-    config.validate(net, false)?;
-    net.check_input(x, "training X")?;
-    net.loss().check_labels(y, net.output_size(), x.ncols())?;
+    let train = train.into();
+    config.check_run(net, train, None)?;
+    let DataView { x, y } = train;
     let m = x.ncols();
     let mut history = History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

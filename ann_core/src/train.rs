@@ -12,7 +12,7 @@ use crate::cache::{Cache, Train};
 use crate::checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
 use crate::config::TrainConfig;
 use crate::data::DataView;
-use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::error::{AnnError, Result, bad_hyper};
 use crate::fast::Workspace;
 use crate::gradients::Gradients;
 use crate::history::{History, StopReason};
@@ -245,7 +245,7 @@ impl<'a> Trainer<'a> {
         base_lr: f64,
     ) -> Result<History> {
         let config = self.config;
-        validate(net, train, self.validation, config)?;
+        config.check_run(net, train, self.validation)?;
         if let Some(cp) = &self.limits.checkpoint
             && cp.every == 0
         {
@@ -276,12 +276,13 @@ impl<'a> Trainer<'a> {
             dw_norms: vec![0.0; net.num_layers()],
         };
         let started = Instant::now();
-        while run.state.epochs_done < self.limits.epochs {
+        // A run resumed from the epoch where early stopping fired is over already.
+        while run.state.epochs_done < self.limits.epochs
+            && run.state.history.stop != StopReason::EarlyStopping
+        {
             run.epoch(&mut steps, net, optimizer, train, config, base_lr, &mut *observer)?;
             run.evaluate(&mut steps.ws, net, train, self.validation, config)?;
-            let stop = self.end_of_epoch(&mut run, net, optimizer, m, base_lr, started, &mut *observer)?;
-            if let Some(reason) = stop {
-                run.state.history.stop = reason;
+            if self.end_of_epoch(&mut run, net, optimizer, m, base_lr, started, &mut *observer)? {
                 break;
             }
         }
@@ -294,7 +295,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// The decisions at the end of an epoch: early stopping, the observer, the time budget,
-    /// a progress line and a checkpoint. Returns why the run stops here, if it does.
+    /// a progress line and a checkpoint. Returns whether the run stops here (History says why).
     #[allow(clippy::too_many_arguments)]
     fn end_of_epoch(
         &mut self,
@@ -305,7 +306,7 @@ impl<'a> Trainer<'a> {
         base_lr: f64,
         started: Instant,
         observer: &mut dyn Observer,
-    ) -> Result<Option<StopReason>> {
+    ) -> Result<bool> {
         let epoch = run.state.epochs_done - 1;
         let mut stop = None;
         if let (Some(es), Some(&vloss)) = (self.config.early_stopping, run.state.history.val_loss.last()) {
@@ -334,12 +335,16 @@ impl<'a> Trainer<'a> {
                 stop.is_some() || last_epoch,
             );
         }
+        if let Some(reason) = stop {
+            // Before the checkpoint, so that it records why the run stopped.
+            run.state.history.stop = reason;
+        }
         if let Some(cp) = &self.limits.checkpoint
             && ((epoch + 1).is_multiple_of(cp.every) || matches!(stop, Some(StopReason::TimeBudget { .. })))
         {
             Checkpoint::new(self.config, m, net, optimizer, base_lr, run.capture()).save(&cp.path)?;
         }
-        Ok(stop)
+        Ok(stop.is_some())
     }
 }
 
@@ -369,12 +374,15 @@ impl Run {
         }
     }
 
-    /// Where a checkpoint's run stood.
+    /// Where a checkpoint's run stood. A stop on time ends only the call that wrote the
+    /// checkpoint; early stopping ends the run.
     fn resume(config: &TrainConfig, state: &RunState) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
         rng.set_word_pos(state.rng_word_pos);
         let mut state = state.clone();
-        state.history.stop = StopReason::Completed;
+        if state.history.stop != StopReason::EarlyStopping {
+            state.history.stop = StopReason::Completed;
+        }
         Run { rng, state }
     }
 
@@ -462,59 +470,4 @@ impl Run {
         self.state.epochs_done += 1;
         Ok(())
     }
-}
-
-fn validate(
-    net: &Network,
-    train: DataView<'_>,
-    validation: Option<DataView<'_>>,
-    config: &TrainConfig,
-) -> Result<()> {
-    config.validate(net, validation.is_some())?;
-    check_data(net, "training", train)?;
-    let m = train.x.ncols();
-    let last = m % config.batch_size;
-    // A normalization that needs several examples per training pass (batch norm: 2) needs
-    // them in every mini-batch, the last one included.
-    let need = (net.layers().iter().filter_map(|l| l.normalization.as_ref()))
-        .map(|n| (n.kind().min_batch(), n.kind().name()))
-        .max_by_key(|(k, _)| *k);
-    if let Some((need, name)) = need {
-        let full = config.batch_size.min(m);
-        let short = if full < need {
-            Some(format!("batches of {} make every one a batch of {full}", config.batch_size))
-        } else {
-            (last != 0 && last < need).then(|| {
-                format!(
-                    "{m} training examples in batches of {} leave a last batch of {last}",
-                    config.batch_size
-                )
-            })
-        };
-        if let Some(short) = short {
-            return Err(bad_hyper(
-                "batch_size",
-                config.batch_size,
-                &format!(
-                    "{name} normalizes over each mini-batch and needs at least {need} examples in every one; {short}"
-                ),
-            ));
-        }
-    }
-    if let Some(v) = validation {
-        check_data(net, "validation", v)?;
-    }
-    Ok(())
-}
-
-fn check_data(net: &Network, name: &str, d: DataView<'_>) -> Result<()> {
-    net.check_input(d.x, &format!("{name} X"))?;
-    if d.y.ncols() != d.x.ncols() {
-        return Err(AnnError::ShapeMismatch {
-            context: format!("{name} Y must have one column per example of X {}", shape_str(d.x.shape())),
-            expected: format!("({}, {})", net.output_size(), d.x.ncols()),
-            got: shape_str(d.y.shape()),
-        });
-    }
-    net.loss().check_labels(d.y, net.output_size(), d.x.ncols())
 }

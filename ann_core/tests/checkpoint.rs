@@ -179,6 +179,28 @@ fn a_run_stopped_by_its_time_budget_goes_on_from_its_checkpoint() {
     }
 }
 
+/// A checkpoint written at the epoch where early stopping fired records the stop, and a run
+/// resumed from it trains no further: it ends as the uninterrupted run did.
+#[test]
+fn a_run_resumed_after_early_stopping_fired_is_over() {
+    let d = data();
+    let (_, config, epochs) = configs().remove(2);
+    let (mut whole, mut opt_whole) = (start(), Optimizer::adam(0.01).unwrap());
+    let h_whole = trainer(&d, &config, epochs).fit(&mut whole, &mut opt_whole, (&d.x, &d.y)).unwrap();
+    assert_eq!(h_whole.stop, StopReason::EarlyStopping);
+    let path = temp("early");
+    let every_epoch = Checkpointing { path: path.clone(), every: 1 };
+    let (mut net, mut opt) = (start(), Optimizer::adam(0.01).unwrap());
+    trainer(&d, &config, epochs).checkpoint(every_epoch).fit(&mut net, &mut opt, (&d.x, &d.y)).unwrap();
+    let checkpoint = Checkpoint::load(&path).unwrap();
+    assert_eq!(checkpoint.state.history.stop, StopReason::EarlyStopping);
+    assert_eq!(checkpoint.state.epochs_done, h_whole.epochs());
+    let (mut net, mut opt) = (start(), Optimizer::adam(0.01).unwrap());
+    let h = trainer(&d, &config, epochs).resume(&checkpoint).fit(&mut net, &mut opt, (&d.x, &d.y)).unwrap();
+    assert_eq!((bits(&net), bits(&h)), (bits(&whole), bits(&h_whole)));
+    std::fs::remove_file(&path).unwrap();
+}
+
 /// A budget that is not used up changes nothing; `every` writes at the right epochs.
 #[test]
 fn a_generous_budget_and_periodic_checkpoints_change_nothing() {
@@ -236,7 +258,7 @@ fn a_checkpoint_that_does_not_fit_the_call_is_a_clear_error() {
     expect(resume(&mut relu, &mut adam(), &config, &d.x, &d.y), &["tanh", "ReLU"]);
     expect(resume(&mut start_normalized("layer norm"), &mut adam(), &config, &d.x, &d.y), &["layer norm"]);
     // Another optimizer, or another α₀.
-    expect(resume(&mut start(), &mut Optimizer::sgd(0.01).unwrap(), &config, &d.x, &d.y), &["Adam", "SGD"]);
+    expect(resume(&mut start(), &mut Optimizer::sgd(0.01).unwrap(), &config, &d.x, &d.y), &["Adam", "Sgd"]);
     expect(resume(&mut start(), &mut Optimizer::adam(0.02).unwrap(), &config, &d.x, &d.y), &["0.01", "0.02"]);
     // Another config: seed, batch size, dropout.
     let other = TrainConfig { seed: 12, batch_size: 16, ..config.clone() };

@@ -191,3 +191,29 @@ fn an_optimizer_goes_on_with_its_network_and_refuses_another() {
     adam.reset();
     fit(&mut twin, &mut adam, (&x, &y), &config(), 1).unwrap();
 }
+
+/// Layers replaced through `layers_mut` with shapes that no longer chain are an error in
+/// every pass, never a panic.
+#[test]
+fn replaced_layers_of_the_wrong_shape_are_errors() {
+    let (x, y) = moons(100, 1);
+    let good = Network::new(&[2, 4, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
+    let mut wrong_b = good.clone();
+    wrong_b.layers_mut()[0].b = Array2::zeros((3, 1));
+    let mut wrong_w = good.clone();
+    wrong_w.layers_mut()[1].w = Array2::zeros((1, 5));
+    for net in [wrong_b, wrong_w] {
+        assert!(net.predict(x.view()).is_err());
+        assert!(evaluate(&net, (&x, &y), 0.0).is_err());
+        let mut n = net.clone();
+        assert!(fit(&mut n, &mut Optimizer::adam(0.01).unwrap(), (&x, &y), &config(), 1).is_err());
+        let mut n = net.clone();
+        assert!(fit_reference(&mut n, &mut Optimizer::adam(0.01).unwrap(), (&x, &y), &config(), 1).is_err());
+    }
+    // Replaced between the forward and the backward pass.
+    let cache = good.forward(x.view()).unwrap();
+    let mut changed = good.clone();
+    changed.layers_mut()[0].b = Array2::zeros((4, 2));
+    assert!(changed.backward(&cache, y.view(), 0.0).is_err());
+    assert!(changed.cost(&cache, y.view(), 0.0).is_err());
+}

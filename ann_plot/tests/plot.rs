@@ -273,7 +273,7 @@ fn normalization_histograms_from_a_training_pass() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let cache = net.forward_train(data.x.view(), &Dropout::Off, &mut rng).unwrap();
     let z = net.layers()[0].w.dot(&data.x) + &net.layers()[0].b;
-    let z_hat = &cache.normalization(1).unwrap().z_hat;
+    let z_hat = &cache.normalization_stats(1).unwrap().z_hat;
     let fig = plot::normalization_histograms(z.view(), z_hat.view(), &[0, 3, 7], "").unwrap();
     check_figure(&fig, plot::style::COLUMN_WIDTH, 460, "Each unit's distribution over the mini-batch");
     assert!(has_text(fig.svg(), "unit 3: mean 0.00, std 1.00"));

@@ -2,10 +2,10 @@
 //! accuracy that training records after every epoch, with the bits of
 //! [`evaluate`](crate::evaluate).
 
-use super::kernels::activate;
+use super::kernels::{activate, add_bias};
 use super::matmul::matmul_into;
 use super::threads::{OWN_THREADS, cores, join};
-use super::workspace::{EvalBufs, Workspace, add_bias};
+use super::workspace::{EvalBufs, Workspace};
 use crate::data::DataView;
 use crate::error::Result;
 use crate::loss::{Loss, l2_penalty};

@@ -45,10 +45,7 @@ pub(super) fn activate(
     }
     // Softmax: a function of each whole column.
     if let Some(b) = b {
-        Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
-            let bias = br[0];
-            zr.mapv_inplace(|v| v + bias);
-        });
+        add_bias(z.view_mut(), b);
     }
     a.assign(&z);
     Activation::Softmax.forward_inplace(a.view_mut());
@@ -56,6 +53,14 @@ pub(super) fn activate(
         let scale = 1.0 / keep;
         Zip::from(&mut a).and(&d).for_each(|a, &d| *a = *a * d * scale);
     }
+}
+
+/// Z[l] += b[l], b broadcast over the columns.
+pub(super) fn add_bias(mut z: ArrayViewMut2<f64>, b: ArrayView2<f64>) {
+    Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
+        let bias = br[0];
+        zr.mapv_inplace(|v| v + bias);
+    });
 }
 
 /// [`activate`] for an element-wise activation, g compiled into the loop.

@@ -20,7 +20,7 @@
 //! Not behind it, so written once, in the math's own modules: the activations' g and g'
 //! (`activation.rs`; the kernels compile them into their loops), the update rules (`optim/`;
 //! `update.rs` only runs a rule's closure over the entries), the normalizations (a
-//! normalized layer's step in the workspace calls `normalization.rs` itself, and allocates),
+//! normalized layer's step in the workspace calls `normalization/` itself, and allocates),
 //! the losses, and ‖M‖_F (`matrix_norm.rs`, one fixed summation order for everyone).
 //!
 //! Why the bits do not change: every entry is computed with the reference's operations in

@@ -20,21 +20,22 @@
 //! smaller batch of an epoch gets a second set of buffers of its own width, so steady-state
 //! training does not allocate at all.
 
-use super::kernels::{activate, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
+use super::kernels::{activate, add_bias, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
 use super::matmul::{DIRECT_MAX_WORK, matmul_into};
 use super::simd::wide;
 use super::threads::{OWN_THREADS, cores, join};
+use crate::backward::eval_pass;
 use crate::cache::{Cache, Train};
 use crate::data::DataView;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::gradients::Gradients;
-use crate::loss::{Loss, l2_penalty};
+use crate::loss::{Loss, check_l2, l2_penalty};
 use crate::matrix_norm::frobenius;
 use crate::network::Network;
 use crate::normalization::in_layer;
 use crate::param::ParamKind;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
+use ndarray::{Array2, ShapeBuilder, Zip};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
@@ -47,8 +48,8 @@ struct Slot {
     y: Array2<f64>,
     /// dZ[l]; dA[l] is first written into the same buffer, then turned into dZ[l] in place.
     dz: Vec<Array2<f64>>,
-    /// g(Z[l]) for layers whose A[l] carries dropout and whose g' needs g(Z)
-    /// (tanh, sigmoid, softmax); allocated on first use.
+    /// g(Z[l]) of a softmax hidden layer whose A[l] carries dropout (element-wise
+    /// activations recompute g(z) entry by entry); allocated on first use.
     g: Vec<Option<Array2<f64>>>,
 }
 
@@ -192,7 +193,7 @@ impl Workspace {
     /// J{t} (+ L2) of the last forward pass, as [`Network::cost`].
     pub(crate) fn cost(&self, net: &Network, lambda: f64) -> Result<f64> {
         self.check_net(net)?;
-        check_lambda(lambda)?;
+        check_l2("lambda (L2)", lambda)?;
         let slot = &self.slots[self.active_slot()?];
         let l = net.num_layers() - 1;
         let (z, a) = (slot.cache.z[l].view(), slot.cache.a[l].view());
@@ -204,7 +205,7 @@ impl Workspace {
     /// [`Network::backward`]. The result stays readable through [`Workspace::gradients`].
     pub(crate) fn backward(&mut self, net: &Network, lambda: f64) -> Result<&Gradients> {
         self.check_net(net)?;
-        check_lambda(lambda)?;
+        check_l2("lambda (L2)", lambda)?;
         let k = self.active_slot()?;
         let Slot { cache, y, dz, g } = &mut self.slots[k];
         let (scratch, grads) = (&mut self.scratch, &mut self.grads);
@@ -224,10 +225,9 @@ impl Workspace {
             let mut bias_cancelled = false;
             if let Some(norm) = &layers[i].normalization {
                 // dZ̃[l] → dγ[l], dβ[l] and dZ[l], by the normalization's own backward step
-                let stats = cache.normalization_index(i).ok_or_else(|| {
-                    AnnError::InvalidArchitecture(format!("layer {}: no normalization statistics", i + 1))
-                })?;
-                let step = norm.backward(stats, upper[0].view())?;
+                let stats =
+                    cache.normalization_index(i).ok_or_else(|| eval_pass(i + 1, norm.kind().name()))?;
+                let step = norm.backward(stats, upper[0].view()).map_err(|e| in_layer(e, i + 1))?;
                 upper[0].assign(&step.dz);
                 zip2_mut(grads.value_mut(first + 2), step.dgamma.view(), |d, g| *d = g / m);
                 zip2_mut(grads.value_mut(first + 3), step.dbeta.view(), |d, g| *d = g / m);
@@ -330,6 +330,7 @@ impl Workspace {
     }
 
     pub(super) fn check_net(&self, net: &Network) -> Result<()> {
+        net.check_shapes()?;
         let layers = net.layers();
         let same = layers.len() + 1 == self.sizes.len()
             && layers.iter().zip(self.sizes.windows(2)).all(|(l, p)| l.w.dim() == (p[1], p[0]));
@@ -343,14 +344,6 @@ impl Workspace {
         // The same parameters (a normalization added or removed changes them).
         self.grads.check_fits(net)
     }
-}
-
-/// Z[l] += b[l], b broadcast over the columns.
-pub(super) fn add_bias(mut z: ArrayViewMut2<f64>, b: ArrayView2<f64>) {
-    Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
-        let bias = br[0];
-        zr.mapv_inplace(|v| v + bias);
-    });
 }
 
 /// One thread's buffers for chunked evaluation.
@@ -368,12 +361,4 @@ pub(super) struct EvalBufs {
 /// 4.2M each).
 fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
     OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
-}
-
-pub(super) fn check_lambda(lambda: f64) -> Result<()> {
-    if lambda.is_finite() && lambda >= 0.0 {
-        Ok(())
-    } else {
-        Err(bad_hyper("lambda (L2)", lambda, "must be finite and >= 0"))
-    }
 }

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 /// The hyperparameters of batch normalization.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchNormConfig {
     /// ε > 0, added to σ² so that a unit with no spread does not divide by zero.
     pub epsilon: f64,
@@ -63,6 +64,7 @@ impl NormalizationConfig for BatchNormConfig {
 
 /// One layer's batch normalization: its learned γ, β and its running statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchNorm {
     /// γ, shape (n, 1); starts at 1.
     pub gamma: Array2<f64>,
@@ -123,7 +125,7 @@ impl BatchNorm {
     /// (1 − momentum) · σ², with the batch's μ and σ² from `cache`.
     pub fn update_running(&mut self, cache: &NormalizationCache) -> Result<()> {
         self.check_running(cache)?;
-        Normalize::update_running(self, cache);
+        self.move_running(cache);
         Ok(())
     }
 }
@@ -163,11 +165,11 @@ impl Normalize for BatchNorm {
         (&z - &self.running_mean) * &inv_std * &self.gamma + &self.beta
     }
 
-    fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads {
+    fn backward_step(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads {
         backward_along(cache, dz_tilde, Axis(1), &self.gamma)
     }
 
-    fn validate(&self, units: usize) -> Result<()> {
+    fn check_tensors(&self, units: usize) -> Result<()> {
         self.config.validate()?;
         for (name, t) in self.running() {
             if t.dim() != (units, 1) {
@@ -199,7 +201,7 @@ impl Normalize for BatchNorm {
         Ok(())
     }
 
-    fn update_running(&mut self, cache: &NormalizationCache) {
+    fn move_running(&mut self, cache: &NormalizationCache) {
         let k = self.config.momentum;
         self.running_mean = &self.running_mean * k + &cache.mean * (1.0 - k);
         self.running_var = &self.running_var * k + &cache.var * (1.0 - k);

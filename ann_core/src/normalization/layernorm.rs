@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 /// The hyperparameters of layer normalization.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerNormConfig {
     /// ε > 0, added to σ² so that an example whose units are all equal does not divide by 0.
     pub epsilon: f64,
@@ -48,6 +49,7 @@ impl NormalizationConfig for LayerNormConfig {
 
 /// One layer's layer normalization: its learned γ and β.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LayerNorm {
     /// γ, shape (n, 1); starts at 1.
     pub gamma: Array2<f64>,
@@ -102,11 +104,11 @@ impl Normalize for LayerNorm {
         self.train(z).0
     }
 
-    fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads {
+    fn backward_step(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads {
         backward_along(cache, dz_tilde, Axis(0), &self.gamma)
     }
 
-    fn validate(&self, units: usize) -> Result<()> {
+    fn check_tensors(&self, units: usize) -> Result<()> {
         check_epsilon("layer norm", self.config.epsilon)?;
         if units < 2 {
             return Err(AnnError::InvalidArchitecture(format!(

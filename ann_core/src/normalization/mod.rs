@@ -20,7 +20,7 @@ mod layernorm;
 use crate::error::{AnnError, Result, bad_hyper, check_finite_matrix, shape_str};
 pub use batchnorm::{BatchNorm, BatchNormConfig};
 pub use layernorm::{LayerNorm, LayerNormConfig};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
 
 /// What a training pass keeps of a normalization for its backward step (and batch norm for
@@ -65,7 +65,7 @@ pub trait Normalize {
     /// Evaluation pass: Z̃, each column on its own.
     fn eval(&self, z: ArrayView2<f64>) -> Array2<f64>;
     /// dZ, dγ, dβ from dZ̃ and the cache of a training pass.
-    fn backward(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads;
+    fn backward_step(&self, cache: &NormalizationCache, dz_tilde: ArrayView2<f64>) -> NormalizationGrads;
     /// What μ and σ² average over: `Axis(1)`, along each unit's row, over the examples of
     /// the batch (μ of shape (n, 1)); `Axis(0)`, down each example's column, over its units
     /// (μ of shape (1, m)).
@@ -80,7 +80,7 @@ pub trait Normalize {
         self.axis() == Axis(1)
     }
     /// Checks the hyperparameters, and the tensors other than γ and β (shape (`units`, 1)).
-    fn validate(&self, units: usize) -> Result<()>;
+    fn check_tensors(&self, units: usize) -> Result<()>;
     /// Statistics kept across steps for evaluation, with their names (batch norm's running
     /// μ and σ²); none by default.
     fn running(&self) -> Vec<(&'static str, &Array2<f64>)> {
@@ -88,7 +88,7 @@ pub trait Normalize {
     }
     /// Moves the running statistics towards those of a training pass (after
     /// [`Normalize::check_running`]); nothing by default.
-    fn update_running(&mut self, _cache: &NormalizationCache) {}
+    fn move_running(&mut self, _cache: &NormalizationCache) {}
     /// Whether `cache` fits this layer's running statistics.
     fn check_running(&self, _cache: &NormalizationCache) -> Result<()> {
         Ok(())
@@ -119,11 +119,6 @@ impl Normalization {
             Normalization::BatchNorm(n) => n,
             Normalization::LayerNorm(n) => n,
         }
-    }
-
-    /// n, the number of units.
-    pub fn units(&self) -> usize {
-        self.kind().gamma_beta().0.nrows()
     }
 
     /// The training step of a network's pass: shapes and the batch size checked, Z not
@@ -168,7 +163,7 @@ impl Normalization {
         let kind = self.kind();
         let of_layer = |e: AnnError| in_layer(e, l);
         check_gamma_beta(kind, units, &format!(" of layer {l}"))?;
-        kind.validate(units).map_err(of_layer)?;
+        kind.check_tensors(units).map_err(of_layer)?;
         let (gamma, beta) = kind.gamma_beta();
         let running = kind.running();
         let tensors = [("γ", gamma), ("β", beta)].into_iter().chain(running);
@@ -212,7 +207,7 @@ fn check_gamma_beta(kind: &dyn Normalize, units: usize, of: &str) -> Result<()> 
 fn check_shapes(kind: &dyn Normalize, z: ArrayView2<f64>, what: &str) -> Result<()> {
     let n = kind.gamma_beta().0.nrows();
     check_gamma_beta(kind, n, "")?;
-    kind.validate(n)?;
+    kind.check_tensors(n)?;
     if z.nrows() != n || z.ncols() == 0 {
         return Err(AnnError::ShapeMismatch {
             context: format!("{} {what}", kind.name()),
@@ -258,7 +253,7 @@ pub fn checked_eval(kind: &dyn Normalize, z: ArrayView2<f64>) -> Result<Array2<f
     Ok(kind.eval(z))
 }
 
-/// [`Normalize::backward`] after checking that the cache is this layer's and dZ̃ has Ẑ's
+/// [`Normalize::backward_step`] after checking that the cache is this layer's and dZ̃ has Ẑ's
 /// shape.
 pub fn checked_backward(
     kind: &dyn Normalize,
@@ -283,7 +278,7 @@ pub fn checked_backward(
             got: shape_str(dz_tilde.shape()),
         });
     }
-    Ok(kind.backward(cache, dz_tilde))
+    Ok(kind.backward_step(cache, dz_tilde))
 }
 
 /// The mean along `axis`, kept as a row or column: axis 1 gives (1/m) Σⱼ X[:, j] of shape
@@ -297,6 +292,19 @@ pub(crate) fn sum_along(x: ArrayView2<f64>, axis: Axis) -> Array2<f64> {
     x.sum_axis(axis).insert_axis(axis)
 }
 
+/// The entries of `x` in row-major order with the strides of a fresh array, borrowed when they
+/// already are: ndarray's sum along an axis picks its order of addition from the memory
+/// layout, so both paths (the readable one may hold a product's column-major result) hand it
+/// the same one.
+fn row_major(x: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
+    let fresh = [x.ncols() as isize, 1];
+    if x.strides() == fresh {
+        CowArray::from(x)
+    } else {
+        CowArray::from(Array2::from_shape_fn(x.dim(), |ij| x[ij]))
+    }
+}
+
 /// Ẑ = (Z − μ) / √(σ² + ε) and Z̃ = γ ⊙ Ẑ + β with μ and σ² along `axis` (1: per unit over
 /// the batch, 0: per example over the units): the forward step both kinds share.
 pub(crate) fn normalize_along(
@@ -306,6 +314,8 @@ pub(crate) fn normalize_along(
     gamma: &Array2<f64>,
     beta: &Array2<f64>,
 ) -> (Array2<f64>, NormalizationCache) {
+    let z = row_major(z);
+    let z = z.view();
     let mean = mean_along(z, axis);
     let centered = &z - &mean;
     let var = mean_along(centered.mapv(|v| v * v).view(), axis);
@@ -334,6 +344,8 @@ pub(crate) fn backward_along(
     axis: Axis,
     gamma: &Array2<f64>,
 ) -> NormalizationGrads {
+    let dz_tilde = row_major(dz_tilde);
+    let dz_tilde = dz_tilde.view();
     let k = dz_tilde.len_of(axis) as f64;
     let dbeta = sum_along(dz_tilde, Axis(1));
     let dgamma = sum_along((&dz_tilde * &cache.z_hat).view(), Axis(1));

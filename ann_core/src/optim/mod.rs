@@ -144,6 +144,7 @@ impl Update<'_> {
 
     /// `rule(θ, m, dθ)` for every entry, m the first average.
     pub(crate) fn each_with_first(self, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
+        debug_assert!(self.first.is_some(), "the rule keeps a first average");
         if let Some(m) = self.first {
             update::each_entry_with(self.theta, m.view_mut(), self.grad, rule);
         }
@@ -151,6 +152,7 @@ impl Update<'_> {
 
     /// `rule(θ, v, dθ)` for every entry, v the second average.
     pub(crate) fn each_with_second(self, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
+        debug_assert!(self.second.is_some(), "the rule keeps a second average");
         if let Some(v) = self.second {
             update::each_entry_with(self.theta, v.view_mut(), self.grad, rule);
         }
@@ -158,6 +160,7 @@ impl Update<'_> {
 
     /// `rule(θ, m, v, dθ)` for every entry, with both averages.
     pub(crate) fn each_with_both(self, rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync) {
+        debug_assert!(self.first.is_some() && self.second.is_some(), "the rule keeps both averages");
         if let (Some(m), Some(v)) = (self.first, self.second) {
             update::each_entry_with_two(self.theta, m.view_mut(), v.view_mut(), self.grad, rule);
         }

@@ -212,7 +212,7 @@ pub fn gradient_flow(config: &GradientFlowConfig) -> Result<GradientFlow> {
         let cache = net.forward_with_masks(batch.x, &Dropout::Off, &vec![None; net.num_layers()])?;
         let initial_loss = net.cost(&cache, batch.y, 0.0)?;
         let grads = net.backward(&cache, batch.y, 0.0)?;
-        let grad_norms = grads.weight_norms();
+        let grad_norms = grads.dw_norms();
         let of_kind = |kind| grads.iter().filter(move |(id, _)| id.kind == kind).map(|(_, g)| g);
         let grad_rms =
             of_kind(ParamKind::Weight).map(|dw| frobenius(dw.view()) / (dw.len() as f64).sqrt()).collect();

@@ -51,7 +51,7 @@ fn random_net() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64
                 // Not behind a one-unit layer: normalized, w·a + b of a single a is ±(a's own
                 // normalization) whatever w and b, so J hardly depends on anything before that
                 // layer, and those differences are rounding (the zero-gradient case is tested
-                // on its own in tests/batch_norm.rs).
+                // on its own in tests/normalization.rs).
                 // Layer norm averages over the units: on three or more, as two units normalize
                 // to ±1 whatever Z is, and J hardly depends on what comes before (the same
                 // rounding-only differences as behind a one-unit layer).

@@ -6,13 +6,19 @@
 //! dA[l−1] = W[l]ᵀ dZ[l]   (⊙ D[l−1] / keep_prob[l−1] under dropout)
 //! dZ[l−1] = dA[l−1] ⊙ g'[l−1](Z[l−1])
 //!
+//! A convolutional layer's dW[l], db[l] and dA[l−1] are the sums of [`crate::conv`] (its
+//! filter is shared by every position, so dW sums over the positions too); a pooling layer
+//! sends dA[l−1] through the pooling's arg-max first: dZ[l−1] = unpool(dA[l−1]) ⊙ g'(Z[l−1]).
+//!
 //! For a normalized layer the last line gives dZ̃[l−1], the gradient at the input of g; the
 //! normalization's backward step turns it into dγ, dβ and dZ[l−1] (see
 //! [`crate::normalization`]).
 
 use crate::cache::Cache;
+use crate::conv::unpool_unchecked;
 use crate::error::{AnnError, Result, shape_str};
 use crate::gradients::Gradients;
+use crate::layer::LayerKind;
 use crate::loss::check_l2;
 use crate::network::Network;
 use crate::normalization::in_layer;
@@ -49,25 +55,37 @@ impl Network {
                 bias_cancelled = norm.kind().cancels_bias();
                 dz = g.dz;
             }
+            // Σ_examples of dW[l] and db[l], and dA[l−1] (not for the input X)
+            let (dw_sum, db_sum, da) = match &layers[i].kind {
+                // dZ[l] A[l−1]ᵀ,  Σ_columns dZ[l],  W[l]ᵀ dZ[l]
+                LayerKind::Dense => {
+                    let da = (i > 0).then(|| w.t().dot(&dz));
+                    (dz.dot(&a_prev.t()), dz.sum_axis(Axis(1)).insert_axis(Axis(1)), da)
+                }
+                // the same sums over every position of the filters (crate::conv)
+                LayerKind::Conv2d(conv) => {
+                    let g = conv.backward(w.view(), a_prev, dz.view(), i > 0);
+                    (g.dw, g.db, g.da_prev)
+                }
+            };
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
             // (times 1/m rather than divided by m: the fast path scales dW in place the same way)
-            let mut dw = dz.dot(&a_prev.t()) * (1.0 / m);
+            let mut dw = dw_sum * (1.0 / m);
             if lambda != 0.0 {
                 dw.scaled_add(lambda / m, w);
             }
             // db[l] = (1/m) Σ_columns dZ[l]; exactly 0 under batch norm, whose Z[l] − μ[l]
             // cancels b[l] (β[l] does its job): written as 0 rather than as rounding noise
-            let db = if bias_cancelled {
-                Array2::zeros(layers[i].b.dim())
-            } else {
-                dz.sum_axis(Axis(1)).insert_axis(Axis(1)) / m
-            };
-            if i > 0 {
+            let db = if bias_cancelled { Array2::zeros(layers[i].b.dim()) } else { db_sum / m };
+            if let Some(mut da) = da {
                 // dA[l−1] = W[l]ᵀ dZ[l]
-                let mut da = w.t().dot(&dz);
                 if let Some(d) = cache.mask_index(i - 1) {
                     // the same units are dropped, and scaled, on the way back
                     da = da * d * (1.0 / cache.keep[i - 1]);
+                }
+                if let Some(winners) = cache.pool.get(i - 1).and_then(Option::as_ref) {
+                    // dA[l−1] of the pooled image → the gradient of g(Z[l−1]), at each arg-max
+                    da = unpool_unchecked(winners, da.view());
                 }
                 // dZ[l−1] = dA[l−1] ⊙ g'(Z[l−1])
                 let z_prev = cache.z[i - 1].view();
@@ -93,12 +111,22 @@ impl Network {
         }
         check_l2("lambda (L2)", lambda)?;
         for (i, layer) in self.layers().iter().enumerate() {
-            if cache.z[i].nrows() != layer.units() {
+            if cache.z[i].nrows() != layer.z_units() || cache.a[i].nrows() != layer.units() {
                 return Err(AnnError::ShapeMismatch {
-                    context: format!("cached Z[{}]", i + 1),
-                    expected: format!("({}, m)", layer.units()),
-                    got: shape_str(cache.z[i].shape()),
+                    context: format!("cached Z[{}], A[{}]", i + 1, i + 1),
+                    expected: format!("({}, m), ({}, m)", layer.z_units(), layer.units()),
+                    got: format!("{}, {}", shape_str(cache.z[i].shape()), shape_str(cache.a[i].shape())),
                 });
+            }
+            let pooled = layer.pooling().map(|(_, image)| image);
+            let cached = cache.pool[i].as_ref().map(|p| (p.input, p.argmax.dim()));
+            if cached != pooled.map(|image| (image, cache.a[i].dim())) {
+                return Err(AnnError::InvalidArchitecture(format!(
+                    "layer {} {} and its cache {}: backpropagate a pass of this network",
+                    i + 1,
+                    if pooled.is_some() { "pools" } else { "does not pool" },
+                    if cached.is_some() { "has a pooling" } else { "has none" },
+                )));
             }
         }
         self.loss().check_labels(y, self.output_size(), cache.batch_size())

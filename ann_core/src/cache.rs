@@ -1,8 +1,10 @@
 //! The forward cache: everything backpropagation needs, kept per layer.
 //!
-//! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]) (⊙ D[l] / keep_prob[l] in training);
+//! Z[l] = W[l] A[l−1] + b[l] (W[l] ⋆ A[l−1] + b[l] in a convolutional layer),
+//! A[l] = g\[l\](Z[l]) (pooled in a layer that pools; ⊙ D[l] / keep_prob[l] in training);
 //! with a normalization, g\[l\] takes Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l].
 
+use crate::conv::PoolCache;
 use crate::normalization::NormalizationCache;
 use ndarray::{Array2, ArrayView2};
 use std::marker::PhantomData;
@@ -27,6 +29,8 @@ pub struct Cache<Mode> {
     pub(crate) keep: Vec<f64>,
     /// Per layer, Ẑ and its statistics where a normalization ran in training mode.
     pub(crate) normalization: Vec<Option<NormalizationCache>>,
+    /// Per layer, the arg-max of every window where the layer pools.
+    pub(crate) pool: Vec<Option<PoolCache>>,
     pub(crate) mode: PhantomData<Mode>,
 }
 
@@ -47,8 +51,8 @@ impl<Mode> Cache<Mode> {
         l.checked_sub(1).and_then(|i| self.z.get(i)).map(|z| z.view())
     }
 
-    /// A[l] for l in 0..=L; A[0] is the input X. In training A[l] already includes the
-    /// dropout mask and the 1/keep_prob scaling.
+    /// A[l] for l in 0..=L; A[0] is the input X. A pooling layer's A[l] is pooled; in
+    /// training A[l] already includes the dropout mask and the 1/keep_prob scaling.
     pub fn a(&self, l: usize) -> Option<ArrayView2<'_, f64>> {
         if l == 0 { Some(self.a0.view()) } else { self.a.get(l - 1).map(|a| a.view()) }
     }
@@ -69,6 +73,11 @@ impl<Mode> Cache<Mode> {
 
     pub(crate) fn normalization_index(&self, i: usize) -> Option<&NormalizationCache> {
         self.normalization.get(i).and_then(Option::as_ref)
+    }
+
+    /// The arg-max of every pooling window of layer l (None where the layer does not pool).
+    pub fn pooling(&self, l: usize) -> Option<&PoolCache> {
+        l.checked_sub(1).and_then(|i| self.pool.get(i)).and_then(Option::as_ref)
     }
 }
 

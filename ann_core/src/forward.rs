@@ -2,13 +2,18 @@
 //! Z[l] = W[l] A[l−1] + b[l],  A[l] = g\[l\](Z[l]),  and in training
 //! A[l] ← A[l] ⊙ D[l] / keep_prob[l] (inverted dropout).
 //!
+//! A convolutional layer computes Z[l] = W[l] ⋆ A[l−1] + b[l] instead (see [`crate::conv`])
+//! and, if it pools, A[l] = maxpool(g\[l\](Z[l])).
+//!
 //! A normalized layer feeds g\[l\] with Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] instead of Z[l] (see
 //! [`crate::normalization`]); batch norm normalizes with the mini-batch's μ and σ² in
 //! training passes, and with the running averages in evaluation.
 
 use crate::cache::{Cache, Eval, Train};
+use crate::conv::pool_unchecked;
 use crate::dropout::{Dropout, draw_mask};
 use crate::error::{AnnError, Result, shape_str};
+use crate::layer::LayerKind;
 use crate::network::Network;
 use crate::normalization::in_layer;
 use ndarray::{Array2, ArrayView2};
@@ -86,15 +91,20 @@ impl Network {
             masks: Vec::with_capacity(n),
             keep: Vec::with_capacity(n),
             normalization: Vec::with_capacity(n),
+            pool: Vec::with_capacity(n),
             mode: PhantomData,
         };
         // Evaluation passes have no masks; every training pass normalizes with the batch.
         let training = !matches!(masks, Masks::Off);
         for (i, layer) in self.layers().iter().enumerate() {
             let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
-            // Z[l] = W[l] A[l−1] + b[l]  (b broadcast over the m columns)
-            // (the product first, then + b: the order the fast path keeps, for the same bits)
-            let mut z = layer.w.dot(a_prev) + &layer.b;
+            let mut z = match &layer.kind {
+                // Z[l] = W[l] A[l−1] + b[l]  (b broadcast over the m columns)
+                // (the product first, then + b: the order the fast path keeps, for the same bits)
+                LayerKind::Dense => layer.w.dot(a_prev) + &layer.b,
+                // Z[l] = W[l] ⋆ A[l−1] + b[l]
+                LayerKind::Conv2d(conv) => conv.forward(layer.w.view(), layer.b.view(), a_prev.view()),
+            };
             let mut normalization = None;
             if let Some(norm) = &layer.normalization {
                 // Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l] takes the place of Z[l]
@@ -108,6 +118,13 @@ impl Network {
             }
             // A[l] = g[l](Z[l])
             let mut a = layer.activation.forward(z.view());
+            let mut pool = None;
+            if let Some((window, image)) = layer.pooling() {
+                // A[l] = maxpool(g[l](Z[l]))
+                let (pooled, winners) = pool_unchecked(&window, image, a.view());
+                a = pooled;
+                pool = Some(winners);
+            }
             let (keep, mask) = match &mut masks {
                 Masks::Off => (1.0, None),
                 Masks::Draw(dropout, rng) => {
@@ -126,6 +143,7 @@ impl Network {
             cache.masks.push(mask);
             cache.keep.push(keep);
             cache.normalization.push(normalization);
+            cache.pool.push(pool);
         }
         Ok(cache)
     }

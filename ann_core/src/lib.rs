@@ -14,6 +14,7 @@
 //! | the cache (Z, A, D) | [`cache`] |
 //! | losses J, the cost of a forward pass | [`loss`], [`cost`] |
 //! | backpropagation | [`backward`] |
+//! | convolution (cross-correlation), im2col, max pooling | [`conv`] (`loops.rs`, `im2col.rs`, `pool.rs`) |
 //! | inverted dropout | [`dropout`] |
 //! | normalization of a layer: batch norm, layer norm | [`normalization`] (`batchnorm.rs`, `layernorm.rs`) |
 //! | mini-batches | [`batch`] |
@@ -52,6 +53,7 @@ pub mod batch;
 pub mod cache;
 pub mod checkpoint;
 pub mod config;
+pub mod conv;
 pub mod cost;
 pub mod data;
 pub mod dropout;
@@ -84,6 +86,7 @@ pub use batch::{gather_columns, shuffled_batches};
 pub use cache::{Cache, Eval, Train};
 pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
 pub use config::{EarlyStopping, TrainConfig};
+pub use conv::{Conv2d, Conv2dConfig, Image, LayerSpec, MaxPool2d};
 pub use data::{
     DataView, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
 };
@@ -97,7 +100,7 @@ pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_
 pub use gradients::Gradients;
 pub use history::{History, StopReason};
 pub use init::Init;
-pub use layer::Layer;
+pub use layer::{Layer, LayerKind};
 pub use loss::Loss;
 pub use matrix_norm::frobenius;
 pub use metrics::{accuracy, confusion_matrix, misclassified};

@@ -5,9 +5,10 @@
 
 use crate::activation::Activation;
 use crate::cache::{Cache, Train};
+use crate::conv::{Image, LayerSpec};
 use crate::error::{AnnError, Result, check_finite, check_finite_matrix, shape_str};
 use crate::init::Init;
-use crate::layer::Layer;
+use crate::layer::{Layer, LayerKind};
 use crate::loss::Loss;
 use crate::metrics::{accuracy, labels_from_output};
 use crate::normalization::{NormalizationConfig, in_layer};
@@ -85,32 +86,66 @@ impl std::fmt::Debug for Network {
     }
 }
 
-/// The shapes chain: W[l] is (n_l, n_{l−1}) and not empty, b[l] is (n_l, 1).
+/// The shapes chain: W[l] is (n_l, n_{l−1}) and not empty, b[l] is (n_l, 1); a
+/// convolutional layer's geometry fits its W[l] and b[l], and its input is the image (or
+/// the number of rows) the layer before gives.
 fn check_chain(layers: &[Layer]) -> Result<()> {
     if layers.is_empty() {
         return Err(AnnError::InvalidArchitecture("the layer list is empty".into()));
     }
     for (i, layer) in layers.iter().enumerate() {
         let l = i + 1;
-        if layer.w.is_empty() {
-            return Err(AnnError::InvalidArchitecture(format!(
-                "W[{l}] is empty ({})",
-                shape_str(layer.w.shape())
-            )));
+        match &layer.kind {
+            LayerKind::Dense => {
+                if layer.w.is_empty() {
+                    return Err(AnnError::InvalidArchitecture(format!(
+                        "W[{l}] is empty ({})",
+                        shape_str(layer.w.shape())
+                    )));
+                }
+                if layer.b.dim() != (layer.w.nrows(), 1) {
+                    return Err(AnnError::ShapeMismatch {
+                        context: format!("b[{l}] of layer {l}"),
+                        expected: format!("({}, 1)", layer.w.nrows()),
+                        got: shape_str(layer.b.shape()),
+                    });
+                }
+            }
+            LayerKind::Conv2d(conv) => conv.check(layer.w.dim(), layer.b.dim(), l)?,
         }
-        if layer.b.dim() != (layer.w.nrows(), 1) {
-            return Err(AnnError::ShapeMismatch {
-                context: format!("b[{l}] of layer {l}"),
-                expected: format!("({}, 1)", layer.w.nrows()),
-                got: shape_str(layer.b.shape()),
-            });
-        }
-        if i > 0 && layer.w.ncols() != layers[i - 1].w.nrows() {
-            return Err(AnnError::ShapeMismatch {
-                context: format!("W[{l}] must take layer {}'s {} units", l - 1, layers[i - 1].w.nrows()),
-                expected: format!("({}, {})", layer.w.nrows(), layers[i - 1].w.nrows()),
-                got: shape_str(layer.w.shape()),
-            });
+        let Some(prev) = i.checked_sub(1).map(|p| &layers[p]) else { continue };
+        match (&layer.kind, prev.output_image()) {
+            (LayerKind::Conv2d(conv), Some(image)) if conv.input != image => {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("input image of convolutional layer {l} (the output of layer {})", l - 1),
+                    expected: image.to_string(),
+                    got: conv.input.to_string(),
+                });
+            }
+            (LayerKind::Conv2d(conv), _) if conv.input.len() != prev.units() => {
+                return Err(AnnError::ShapeMismatch {
+                    context: format!(
+                        "input image {} of convolutional layer {l} from layer {}'s {} units",
+                        conv.input,
+                        l - 1,
+                        prev.units()
+                    ),
+                    expected: format!("{} rows", prev.units()),
+                    got: format!("{} rows", conv.input.len()),
+                });
+            }
+            (LayerKind::Dense, image) if layer.w.ncols() != prev.units() => {
+                // after an image layer, the dense layer takes the flattened image
+                let given = image.map_or(format!("{} units", prev.units()), |im| {
+                    format!("{} units (its output image {im}, flattened)", prev.units())
+                });
+                return Err(AnnError::ShapeMismatch {
+                    context: format!("W[{l}] must take layer {}'s {given}", l - 1),
+                    expected: format!("({}, {})", layer.w.nrows(), prev.units()),
+                    got: shape_str(layer.w.shape()),
+                });
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -192,6 +227,86 @@ impl Network {
         Self::from_layers(layers, loss)
     }
 
+    /// Builds a convolutional network on `input` images (X is (C·H·W, m), one image per
+    /// column): `layers` in order, each [`LayerSpec::Conv2d`] on the image the layer before
+    /// gives, each [`LayerSpec::Dense`] on the rows of the layer before (a flattened image
+    /// after a convolutional layer). The last layer is dense with `task`'s output activation
+    /// and loss, the others use `hidden`. W[l] is drawn by `init` (a filter's fan-in is C·k·k)
+    /// with a ChaCha8 RNG seeded by `seed`, layer after layer; b[l] = 0.
+    ///
+    /// ```
+    /// use ann_core::prelude::*;
+    /// // 1×28×28 → 8 filters 5×5, padding 2, 2×2 pooling → 8×14×14 → 10 classes
+    /// let net = Network::convolutional(
+    ///     Image::new(1, 28, 28),
+    ///     &[Conv2dConfig::new(8, 5).padding(2).pool(2).into(), LayerSpec::Dense(10)],
+    ///     Activation::Relu,
+    ///     Task::MultiClass,
+    ///     Init::He,
+    ///     7,
+    /// )?;
+    /// assert_eq!(net.sizes(), vec![784, 8 * 14 * 14, 10]);
+    /// assert_eq!(net.layers()[0].w.dim(), (8, 25));
+    /// assert_eq!(net.num_params(), (8 * 25 + 8) + (10 * 1568 + 10));
+    /// # Ok::<(), AnnError>(())
+    /// ```
+    pub fn convolutional(
+        input: Image,
+        layers: &[LayerSpec],
+        hidden: Activation,
+        task: Task,
+        init: Init,
+        seed: u64,
+    ) -> Result<Self> {
+        let (out, loss) = task.output();
+        if !matches!(layers.last(), Some(LayerSpec::Dense(_))) {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "the last layer is the output layer and must be dense, got {:?}",
+                layers.last()
+            )));
+        }
+        if let Init::Random { scale } = init
+            && !(scale.is_finite() && scale > 0.0)
+        {
+            return Err(crate::error::bad_hyper("init scale", scale, "must be finite and > 0"));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut image = Some(input);
+        let mut rows = input.len();
+        let mut built = Vec::with_capacity(layers.len());
+        for (i, spec) in layers.iter().enumerate() {
+            let l = i + 1;
+            let activation = if l == layers.len() { out } else { hidden };
+            let layer = match *spec {
+                LayerSpec::Conv2d(config) => {
+                    let Some(on) = image else {
+                        return Err(AnnError::InvalidArchitecture(format!(
+                            "convolutional layer {l} follows dense layer {}, whose {rows} units are not an image",
+                            l - 1
+                        )));
+                    };
+                    let conv = config.on(on);
+                    conv.check_geometry(&format!("convolutional layer {l}"))?;
+                    if config.filters == 0 {
+                        return Err(AnnError::InvalidArchitecture(format!("convolutional layer {l} has 0 filters")));
+                    }
+                    let w = init.weights(config.filters, conv.patch_len(), &mut rng);
+                    Layer::conv(w, Array2::zeros((config.filters, 1)), activation, conv)
+                }
+                LayerSpec::Dense(units) => {
+                    if units == 0 {
+                        return Err(AnnError::InvalidArchitecture(format!("dense layer {l} has 0 units")));
+                    }
+                    Layer::new(init.weights(units, rows, &mut rng), Array2::zeros((units, 1)), activation)
+                }
+            };
+            image = layer.output_image();
+            rows = layer.units();
+            built.push(layer);
+        }
+        Self::from_layers(built, loss)
+    }
+
     /// Assembles a network from explicit layers (e.g. hand-written weights for a golden
     /// test), checking that shapes chain: W[l] is (n_l, n_{l−1}), b[l] is (n_l, 1).
     pub fn from_layers(layers: Vec<Layer>, loss: Loss) -> Result<Self> {
@@ -201,6 +316,13 @@ impl Network {
             check_finite(layer.w.iter().chain(layer.b.iter()), &format!("W[{l}] or b[{l}]"))?;
             layer.activation.validate().map_err(|e| in_layer(e, l))?;
             if let Some(norm) = &layer.normalization {
+                if let LayerKind::Conv2d(_) = layer.kind {
+                    return Err(AnnError::InvalidArchitecture(format!(
+                        "layer {l} is convolutional: a {} of image layers is not supported (it \
+                         would normalize each pixel of each channel on its own)",
+                        norm.kind().name()
+                    )));
+                }
                 if l == layers.len() {
                     return Err(AnnError::InvalidArchitecture(format!(
                         "{} is for hidden layers; layer {l} is the output layer",
@@ -237,6 +359,12 @@ impl Network {
     /// ```
     pub fn with_normalization(mut self, config: impl NormalizationConfig) -> Result<Self> {
         let hidden = self.layers.len() - 1;
+        if let Some(i) = self.layers[..hidden].iter().position(|l| l.kind != LayerKind::Dense) {
+            return Err(AnnError::InvalidArchitecture(format!(
+                "layer {} is convolutional: normalizing image layers is not supported",
+                i + 1
+            )));
+        }
         for (i, layer) in self.layers[..hidden].iter_mut().enumerate() {
             layer.normalization = Some(config.build(layer.units()).map_err(|e| in_layer(e, i + 1))?);
         }
@@ -311,7 +439,19 @@ impl Network {
             })
             .collect();
         let norms = if norms.is_empty() { String::new() } else { format!(", {}", norms.join(", ")) };
-        format!("sizes {:?}, activations [{}]{norms}, {}", self.sizes(), acts.join(", "), self.loss.name())
+        let convs: Vec<String> = (self.layers.iter().enumerate())
+            .filter_map(|(i, l)| match &l.kind {
+                LayerKind::Dense => None,
+                LayerKind::Conv2d(c) => Some(format!("layer {}: {}", i + 1, c.describe(l.w.nrows()))),
+            })
+            .collect();
+        let convs = if convs.is_empty() { String::new() } else { format!(", {}", convs.join(", ")) };
+        format!(
+            "sizes {:?}, activations [{}]{convs}{norms}, {}",
+            self.sizes(),
+            acts.join(", "),
+            self.loss.name()
+        )
     }
 
     /// The layers; `layers()[l − 1]` is layer l.

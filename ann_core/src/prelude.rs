@@ -17,6 +17,7 @@
 pub use crate::activation::Activation;
 pub use crate::batch::{gather_columns, shuffled_batches};
 pub use crate::config::{EarlyStopping, TrainConfig};
+pub use crate::conv::{Conv2dConfig, Image, LayerSpec};
 pub use crate::data::{
     DataView, Dataset, blobs, circles, digits, noisy_sine, spirals, train_test_split, two_moons, xor,
 };

@@ -65,6 +65,7 @@ impl Slot {
                 a: per_layer(),
                 masks: vec![None; l],
                 keep: vec![1.0; l],
+                pool: vec![None; l],
                 mode: PhantomData,
             },
             y: Array2::zeros((sizes[l], cols)),

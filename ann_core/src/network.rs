@@ -117,7 +117,10 @@ fn check_chain(layers: &[Layer]) -> Result<()> {
         match (&layer.kind, prev.output_image()) {
             (LayerKind::Conv2d(conv), Some(image)) if conv.input != image => {
                 return Err(AnnError::ShapeMismatch {
-                    context: format!("input image of convolutional layer {l} (the output of layer {})", l - 1),
+                    context: format!(
+                        "input image of convolutional layer {l} (the output of layer {})",
+                        l - 1
+                    ),
                     expected: image.to_string(),
                     got: conv.input.to_string(),
                 });
@@ -286,9 +289,11 @@ impl Network {
                         )));
                     };
                     let conv = config.on(on);
-                    conv.check_geometry(&format!("convolutional layer {l}"))?;
+                    conv.check_geometry(|| format!("convolutional layer {l}"))?;
                     if config.filters == 0 {
-                        return Err(AnnError::InvalidArchitecture(format!("convolutional layer {l} has 0 filters")));
+                        return Err(AnnError::InvalidArchitecture(format!(
+                            "convolutional layer {l} has 0 filters"
+                        )));
                     }
                     let w = init.weights(config.filters, conv.patch_len(), &mut rng);
                     Layer::conv(w, Array2::zeros((config.filters, 1)), activation, conv)
@@ -531,9 +536,12 @@ impl Network {
         check_finite_matrix(x, what)
     }
 
-    /// Ŷ = A[L] in eval mode (no dropout; batch norm with the running statistics).
+    /// Ŷ = A[L] in eval mode (no dropout; batch norm with the running statistics): the
+    /// output of [`Network::forward`], with its bits, computed chunk by chunk of columns by
+    /// the fast path, which keeps no cache, so a big data set needs little memory.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
-        Ok(self.forward(x)?.into_output())
+        self.check_input(x, "input X")?;
+        crate::fast::predict(self, x)
     }
 
     /// Class labels: for one output unit, 1 if A[L] > 0.5 else 0; for several,

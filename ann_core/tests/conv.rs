@@ -46,7 +46,8 @@ fn cross_correlation_by_hand_does_not_flip_the_filter() {
 
 #[test]
 fn output_size_is_h_plus_2p_minus_k_over_s_plus_1() {
-    for (h, k, s, p) in [(28, 5, 1, 2), (28, 5, 1, 0), (7, 3, 2, 1), (9, 3, 2, 0), (6, 1, 1, 0), (5, 5, 1, 2)] {
+    for (h, k, s, p) in [(28, 5, 1, 2), (28, 5, 1, 0), (7, 3, 2, 1), (9, 3, 2, 0), (6, 1, 1, 0), (5, 5, 1, 2)]
+    {
         let conv = geometry(2, h, h + 2 * s, k, s, p);
         let out = conv.conv_output(3);
         assert_eq!(out.height, (h + 2 * p - k) / s + 1);
@@ -72,7 +73,8 @@ fn the_im2col_products_agree_with_the_loops() {
     for (n, &(c, h, w, f, k, s, p)) in GEOMETRIES.iter().enumerate() {
         let conv = geometry(c, h, w, k, s, p);
         let seed = 10 * n as u64;
-        let (wts, b, x) = (uniform((f, c * k * k), seed), uniform((f, 1), seed + 1), uniform((c * h * w, 3), seed + 2));
+        let (wts, b, x) =
+            (uniform((f, c * k * k), seed), uniform((f, 1), seed + 1), uniform((c * h * w, 3), seed + 2));
         let z_loops = conv_forward_loops(&conv, wts.view(), b.view(), x.view()).unwrap();
         let z = conv.forward(wts.view(), b.view(), x.view());
         assert!(max_diff(&z, &z_loops) < 1e-12, "{:?}", (c, h, w, f, k, s, p));
@@ -91,7 +93,10 @@ fn im2col_copies_each_patch_and_col2im_adds_back() {
     let image = Array1::from_iter((1..=9).map(f64::from));
     let cols = im2col(&conv, image.view()).unwrap();
     // column y·W′ + x is the patch at (y, x); row (c·k + i)·k + j its pixel (i, j)
-    assert_eq!(cols, array![[1.0, 2.0, 4.0, 5.0], [2.0, 3.0, 5.0, 6.0], [4.0, 5.0, 7.0, 8.0], [5.0, 6.0, 8.0, 9.0]]);
+    assert_eq!(
+        cols,
+        array![[1.0, 2.0, 4.0, 5.0], [2.0, 3.0, 5.0, 6.0], [4.0, 5.0, 7.0, 8.0], [5.0, 6.0, 8.0, 9.0]]
+    );
     // each pixel is counted once per patch that holds it
     let counts = col2im(&conv, Array2::ones((4, 4)).view()).unwrap();
     assert_eq!(counts, array![1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
@@ -102,7 +107,9 @@ fn im2col_copies_each_patch_and_col2im_adds_back() {
 #[test]
 fn max_pooling_by_hand_with_a_tie_to_the_first_pixel() {
     // one 1×4×4 image: windows 2×2; the top-left window has a tie (5 at (0, 1) and (1, 0))
-    let g = Array2::from_shape_vec((16, 1), vec![1., 5., 2., 0., 5., 3., 7., 7., 0., 0., 9., 1., 0., 0., 1., 9.]).unwrap();
+    let g =
+        Array2::from_shape_vec((16, 1), vec![1., 5., 2., 0., 5., 3., 7., 7., 0., 0., 9., 1., 0., 0., 1., 9.])
+            .unwrap();
     let (a, cache) = max_pool_forward(&MaxPool2d::new(2), Image::new(1, 4, 4), g.view()).unwrap();
     assert_eq!(a, array![[5.0], [7.0], [0.0], [9.0]]);
     assert_eq!(cache.argmax, array![[1], [6], [8], [10]]);
@@ -166,7 +173,13 @@ fn near_a_kink(net: &Network, x: &Array2<f64>, gap: f64) -> bool {
     })
 }
 
-fn assert_gradients_check(net: &Network, x: &Array2<f64>, y: &Array2<f64>, lambda: f64, d: Option<FrozenDropout<'_>>) {
+fn assert_gradients_check(
+    net: &Network,
+    x: &Array2<f64>,
+    y: &Array2<f64>,
+    lambda: f64,
+    d: Option<FrozenDropout<'_>>,
+) {
     let report = gradient_check(net, x.view(), y.view(), lambda, 1e-6, d).unwrap();
     assert_eq!(report.tensors.len(), 2 * net.num_layers());
     assert!(report.passes(1e-7), "{}\n{report}", net.architecture());
@@ -207,7 +220,8 @@ fn strides_paddings_channels_and_stacked_convolutions_pass_the_gradient_check() 
             Image::new(1, 7, 7),
             vec![
                 Conv2dConfig::new(2, 3).stride(2).into(),
-                Conv2dConfig { pool: Some(MaxPool2d { window: 2, stride: 1 }), ..Conv2dConfig::new(2, 1) }.into(),
+                Conv2dConfig { pool: Some(MaxPool2d { window: 2, stride: 1 }), ..Conv2dConfig::new(2, 1) }
+                    .into(),
                 LayerSpec::Dense(3),
             ],
         ),
@@ -226,8 +240,7 @@ fn strides_paddings_channels_and_stacked_convolutions_pass_the_gradient_check() 
 #[test]
 fn frozen_dropout_on_the_feature_maps_passes_the_gradient_check() {
     let input = Image::new(2, 6, 6);
-    let specs =
-        [Conv2dConfig::new(3, 3).padding(1).pool(2).into(), LayerSpec::Dense(5), LayerSpec::Dense(1)];
+    let specs = [Conv2dConfig::new(3, 3).padding(1).pool(2).into(), LayerSpec::Dense(5), LayerSpec::Dense(1)];
     let x = uniform((input.len(), 4), 3);
     let net = (0..20)
         .map(|s| cnn(input, &specs, Activation::Relu, Task::Binary, 900 + s))
@@ -244,7 +257,8 @@ fn frozen_dropout_on_the_feature_maps_passes_the_gradient_check() {
 #[test]
 fn a_planted_bug_in_the_filter_gradient_is_caught() {
     let input = Image::new(1, 5, 5);
-    let net = cnn(input, &[Conv2dConfig::new(2, 3).into(), LayerSpec::Dense(1)], Activation::Tanh, Task::Binary, 3);
+    let net =
+        cnn(input, &[Conv2dConfig::new(2, 3).into(), LayerSpec::Dense(1)], Activation::Tanh, Task::Binary, 3);
     let x = uniform((input.len(), 3), 4);
     let y = binary_labels(3);
     let numeric = numerical_gradients(&net, x.view(), y.view(), 0.0, 1e-6, None).unwrap();
@@ -272,7 +286,10 @@ fn a_convolutional_network_is_saved_and_loaded_bit_for_bit() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(loaded, net);
     assert_eq!(loaded.architecture(), net.architecture());
-    assert!(net.architecture().contains("1×8×8 → 4 filters 3×3, stride 1, padding 1 → 4×8×8, max pool 2×2 stride 2 → 4×4×4"));
+    assert!(
+        net.architecture()
+            .contains("1×8×8 → 4 filters 3×3, stride 1, padding 1 → 4×8×8, max pool 2×2 stride 2 → 4×4×4")
+    );
     let x = uniform((64, 5), 2);
     assert_eq!(loaded.predict_proba(x.view()).unwrap(), net.predict_proba(x.view()).unwrap());
 }
@@ -287,7 +304,10 @@ fn shapes_that_do_not_fit_are_errors_naming_the_layer() {
     let dense = LayerSpec::Dense(3);
     // a kernel larger than the padded input
     let e = build(Image::new(1, 4, 4), &[Conv2dConfig::new(2, 7).padding(1).into(), dense]);
-    assert!(e.contains("convolutional layer 1") && e.contains("7-wide window") && e.contains("padded 6"), "{e}");
+    assert!(
+        e.contains("convolutional layer 1") && e.contains("7-wide window") && e.contains("padded 6"),
+        "{e}"
+    );
     // a stride of 0
     let e = build(Image::new(1, 4, 4), &[Conv2dConfig::new(2, 3).stride(0).into(), dense]);
     assert!(e.contains("stride 0"), "{e}");
@@ -310,7 +330,12 @@ fn shapes_that_do_not_fit_are_errors_naming_the_layer() {
         Layer::new(Array2::zeros((3, 9)), Array2::zeros((3, 1)), Activation::Softmax),
     ];
     let e = Network::from_layers(layers, Loss::CrossEntropy).unwrap_err().to_string();
-    assert!(e.contains("W[2]") && e.contains("8 units (its output image 2×2×2, flattened)") && e.contains("(3, 9)"), "{e}");
+    assert!(
+        e.contains("W[2]")
+            && e.contains("8 units (its output image 2×2×2, flattened)")
+            && e.contains("(3, 9)"),
+        "{e}"
+    );
     // filters of the wrong size, a bias per position instead of per filter
     let bad_w = vec![
         Layer::conv(Array2::zeros((2, 8)), Array2::zeros((2, 1)), Activation::Relu, conv),
@@ -339,12 +364,22 @@ fn shapes_that_do_not_fit_are_errors_naming_the_layer() {
     let e = net.clone().with_normalization(BatchNormConfig::default()).unwrap_err().to_string();
     assert!(e.contains("layer 1 is convolutional"), "{e}");
     // the loops check their arguments too
-    let e = conv_forward_loops(&conv, Array2::zeros((2, 9)).view(), Array2::zeros((2, 1)).view(), Array2::zeros((15, 1)).view())
-        .unwrap_err()
-        .to_string();
+    let e = conv_forward_loops(
+        &conv,
+        Array2::zeros((2, 9)).view(),
+        Array2::zeros((2, 1)).view(),
+        Array2::zeros((15, 1)).view(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("(16, m ≥ 1)") && e.contains("(15, 1)"), "{e}");
-    let e = conv_backward_loops(&conv, Array2::zeros((2, 9)).view(), Array2::zeros((16, 1)).view(), Array2::zeros((8, 1)).view())
-        .unwrap_err()
-        .to_string();
+    let e = conv_backward_loops(
+        &conv,
+        Array2::zeros((2, 9)).view(),
+        Array2::zeros((16, 1)).view(),
+        Array2::zeros((8, 1)).view(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("dZ") && e.contains("(32, 1)"), "{e}");
 }

@@ -15,7 +15,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 /// The patches of one image `a` (C·H·W entries): cols (C·k·k, H′·W′), row (c·k + i)·k + j
 /// (the order of a filter's entries in W's rows), column y·W′ + x.
 pub fn im2col(conv: &Conv2d, a: ArrayView1<f64>) -> Result<Array2<f64>> {
-    conv.check_geometry("the convolution")?;
+    conv.check_geometry(|| "the convolution".into())?;
     if a.len() != conv.input.len() {
         return Err(AnnError::ShapeMismatch {
             context: format!("the image to cut into patches ({})", conv.input),
@@ -53,11 +53,14 @@ pub(crate) fn im2col_unchecked(conv: &Conv2d, a: ArrayView1<f64>) -> Array2<f64>
 /// entry added to the pixel [`im2col`] copied it from (rows in order, then positions),
 /// entries from the padding dropped. Returns dA (C·H·W entries).
 pub fn col2im(conv: &Conv2d, dcols: ArrayView2<f64>) -> Result<Array1<f64>> {
-    conv.check_geometry("the convolution")?;
+    conv.check_geometry(|| "the convolution".into())?;
     let out = conv.conv_output(1);
     if dcols.dim() != (conv.patch_len(), out.height * out.width) {
         return Err(AnnError::ShapeMismatch {
-            context: format!("the patches' gradient dcols (C·k·k, H′·W′) of the convolution of a {}", conv.input),
+            context: format!(
+                "the patches' gradient dcols (C·k·k, H′·W′) of the convolution of a {}",
+                conv.input
+            ),
             expected: shape_str(&[conv.patch_len(), out.height * out.width]),
             got: shape_str(dcols.shape()),
         });

@@ -29,8 +29,8 @@ fn padded(a: ArrayView2<f64>, input: Image, p: usize, c: usize, h: usize, w: usi
 /// (F·H′·W′, m) where given.
 fn check(conv: &Conv2d, w: ArrayView2<f64>, b: Option<ArrayView2<f64>>, a: ArrayView2<f64>) -> Result<()> {
     let b_dim = b.map_or((w.nrows(), 1), |b| b.dim());
-    conv.check_geometry("the convolution")?;
-    conv.check_params(w.dim(), b_dim, "W", "b")?;
+    conv.check_geometry(|| "the convolution".into())?;
+    conv.check_params(w.dim(), b_dim, || "W".into(), || "b".into())?;
     if a.nrows() != conv.input.len() || a.ncols() == 0 {
         return Err(AnnError::ShapeMismatch {
             context: format!("input images ({}, one per column)", conv.input),
@@ -65,7 +65,8 @@ pub fn conv_forward_loops(
                     for c in 0..input.channels {
                         for i in 0..k {
                             for jj in 0..k {
-                                sum += filters[[f, c, i, jj]] * padded(a, input, p, c, y * s + i, x * s + jj, j);
+                                sum +=
+                                    filters[[f, c, i, jj]] * padded(a, input, p, c, y * s + i, x * s + jj, j);
                             }
                         }
                     }

@@ -141,7 +141,12 @@ impl Conv2d {
         );
         match self.pool {
             None => conv,
-            Some(p) => format!("{conv}, max pool {w}×{w} stride {} → {}", p.stride, self.output(filters), w = p.window),
+            Some(p) => format!(
+                "{conv}, max pool {w}×{w} stride {} → {}",
+                p.stride,
+                self.output(filters),
+                w = p.window
+            ),
         }
     }
 
@@ -178,20 +183,30 @@ impl Conv2d {
 
     /// Checks the geometry and the shapes of W[l] (F, C·k·k) and b[l] (F, 1) of layer `l`.
     pub fn check(&self, w: (usize, usize), b: (usize, usize), l: usize) -> Result<()> {
-        self.check_geometry(&format!("convolutional layer {l}"))?;
-        self.check_params(w, b, &format!("W[{l}] of convolutional layer {l}"), &format!("b[{l}] of convolutional layer {l}"))
+        // The names are only formatted for an error: a valid check (every training step
+        // makes one) allocates nothing.
+        self.check_geometry(|| format!("convolutional layer {l}"))?;
+        self.check_params(
+            w,
+            b,
+            || format!("W[{l}] of convolutional layer {l}"),
+            || format!("b[{l}] of convolutional layer {l}"),
+        )
     }
 
     /// The geometry alone: the kernel fits the padded image, the stride and the pooling
     /// cover it exactly. `name` names the layer in the error.
-    pub(crate) fn check_geometry(&self, name: &str) -> Result<()> {
+    pub(crate) fn check_geometry(&self, name: impl Fn() -> String) -> Result<()> {
         let Image { channels, height, width } = self.input;
-        let bad = |what: String| AnnError::InvalidArchitecture(format!("{name}: {what}"));
+        let bad = |what: String| AnnError::InvalidArchitecture(format!("{}: {what}", name()));
         if channels == 0 || height == 0 || width == 0 {
             return Err(bad(format!("the input image {} is empty", self.input)));
         }
         if self.kernel == 0 || self.stride == 0 {
-            return Err(bad(format!("kernel size {} and stride {} must be at least 1", self.kernel, self.stride)));
+            return Err(bad(format!(
+                "kernel size {} and stride {} must be at least 1",
+                self.kernel, self.stride
+            )));
         }
         for (side, len) in [("height", height), ("width", width)] {
             out_len(len, self.kernel, self.stride, self.padding).map_err(|why| {
@@ -212,10 +227,16 @@ impl Conv2d {
     }
 
     /// W (F, C·k·k) with F ≥ 1 and b (F, 1), named `w_name` and `b_name` in the error.
-    pub(crate) fn check_params(&self, w: (usize, usize), b: (usize, usize), w_name: &str, b_name: &str) -> Result<()> {
+    pub(crate) fn check_params(
+        &self,
+        w: (usize, usize),
+        b: (usize, usize),
+        w_name: impl Fn() -> String,
+        b_name: impl Fn() -> String,
+    ) -> Result<()> {
         if w.0 == 0 || w.1 != self.patch_len() {
             return Err(AnnError::ShapeMismatch {
-                context: format!("{w_name} (F filters of C·k·k)"),
+                context: format!("{} (F filters of C·k·k)", w_name()),
                 expected: format!(
                     "(F ≥ 1, {}·{}·{} = {})",
                     self.input.channels,
@@ -228,7 +249,7 @@ impl Conv2d {
         }
         if b != (w.0, 1) {
             return Err(AnnError::ShapeMismatch {
-                context: format!("{b_name} (one bias per filter)"),
+                context: format!("{} (one bias per filter)", b_name()),
                 expected: format!("({}, 1)", w.0),
                 got: shape_str(&[b.0, b.1]),
             });

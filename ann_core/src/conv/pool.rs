@@ -86,7 +86,11 @@ impl MaxPool2d {
 
 /// Max pooling of `g` (C·H′·W′, m), one `input` image per column: returns A (C·H″·W″, m)
 /// and the arg-max of every window for the backward step.
-pub fn max_pool_forward(pool: &MaxPool2d, input: Image, g: ArrayView2<f64>) -> Result<(Array2<f64>, PoolCache)> {
+pub fn max_pool_forward(
+    pool: &MaxPool2d,
+    input: Image,
+    g: ArrayView2<f64>,
+) -> Result<(Array2<f64>, PoolCache)> {
     pool.check(input).map_err(AnnError::InvalidArchitecture)?;
     if g.nrows() != input.len() || g.ncols() == 0 {
         return Err(AnnError::ShapeMismatch {

@@ -23,6 +23,14 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// and [784, 256, 128, 10] with batches of 128).
 pub(crate) const DIRECT_MAX_WORK: usize = 1 << 21;
 
+/// A products whose A has at most this many rows and entries take the direct kernel at any
+/// size when B's rows are contiguous: A stays in the core's cache while B streams through
+/// once, so packing B (a copy of all of it) would only add memory traffic. These are the
+/// products of a convolutional layer, W (F × C·k·k) times the patch matrix and Wᵀ times dZ,
+/// whose B has hundreds of thousands of columns.
+const STREAM_MAX_ROWS: usize = 64;
+const STREAM_MAX_A: usize = 1 << 15;
+
 /// C = A B (C is overwritten). Shapes must agree: A (m × k), B (k × n), C (m × n).
 /// `scratch` holds a row-major copy of B when B's rows are not contiguous; it grows to the
 /// largest such B and is then reused, so steady-state training does not allocate. `split`:
@@ -36,12 +44,37 @@ pub(crate) fn matmul_into(
 ) {
     debug_assert_eq!(a.ncols(), b.nrows());
     debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
+    let contiguous_rows = |x: &ArrayView2<f64>| x.strides()[1] == 1 || x.ncols() <= 1;
+    #[cfg(target_arch = "x86_64")]
+    if a.nrows() <= STREAM_MAX_ROWS
+        && a.len() <= STREAM_MAX_A
+        && contiguous_rows(&b)
+        && (c.strides()[1] == 1 || c.ncols() <= 1)
+        && std::arch::is_x86_feature_detected!("avx512f")
+    {
+        let work = a.nrows() * b.ncols() * a.ncols();
+        if split && work >= SPLIT_MIN_WORK && super::threads::cores() >= 2 && b.ncols() >= 64 {
+            // Left columns of C here, right ones on another core: each entry is computed
+            // exactly as in one call.
+            let mid = (b.ncols() / 2).next_multiple_of(32);
+            let (b_left, b_right) = b.split_at(ndarray::Axis(1), mid);
+            let (c_left, c_right) = c.split_at(ndarray::Axis(1), mid);
+            // SAFETY (both): AVX-512F is available; shapes agree; B's and C's rows are contiguous.
+            super::threads::join(
+                || unsafe { avx512::ab(a, b_left, c_left) },
+                || unsafe { avx512::ab(a, b_right, c_right) },
+            );
+        } else {
+            // SAFETY: as above.
+            unsafe { avx512::ab(a, b, c) };
+        }
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if a.nrows() * b.ncols() * a.ncols() <= DIRECT_MAX_WORK
         && (c.strides()[1] == 1 || c.ncols() <= 1)
         && std::arch::is_x86_feature_detected!("avx512f")
     {
-        let contiguous_rows = |x: &ArrayView2<f64>| x.strides()[1] == 1 || x.ncols() <= 1;
         // SAFETY (all three): AVX-512F is available; shapes agree; the rows of the second
         // factor and of the product are contiguous.
         if contiguous_rows(&b) {

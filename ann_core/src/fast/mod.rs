@@ -10,7 +10,8 @@
 //! | what | where | used by |
 //! |---|---|---|
 //! | a training step's buffers, allocated once and filled in place (`Workspace`) | `workspace.rs` | the training loop |
-//! | the whole data set evaluated in chunks, on two cores when it is big | `evaluate.rs` | the training loop |
+//! | the whole data set evaluated in chunks, on two cores when it is big | `evaluate.rs` | the training loop, [`Network::predict_proba`](crate::Network::predict_proba) |
+//! | a convolution's patch matrix (im2col) and its gradient (col2im) for a whole batch, max pooling | `conv.rs` | the two above |
 //! | small matrix products from the arrays themselves (AVX-512 register tiles) | `matmul.rs` | the two above |
 //! | Z += b and A = g(Z) ⊙ D / keep_prob fused per layer for every element-wise g; dZ in place; batch gathering; dropout masks | `kernels.rs` | the two above |
 //! | element-wise loops compiled for the CPU's widest vectors | `simd.rs` | all of these |
@@ -31,6 +32,7 @@
 //! [`Loss::cost`](crate::Loss::cost) sums it. The tests compare both paths bit for bit on
 //! random networks. `ANN_CORE_THREADS=1` keeps everything on one core.
 
+mod conv;
 mod evaluate;
 mod kernels;
 mod matmul;
@@ -40,6 +42,15 @@ pub(crate) mod update;
 mod workspace;
 
 pub(crate) use workspace::Workspace;
+
+/// Ŷ = A[L] of `net` for the columns of `x` (checked against the network) in eval mode,
+/// chunk by chunk: the bits of `Network::forward`'s output.
+pub(crate) fn predict(
+    net: &crate::Network,
+    x: ndarray::ArrayView2<'_, f64>,
+) -> crate::Result<ndarray::Array2<f64>> {
+    Workspace::new(net, 1)?.predict_unchecked(net, x)
+}
 
 #[cfg(test)]
 mod tests;

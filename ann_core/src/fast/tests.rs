@@ -14,7 +14,40 @@ fn max_diff(a: ArrayView2<f64>, b: ArrayView2<f64>) -> f64 {
     a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
-/// A random network: 1-3 hidden layers of random width and activation, a random task.
+/// A random convolutional network: a random image, 1-2 convolutional layers (kernel 1, 3 or
+/// 5, stride 1 or 2, padding 0-2, pooling or not), 0-1 dense hidden layers; redrawn until the
+/// shapes fit.
+fn random_cnn(rng: &mut ChaCha8Rng, task: Task, n_out: usize) -> Network {
+    loop {
+        let image = Image::new(rng.random_range(1..4), rng.random_range(3..11), rng.random_range(3..11));
+        let mut specs: Vec<LayerSpec> = (0..rng.random_range(1..3))
+            .map(|_| {
+                let conv = Conv2dConfig::new(rng.random_range(1..5), [1, 3, 5][rng.random_range(0..3)])
+                    .stride(rng.random_range(1..3))
+                    .padding(rng.random_range(0..3));
+                match rng.random_range(0..3) {
+                    0 => conv.pool(2),
+                    1 => Conv2dConfig { pool: Some(MaxPool2d { window: 2, stride: 1 }), ..conv },
+                    _ => conv,
+                }
+                .into()
+            })
+            .collect();
+        if rng.random_range(0..2) == 0 {
+            specs.push(LayerSpec::Dense(rng.random_range(1..8)));
+        }
+        specs.push(LayerSpec::Dense(n_out));
+        let hidden = Activation::ALL[rng.random_range(0..Activation::ALL.len())];
+        if let Ok(net) =
+            Network::convolutional(image, &specs, hidden, task, Init::Xavier, rng.random_range(0..1000))
+        {
+            return net;
+        }
+    }
+}
+
+/// A random network: 1-3 hidden layers of random width and activation, or a random
+/// convolutional network; a random task.
 fn random_case(rng: &mut ChaCha8Rng) -> (Network, Array2<f64>, Array2<f64>) {
     let hidden_layers = rng.random_range(1..4);
     let n_x = rng.random_range(1..9);
@@ -34,14 +67,16 @@ fn random_case(rng: &mut ChaCha8Rng) -> (Network, Array2<f64>, Array2<f64>) {
             .unwrap();
     let m = [1, 2, 7, 33][rng.random_range(0..4)];
     // A normalization on the hidden layers of some cases (batch norm needs 2 examples, layer
-    // norm 2 units).
-    let net = match rng.random_range(0..4) {
+    // norm 2 units); a convolutional network instead in others.
+    let net = match rng.random_range(0..5) {
         1 if m >= 2 => net.with_normalization(BatchNormConfig::default()).unwrap(),
         3 if sizes[1..sizes.len() - 1].iter().all(|&n| n >= 2) => {
             net.with_normalization(LayerNormConfig::default()).unwrap()
         }
+        4 => random_cnn(rng, task, n_out),
         _ => net,
     };
+    let n_x = net.input_size();
     let x = Array2::from_shape_simple_fn((n_x, m), || rng.random_range(-2.0..2.0));
     let labels: Vec<usize> = (0..m).map(|_| rng.random_range(0..n_out.max(2))).collect();
     let y = match task {
@@ -64,8 +99,10 @@ fn loaded(net: &Network, x: &Array2<f64>, y: &Array2<f64>) -> Workspace {
 fn fast_forward_and_backward_match_the_reference_on_random_networks() {
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let mut worst = 0.0f64;
+    let mut convolutional = 0;
     for case in 0..200 {
         let (mut net, x, y) = random_case(&mut rng);
+        convolutional += net.layers().iter().any(|l| l.kind != LayerKind::Dense) as usize;
         // Non-zero biases, so that Z[l] is not just W A.
         for layer in net.layers_mut() {
             layer.b.mapv_inplace(|_| rng.random_range(-0.5..0.5));
@@ -110,7 +147,9 @@ fn fast_forward_and_backward_match_the_reference_on_random_networks() {
         assert_eq!(fast_grads, &grads, "case {case}: {}", net.architecture());
         assert!(worst <= TOL, "case {case}: forward differs by {worst}");
     }
-    eprintln!("largest |fast − reference| over 200 random networks: {worst:e}");
+    eprintln!(
+        "largest |fast − reference| over 200 random networks ({convolutional} convolutional): {worst:e}"
+    );
 }
 
 /// A wide layer (products big enough for the matrix backend's multi-threaded path in the
@@ -181,7 +220,16 @@ fn fit_equals_the_reference_loop() {
     let (sine_x, sine_y) = noisy_sine(300, 0.1, 2).unwrap();
     let plain = Network::new(&[2, 16, 8, 1], Activation::Relu, Task::Binary, Init::He, 6).unwrap();
     let sine = Network::new(&[1, 16, 8, 1], Activation::Tanh, Task::Regression, Init::Xavier, 6).unwrap();
+    // A convolutional network on 300 of the 8×8 digits: 4 filters 3×3, pooled to 4×4×4, 10 classes.
+    let digits = digits().unwrap();
+    let digits_x = digits.x.slice(ndarray::s![.., ..300]).mapv(|p| p / 16.0);
+    let digits_y = digits.targets(Task::MultiClass).slice(ndarray::s![.., ..300]).to_owned();
+    let specs = [Conv2dConfig::new(4, 3).padding(1).pool(2).into(), LayerSpec::Dense(10)];
+    let cnn =
+        Network::convolutional(Image::new(1, 8, 8), &specs, Activation::Relu, Task::MultiClass, Init::He, 2)
+            .unwrap();
     let cases = [
+        (cnn, digits_x.view(), digits_y.view()),
         (plain.clone(), x.view(), y.view()),
         (plain.clone().with_normalization(BatchNormConfig::default()).unwrap(), x.view(), y.view()),
         (plain.with_normalization(LayerNormConfig::default()).unwrap(), x.view(), y.view()),
@@ -271,6 +319,50 @@ fn chunked_evaluation_has_the_bits_of_evaluate() {
         assert_eq!(loss.to_bits(), ref_loss.to_bits(), "{task:?}");
         assert_eq!(acc, ref_acc, "{task:?}");
     }
+}
+
+/// A convolutional network's evaluation runs in chunks narrower than a dense one's (its patch
+/// matrices are big), the last one shorter, on two cores: still the bits of `evaluate`.
+#[test]
+fn chunked_evaluation_of_a_convolutional_network_has_the_bits_of_evaluate() {
+    let image = Image::new(3, 16, 16);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let x = Array2::from_shape_simple_fn((image.len(), 1000), || rng.random_range(-1.0..1.0));
+    let y = one_hot(&(0..1000).map(|j| (j * 7) % 4).collect::<Vec<_>>(), 4);
+    let specs = [
+        Conv2dConfig::new(6, 5).padding(2).pool(2).into(),
+        Conv2dConfig::new(4, 2).stride(2).into(),
+        LayerSpec::Dense(4),
+    ];
+    let net =
+        Network::convolutional(image, &specs, Activation::Tanh, Task::MultiClass, Init::Xavier, 1).unwrap();
+    let data = DataView::new(x.view(), y.view());
+    let mut ws = Workspace::new(&net, 16).unwrap();
+    let width = super::evaluate::chunk_width(&ws.shapes);
+    assert!(width < super::evaluate::EVAL_CHUNK && 1000 % width != 0, "chunks of {width}");
+    let (loss, acc) = ws.evaluate_unchecked(&net, data, 0.1).unwrap();
+    let (ref_loss, ref_acc) = evaluate(&net, data, 0.1).unwrap();
+    assert_eq!(loss.to_bits(), ref_loss.to_bits());
+    assert_eq!(acc, ref_acc);
+}
+
+/// Predictions come from the fast path in chunks: the bits of the readable forward pass, for
+/// dense, normalized and convolutional networks, small and big inputs.
+#[test]
+fn predictions_have_the_bits_of_the_forward_pass() {
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    for _ in 0..40 {
+        let (net, x, _) = random_case(&mut rng);
+        assert_eq!(net.predict_proba(x.view()).unwrap(), net.forward(x.view()).unwrap().into_output());
+    }
+    let image = Image::new(2, 12, 12);
+    let specs = [Conv2dConfig::new(5, 3).padding(1).pool(2).into(), LayerSpec::Dense(3)];
+    let cnn = Network::convolutional(image, &specs, Activation::Relu, Task::MultiClass, Init::He, 5).unwrap();
+    let x = Array2::from_shape_simple_fn((image.len(), 1300), || rng.random_range(-1.0..1.0));
+    assert_eq!(cnn.predict_proba(x.view()).unwrap(), cnn.forward(x.view()).unwrap().into_output());
+    let dense = Network::new(&[300, 150, 10], Activation::Tanh, Task::MultiClass, Init::Xavier, 3).unwrap();
+    let x = Array2::from_shape_simple_fn((300, 3000), || rng.random_range(-1.0..1.0));
+    assert_eq!(dense.predict_proba(x.view()).unwrap(), dense.forward(x.view()).unwrap().into_output());
 }
 
 /// Big enough (3000 · 46,500 ≈ 140M multiply-adds) for the default build to evaluate on two

@@ -10,6 +10,12 @@
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
 //!   dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1]).
 //!
+//! A convolutional layer builds the patch matrix P = im2col(A[l−1]) of the whole batch into a
+//! buffer of its own and computes Z[l] = W[l] P (+ b[l] per filter) as one product; on the
+//! way back dW[l] = (1/m) dZ[l] Pᵀ, then dP = W[l]ᵀ dZ[l] overwrites P and col2im sums it
+//! into dA[l−1] (see `conv.rs`). A pooling layer keeps g(Z[l]) before pooling and the
+//! arg-max of every window; dA[l] goes through them to the gradient of g(Z[l]).
+//!
 //! A normalized layer runs its normalization's own step between Z[l] += b[l] and g (and
 //! between dZ̃[l] and dW[l] on the way back): the readable functions of
 //! [`crate::normalization`], which allocate their results, so only networks without
@@ -20,22 +26,26 @@
 //! smaller batch of an epoch gets a second set of buffers of its own width, so steady-state
 //! training does not allocate at all.
 
+use super::conv::{col2im_batch, im2col_batch, pool_batch, unpool_batch};
 use super::kernels::{activate, add_bias, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
 use super::matmul::{DIRECT_MAX_WORK, matmul_into};
 use super::simd::wide;
 use super::threads::{OWN_THREADS, cores, join};
+use crate::activation::Activation;
 use crate::backward::eval_pass;
 use crate::cache::{Cache, Train};
+use crate::conv::{Image, PoolCache};
 use crate::data::DataView;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::gradients::Gradients;
+use crate::layer::{Layer, LayerKind};
 use crate::loss::{Loss, check_l2, l2_penalty};
 use crate::matrix_norm::frobenius;
 use crate::network::Network;
 use crate::normalization::in_layer;
 use crate::param::ParamKind;
-use ndarray::{Array2, ShapeBuilder, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
@@ -46,31 +56,79 @@ struct Slot {
     cache: Cache<Train>,
     /// Y{t}.
     y: Array2<f64>,
-    /// dZ[l]; dA[l] is first written into the same buffer, then turned into dZ[l] in place.
+    /// dZ[l]; dA[l] is first written into the same buffer, then turned into dZ[l] in place
+    /// (a pooling layer's dA[l] goes to `pooled` first).
     dz: Vec<Array2<f64>>,
     /// g(Z[l]) of a softmax hidden layer whose A[l] carries dropout (element-wise
     /// activations recompute g(z) entry by entry); allocated on first use.
     g: Vec<Option<Array2<f64>>>,
+    /// Per convolutional layer, the patch matrix P of its input (C·k·k, H′·W′·m), then dP.
+    patches: Vec<Option<Array2<f64>>>,
+    /// Per pooling layer, g(Z[l]) before pooling and the buffer of dA[l] (after pooling).
+    pooled: Vec<Option<(Array2<f64>, Array2<f64>)>>,
+}
+
+/// What fixes a layer's buffers: W[l]'s shape, the kind, the rows of Z[l] and A[l], the
+/// image a pooling pools.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Shape {
+    w: (usize, usize),
+    kind: LayerKind,
+    pub(super) z_units: usize,
+    pub(super) units: usize,
+    pub(super) pool: Option<Image>,
+}
+
+impl Shape {
+    pub(super) fn of(layer: &Layer) -> Shape {
+        Shape {
+            w: layer.w.dim(),
+            kind: layer.kind,
+            z_units: layer.z_units(),
+            units: layer.units(),
+            pool: layer.pooling().map(|(_, image)| image),
+        }
+    }
+
+    /// The patch matrix of a convolutional layer for `cols` examples.
+    pub(super) fn patches(&self, cols: usize) -> Option<Array2<f64>> {
+        match &self.kind {
+            LayerKind::Dense => None,
+            LayerKind::Conv2d(conv) => {
+                let out = conv.conv_output(1);
+                Some(Array2::zeros((conv.patch_len(), out.height * out.width * cols)))
+            }
+        }
+    }
 }
 
 impl Slot {
-    fn new(sizes: &[usize], cols: usize) -> Slot {
-        let per_layer = || sizes[1..].iter().map(|&n| Array2::zeros((n, cols))).collect::<Vec<_>>();
-        let l = sizes.len() - 1;
+    fn new(shapes: &[Shape], n_x: usize, cols: usize) -> Slot {
+        let l = shapes.len();
+        let z = || shapes.iter().map(|s| Array2::zeros((s.z_units, cols))).collect::<Vec<_>>();
         Slot {
             cache: Cache {
                 normalization: vec![None; l],
-                a0: Array2::zeros((sizes[0], cols)),
-                z: per_layer(),
-                a: per_layer(),
+                a0: Array2::zeros((n_x, cols)),
+                z: z(),
+                a: shapes.iter().map(|s| Array2::zeros((s.units, cols))).collect(),
                 masks: vec![None; l],
                 keep: vec![1.0; l],
-                pool: vec![None; l],
+                pool: (shapes.iter())
+                    .map(|s| Some(PoolCache { input: s.pool?, argmax: Array2::zeros((s.units, cols)) }))
+                    .collect(),
                 mode: PhantomData,
             },
-            y: Array2::zeros((sizes[l], cols)),
-            dz: per_layer(),
+            y: Array2::zeros((shapes[l - 1].units, cols)),
+            dz: z(),
             g: vec![None; l],
+            patches: shapes.iter().map(|s| s.patches(cols)).collect(),
+            pooled: (shapes.iter())
+                .map(|s| {
+                    s.pool?;
+                    Some((Array2::zeros((s.z_units, cols)), Array2::zeros((s.units, cols))))
+                })
+                .collect(),
         }
     }
 
@@ -79,11 +137,69 @@ impl Slot {
     }
 }
 
+/// A matrix (F·H′·W′, m) in standard layout seen as (F, H′·W′·m): one row per filter.
+pub(super) fn per_filter(z: ArrayViewMut2<'_, f64>, filters: usize) -> ArrayViewMut2<'_, f64> {
+    let len = z.len();
+    z.into_shape_with_order((filters, len / filters)).expect("a standard-layout (F·H′·W′, m) matrix")
+}
+
+/// The read-only [`per_filter`].
+pub(super) fn per_filter_view(z: ArrayView2<'_, f64>, filters: usize) -> ArrayView2<'_, f64> {
+    let len = z.len();
+    z.into_shape_with_order((filters, len / filters)).expect("a standard-layout (F·H′·W′, m) matrix")
+}
+
+/// Z[l] = W[l] A[l−1] (dense) or W[l] P with P = im2col(A[l−1]) into `patches`
+/// (convolutional), without the bias.
+pub(super) fn linear_into(
+    layer: &Layer,
+    a_prev: ArrayView2<f64>,
+    z: ArrayViewMut2<f64>,
+    patches: Option<ArrayViewMut2<f64>>,
+    scratch: &mut Vec<f64>,
+    split: bool,
+) {
+    match (&layer.kind, patches) {
+        (LayerKind::Conv2d(conv), Some(mut p)) => {
+            im2col_batch(conv, a_prev, p.view_mut());
+            matmul_into(layer.w.view(), p.view(), per_filter(z, layer.w.nrows()), scratch, split);
+        }
+        _ => matmul_into(layer.w.view(), a_prev, z, scratch, split),
+    }
+}
+
+/// Z[l] += b[l] (per unit, or per filter of a convolutional layer) and `out` = g(Z[l]) ⊙ D /
+/// keep_prob: fused into one pass, per filter, for the element-wise activations.
+pub(super) fn add_bias_and_activate(
+    layer: &Layer,
+    z: ArrayViewMut2<f64>,
+    out: ArrayViewMut2<f64>,
+    mask: Option<(ArrayView2<f64>, f64)>,
+) {
+    let b = layer.b.view();
+    match layer.kind {
+        LayerKind::Dense => activate(layer.activation, Some(b), z, out, mask),
+        LayerKind::Conv2d(_) if layer.activation == Activation::Softmax => {
+            // softmax takes each whole column: the bias per filter first, then g
+            let mut z = z;
+            add_bias(per_filter(z.view_mut(), b.nrows()), b);
+            activate(layer.activation, None, z, out, mask);
+        }
+        LayerKind::Conv2d(_) => {
+            let f = b.nrows();
+            let mask = mask.map(|(d, keep)| (per_filter_view(d, f), keep));
+            activate(layer.activation, Some(b), per_filter(z, f), per_filter(out, f), mask);
+        }
+    }
+}
+
 /// Preallocated buffers for the allocation-free training path (see the module docs).
 #[derive(Debug, Clone)]
 pub(crate) struct Workspace {
     /// [n_0, ..., n_L] of the network the buffers are shaped for.
     pub(super) sizes: Vec<usize>,
+    /// What fixes each layer's buffers.
+    pub(super) shapes: Vec<Shape>,
     /// slots[0] has `batch_size` columns; slots[1], if any, the width of the last batch.
     slots: Vec<Slot>,
     /// The slot holding the current batch.
@@ -107,6 +223,7 @@ impl Workspace {
             return Err(bad_hyper("batch_size", 0, "must be at least 1"));
         }
         let sizes = net.sizes();
+        let shapes: Vec<Shape> = net.layers().iter().map(Shape::of).collect();
         let grads = Gradients::zeros_like(net);
         let first_param = grads
             .iter()
@@ -115,8 +232,9 @@ impl Workspace {
             .map(|(k, _)| k)
             .collect();
         Ok(Workspace {
-            slots: vec![Slot::new(&sizes, batch_size)],
+            slots: vec![Slot::new(&shapes, sizes[0], batch_size)],
             sizes,
+            shapes,
             active: None,
             grads,
             first_param,
@@ -158,16 +276,23 @@ impl Workspace {
         dropout.check(net.num_layers())?;
         let k = self.active_slot()?;
         let scratch = &mut self.scratch;
-        let cache = &mut self.slots[k].cache;
+        let Slot { cache, patches, pooled, .. } = &mut self.slots[k];
         for (i, layer) in net.layers().iter().enumerate() {
             let keep = dropout.keep(i + 1, net.num_layers());
             let (done, rest) = cache.a.split_at_mut(i);
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
-            // Z[l] = W[l] A[l−1]
-            matmul_into(layer.w.view(), a_prev.view(), z.view_mut(), scratch, true);
+            // Z[l] = W[l] A[l−1], or W[l] im2col(A[l−1])
+            linear_into(
+                layer,
+                a_prev.view(),
+                z.view_mut(),
+                patches[i].as_mut().map(|p| p.view_mut()),
+                scratch,
+                true,
+            );
             let mask = if keep < 1.0 {
-                let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(z.raw_dim()));
+                let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(a.raw_dim()));
                 fill_mask(d.view_mut(), keep, rng);
                 Some((d.view(), keep))
             } else {
@@ -175,10 +300,20 @@ impl Workspace {
                 None
             };
             cache.keep[i] = keep;
-            match &layer.normalization {
+            match (&layer.normalization, &mut pooled[i], &mut cache.pool[i]) {
                 // Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l]
-                None => activate(layer.activation, Some(layer.b.view()), z.view_mut(), a.view_mut(), mask),
-                Some(norm) => {
+                (None, None, _) => add_bias_and_activate(layer, z.view_mut(), a.view_mut(), mask),
+                // Z[l] += b[l];  G = g(Z[l]);  A[l] = maxpool(G) ⊙ D[l] / keep_prob[l]
+                (None, Some((g, _)), Some(winners)) => {
+                    add_bias_and_activate(layer, z.view_mut(), g.view_mut(), None);
+                    let (window, image) = layer.pooling().expect("a pooling layer");
+                    pool_batch(&window, image, g.view(), a.view_mut(), winners.argmax.view_mut());
+                    if let Some((d, keep)) = mask {
+                        let scale = 1.0 / keep;
+                        zip2_mut(a, d, |a, d| *a = *a * d * scale);
+                    }
+                }
+                (Some(norm), _, _) => {
                     // Z[l] += b[l];  Z̃[l] = γ[l] ⊙ Ẑ[l] + β[l];  A[l] = g(Z̃[l]) ⊙ D[l] / keep_prob[l]
                     add_bias(z.view_mut(), layer.b.view());
                     let (z_tilde, stats) = norm.train_step(z.view()).map_err(|e| in_layer(e, i + 1))?;
@@ -186,6 +321,7 @@ impl Workspace {
                     cache.normalization[i] = Some(stats);
                     activate(layer.activation, None, z.view_mut(), a.view_mut(), mask);
                 }
+                (None, Some(_), None) => unreachable!("a pooling layer has its cache"),
             }
         }
         Ok(cache)
@@ -208,7 +344,7 @@ impl Workspace {
         self.check_net(net)?;
         check_l2("lambda (L2)", lambda)?;
         let k = self.active_slot()?;
-        let Slot { cache, y, dz, g } = &mut self.slots[k];
+        let Slot { cache, y, dz, g, patches, pooled } = &mut self.slots[k];
         let (scratch, grads) = (&mut self.scratch, &mut self.grads);
         let layers = net.layers();
         let n = layers.len();
@@ -234,26 +370,50 @@ impl Workspace {
                 zip2_mut(grads.value_mut(first + 3), step.dbeta.view(), |d, g| *d = g / m);
                 bias_cancelled = norm.kind().cancels_bias();
             }
-            let dz_l = &upper[0];
-            let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
-            let w = &layers[i].w;
+            let layer = &layers[i];
+            let w = &layer.w;
             let dw = grads.value_mut(first);
-            // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l] (into the dZ[l−1] buffer) need
-            // only dZ[l]: when both are big they run at the same time, one per core.
-            let mut da = lower.last_mut();
-            match da.as_mut() {
-                Some(da) if two_products_at_once(dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) => {
-                    // Both products are above the direct kernel's size: no scratch is used.
-                    join(
-                        || matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, false),
-                        || matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
-                    );
+            // dA[l−1] goes into the dZ[l−1] buffer, or into the buffer of the pooled A[l−1]
+            let (pooled_lower, _) = pooled.split_at_mut(i);
+            let mut da = match pooled_lower.last_mut() {
+                Some(Some((_, da))) => Some(da),
+                _ => lower.last_mut(),
+            };
+            // dZ[l] as one row per filter for a convolutional layer
+            let dz_l = match layer.kind {
+                LayerKind::Dense => upper[0].view(),
+                LayerKind::Conv2d(_) => per_filter_view(upper[0].view(), w.nrows()),
+            };
+            match (&layer.kind, patches[i].as_mut()) {
+                (LayerKind::Conv2d(conv), Some(p)) => {
+                    // dW[l] = dZ[l] Pᵀ, then dP = W[l]ᵀ dZ[l] over P and dA[l−1] = col2im(dP)
+                    matmul_into(dz_l, p.t(), dw.view_mut(), scratch, true);
+                    if let Some(da) = da.as_mut() {
+                        matmul_into(w.t(), dz_l, p.view_mut(), scratch, true);
+                        col2im_batch(conv, p.view(), da.view_mut());
+                    }
                 }
-                Some(da) => {
-                    matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), scratch, true);
-                    matmul_into(w.t(), dz_l.view(), da.view_mut(), scratch, true);
+                // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l] need only dZ[l]: when both
+                // are big they run at the same time, one per core.
+                _ => {
+                    let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
+                    match da.as_mut() {
+                        Some(da)
+                            if two_products_at_once(dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) =>
+                        {
+                            // Both products are above the direct kernel's size: no scratch is used.
+                            join(
+                                || matmul_into(w.t(), dz_l, da.view_mut(), scratch, false),
+                                || matmul_into(dz_l, a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
+                            );
+                        }
+                        Some(da) => {
+                            matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true);
+                            matmul_into(w.t(), dz_l, da.view_mut(), scratch, true);
+                        }
+                        None => matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true),
+                    }
                 }
-                None => matmul_into(dz_l.view(), a_prev.t(), dw.view_mut(), scratch, true),
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
             let inv_m = 1.0 / m;
@@ -265,19 +425,46 @@ impl Workspace {
             } else {
                 dw.mapv_inplace(|d| d * inv_m);
             }
-            // db[l] = (1/m) Σ_columns dZ[l]; 0 where the normalization cancels b[l]
+            // db[l] = (1/m) Σ_columns dZ[l] (and over the positions of a filter); 0 where the
+            // normalization cancels b[l]
             let db = grads.value_mut(first + 1);
             if bias_cancelled {
                 db.fill(0.0);
             } else {
                 Zip::from(db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
             }
-            if let Some(da) = da {
+            if i == 0 {
+                continue;
+            }
+            let j = i - 1;
+            let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
+            let dz_prev = lower.last_mut().expect("layer l − 1");
+            match (&mut pooled[j], &cache.pool[j]) {
+                (Some((g_pre, da)), Some(winners)) => {
+                    // dA[l−1] ⊙ D[l−1] / keep_prob[l−1] → unpool → ⊙ g'(Z[l−1])
+                    if let Some((d, keep)) = mask {
+                        let scale = 1.0 / keep;
+                        zip2_mut(da, d, |v, d| *v = *v * d * scale);
+                    }
+                    unpool_batch(winners.argmax.view(), da.view(), dz_prev.view_mut());
+                    hidden_delta(
+                        layers[j].activation,
+                        cache.z[j].view(),
+                        g_pre.view(),
+                        None,
+                        &mut g[j],
+                        dz_prev,
+                    );
+                }
                 // dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1])
-                let j = i - 1;
-                let mask = cache.mask_index(j).map(|d| (d.view(), cache.keep[j]));
-                let g_buf = &mut g[j];
-                hidden_delta(layers[j].activation, cache.z[j].view(), cache.a[j].view(), mask, g_buf, da);
+                _ => hidden_delta(
+                    layers[j].activation,
+                    cache.z[j].view(),
+                    cache.a[j].view(),
+                    mask,
+                    &mut g[j],
+                    dz_prev,
+                ),
             }
         }
         Ok(&self.grads)
@@ -316,7 +503,7 @@ impl Workspace {
         if let Some(k) = self.slots.iter().position(|s| s.cols() == cols) {
             return k;
         }
-        let slot = Slot::new(&self.sizes, cols);
+        let slot = Slot::new(&self.shapes, self.sizes[0], cols);
         if self.slots.len() < 2 {
             self.slots.push(slot);
         } else {
@@ -332,14 +519,13 @@ impl Workspace {
 
     pub(super) fn check_net(&self, net: &Network) -> Result<()> {
         net.check_shapes()?;
-        let layers = net.layers();
-        let same = layers.len() + 1 == self.sizes.len()
-            && layers.iter().zip(self.sizes.windows(2)).all(|(l, p)| l.w.dim() == (p[1], p[0]));
+        let same = net.layers().len() == self.shapes.len()
+            && net.layers().iter().zip(&self.shapes).all(|(l, s)| Shape::of(l) == *s);
         if !same {
             return Err(AnnError::ShapeMismatch {
                 context: "network for this workspace".into(),
                 expected: format!("layer sizes {:?}", self.sizes),
-                got: format!("layer sizes {:?}", net.sizes()),
+                got: format!("layer sizes {:?} ({})", net.sizes(), net.architecture()),
             });
         }
         // The same parameters (a normalization added or removed changes them).
@@ -347,13 +533,44 @@ impl Workspace {
     }
 }
 
-/// One thread's buffers for chunked evaluation.
+/// One thread's buffers for chunked evaluation: per layer, flat buffers seen as (rows,
+/// columns of the chunk).
 #[derive(Debug, Clone)]
 pub(super) struct EvalBufs {
-    /// Per layer, (Z, A) of `EVAL_CHUNK` columns.
-    pub(super) layers: Vec<(Array2<f64>, Array2<f64>)>,
+    pub(super) layers: Vec<EvalLayer>,
     /// See `matmul_into`.
     pub(super) scratch: Vec<f64>,
+    /// Columns per chunk.
+    pub(super) width: usize,
+}
+
+/// One layer's evaluation buffers for `width` columns.
+#[derive(Debug, Clone)]
+pub(super) struct EvalLayer {
+    /// Z[l].
+    pub(super) z: Vec<f64>,
+    /// A[l].
+    pub(super) a: Vec<f64>,
+    /// The patch matrix of a convolutional layer.
+    pub(super) patches: Option<Vec<f64>>,
+    /// g(Z[l]) before pooling, and the arg-max of every window, for a pooling layer.
+    pub(super) g: Option<Vec<f64>>,
+    pub(super) argmax: Option<Vec<usize>>,
+}
+
+impl EvalBufs {
+    pub(super) fn new(shapes: &[Shape], width: usize) -> EvalBufs {
+        let layers = (shapes.iter())
+            .map(|s| EvalLayer {
+                z: vec![0.0; s.z_units * width],
+                a: vec![0.0; s.units * width],
+                patches: s.patches(width).map(|p| p.into_raw_vec_and_offset().0),
+                g: s.pool.map(|_| vec![0.0; s.z_units * width]),
+                argmax: s.pool.map(|_| vec![0; s.units * width]),
+            })
+            .collect();
+        EvalBufs { layers, scratch: Vec::new(), width }
+    }
 }
 
 /// Whether dW[l] and dA[l−1] (`work_dw`, `work_da` multiply-adds) run on two cores at once:

@@ -49,7 +49,7 @@ fn assert_steps_allocate_nothing_that_outlives_them(
     y: ArrayView2<f64>,
 ) {
     let m = x.ncols();
-    assert!(m % 64 != 0, "every epoch ends with a smaller batch");
+    assert!(!m.is_multiple_of(64), "every epoch ends with a smaller batch");
     let config = TrainConfig { batch_size: 64, dropout: Dropout::Hidden(0.8), ..TrainConfig::default() };
     let mut probe = Probe(Vec::with_capacity(1000));
     let mut adam = Optimizer::adam(0.01).unwrap();

@@ -266,7 +266,7 @@ impl Conv2d {
         let mut z = Array2::zeros((out.len(), a_prev.ncols()));
         for (a, mut z_col) in a_prev.columns().into_iter().zip(z.columns_mut()) {
             // Z_j = W · im2col(A_j) + b  (the product first, then + b: the training path's order)
-            let z_j = w.dot(&im2col_unchecked(self, a)) + &b;
+            let z_j = w.dot(&im2col_unchecked(self, a)) + b;
             z_col.assign(&z_j.into_shape_with_order(out.len()).expect("F·H′·W′ entries"));
         }
         z

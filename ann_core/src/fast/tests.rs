@@ -339,7 +339,7 @@ fn chunked_evaluation_of_a_convolutional_network_has_the_bits_of_evaluate() {
     let data = DataView::new(x.view(), y.view());
     let mut ws = Workspace::new(&net, 16).unwrap();
     let width = super::evaluate::chunk_width(&ws.shapes);
-    assert!(width < super::evaluate::EVAL_CHUNK && 1000 % width != 0, "chunks of {width}");
+    assert!(width < super::evaluate::EVAL_CHUNK && !1000usize.is_multiple_of(width), "chunks of {width}");
     let (loss, acc) = ws.evaluate_unchecked(&net, data, 0.1).unwrap();
     let (ref_loss, ref_acc) = evaluate(&net, data, 0.1).unwrap();
     assert_eq!(loss.to_bits(), ref_loss.to_bits());

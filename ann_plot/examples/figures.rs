@@ -23,6 +23,8 @@ use rand::rngs::ChaCha8Rng;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+#[path = "figures/convolution.rs"]
+mod convolution;
 #[path = "figures/extra.rs"]
 mod extra;
 #[path = "figures/real_data.rs"]
@@ -244,8 +246,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let entries: Vec<Entry> =
-        core_entries().into_iter().chain(extra::entries()).chain(real_data::entries()).collect();
+    let entries: Vec<Entry> = core_entries()
+        .into_iter()
+        .chain(extra::entries())
+        .chain(real_data::entries())
+        .chain(convolution::entries())
+        .collect();
     let animations = extra::animations();
     if args.list {
         for e in &entries {

@@ -44,6 +44,7 @@
 
 mod activations;
 mod batch_norm;
+mod convolution;
 mod curves;
 mod decision_boundary;
 mod dropout;
@@ -57,6 +58,7 @@ mod transform;
 
 pub use activations::activation_functions;
 pub use batch_norm::{MAX_HISTOGRAM_UNITS, normalization_histograms};
+pub use convolution::{MAX_FILTERS_SHOWN, conv_filters, feature_maps};
 pub use curves::training_curves;
 pub use decision_boundary::decision_boundary;
 pub use dropout::{MAX_DROPOUT_COLUMNS, dropout_mask};

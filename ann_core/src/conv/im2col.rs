@@ -50,8 +50,8 @@ pub(crate) fn im2col_unchecked(conv: &Conv2d, a: ArrayView1<f64>) -> Array2<f64>
 }
 
 /// The gradient of one image from the gradient of its patches, dcols (C·k·k, H′·W′): every
-/// entry added to the pixel [`im2col`] copied it from (rows in order, then positions),
-/// entries from the padding dropped. Returns dA (C·H·W entries).
+/// entry added to the pixel [`im2col`] copied it from (positions in order, and for each
+/// position its rows), entries from the padding dropped. Returns dA (C·H·W entries).
 pub fn col2im(conv: &Conv2d, dcols: ArrayView2<f64>) -> Result<Array1<f64>> {
     conv.check_geometry(|| "the convolution".into())?;
     let out = conv.conv_output(1);
@@ -73,11 +73,11 @@ pub(crate) fn col2im_unchecked(conv: &Conv2d, dcols: ArrayView2<f64>) -> Array1<
     let Conv2d { input, kernel: k, stride: s, padding: p, .. } = *conv;
     let out = conv.conv_output(1);
     let mut da = Array1::zeros(input.len());
-    for c in 0..input.channels {
-        for i in 0..k {
-            for j in 0..k {
-                for y in 0..out.height {
-                    for x in 0..out.width {
+    for y in 0..out.height {
+        for x in 0..out.width {
+            for c in 0..input.channels {
+                for i in 0..k {
+                    for j in 0..k {
                         let (h, w) = ((y * s + i).wrapping_sub(p), (x * s + j).wrapping_sub(p));
                         if h < input.height && w < input.width {
                             da[input.row(c, h, w)] += dcols[[(c * k + i) * k + j, y * out.width + x]];

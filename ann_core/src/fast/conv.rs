@@ -1,32 +1,108 @@
-//! The convolution's bookkeeping for a whole batch, in place: im2col and col2im over the m
-//! examples at once, max pooling and its gradient. The products themselves are
-//! `matmul_into`'s.
+//! A convolutional layer's products for a whole batch, without ever holding its whole patch
+//! matrix, and max pooling with its gradient.
 //!
-//! The patch matrix has one column per (position, example), position-major:
-//! P[(c, i, j), (y·W′ + x)·m + e] = A_pad[c, y·s + i, x·s + j] of example e. So for one row
-//! and one position the m examples are one contiguous run, copied from one row of A[l−1]
-//! (one pixel of every example), and W · P lands in Z[l]'s memory as it is: (F, H′·W′·m)
-//! row-major is (F·H′·W′, m) row-major. The readable path (`conv::patches`) builds the same
-//! matrix column by column, and every entry of every result is computed with its operations
-//! in its order.
+//! The patch matrix P = im2col(A[l−1]) of a batch has one column per (position, example),
+//! position-major: P[(c, i, j), (y·W′ + x)·m + e] = A_pad[c, y·s + i, x·s + j] of example e.
+//! So for one row and one position the m examples are one contiguous run, copied from one
+//! row of A[l−1] (one pixel of every example), and W · P lands in Z[l]'s memory as it is:
+//! (F, H′·W′·m) row-major is (F·H′·W′, m) row-major. The readable path (`conv::patches`)
+//! builds the same matrix.
+//!
+//! P is k² times bigger than the image it comes from (25× for 5 × 5 filters): built whole,
+//! it would be written, read by the product, and read again by dW from memory. Here it is
+//! built a slice of columns at a time, small enough to stay in the core's cache, and each
+//! slice goes straight into the products:
+//!
+//! - Z[l] = W[l] P slice by slice (each entry of Z is one slice's);
+//! - dW[l] = dZ[l] Pᵀ summed over the slices with `matmul_acc_into`: the slices are multiples
+//!   of 256 columns, the matrix kernel's k-block, so the sum has the bits of one product;
+//! - dP = W[l]ᵀ dZ[l] slice by slice, each slice added into dA[l−1] at once (col2im), in the
+//!   readable col2im's order (positions, then rows).
+//!
+//! Two cores split Z by columns, and dW, dP, col2im by input channels (the rows of P of a
+//! channel only reach that channel's pixels). Without AVX-512 (no `matmul_acc_into`) dW
+//! takes one product over the whole P, as the readable path does.
 
+use super::matmul::{direct_kernel, matmul_acc_into, matmul_into};
+use super::simd::wide;
+use super::threads::{OWN_THREADS, cores, join};
 use crate::conv::{Conv2d, Image, MaxPool2d};
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis, s};
+use std::ops::Range;
 
-/// For each row (c, i, j) of the patch matrix and each output position, the input row the
-/// m entries come from (None in the padding).
-fn for_each_patch_row(conv: &Conv2d, mut visit: impl FnMut(usize, usize, Option<usize>)) {
-    let Conv2d { input, kernel: k, stride: s, padding: p, .. } = *conv;
-    let out = conv.conv_output(1);
-    for c in 0..input.channels {
-        for i in 0..k {
-            for j in 0..k {
-                let r = (c * k + i) * k + j;
-                for y in 0..out.height {
-                    for x in 0..out.width {
-                        let (h, w) = ((y * s + i).wrapping_sub(p), (x * s + j).wrapping_sub(p));
-                        let src = (h < input.height && w < input.width).then(|| input.row(c, h, w));
-                        visit(r, y * out.width + x, src);
+/// Columns of P built at a time: about 1 MB of patches, a multiple of 256.
+pub(super) fn slice_columns(patch_len: usize) -> usize {
+    256 * ((1 << 17) / (patch_len * 256)).max(1)
+}
+
+/// Products of at least this many multiply-adds run on two cores (as `matmul_into` splits
+/// its big products).
+const SPLIT_MIN_WORK: usize = 1 << 23;
+
+/// A convolution's reusable buffers, grown to the biggest layer and batch they served: per
+/// core a slice of P and of dZᵀ, dWᵀ, and (without AVX-512) the whole P.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConvScratch {
+    patches: [Vec<f64>; 2],
+    dzt: [Vec<f64>; 2],
+    dwt: Vec<f64>,
+    whole: Vec<f64>,
+}
+
+/// `buf` with at least `len` entries (grown once, then reused).
+fn at_least(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
+}
+
+/// For the columns `q0..q1` of P (m examples): each run of one position's examples, as
+/// (offset in the slice, position, first example, examples).
+fn runs(q0: usize, q1: usize, m: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    let mut q = q0;
+    std::iter::from_fn(move || {
+        (q < q1).then(|| {
+            let (p, e0) = (q / m, q % m);
+            let len = (m - e0).min(q1 - q);
+            let run = (q - q0, p, e0, len);
+            q += len;
+            run
+        })
+    })
+}
+
+/// The input row that entry (row r, position p) of P copies (None in the padding).
+fn source(conv: &Conv2d, out_width: usize, r: usize, p: usize) -> Option<usize> {
+    let Conv2d { input, kernel: k, stride: s, padding: pad, .. } = *conv;
+    let (c, i, j) = (r / (k * k), (r / k) % k, r % k);
+    let (y, x) = (p / out_width, p % out_width);
+    let (h, w) = ((y * s + i).wrapping_sub(pad), (x * s + j).wrapping_sub(pad));
+    (h < input.height && w < input.width).then(|| input.row(c, h, w))
+}
+
+/// Rows `rows` and columns `q0..q1` of P for the batch `a_prev` (C·H·W, m), into `out`
+/// (row-major, rows.len() × (q1 − q0)).
+fn im2col_slice(
+    conv: &Conv2d,
+    a_prev: ArrayView2<f64>,
+    rows: Range<usize>,
+    q0: usize,
+    q1: usize,
+    out: &mut [f64],
+) {
+    let (m, n, ow) = (a_prev.ncols(), q1 - q0, conv.conv_output(1).width);
+    for (t, r) in rows.enumerate() {
+        let dst_row = &mut out[t * n..(t + 1) * n];
+        for (at, p, e0, len) in runs(q0, q1, m) {
+            let dst = &mut dst_row[at..at + len];
+            match source(conv, ow, r, p) {
+                None => dst.fill(0.0),
+                Some(src) => {
+                    let src = a_prev.row(src);
+                    match src.as_slice() {
+                        Some(src) => dst.copy_from_slice(&src[e0..e0 + len]),
+                        None => dst.iter_mut().zip(src.slice(s![e0..e0 + len])).for_each(|(d, &v)| *d = v),
                     }
                 }
             }
@@ -34,41 +110,204 @@ fn for_each_patch_row(conv: &Conv2d, mut visit: impl FnMut(usize, usize, Option<
     }
 }
 
-/// P = im2col of the batch `a_prev` (C·H·W, m) into `p` (C·k·k, H′·W′·m), row-major.
-pub(super) fn im2col_batch(conv: &Conv2d, a_prev: ArrayView2<f64>, mut p: ArrayViewMut2<f64>) {
-    let m = a_prev.ncols();
-    let rows_contiguous = a_prev.strides()[1] == 1 || m == 1;
-    for_each_patch_row(conv, |r, q, src| {
-        let mut dst = p.row_mut(r);
-        let dst = dst.as_slice_mut().expect("a row-major patch matrix");
-        let dst = &mut dst[q * m..(q + 1) * m];
-        match src {
-            None => dst.fill(0.0),
-            Some(row) if rows_contiguous => {
-                dst.copy_from_slice(a_prev.row(row).as_slice().expect("a contiguous row"))
+/// Adds the slice `dp` (rows `rows`, columns `q0..q1` of dP, row-major) into `da`, the rows
+/// `da_first..` of dA[l−1] (m examples): positions in order, then rows, as the readable
+/// col2im adds them.
+fn col2im_slice(
+    conv: &Conv2d,
+    dp: &[f64],
+    rows: Range<usize>,
+    q0: usize,
+    q1: usize,
+    mut da: ArrayViewMut2<f64>,
+    da_first: usize,
+) {
+    let (m, n, ow) = (da.ncols(), q1 - q0, conv.conv_output(1).width);
+    for (at, p, e0, len) in runs(q0, q1, m) {
+        for (t, r) in rows.clone().enumerate() {
+            if let Some(dst) = source(conv, ow, r, p) {
+                let src = &dp[t * n + at..t * n + at + len];
+                let mut dst = da.row_mut(dst - da_first);
+                let dst = dst.as_slice_mut().expect("a row-major dA");
+                dst[e0..e0 + len].iter_mut().zip(src).for_each(|(d, &g)| *d += g);
             }
-            Some(row) => dst.iter_mut().zip(a_prev.row(row)).for_each(|(d, &v)| *d = v),
         }
-    });
+    }
 }
 
-/// dA[l−1] (C·H·W, m) = col2im of the batch's dP (C·k·k, H′·W′·m): every entry added to the
-/// pixel it was copied from, rows in order, then positions (the readable `col2im`'s order),
-/// the padding's entries dropped.
-pub(super) fn col2im_batch(conv: &Conv2d, dp: ArrayView2<f64>, mut da: ArrayViewMut2<f64>) {
-    let m = da.ncols();
-    da.fill(0.0);
-    for_each_patch_row(conv, |r, q, dst| {
-        if let Some(row) = dst {
-            let src = dp.row(r);
-            let src = &src.as_slice().expect("a row-major patch matrix")[q * m..(q + 1) * m];
-            let mut d = da.row_mut(row);
-            match d.as_slice_mut() {
-                Some(d) => d.iter_mut().zip(src).for_each(|(d, &g)| *d += g),
-                None => d.iter_mut().zip(src).for_each(|(d, &g)| *d += g),
-            }
+/// Z = W P for the batch `a_prev` (C·H·W, m) into `z` (F, H′·W′·m), slice by slice of P.
+pub(super) fn conv_forward(
+    conv: &Conv2d,
+    w: ArrayView2<f64>,
+    a_prev: ArrayView2<f64>,
+    z: ArrayViewMut2<f64>,
+    scratch: &mut ConvScratch,
+    split: bool,
+) {
+    let (k, n) = (conv.patch_len(), z.ncols());
+    let step = slice_columns(k);
+    let run = |cols: Range<usize>, buf: &mut Vec<f64>, mut z: ArrayViewMut2<f64>| {
+        let base = cols.start;
+        for q0 in cols.clone().step_by(step) {
+            let q1 = (q0 + step).min(cols.end);
+            let p = at_least(buf, k * (q1 - q0));
+            im2col_slice(conv, a_prev, 0..k, q0, q1, p);
+            let p = ArrayView2::from_shape((k, q1 - q0), &*p).expect("k · columns entries");
+            matmul_into(w, p, z.slice_mut(s![.., q0 - base..q1 - base]), &mut Vec::new(), false);
         }
-    });
+    };
+    let [left, right] = &mut scratch.patches;
+    if split && OWN_THREADS && cores() >= 2 && w.len() * n >= SPLIT_MIN_WORK && n >= 2 * step {
+        let mid = (n / 2).next_multiple_of(step);
+        let (z_left, z_right) = z.split_at(Axis(1), mid);
+        join(|| run(0..mid, left, z_left), || run(mid..n, right, z_right));
+    } else {
+        run(0..n, left, z);
+    }
+}
+
+/// dW = dZ Pᵀ into `dw` (F, C·k·k), and dA[l−1] = col2im(Wᵀ dZ) into `da` (C·H·W, m) if
+/// given, for the batch `a_prev` and `dz` (F, H′·W′·m).
+pub(super) fn conv_backward(
+    conv: &Conv2d,
+    w: ArrayView2<f64>,
+    a_prev: ArrayView2<f64>,
+    dz: ArrayView2<f64>,
+    mut dw: ArrayViewMut2<f64>,
+    da: Option<ArrayViewMut2<f64>>,
+    scratch: &mut ConvScratch,
+    split: bool,
+) {
+    let (k, f, n) = (conv.patch_len(), w.nrows(), dz.ncols());
+    let step = slice_columns(k);
+    if !direct_kernel() {
+        // dW = dZ Pᵀ as one product over the whole P; dA slice by slice.
+        let whole = at_least(&mut scratch.whole, k * n);
+        im2col_slice(conv, a_prev, 0..k, 0, n, whole);
+        let whole = ArrayView2::from_shape((k, n), &*whole).expect("k · n entries");
+        matmul_into(dz, whole.t(), dw, &mut Vec::new(), split);
+        if let Some(da) = da {
+            input_gradient(conv, w, dz, 0..k, da, 0, &mut scratch.patches[0], step);
+        }
+        return;
+    }
+    let ConvScratch { patches, dzt, dwt, .. } = scratch;
+    let dwt = at_least(dwt, k * f);
+    // The rows of P each core takes: by input channel when dA is wanted (a channel's rows
+    // reach only its pixels), else any half.
+    let per_channel = k / conv.input.channels;
+    let mid = match &da {
+        Some(_) if conv.input.channels >= 2 => (conv.input.channels / 2) * per_channel,
+        None if k >= 16 => k / 2,
+        _ => k,
+    };
+    let two = split && OWN_THREADS && cores() >= 2 && mid < k && w.len() * n >= SPLIT_MIN_WORK;
+    let mid = if two { mid } else { k };
+    let image_rows = conv.input.height * conv.input.width;
+    let (da_low, da_high) = match da {
+        Some(da) => {
+            let (low, high) = da.split_at(Axis(0), (mid / per_channel) * image_rows);
+            (Some(low), Some(high))
+        }
+        None => (None, None),
+    };
+    let (dwt_low, dwt_high) = dwt.split_at_mut(mid * f);
+    let [p_low, p_high] = patches;
+    let [t_low, t_high] = dzt;
+    let part = |rows: Range<usize>,
+                p: &mut Vec<f64>,
+                t: &mut Vec<f64>,
+                dwt: &mut [f64],
+                da: Option<ArrayViewMut2<f64>>| {
+        weight_and_input_gradients(conv, w, a_prev, dz, rows, p, t, dwt, da, step)
+    };
+    if two {
+        join(
+            || part(0..mid, p_low, t_low, dwt_low, da_low),
+            || part(mid..k, p_high, t_high, dwt_high, da_high),
+        );
+    } else {
+        part(0..k, p_low, t_low, dwt_low, da_low);
+    }
+    // dW = (dWᵀ)ᵀ
+    let dwt = ArrayView2::from_shape((k, f), &*dwt).expect("k · F entries");
+    dw.assign(&dwt.t());
+}
+
+/// The rows `rows` of dWᵀ = P dZᵀ (into `dwt`, rows.len() × F) and, if `da` (the pixels of
+/// those rows' channels) is given, their share of dA[l−1], slice by slice of P.
+#[allow(clippy::too_many_arguments)]
+fn weight_and_input_gradients(
+    conv: &Conv2d,
+    w: ArrayView2<f64>,
+    a_prev: ArrayView2<f64>,
+    dz: ArrayView2<f64>,
+    rows: Range<usize>,
+    p_buf: &mut Vec<f64>,
+    t_buf: &mut Vec<f64>,
+    dwt: &mut [f64],
+    mut da: Option<ArrayViewMut2<f64>>,
+    step: usize,
+) {
+    let (f, n, r) = (w.nrows(), dz.ncols(), rows.len());
+    if let Some(da) = da.as_mut() {
+        da.fill(0.0);
+    }
+    let da_first =
+        (rows.start / (conv.patch_len() / conv.input.channels)) * conv.input.height * conv.input.width;
+    let mut dwt = ArrayViewMut2::from_shape((r, f), dwt).expect("rows · F entries");
+    for q0 in (0..n).step_by(step) {
+        let q1 = (q0 + step).min(n);
+        let p = at_least(p_buf, r * (q1 - q0));
+        im2col_slice(conv, a_prev, rows.clone(), q0, q1, p);
+        // dZᵀ of the slice, rows contiguous for the kernel
+        let t = at_least(t_buf, (q1 - q0) * f);
+        let mut t = ArrayViewMut2::from_shape((q1 - q0, f), t).expect("columns · F entries");
+        t.assign(&dz.slice(s![.., q0..q1]).t());
+        let pv = ArrayView2::from_shape((r, q1 - q0), &*p).expect("rows · columns entries");
+        // dWᵀ += P dZᵀ, continuing the sum over the columns (q0 is a multiple of 256)
+        if q0 == 0 {
+            matmul_into(pv, t.view(), dwt.view_mut(), &mut Vec::new(), false);
+        } else {
+            matmul_acc_into(pv, t.view(), dwt.view_mut());
+        }
+        if let Some(da) = da.as_mut() {
+            // dP = Wᵀ dZ for these rows and columns, over the slice of P, then col2im
+            let mut dp = ArrayViewMut2::from_shape((r, q1 - q0), &mut *p).expect("rows · columns entries");
+            let wt = w.slice(s![.., rows.clone()]);
+            matmul_into(wt.t(), dz.slice(s![.., q0..q1]), dp.view_mut(), &mut Vec::new(), false);
+            col2im_slice(conv, p, rows.clone(), q0, q1, da.view_mut(), da_first);
+        }
+    }
+}
+
+/// dA[l−1] (its rows from `da_first`) = col2im(Wᵀ dZ) for the rows `rows` of P, slice by slice.
+#[allow(clippy::too_many_arguments)]
+fn input_gradient(
+    conv: &Conv2d,
+    w: ArrayView2<f64>,
+    dz: ArrayView2<f64>,
+    rows: Range<usize>,
+    mut da: ArrayViewMut2<f64>,
+    da_first: usize,
+    buf: &mut Vec<f64>,
+    step: usize,
+) {
+    da.fill(0.0);
+    let (n, r) = (dz.ncols(), rows.len());
+    for q0 in (0..n).step_by(step) {
+        let q1 = (q0 + step).min(n);
+        let p = at_least(buf, r * (q1 - q0));
+        let mut dp = ArrayViewMut2::from_shape((r, q1 - q0), &mut *p).expect("rows · columns entries");
+        matmul_into(
+            w.slice(s![.., rows.clone()]).t(),
+            dz.slice(s![.., q0..q1]),
+            dp.view_mut(),
+            &mut Vec::new(),
+            false,
+        );
+        col2im_slice(conv, p, rows.clone(), q0, q1, da.view_mut(), da_first);
+    }
 }
 
 /// A (C·H″·W″, m) = maxpool of `g` (C·H′·W′, m), one `image` per column, and the arg-max of
@@ -88,18 +327,25 @@ pub(super) fn pool_batch(
                 let r = out.row(c, y, x);
                 let first = image.row(c, y * pool.stride, x * pool.stride);
                 let (mut best, mut arg) = (a.row_mut(r), argmax.row_mut(r));
-                best.assign(&g.row(first));
+                let (best, arg) = (
+                    best.as_slice_mut().expect("a row-major A"),
+                    arg.as_slice_mut().expect("a row-major arg-max"),
+                );
+                best.copy_from_slice(g.row(first).as_slice().expect("a row-major g(Z)"));
                 arg.fill(first);
                 for i in 0..pool.window {
                     for j in 0..pool.window {
                         let src = image.row(c, y * pool.stride + i, x * pool.stride + j);
                         let candidates = g.row(src);
-                        for ((b, w), &v) in best.iter_mut().zip(arg.iter_mut()).zip(&candidates) {
-                            if v > *b {
-                                *b = v;
-                                *w = src;
+                        let candidates = candidates.as_slice().expect("a row-major g(Z)");
+                        wide(|| {
+                            for ((b, w), &v) in best.iter_mut().zip(arg.iter_mut()).zip(candidates) {
+                                // branch-free, so the loop vectorizes: the first maximum wins
+                                let better = v > *b;
+                                *b = if better { v } else { *b };
+                                *w = if better { src } else { *w };
                             }
-                        }
+                        });
                     }
                 }
             }

@@ -8,7 +8,6 @@ use super::threads::{OWN_THREADS, cores, join};
 use super::workspace::{EvalBufs, Shape, Workspace, add_bias_and_activate, linear_into};
 use crate::data::DataView;
 use crate::error::Result;
-use crate::layer::LayerKind;
 use crate::loss::{Loss, l2_penalty};
 use crate::metrics::count_correct;
 use crate::network::Network;
@@ -19,14 +18,14 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut1, ArrayViewMut2, s};
 /// (n_l × 256) per layer whatever m is, so a 256-unit layer's Z and A (1 MB) stay in cache.
 pub(crate) const EVAL_CHUNK: usize = 256;
 
-/// Entries of a convolutional layer's patch matrix per chunk at most (32 MB): a chunk of
-/// images is narrower than [`EVAL_CHUNK`] when each image has many patches.
-const PATCH_ENTRIES: usize = 1 << 22;
+/// Entries of a layer's buffer per chunk at most (8 MB): a chunk of images is narrower than
+/// [`EVAL_CHUNK`] when each image has many units (a convolutional layer's feature maps).
+const LAYER_ENTRIES: usize = 1 << 20;
 
 /// The columns of a chunk for these layers.
 pub(super) fn chunk_width(shapes: &[Shape]) -> usize {
-    let per_example = shapes.iter().filter_map(|s| s.patches(1).map(|p| p.len())).max().unwrap_or(0);
-    EVAL_CHUNK.min((PATCH_ENTRIES / per_example.max(1)).max(1))
+    let per_example = shapes.iter().map(|s| s.z_units).max().unwrap_or(1);
+    EVAL_CHUNK.min((LAYER_ENTRIES / per_example.max(1)).max(1))
 }
 
 /// Buffers of `len` entries seen as (`rows`, `cols`), standard layout for any `cols`.
@@ -142,7 +141,7 @@ fn eval_columns<T>(
     split: bool,
     sink: &impl Fn(&mut [T], usize, ArrayView2<f64>, ArrayView2<f64>) -> usize,
 ) -> Result<usize> {
-    let EvalBufs { layers: bufs, scratch, width } = bufs;
+    let EvalBufs { layers: bufs, scratch, conv: conv_scratch, width } = bufs;
     let layers = net.layers();
     let out = layers.len() - 1;
     let mut total = 0;
@@ -160,15 +159,8 @@ fn eval_columns<T>(
                 ArrayView2::from_shape((layers[i - 1].units(), cols), &prev.a[..layers[i - 1].units() * cols])
                     .expect("a buffer of rows · chunk entries")
             };
-            let patches = match (&layer.kind, buf.patches.as_mut()) {
-                (LayerKind::Conv2d(conv), Some(p)) => {
-                    let out = conv.conv_output(1);
-                    Some(view(p, conv.patch_len(), out.height * out.width * cols))
-                }
-                _ => None,
-            };
             let mut z = view(&mut buf.z, layer.z_units(), cols);
-            linear_into(layer, a_prev, z.view_mut(), patches, scratch, split);
+            linear_into(layer, a_prev, z.view_mut(), conv_scratch, scratch, split);
             match (&layer.normalization, layer.pooling()) {
                 (None, None) => add_bias_and_activate(layer, z, view(&mut buf.a, layer.units(), cols), None),
                 (None, Some((window, image))) => {

@@ -116,6 +116,32 @@ pub(crate) fn matmul_into(
     general_mat_mul(1.0, &a, &b, 0.0, &mut c);
 }
 
+/// Whether this CPU runs the direct kernel (AVX-512F), which [`matmul_acc_into`] needs.
+pub(crate) fn direct_kernel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// C += A B, continuing a longer product: C holds the sum of the first k₀ terms of each
+/// entry (k₀ a multiple of 256), and the terms of A B are its terms k₀.. in order, added to
+/// C in blocks of 256, as the direct kernel (and matrixmultiply) add them within one call.
+/// So a product over k computed in slices of k, each a multiple of 256 long but the last,
+/// has the bits of one call. Needs [`direct_kernel`]; B and C with contiguous rows.
+pub(crate) fn matmul_acc_into(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+    debug_assert!(direct_kernel());
+    debug_assert_eq!(a.ncols(), b.nrows());
+    debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
+    debug_assert!(b.strides()[1] == 1 || b.ncols() <= 1);
+    debug_assert!(c.strides()[1] == 1 || c.ncols() <= 1);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller checked `direct_kernel`; shapes agree; B's and C's rows are contiguous.
+    unsafe {
+        avx512::ab_acc(a, b, c)
+    }
+}
+
 /// In the default build (whose matrixmultiply runs on one thread), products of at least this
 /// many multiply-adds are split across two cores: Z[1] and dW[1] of a 784 → 256 layer on
 /// batches of 128 (25.7M each), not the 4.2M of a 256 → 128 layer, where starting a thread
@@ -144,12 +170,29 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn ab(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
         // SAFETY: forwarded.
+        unsafe { ab_any::<false>(a, b, c) }
+    }
+
+    /// C += A B, the sums over k added to C block after block (see [`super::matmul_acc_into`]).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn ab_acc(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+        // SAFETY: forwarded.
+        unsafe { ab_any::<true>(a, b, c) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn ab_any<const ACC: bool>(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+        // SAFETY: forwarded.
         unsafe {
             if b.ncols() <= L {
                 // Narrow C (dW[1] = dZ[1] Xᵀ has n_x columns): one vector per row, more rows.
-                ab_tiles::<8, 1>(a, b, c)
+                ab_tiles::<8, 1, ACC>(a, b, c)
+            } else if b.ncols() <= 2 * L {
+                // 16 columns (a layer of 16 filters): two vectors per row.
+                ab_tiles::<8, 2, ACC>(a, b, c)
             } else {
-                ab_tiles::<4, NV>(a, b, c)
+                ab_tiles::<4, NV, ACC>(a, b, c)
             }
         }
     }
@@ -157,7 +200,7 @@ mod avx512 {
     /// C = A B in tiles of MR rows × NW vectors (and single rows at the bottom edge).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn ab_tiles<const MR: usize, const NW: usize>(
+    unsafe fn ab_tiles<const MR: usize, const NW: usize, const ACC: bool>(
         a: ArrayView2<f64>,
         b: ArrayView2<f64>,
         mut c: ArrayViewMut2<f64>,
@@ -178,9 +221,9 @@ mod avx512 {
                     let (a, c) = (pa.offset(i as isize * ars), pc.offset(i as isize * crs).add(j));
                     let b = pb.add(j);
                     if rows == MR {
-                        ab_tile::<MR, NW>(k, a, ars, acs, b, brs, c, crs, masks);
+                        ab_tile::<MR, NW, ACC>(k, a, ars, acs, b, brs, c, crs, masks);
                     } else {
-                        ab_tile::<1, NW>(k, a, ars, acs, b, brs, c, crs, masks);
+                        ab_tile::<1, NW, ACC>(k, a, ars, acs, b, brs, c, crs, masks);
                     }
                 }
                 i += rows;
@@ -215,11 +258,11 @@ mod avx512 {
         }
     }
 
-    /// MR rows × (up to) NW · 8 columns of C = A B.
+    /// MR rows × (up to) NW · 8 columns of C = A B (C += A B, block after block, if ACC).
     #[inline]
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn ab_tile<const MR: usize, const NW: usize>(
+    unsafe fn ab_tile<const MR: usize, const NW: usize, const ACC: bool>(
         k: usize,
         a: *const f64,
         ars: isize,
@@ -231,6 +274,16 @@ mod avx512 {
         masks: [__mmask8; NW],
     ) {
         let mut sum = [[_mm512_setzero_pd(); NW]; MR];
+        if ACC {
+            for (i, row) in sum.iter_mut().enumerate() {
+                for (v, s) in row.iter_mut().enumerate() {
+                    // SAFETY: row i of the tile, lanes beyond n masked off.
+                    *s = unsafe {
+                        _mm512_maskz_loadu_pd(masks[v], c.offset(i as isize * crs).wrapping_add(v * L))
+                    };
+                }
+            }
+        }
         let mut k0 = 0;
         while k0 < k || k0 == 0 {
             let mut acc = [[_mm512_setzero_pd(); NW]; MR];
@@ -250,7 +303,7 @@ mod avx512 {
             }
             for (s, r) in sum.iter_mut().zip(&acc) {
                 for (s, &r) in s.iter_mut().zip(r) {
-                    *s = if k0 == 0 { r } else { _mm512_add_pd(*s, r) };
+                    *s = if k0 == 0 && !ACC { r } else { _mm512_add_pd(*s, r) };
                 }
             }
             k0 += KC;
@@ -360,6 +413,32 @@ mod tests {
                 check(a.view(), b.view());
                 let bt = filled(n, k, seed + 5, false);
                 check(a.view(), bt.t());
+            }
+        }
+    }
+
+    #[test]
+    fn a_product_continued_slice_by_slice_has_the_bits_of_one_call() {
+        if !avx512() {
+            return;
+        }
+        for &(m, k, n) in &[(4, 1000, 32), (9, 2600, 16), (13, 777, 5), (3, 256, 40), (25, 50_176, 16)] {
+            let (a, b) = (filled(m, k, 60 + k as u64, false), filled(k, n, 70 + n as u64, false));
+            let want = matrixmultiply_product(a.view(), b.view());
+            let mut got = Array2::from_elem((m, n), f64::NAN);
+            let mut k0 = 0;
+            while k0 < k {
+                let k1 = (k0 + 512).min(k);
+                let (a_s, b_s) = (a.slice(s![.., k0..k1]), b.slice(s![k0..k1, ..]));
+                if k0 == 0 {
+                    matmul_into(a_s, b_s, got.view_mut(), &mut Vec::new(), false);
+                } else {
+                    matmul_acc_into(a_s, b_s, got.view_mut());
+                }
+                k0 = k1;
+            }
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.to_bits(), w.to_bits(), "{m}×{k}×{n}");
             }
         }
     }

@@ -321,11 +321,11 @@ fn chunked_evaluation_has_the_bits_of_evaluate() {
     }
 }
 
-/// A convolutional network's evaluation runs in chunks narrower than a dense one's (its patch
-/// matrices are big), the last one shorter, on two cores: still the bits of `evaluate`.
+/// A convolutional network's evaluation runs in chunks narrower than a dense one's (its
+/// feature maps are big), the last one shorter, on two cores: still the bits of `evaluate`.
 #[test]
 fn chunked_evaluation_of_a_convolutional_network_has_the_bits_of_evaluate() {
-    let image = Image::new(3, 16, 16);
+    let image = Image::new(3, 32, 32);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let x = Array2::from_shape_simple_fn((image.len(), 1000), || rng.random_range(-1.0..1.0));
     let y = one_hot(&(0..1000).map(|j| (j * 7) % 4).collect::<Vec<_>>(), 4);

@@ -26,7 +26,7 @@
 //! smaller batch of an epoch gets a second set of buffers of its own width, so steady-state
 //! training does not allocate at all.
 
-use super::conv::{col2im_batch, im2col_batch, pool_batch, unpool_batch};
+use super::conv::{ConvScratch, conv_backward, conv_forward, pool_batch, unpool_batch};
 use super::kernels::{activate, add_bias, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
 use super::matmul::{DIRECT_MAX_WORK, matmul_into};
 use super::simd::wide;
@@ -62,8 +62,6 @@ struct Slot {
     /// g(Z[l]) of a softmax hidden layer whose A[l] carries dropout (element-wise
     /// activations recompute g(z) entry by entry); allocated on first use.
     g: Vec<Option<Array2<f64>>>,
-    /// Per convolutional layer, the patch matrix P of its input (C·k·k, H′·W′·m), then dP.
-    patches: Vec<Option<Array2<f64>>>,
     /// Per pooling layer, g(Z[l]) before pooling and the buffer of dA[l] (after pooling).
     pooled: Vec<Option<(Array2<f64>, Array2<f64>)>>,
 }
@@ -89,17 +87,6 @@ impl Shape {
             pool: layer.pooling().map(|(_, image)| image),
         }
     }
-
-    /// The patch matrix of a convolutional layer for `cols` examples.
-    pub(super) fn patches(&self, cols: usize) -> Option<Array2<f64>> {
-        match &self.kind {
-            LayerKind::Dense => None,
-            LayerKind::Conv2d(conv) => {
-                let out = conv.conv_output(1);
-                Some(Array2::zeros((conv.patch_len(), out.height * out.width * cols)))
-            }
-        }
-    }
 }
 
 impl Slot {
@@ -122,7 +109,6 @@ impl Slot {
             y: Array2::zeros((shapes[l - 1].units, cols)),
             dz: z(),
             g: vec![None; l],
-            patches: shapes.iter().map(|s| s.patches(cols)).collect(),
             pooled: (shapes.iter())
                 .map(|s| {
                     s.pool?;
@@ -149,22 +135,20 @@ pub(super) fn per_filter_view(z: ArrayView2<'_, f64>, filters: usize) -> ArrayVi
     z.into_shape_with_order((filters, len / filters)).expect("a standard-layout (F·H′·W′, m) matrix")
 }
 
-/// Z[l] = W[l] A[l−1] (dense) or W[l] P with P = im2col(A[l−1]) into `patches`
-/// (convolutional), without the bias.
+/// Z[l] = W[l] A[l−1] (dense) or W[l] im2col(A[l−1]) (convolutional), without the bias.
 pub(super) fn linear_into(
     layer: &Layer,
     a_prev: ArrayView2<f64>,
     z: ArrayViewMut2<f64>,
-    patches: Option<ArrayViewMut2<f64>>,
+    conv_scratch: &mut ConvScratch,
     scratch: &mut Vec<f64>,
     split: bool,
 ) {
-    match (&layer.kind, patches) {
-        (LayerKind::Conv2d(conv), Some(mut p)) => {
-            im2col_batch(conv, a_prev, p.view_mut());
-            matmul_into(layer.w.view(), p.view(), per_filter(z, layer.w.nrows()), scratch, split);
+    match &layer.kind {
+        LayerKind::Conv2d(conv) => {
+            conv_forward(conv, layer.w.view(), a_prev, per_filter(z, layer.w.nrows()), conv_scratch, split)
         }
-        _ => matmul_into(layer.w.view(), a_prev, z, scratch, split),
+        LayerKind::Dense => matmul_into(layer.w.view(), a_prev, z, scratch, split),
     }
 }
 
@@ -211,6 +195,8 @@ pub(crate) struct Workspace {
     pub(super) eval: Vec<EvalBufs>,
     /// Row-major copies of transposed matrix operands (see `matmul_into`).
     pub(super) scratch: Vec<f64>,
+    /// The convolutions' slices of patches (see `conv.rs`).
+    conv: ConvScratch,
     /// The loss term of every column of the evaluated data set.
     pub(super) terms: Vec<f64>,
 }
@@ -240,6 +226,7 @@ impl Workspace {
             first_param,
             eval: Vec::new(),
             scratch: Vec::new(),
+            conv: ConvScratch::default(),
             terms: Vec::new(),
         })
     }
@@ -275,22 +262,15 @@ impl Workspace {
         self.check_net(net)?;
         dropout.check(net.num_layers())?;
         let k = self.active_slot()?;
-        let scratch = &mut self.scratch;
-        let Slot { cache, patches, pooled, .. } = &mut self.slots[k];
+        let (scratch, conv_scratch) = (&mut self.scratch, &mut self.conv);
+        let Slot { cache, pooled, .. } = &mut self.slots[k];
         for (i, layer) in net.layers().iter().enumerate() {
             let keep = dropout.keep(i + 1, net.num_layers());
             let (done, rest) = cache.a.split_at_mut(i);
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
             // Z[l] = W[l] A[l−1], or W[l] im2col(A[l−1])
-            linear_into(
-                layer,
-                a_prev.view(),
-                z.view_mut(),
-                patches[i].as_mut().map(|p| p.view_mut()),
-                scratch,
-                true,
-            );
+            linear_into(layer, a_prev.view(), z.view_mut(), conv_scratch, scratch, true);
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(a.raw_dim()));
                 fill_mask(d.view_mut(), keep, rng);
@@ -344,8 +324,8 @@ impl Workspace {
         self.check_net(net)?;
         check_l2("lambda (L2)", lambda)?;
         let k = self.active_slot()?;
-        let Slot { cache, y, dz, g, patches, pooled } = &mut self.slots[k];
-        let (scratch, grads) = (&mut self.scratch, &mut self.grads);
+        let Slot { cache, y, dz, g, pooled } = &mut self.slots[k];
+        let (scratch, grads, conv_scratch) = (&mut self.scratch, &mut self.grads, &mut self.conv);
         let layers = net.layers();
         let n = layers.len();
         let m = y.ncols() as f64;
@@ -384,18 +364,16 @@ impl Workspace {
                 LayerKind::Dense => upper[0].view(),
                 LayerKind::Conv2d(_) => per_filter_view(upper[0].view(), w.nrows()),
             };
-            match (&layer.kind, patches[i].as_mut()) {
-                (LayerKind::Conv2d(conv), Some(p)) => {
-                    // dW[l] = dZ[l] Pᵀ, then dP = W[l]ᵀ dZ[l] over P and dA[l−1] = col2im(dP)
-                    matmul_into(dz_l, p.t(), dw.view_mut(), scratch, true);
-                    if let Some(da) = da.as_mut() {
-                        matmul_into(w.t(), dz_l, p.view_mut(), scratch, true);
-                        col2im_batch(conv, p.view(), da.view_mut());
-                    }
+            match &layer.kind {
+                LayerKind::Conv2d(conv) => {
+                    // dW[l] = dZ[l] Pᵀ and dA[l−1] = col2im(W[l]ᵀ dZ[l]), P = im2col(A[l−1])
+                    let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
+                    let da = da.as_mut().map(|da| da.view_mut());
+                    conv_backward(conv, w.view(), a_prev.view(), dz_l, dw.view_mut(), da, conv_scratch, true);
                 }
                 // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l] need only dZ[l]: when both
                 // are big they run at the same time, one per core.
-                _ => {
+                LayerKind::Dense => {
                     let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
                     match da.as_mut() {
                         Some(da)
@@ -540,6 +518,8 @@ pub(super) struct EvalBufs {
     pub(super) layers: Vec<EvalLayer>,
     /// See `matmul_into`.
     pub(super) scratch: Vec<f64>,
+    /// The convolutions' slices of patches.
+    pub(super) conv: ConvScratch,
     /// Columns per chunk.
     pub(super) width: usize,
 }
@@ -551,8 +531,6 @@ pub(super) struct EvalLayer {
     pub(super) z: Vec<f64>,
     /// A[l].
     pub(super) a: Vec<f64>,
-    /// The patch matrix of a convolutional layer.
-    pub(super) patches: Option<Vec<f64>>,
     /// g(Z[l]) before pooling, and the arg-max of every window, for a pooling layer.
     pub(super) g: Option<Vec<f64>>,
     pub(super) argmax: Option<Vec<usize>>,
@@ -564,12 +542,11 @@ impl EvalBufs {
             .map(|s| EvalLayer {
                 z: vec![0.0; s.z_units * width],
                 a: vec![0.0; s.units * width],
-                patches: s.patches(width).map(|p| p.into_raw_vec_and_offset().0),
                 g: s.pool.map(|_| vec![0.0; s.z_units * width]),
                 argmax: s.pool.map(|_| vec![0; s.units * width]),
             })
             .collect();
-        EvalBufs { layers, scratch: Vec::new(), width }
+        EvalBufs { layers, scratch: Vec::new(), conv: ConvScratch::default(), width }
     }
 }
 

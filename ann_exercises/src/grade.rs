@@ -294,6 +294,7 @@ pub(crate) mod tests {
             crate::optimizers::tests::tables(),
             crate::dropout::tests::tables(),
             crate::batch_norm::tests::tables(),
+            crate::conv::tests::tables(),
         ]
         .concat();
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));

@@ -30,6 +30,7 @@
 //! | mini-batches and the training loop | [`shuffled_batches`], [`train_epoch`], [`train`] (with [`training_case`]) |
 //! | optimizers | [`momentum_step`], [`rmsprop_step`], [`adam_step`], [`adam_epochs`] |
 //! | dropout and batch normalization | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`], [`batch_norm_forward`], [`batch_norm_backward`], [`batch_norm_eval`] |
+//! | convolution | [`conv_forward`], [`conv_backward`], [`max_pool_forward`], [`max_pool_backward`], [`im2col`] |
 
 // The course's notation (W[l], dZ[L]) reads to rustdoc as links that do not resolve;
 // `make doc` checks the real links, written [`Name`], with this lint forced on.
@@ -37,6 +38,7 @@
 
 mod backward;
 mod batch_norm;
+mod conv;
 mod dropout;
 mod forward;
 mod gradcheck;
@@ -52,6 +54,10 @@ pub use backward::{
 pub use batch_norm::{
     BatchNormBackward, BatchNormEval, BatchNormForward, batch_norm_backward, batch_norm_eval,
     batch_norm_forward,
+};
+pub use conv::{
+    ConvBackward, ConvForward, Im2col, MaxPoolBackward, MaxPoolForward, conv_backward, conv_forward, im2col,
+    max_pool_backward, max_pool_forward,
 };
 pub use dropout::{
     DropoutBackward, DropoutForward, DropoutLayer, dropout_backward, dropout_forward, dropout_layer,

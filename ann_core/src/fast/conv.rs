@@ -168,6 +168,7 @@ pub(super) fn conv_forward(
 
 /// dW = dZ Pᵀ into `dw` (F, C·k·k), and dA[l−1] = col2im(Wᵀ dZ) into `da` (C·H·W, m) if
 /// given, for the batch `a_prev` and `dz` (F, H′·W′·m).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn conv_backward(
     conv: &Conv2d,
     w: ArrayView2<f64>,

@@ -19,14 +19,17 @@ pub fn entries() -> Vec<Entry> {
     ]
 }
 
+/// A trained network, one test image and the name of its class.
+type Trained = (Network, Array1<f64>, &'static str);
+
 /// The chapter's network, 1×28×28 → 16 filters 3×3 (padding 1), ReLU, 2×2 max pooling →
 /// 32 filters 3×3, ReLU, 2×2 pooling → 10 classes, trained 2 epochs on the first 10,000
 /// training images (Adam α = 0.001, batches of 64); with the first test image and its
 /// class. Trained once for both figures.
-fn small_cnn() -> Result<&'static (Network, Array1<f64>, &'static str)> {
-    static RUN: OnceLock<std::result::Result<(Network, Array1<f64>, &'static str), String>> = OnceLock::new();
+fn small_cnn() -> Result<&'static Trained> {
+    static RUN: OnceLock<std::result::Result<Trained, String>> = OnceLock::new();
     let run = RUN.get_or_init(|| {
-        let train = || -> Result<(Network, Array1<f64>, &'static str)> {
+        let train = || -> Result<Trained> {
             let data = fashion_mnist(None, PixelScale::Unit)?;
             let specs = [
                 Conv2dConfig::new(16, 3).padding(1).pool(2).into(),

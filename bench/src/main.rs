@@ -1,9 +1,9 @@
-//! `ann_bench`: trains the three benchmark workloads with `ann_core::fit` and
+//! `ann_bench`: trains the four benchmark workloads with `ann_core::fit` and
 //! prints one JSON line of results. `make bench` runs it (default build, `threading`,
 //! `blas`) next to `bench/numpy_reference.py` and prints the comparison table.
 //!
 //! ```text
-//! ann_bench <w1|w2|w3> [--runs N] [--export DIR]
+//! ann_bench <w1|w2|w3|w4> [--runs N] [--export DIR] [--images N]
 //! ```
 //!
 //! - W1: two moons, m = 10,000, noise 0.2, standardized; [2, 64, 32, 1], ReLU, sigmoid + BCE;
@@ -13,25 +13,32 @@
 //! - W3: the Fashion-MNIST training set (60,000 images of 28×28, read by
 //!   `ann_core::fashion_mnist` from `ANN_FASHION_MNIST_DIR` or
 //!   /usr/share/datasets/fashion-mnist), pixels / 255; W2's network and training; 2 epochs.
+//! - W4: the same 60,000 images through the convolutional network of [`W4_LAYERS`] (ReLU,
+//!   max pooling, softmax + CE); He init; Adam lr 0.001; batch 64; no dropout; 1 epoch.
 //!
-//! Timing: one warm-up epoch, then `runs` (≥ 5) full trainings from the same initial
-//! weights; per run, seconds per epoch = wall time of `fit` / epochs (steps plus the
-//! per-epoch evaluation on the whole training set that `fit` records in History) and,
-//! separately, the steps alone. Data generation is not timed, and the peak RSS is reset
+//! `--images N` trains W3 or W4 on the first N images only (a quick check, not a benchmark).
+//!
+//! Timing: one warm-up epoch (W4: on its first [`W4_WARMUP_IMAGES`] images only), then
+//! `runs` full trainings from the same initial weights; per run, seconds per epoch = wall
+//! time of `fit` / epochs (steps plus the per-epoch evaluation on the whole training set
+//! that `fit` records in History) and, separately, the steps alone. Data generation is not timed, and the peak RSS is reset
 //! after it (Linux `clear_refs`), so `peak_rss_mb` is the peak while training (data set
 //! included). `--export DIR` writes the data and the initial weights (raw little-endian
-//! f64 + `meta.json`) for the NumPy side.
+//! f64 + `meta.json`) for the NumPy and PyTorch sides, and for a workload without dropout
+//! (W4) the order in which `fit` visits the examples (`order.u32`), so that they take the
+//! same steps (see [`batch_order`]).
 
 // The course's notation (W[l], A[L], X[0]) reads to rustdoc as links that do not resolve;
 // `make doc` checks the real links, written [`Name`], with this lint forced on.
 #![allow(rustdoc::broken_intra_doc_links)]
 
 use ann_core::{
-    Activation, DataView, Dropout, EpochInfo, History, Init, Network, Observer, Optimizer, PixelScale,
-    StandardScaler, StepInfo, Task, TrainConfig, Trainer, blobs, fashion_mnist, two_moons,
+    Activation, Conv2dConfig, DataView, Dropout, EpochInfo, History, Image, Init, LayerKind, LayerSpec,
+    MaxPool2d, Network, Observer, Optimizer, PixelScale, StandardScaler, StepInfo, Task, TrainConfig,
+    Trainer, blobs, fashion_mnist, two_moons,
 };
-use ndarray::Array2;
-use serde_json::json;
+use ndarray::{Array2, s};
+use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -39,51 +46,135 @@ use std::time::Instant;
 /// One benchmark workload: data, architecture and hyperparameters.
 struct Workload {
     name: &'static str,
-    sizes: &'static [usize],
+    network: Architecture,
     task: Task,
     lr: f64,
     batch_size: usize,
+    /// keep_prob of the hidden layers (1: no dropout).
     keep: f64,
     epochs: usize,
+    /// The warm-up epoch's examples: all of them, or the first N.
+    warmup_examples: Option<usize>,
+}
+
+/// The layers of a workload's network.
+enum Architecture {
+    /// Dense layers [n_0, n_1, ..., n_L].
+    Dense(&'static [usize]),
+    /// [`Network::convolutional`] on `input` images.
+    Convolutional { input: Image, layers: &'static [LayerSpec] },
 }
 
 const W1: Workload = Workload {
     name: "w1",
-    sizes: &[2, 64, 32, 1],
+    network: Architecture::Dense(&[2, 64, 32, 1]),
     task: Task::Binary,
     lr: 0.01,
     batch_size: 64,
     keep: 0.8,
     epochs: 20,
+    warmup_examples: None,
 };
 
 const W2: Workload = Workload {
     name: "w2",
-    sizes: &[784, 256, 128, 10],
+    network: Architecture::Dense(&[784, 256, 128, 10]),
     task: Task::MultiClass,
     lr: 0.001,
     batch_size: 128,
     keep: 0.9,
     epochs: 3,
+    warmup_examples: None,
 };
 
 const W3: Workload = Workload { name: "w3", epochs: 2, ..W2 };
+
+/// W4's network, in this one place (the NumPy and PyTorch references read it from the
+/// export): on 1×28×28 images, conv 16 filters 3×3 padding 1 + ReLU + max pool 2×2 →
+/// conv 32 filters 3×3 padding 1 + ReLU + max pool 2×2 → dense 10 (softmax). 5×5 filters
+/// would be `conv(16, 5, 2, 2)`, `conv(32, 5, 2, 2)`.
+const W4_LAYERS: &[LayerSpec] = &[conv(16, 3, 1, 2), conv(32, 3, 1, 2), LayerSpec::Dense(10)];
+
+/// W4's input images: Fashion-MNIST's 1×28×28.
+const W4_INPUT: Image = Image { channels: 1, height: 28, width: 28 };
+
+/// W4's warm-up epoch runs on this many images (a full epoch would double the time of a
+/// one-epoch workload; these are enough to reach every code path and buffer once).
+const W4_WARMUP_IMAGES: usize = 2048;
+
+const W4: Workload = Workload {
+    name: "w4",
+    network: Architecture::Convolutional { input: W4_INPUT, layers: W4_LAYERS },
+    task: Task::MultiClass,
+    lr: 0.001,
+    batch_size: 64,
+    keep: 1.0,
+    epochs: 1,
+    warmup_examples: Some(W4_WARMUP_IMAGES),
+};
+
+/// A convolutional layer: `filters` filters of `kernel` × `kernel`, stride 1, `padding`
+/// pixels of zeros, then max pooling over `pool` × `pool` windows (stride `pool`).
+const fn conv(filters: usize, kernel: usize, padding: usize, pool: usize) -> LayerSpec {
+    LayerSpec::Conv2d(Conv2dConfig {
+        filters,
+        kernel,
+        stride: 1,
+        padding,
+        pool: Some(MaxPool2d { window: pool, stride: pool }),
+    })
+}
 
 /// Seeds: data, initial weights, training (shuffles and dropout masks).
 const DATA_SEED: u64 = 1;
 const INIT_SEED: u64 = 3;
 const TRAIN_SEED: u64 = 7;
 
-/// (X, Y) of a workload, X standardized per feature, both stored column-major (each
-/// example's column contiguous, so a batch gathers whole columns; the NumPy side does the
-/// same with `np.asfortranarray`). The shapes and the math are the course's (n_x, m).
-fn dataset(w: &Workload) -> ann_core::Result<(Array2<f64>, Array2<f64>)> {
+impl Workload {
+    /// The initial network (He init, seeded).
+    fn network(&self) -> ann_core::Result<Network> {
+        match self.network {
+            Architecture::Dense(sizes) => {
+                Network::new(sizes, Activation::Relu, self.task, Init::He, INIT_SEED)
+            }
+            Architecture::Convolutional { input, layers } => {
+                Network::convolutional(input, layers, Activation::Relu, self.task, Init::He, INIT_SEED)
+            }
+        }
+    }
+
+    /// Whether the data is the Fashion-MNIST training set.
+    fn fashion_mnist(&self) -> bool {
+        matches!(self.name, "w3" | "w4")
+    }
+
+    fn config(&self) -> TrainConfig {
+        TrainConfig {
+            batch_size: self.batch_size,
+            dropout: if self.keep < 1.0 { Dropout::Hidden(self.keep) } else { Dropout::Off },
+            seed: TRAIN_SEED,
+            ..TrainConfig::default()
+        }
+    }
+}
+
+/// (X, Y) of a workload, X standardized per feature (Fashion-MNIST: pixels / 255), both
+/// stored column-major (each example's column contiguous, so a batch gathers whole columns;
+/// the NumPy side does the same with `np.asfortranarray`). The shapes and the math are the
+/// course's (n_x, m). `images` keeps the first N Fashion-MNIST images.
+fn dataset(w: &Workload, images: Option<usize>) -> ann_core::Result<(Array2<f64>, Array2<f64>)> {
     let column_major = |a: Array2<f64>| a.reversed_axes().as_standard_layout().into_owned().reversed_axes();
-    if w.name == "w3" {
+    if w.fashion_mnist() {
         // The loader's X is column-major already; pixels / 255 need no second copy of X.
         let train = fashion_mnist(None, PixelScale::Unit)?.train;
         let y = column_major(train.targets(w.task));
-        return Ok((train.x, y));
+        return Ok(match images {
+            Some(n) if n < y.ncols() => {
+                let first = |a: &Array2<f64>| column_major(a.slice(s![.., ..n]).to_owned());
+                (first(&train.x), first(&y))
+            }
+            _ => (train.x, y),
+        });
     }
     let d = match w.name {
         "w1" => two_moons(10_000, 0.2, DATA_SEED)?,
@@ -94,13 +185,34 @@ fn dataset(w: &Workload) -> ann_core::Result<(Array2<f64>, Array2<f64>)> {
     Ok((column_major(x), column_major(d.targets(w.task))))
 }
 
-/// Matrix-product FLOPs of one epoch: (training steps, evaluation of the training set).
-/// Per example: forward 2 n_l n_{l−1} per layer; backward dW[l] the same, dA[l−1] the same
-/// for l ≥ 2 (dA[0] is not needed).
-fn flops_per_epoch(sizes: &[usize], m: usize) -> (f64, f64) {
-    let per_layer: Vec<f64> = sizes.windows(2).map(|p| 2.0 * (p[0] * p[1]) as f64).collect();
-    let forward: f64 = per_layer.iter().sum();
-    let backward = forward + per_layer[1..].iter().sum::<f64>();
+/// Per example, the multiply-adds ×2 of each layer's forward product: 2·n_l·n_{l−1} for a
+/// dense layer; for a convolutional one, whose product W[l] (F, C·k·k) · im2col(A[l−1])
+/// has one column per output position, 2·F·C·k²·H′·W′ (pooling, bias and activations are
+/// not counted).
+fn layer_flops(net: &Network) -> Vec<f64> {
+    net.layers()
+        .iter()
+        .map(|layer| {
+            let positions = match layer.kind {
+                LayerKind::Dense => 1,
+                LayerKind::Conv2d(conv) => {
+                    let out = conv.conv_output(layer.w.nrows());
+                    out.height * out.width
+                }
+            };
+            2.0 * (layer.w.len() * positions) as f64
+        })
+        .collect()
+}
+
+/// Matrix-product FLOPs of one epoch: (training steps, evaluation of the training set that
+/// `fit` records in History). Per example and layer l, forward F_l = [`layer_flops`]
+/// (2·n_l·n_{l−1} dense, 2·F·C·k²·H′·W′ convolutional); backward dW[l] the same F_l, and
+/// dA[l−1] the same F_l for l ≥ 2 (dA[0] is not needed). So per example a step costs
+/// Σ F_l + Σ F_l + Σ_{l≥2} F_l and the evaluation Σ F_l; both times m.
+fn flops_per_epoch(layer_flops: &[f64], m: usize) -> (f64, f64) {
+    let forward: f64 = layer_flops.iter().sum();
+    let backward = forward + layer_flops[1..].iter().sum::<f64>();
     ((forward + backward) * m as f64, forward * m as f64)
 }
 
@@ -163,15 +275,47 @@ impl Observer for Timer {
 }
 
 fn train(w: &Workload, net: &mut Network, data: DataView<'_>, epochs: usize, timer: &mut Timer) -> History {
-    let config = TrainConfig {
-        batch_size: w.batch_size,
-        dropout: Dropout::Hidden(w.keep),
-        seed: TRAIN_SEED,
-        ..TrainConfig::default()
-    };
     let mut adam = Optimizer::adam(w.lr).expect("valid learning rate");
     timer.epoch_start = Instant::now();
-    Trainer::new(&config, epochs).observer(timer).fit(net, &mut adam, data).expect("training succeeds")
+    Trainer::new(&w.config(), epochs).observer(timer).fit(net, &mut adam, data).expect("training succeeds")
+}
+
+/// Collects each step's X{t}: a stand-in data set's one feature, the example's index.
+struct BatchIndices(Vec<u32>);
+
+impl Observer for BatchIndices {
+    fn on_step(&mut self, info: &StepInfo<'_>) {
+        let x = info.cache.a(0).expect("A[0] = X{t}");
+        self.0.extend(x.row(0).iter().map(|&j| j as u32));
+    }
+}
+
+/// The order in which `fit` visits m examples in each of `epochs` epochs with `config`'s
+/// batch size and seed, read off `fit` itself: the same run on a stand-in data set of m
+/// examples whose one feature is the example's index (exact in f64), through a 1 → 1
+/// network; every step's X{t} lists the indices of its batch. Without dropout the shuffles
+/// are the only draws from the training RNG, so this is the order in which any network
+/// trained with `config` on m examples sees them (with dropout the masks' draws would
+/// depend on the network).
+fn batch_order(m: usize, config: &TrainConfig, epochs: usize) -> Vec<u32> {
+    assert!(!config.dropout.is_active(), "the batch order depends on the network under dropout");
+    let x = Array2::from_shape_fn((1, m), |(_, j)| j as f64);
+    let y = Array2::zeros((1, m));
+    let mut net = Network::new(&[1, 1], Activation::Relu, Task::Regression, Init::He, 0).expect("network");
+    let mut indices = BatchIndices(Vec::with_capacity(m * epochs));
+    Trainer::new(config, epochs)
+        .observer(&mut indices)
+        .fit(&mut net, &mut Optimizer::adam(1e-3).expect("valid learning rate"), (&x, &y))
+        .expect("training succeeds");
+    // Each epoch visits every example once.
+    for epoch in indices.0.chunks(m) {
+        let mut seen = vec![false; m];
+        for &j in epoch {
+            assert!(!std::mem::replace(&mut seen[j as usize], true), "example {j} twice in an epoch");
+        }
+    }
+    assert_eq!(indices.0.len(), m * epochs);
+    indices.0
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -189,6 +333,26 @@ fn write_f64(path: &Path, a: &Array2<f64>) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// A layer as the references build it (`meta.json`'s "layers").
+fn describe(layer: &ann_core::Layer) -> Value {
+    match layer.kind {
+        LayerKind::Dense => json!({ "kind": "dense", "units": layer.w.nrows() }),
+        LayerKind::Conv2d(conv) => {
+            let out = conv.output(layer.w.nrows());
+            json!({
+                "kind": "conv",
+                "input": [conv.input.channels, conv.input.height, conv.input.width],
+                "filters": layer.w.nrows(),
+                "kernel": conv.kernel,
+                "stride": conv.stride,
+                "padding": conv.padding,
+                "pool": conv.pool.map(|p| json!({ "window": p.window, "stride": p.stride })),
+                "output": [out.channels, out.height, out.width],
+            })
+        }
+    }
+}
+
 fn export(dir: &Path, w: &Workload, x: &Array2<f64>, y: &Array2<f64>, net: &Network) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     write_f64(&dir.join("x.f64"), x)?;
@@ -197,10 +361,24 @@ fn export(dir: &Path, w: &Workload, x: &Array2<f64>, y: &Array2<f64>, net: &Netw
         write_f64(&dir.join(format!("w{}.f64", l + 1)), &layer.w)?;
         write_f64(&dir.join(format!("b{}.f64", l + 1)), &layer.b)?;
     }
+    let m = x.ncols();
+    // Without dropout the references can take fit's batches exactly (with dropout they
+    // would need its mask draws too, so they shuffle with their own RNG).
+    let shared_order = !w.config().dropout.is_active();
+    if shared_order {
+        let bytes: Vec<u8> =
+            batch_order(m, &w.config(), w.epochs).iter().flat_map(|j| j.to_le_bytes()).collect();
+        std::fs::write(dir.join("order.u32"), bytes)?;
+    }
+    let layers: Vec<Value> = net.layers().iter().map(describe).collect();
+    let w_shapes: Vec<[usize; 2]> = net.layers().iter().map(|l| [l.w.nrows(), l.w.ncols()]).collect();
     let meta = json!({
-        "name": w.name, "sizes": w.sizes, "m": x.ncols(), "task": format!("{:?}", w.task),
+        "name": w.name, "sizes": net.sizes(), "m": m, "task": format!("{:?}", w.task),
         "lr": w.lr, "batch_size": w.batch_size, "keep": w.keep, "epochs": w.epochs,
-        "seed": TRAIN_SEED, "layout": "row-major (rows, cols), little-endian f64; X is (n_x, m)",
+        "warmup_examples": w.warmup_examples.unwrap_or(m).min(m),
+        "seed": TRAIN_SEED, "layers": layers, "w_shapes": w_shapes, "layer_flops": layer_flops(net),
+        "order": shared_order.then_some("order.u32: fit's example indices, little-endian u32, (epochs, m)"),
+        "layout": "row-major (rows, cols), little-endian f64; X is (n_x, m)",
     });
     std::fs::write(dir.join("meta.json"), serde_json::to_string_pretty(&meta)?)
 }
@@ -217,11 +395,12 @@ fn backend() -> &'static str {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: ann_bench <w1|w2|w3> [--runs N] [--export DIR]";
+    let usage = "usage: ann_bench <w1|w2|w3|w4> [--runs N] [--export DIR] [--images N]";
     let w = match args.get(1).map(String::as_str) {
         Some("w1") => &W1,
         Some("w2") => &W2,
         Some("w3") => &W3,
+        Some("w4") => &W4,
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);
@@ -229,13 +408,14 @@ fn main() {
     };
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let runs: usize = flag("--runs").map(|v| v.parse().expect("--runs takes a number")).unwrap_or(5);
+    let images: Option<usize> = flag("--images").map(|v| v.parse().expect("--images takes a number"));
 
-    let (x, y) = dataset(w).unwrap_or_else(|e| {
+    let (x, y) = dataset(w, images).unwrap_or_else(|e| {
         eprintln!("ann_bench {}: {e}", w.name);
         std::process::exit(1);
     });
     let data = DataView::new(x.view(), y.view());
-    let start = Network::new(w.sizes, Activation::Relu, w.task, Init::He, INIT_SEED).expect("network");
+    let start = w.network().expect("network");
     if let Some(dir) = flag("--export") {
         export(Path::new(&dir), w, &x, &y, &start).expect("export");
     }
@@ -244,8 +424,10 @@ fn main() {
     // Reset the peak (VmHWM) so that it measures training, not data generation.
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
 
-    // Warm-up: one epoch, discarded.
-    train(w, &mut start.clone(), data, 1, &mut Timer::new());
+    // Warm-up: one epoch (on the first examples only, where the workload says so), discarded.
+    let warm = w.warmup_examples.unwrap_or(x.ncols()).min(x.ncols());
+    let warm_data = DataView::new(x.slice(s![.., ..warm]), y.slice(s![.., ..warm]));
+    train(w, &mut start.clone(), warm_data, 1, &mut Timer::new());
 
     let (mut per_epoch, mut steps_only) = (Vec::new(), Vec::new());
     let mut last: Option<(History, Timer)> = None;
@@ -264,10 +446,11 @@ fn main() {
     }
     let cpu_per_epoch = (cpu_seconds() - cpu_start) / (runs.max(1) * w.epochs) as f64;
     let (h, timer) = last.expect("at least one run");
-    let (train_flops, eval_flops) = flops_per_epoch(w.sizes, x.ncols());
+    let (train_flops, eval_flops) = flops_per_epoch(&layer_flops(&start), x.ncols());
     let med = median(&per_epoch);
     let result = json!({
         "impl": "rust", "backend": backend(), "workload": w.name, "runs": per_epoch.len(),
+        "m": x.ncols(), "warmup_examples": warm,
         "epoch_s_min": per_epoch.iter().copied().fold(f64::INFINITY, f64::min),
         "epoch_s_median": med,
         "steps_s_min": steps_only.iter().copied().fold(f64::INFINITY, f64::min),

@@ -16,19 +16,27 @@ def load(path, shape):
 
 
 def load_export(directory):
-    """(meta, X (n_x, m), Y (n_L, m), [(W[l], b[l])]) as exported by `ann_bench --export`."""
+    """(meta, X (n_x, m), Y (n_L, m), [(W[l], b[l])], order) as exported by `ann_bench
+    --export`. W[l] is (n_l, n_{l-1}) for a dense layer, (F, C*k*k) for a convolutional one
+    (meta["w_shapes"]); b[l] is (n_l, 1) or (F, 1). `order` is None, or, when the export has
+    one (workloads without dropout), fit's batch order: (epochs, m) example indices, each
+    epoch's batches its consecutive runs of batch_size."""
     meta = json.load(open(os.path.join(directory, "meta.json")))
     sizes, m = meta["sizes"], meta["m"]
     x = load(os.path.join(directory, "x.f64"), (sizes[0], m))
     y = load(os.path.join(directory, "y.f64"), (sizes[-1], m))
     start = [
         (
-            load(os.path.join(directory, f"w{l}.f64"), (n, n_prev)),
+            load(os.path.join(directory, f"w{l}.f64"), (n, fan_in)),
             load(os.path.join(directory, f"b{l}.f64"), (n, 1)),
         )
-        for l, (n_prev, n) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)
+        for l, (n, fan_in) in enumerate(meta["w_shapes"], start=1)
     ]
-    return meta, x, y, start
+    order = None
+    if meta.get("order"):
+        order = np.fromfile(os.path.join(directory, "order.u32"), dtype="<u4").astype(np.intp)
+        order = order.reshape(meta["epochs"], m)
+    return meta, x, y, start, order
 
 
 def status_kb(field):
@@ -43,19 +51,34 @@ def status_kb(field):
     return 0
 
 
-def flops_per_epoch(sizes, m):
-    """Matrix-product FLOPs of one epoch: (training steps, evaluation of the training set)."""
-    per_layer = [2.0 * a * b for a, b in zip(sizes[:-1], sizes[1:])]
-    forward_flops = sum(per_layer)
-    backward_flops = forward_flops + sum(per_layer[1:])
+def flops_per_epoch(layer_flops, m):
+    """Matrix-product FLOPs of one epoch: (training steps, evaluation of the training set).
+    `layer_flops`: each layer's forward FLOPs per example (meta["layer_flops"], counted by
+    ann_bench: 2 n_l n_{l-1} dense, 2 F C k^2 H' W' convolutional); backward dW[l] costs
+    the same, dA[l-1] the same for l >= 2."""
+    forward_flops = sum(layer_flops)
+    backward_flops = forward_flops + sum(layer_flops[1:])
     return (forward_flops + backward_flops) * m, forward_flops * m
 
 
-def measure_and_report(impl, backend, meta, runs, train):
-    """Warm-up epoch, then `runs` trainings; prints the JSON line.
+def blas_info():
+    """The BLAS and OpenMP libraries loaded in this process as threadpoolctl sees them:
+    which library, its kernel (OpenBLAS: the core type it chose, e.g. SkylakeX or Haswell),
+    threads and version. Empty without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keys = ("user_api", "internal_api", "version", "architecture", "num_threads", "threading_layer", "filepath")
+    return [{k: p[k] for k in keys if k in p} for p in threadpool_info()]
 
-    `train(epochs)` trains fresh weights and returns (history, epoch seconds, step seconds,
-    RSS in kB after each epoch)."""
+
+def measure_and_report(impl, backend, meta, runs, train, extra=None):
+    """Warm-up epoch, then `runs` trainings; prints the JSON line (with `extra`'s keys).
+
+    `train(epochs, warmup=False)` trains fresh weights and returns (history, epoch seconds,
+    step seconds, RSS in kB after each epoch); with warmup=True, one discarded epoch on the
+    first meta["warmup_examples"] examples."""
     rss_data = status_kb("VmRSS:")
     peak_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Reset the peak (VmHWM) so that it measures training, not loading (Linux only).
@@ -65,7 +88,7 @@ def measure_and_report(impl, backend, meta, runs, train):
         peak_reset = True
     except OSError:
         peak_reset = False
-    train(1)  # warm-up, discarded
+    train(1, warmup=True)  # discarded
     per_epoch, steps_only = [], []
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_start = usage.ru_utime + usage.ru_stime
@@ -75,7 +98,7 @@ def measure_and_report(impl, backend, meta, runs, train):
         steps_only.append(sum(st) / len(st))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_per_epoch = (usage.ru_utime + usage.ru_stime - cpu_start) / (len(per_epoch) * meta["epochs"])
-    train_flops, eval_flops = flops_per_epoch(meta["sizes"], meta["m"])
+    train_flops, eval_flops = flops_per_epoch(meta["layer_flops"], meta["m"])
     med = statistics.median(per_epoch)
     peak_kb = status_kb("VmHWM:") if peak_reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
@@ -85,6 +108,8 @@ def measure_and_report(impl, backend, meta, runs, train):
                 "backend": backend,
                 "workload": meta["name"],
                 "runs": len(per_epoch),
+                "m": meta["m"],
+                "warmup_examples": meta["warmup_examples"],
                 "epoch_s_min": min(per_epoch),
                 "epoch_s_median": med,
                 "steps_s_min": min(steps_only),
@@ -101,6 +126,9 @@ def measure_and_report(impl, backend, meta, runs, train):
                 "rss_after_data_mb": rss_data / 1024.0,
                 "rss_epoch_first_mb": rss[0] / 1024.0,
                 "rss_epoch_last_mb": rss[-1] / 1024.0,
+                # After the training, so that every library it used is loaded.
+                "blas": blas_info(),
+                **(extra or {}),
             }
         )
     )

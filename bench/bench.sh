@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: builds ann_bench three ways (default, threading, blas), makes sure the
 # project venv has NumPy, and runs bench/run.py, which prints the comparison table.
-# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2,w3; w3 needs Fashion-MNIST
-# in $ANN_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist, else it is left out), BENCH_NUMPY_SINGLE=1
-# (also time NumPy on one BLAS thread), BENCH_TORCH=1 (install PyTorch and time it too).
+# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2,w3,w4; w3 and w4 need
+# Fashion-MNIST in $ANN_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist, else they are left
+# out), BENCH_W4_RUNS (W4's rounds, default 3), BENCH_W4_IMAGES (W4 on the first N images only, for
+# a quick check), BENCH_NUMPY_SINGLE=1 (also time NumPy on one BLAS thread), BENCH_TORCH=1 (install
+# PyTorch and time it too). The NumPy and PyTorch processes run without OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE (bench/run.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,19 +15,20 @@ FMNIST="${ANN_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}"
 if [ -n "${BENCH_WORKLOADS:-}" ]; then
     WORKLOADS="$BENCH_WORKLOADS"
 elif [ -f "$FMNIST/train-images-idx3-ubyte.gz" ] && [ -f "$FMNIST/train-labels-idx1-ubyte.gz" ]; then
-    WORKLOADS=w1,w2,w3
+    WORKLOADS=w1,w2,w3,w4
 else
     WORKLOADS=w1,w2
-    echo "[bench] no Fashion-MNIST in $FMNIST: skipping W3 (sudo apt-get install dataset-fashion-mnist)" >&2
+    echo "[bench] no Fashion-MNIST in $FMNIST: skipping W3 and W4 (sudo apt-get install dataset-fashion-mnist)" >&2
 fi
 OUT="$ROOT/target/bench"
 mkdir -p "$OUT"
 
-# NumPy is a bench-only dependency, installed into the project venv.
+# NumPy (and threadpoolctl, which reports the BLAS it runs) are bench-only dependencies,
+# installed into the project venv.
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import numpy" 2>/dev/null; then
+if ! .venv/bin/python -c "import numpy, threadpoolctl" 2>/dev/null; then
     .venv/bin/python -m pip install --quiet numpy threadpoolctl
 fi
 
@@ -53,4 +57,5 @@ if .venv/bin/python -c "import torch" 2>/dev/null; then
     TORCH=(--torch)
 fi
 .venv/bin/python bench/run.py "${BINS[@]}" --runs "$RUNS" --workloads "$WORKLOADS" --json "$OUT/results.json" \
+    --w4-runs "${BENCH_W4_RUNS:-3}" ${BENCH_W4_IMAGES:+--w4-images "$BENCH_W4_IMAGES"} \
     ${BENCH_NUMPY_SINGLE:+--numpy-single-thread} "${TORCH[@]}"

@@ -263,14 +263,14 @@ fn weight_and_input_gradients(
         im2col_slice(conv, a_prev, rows.clone(), q0, q1, p);
         // dZᵀ of the slice, rows contiguous for the kernel
         let t = at_least(t_buf, (q1 - q0) * f);
-        let mut t = ArrayViewMut2::from_shape((q1 - q0, f), t).expect("columns · F entries");
-        t.assign(&dz.slice(s![.., q0..q1]).t());
+        transpose_into(dz.slice(s![.., q0..q1]), t);
+        let t = ArrayView2::from_shape((q1 - q0, f), &*t).expect("columns · F entries");
         let pv = ArrayView2::from_shape((r, q1 - q0), &*p).expect("rows · columns entries");
         // dWᵀ += P dZᵀ, continuing the sum over the columns (q0 is a multiple of 256)
         if q0 == 0 {
-            matmul_into(pv, t.view(), dwt.view_mut(), &mut Vec::new(), false);
+            matmul_into(pv, t, dwt.view_mut(), &mut Vec::new(), false);
         } else {
-            matmul_acc_into(pv, t.view(), dwt.view_mut());
+            matmul_acc_into(pv, t, dwt.view_mut());
         }
         if let Some(da) = da.as_mut() {
             // dP = Wᵀ dZ for these rows and columns, over the slice of P, then col2im
@@ -355,12 +355,65 @@ pub(super) fn pool_batch(
 }
 
 /// dG (C·H′·W′, m) from dA (C·H″·W″, m): each entry added at its window's arg-max, rows of
-/// dA in order (the readable pooling's order).
-pub(super) fn unpool_batch(argmax: ArrayView2<usize>, da: ArrayView2<f64>, mut dg: ArrayViewMut2<f64>) {
-    dg.fill(0.0);
-    for (winners, grads) in argmax.rows().into_iter().zip(da.rows()) {
-        for (e, (&w, &d)) in winners.iter().zip(&grads).enumerate() {
-            dg[[w, e]] += d;
+/// dA in order (the readable pooling's order). Windows that do not overlap (stride =
+/// window, `image` pooled by `pool`) cover each pixel once: each row of dG is then written
+/// once, dA where the pixel won and 0 elsewhere, instead of zeroed first and added to.
+pub(super) fn unpool_batch(
+    pool: &MaxPool2d,
+    image: Image,
+    argmax: ArrayView2<usize>,
+    da: ArrayView2<f64>,
+    mut dg: ArrayViewMut2<f64>,
+) {
+    let out = pool.output(image);
+    let covers_once = pool.stride == pool.window
+        && out.height * pool.window == image.height
+        && out.width * pool.window == image.width;
+    if !covers_once {
+        dg.fill(0.0);
+        for (winners, grads) in argmax.rows().into_iter().zip(da.rows()) {
+            for (e, (&w, &d)) in winners.iter().zip(&grads).enumerate() {
+                dg[[w, e]] += d;
+            }
+        }
+        return;
+    }
+    for c in 0..out.channels {
+        for y in 0..out.height {
+            for x in 0..out.width {
+                let r = out.row(c, y, x);
+                let (winners, grads) = (argmax.row(r), da.row(r));
+                let (winners, grads) =
+                    (winners.as_slice().expect("row-major"), grads.as_slice().expect("row-major"));
+                for i in 0..pool.window {
+                    for j in 0..pool.window {
+                        let pixel = image.row(c, y * pool.stride + i, x * pool.stride + j);
+                        let mut dst = dg.row_mut(pixel);
+                        let dst = dst.as_slice_mut().expect("a row-major dG");
+                        // 0 + dA where this pixel won: the readable sum's value, bit for bit
+                        wide(|| {
+                            for ((d, &w), &g) in dst.iter_mut().zip(winners).zip(grads) {
+                                *d = if w == pixel { g } else { 0.0 };
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst` (n × F, row-major) = `src`ᵀ for `src` (F × n) with contiguous rows: read in blocks
+/// of 8 columns so each block of `dst` is written whole.
+fn transpose_into(src: ArrayView2<f64>, dst: &mut [f64]) {
+    let (f, n) = src.dim();
+    for j0 in (0..n).step_by(8) {
+        let j1 = (j0 + 8).min(n);
+        for (i, row) in src.rows().into_iter().enumerate() {
+            let row = row.as_slice().expect("contiguous rows");
+            for (j, &v) in row[j0..j1].iter().enumerate() {
+                dst[(j0 + j) * f + i] = v;
+            }
         }
     }
 }

@@ -424,7 +424,8 @@ impl Workspace {
                         let scale = 1.0 / keep;
                         zip2_mut(da, d, |v, d| *v = *v * d * scale);
                     }
-                    unpool_batch(winners.argmax.view(), da.view(), dz_prev.view_mut());
+                    let (window, image) = layers[j].pooling().expect("a pooling layer");
+                    unpool_batch(&window, image, winners.argmax.view(), da.view(), dz_prev.view_mut());
                     hidden_delta(
                         layers[j].activation,
                         cache.z[j].view(),

@@ -105,8 +105,9 @@ notebook-times: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \
 	    "$(VENV_PY)" scripts/notebook_times.py $(NOTEBOOKS); fi
 
-# Speed benchmark: ann_core (default, threading, blas builds) against a NumPy reference on the
-# two benchmark workloads (W1 small, W2 wide); prints the table of bench/RESULTS.md.
+# Speed benchmark: ann_core (default, threading, blas builds) against NumPy (and PyTorch) references
+# on the benchmark workloads (W1 small, W2 wide, W3 and W4 on Fashion-MNIST); prints the table of
+# bench/RESULTS.md.
 # BENCH_RUNS (default 5) and BENCH_WORKLOADS (default w1,w2) tune it. Needs no make setup:
 # it installs NumPy into .venv itself.
 .PHONY: bench

@@ -383,3 +383,40 @@ fn shapes_that_do_not_fit_are_errors_naming_the_layer() {
     .to_string();
     assert!(e.contains("dZ") && e.contains("(32, 1)"), "{e}");
 }
+
+/// A convolutional network's checkpoint goes through the same files as any other: resumed
+/// after epoch 2 (with dropout on the feature maps, L2 and Adam), the run ends with the bits of
+/// the run that never stopped.
+#[test]
+fn a_convolutional_run_resumed_from_its_checkpoint_ends_bit_identical() {
+    let d = digits().unwrap();
+    let x = d.x.slice(ndarray::s![.., ..400]).mapv(|p| p / 16.0);
+    let y = d.targets(Task::MultiClass).slice(ndarray::s![.., ..400]).to_owned();
+    let specs = [Conv2dConfig::new(4, 3).padding(1).pool(2).into(), LayerSpec::Dense(10)];
+    let start = || {
+        Network::convolutional(Image::new(1, 8, 8), &specs, Activation::Relu, Task::MultiClass, Init::He, 4)
+            .unwrap()
+    };
+    let config = TrainConfig {
+        batch_size: 32,
+        dropout: Dropout::PerLayer(vec![0.8, 1.0]),
+        l2: 0.01,
+        seed: 9,
+        ..TrainConfig::default()
+    };
+    let (mut whole, mut opt_whole) = (start(), Optimizer::adam(0.01).unwrap());
+    let h_whole = fit(&mut whole, &mut opt_whole, (&x, &y), &config, 4).unwrap();
+    let path = std::env::temp_dir().join(format!("ann_cnn_ckpt_{}.json", std::process::id()));
+    let (mut net, mut opt) = (start(), Optimizer::adam(0.01).unwrap());
+    Trainer::new(&config, 2)
+        .checkpoint(Checkpointing { path: path.clone(), every: 2 })
+        .fit(&mut net, &mut opt, (&x, &y))
+        .unwrap();
+    let checkpoint = Checkpoint::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (mut net, mut opt) = (start(), Optimizer::adam(0.01).unwrap());
+    let h = Trainer::new(&config, 4).resume(&checkpoint).fit(&mut net, &mut opt, (&x, &y)).unwrap();
+    assert_eq!(net, whole);
+    assert_eq!(h, h_whole);
+    assert_eq!(opt, opt_whole);
+}

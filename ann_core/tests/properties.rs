@@ -1,5 +1,5 @@
 //! Property tests: backprop matches central differences on random architectures (with and
-//! without batch or layer normalization), and
+//! without batch or layer normalization, and convolutional ones with pooling), and
 //! random bad input gives an error from every public entry point, never a panic.
 
 use ann_core::gradcheck::{Difference, numerical_gradients_with};
@@ -130,6 +130,125 @@ proptest! {
                 t.relative_error < tol || t.max_abs_diff < floor,
                 "{} {:?} loss {} λ {}: {}\n{report}",
                 t.name, net.sizes(), net.loss(), lambda, t.relative_error
+            );
+        }
+    }
+}
+
+/// A random convolutional network: an image of 1-3 channels of 3-9 × 3-9 pixels, 1-2
+/// convolutional layers (1-4 filters of side 1, 3 or 5, stride 1 or 2, padding 0-2, no
+/// pooling or 2 × 2 pooling of stride 2 or 1), a dense hidden layer or not, then a dense
+/// output layer with any loss; any hidden activation, biases away from 0. Drawings whose
+/// shapes do not fit are discarded.
+fn random_cnn() -> impl Strategy<Value = (Network, Array2<f64>, Array2<f64>, f64)> {
+    let conv = (1usize..=4, prop::sample::select(vec![1usize, 3, 5]), 1usize..=2, 0usize..=2, 0u8..3);
+    (
+        (1usize..=3, 3usize..=9, 3usize..=9),
+        prop::collection::vec(conv, 1..=2),
+        prop::option::of(1usize..=6),
+        1usize..=4,
+        activation(),
+        loss(),
+        any::<u64>(),
+        1usize..=4,
+        prop::sample::select(vec![0.0, 0.3]),
+    )
+        .prop_filter_map(
+            "shapes that fit",
+            |((c, h, w), convs, dense, n_out, hidden, loss, seed, m, lambda)| {
+                let mut specs: Vec<LayerSpec> = convs
+                    .iter()
+                    .map(|&(f, k, st, p, pool)| {
+                        let conv = Conv2dConfig::new(f, k).stride(st).padding(p);
+                        let pool = match pool {
+                            0 => None,
+                            1 => Some(MaxPool2d::new(2)),
+                            _ => Some(MaxPool2d { window: 2, stride: 1 }),
+                        };
+                        Conv2dConfig { pool, ..conv }.into()
+                    })
+                    .collect();
+                specs.extend(dense.map(LayerSpec::Dense));
+                let n_out = if loss == Loss::BinaryCrossEntropy { 1 } else { n_out.max(2) };
+                specs.push(LayerSpec::Dense(n_out));
+                let task = match loss {
+                    Loss::BinaryCrossEntropy => Task::Binary,
+                    Loss::CrossEntropy => Task::MultiClass,
+                    Loss::MeanSquaredError => Task::Regression,
+                };
+                let mut net =
+                    Network::convolutional(Image::new(c, h, w), &specs, hidden, task, Init::Xavier, seed)
+                        .ok()?;
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                use rand::RngExt;
+                for layer in net.layers_mut() {
+                    layer.b.mapv_inplace(|_| {
+                        let v: f64 = rng.random_range(0.1..0.6);
+                        if rng.random::<bool>() { v } else { -v }
+                    });
+                }
+                let x = Array2::from_shape_simple_fn((net.input_size(), m), || rng.random_range(-1.5..1.5));
+                let y = match loss {
+                    Loss::BinaryCrossEntropy => {
+                        Array2::from_shape_simple_fn((1, m), || f64::from(rng.random::<bool>()))
+                    }
+                    Loss::CrossEntropy => {
+                        one_hot(&(0..m).map(|_| rng.random_range(0..n_out)).collect::<Vec<_>>(), n_out)
+                    }
+                    Loss::MeanSquaredError => {
+                        Array2::from_shape_simple_fn((n_out, m), || rng.random_range(-1.0..1.0))
+                    }
+                };
+                Some((net, x, y, lambda))
+            },
+        )
+}
+
+/// Whether a pooling window's two largest values of g(Z) lie within `h` of each other, where
+/// a central difference can move the maximum from one pixel to the other.
+fn near_a_pooling_tie(net: &Network, x: &Array2<f64>, h: f64) -> bool {
+    let cache = net.forward(x.view()).unwrap();
+    net.layers().iter().enumerate().any(|(i, layer)| {
+        let Some((pool, image)) = layer.pooling() else { return false };
+        let g = layer.activation.forward(cache.z(i + 1).unwrap());
+        let out = pool.output(image);
+        (0..g.ncols()).any(|e| {
+            (0..out.len()).any(|r| {
+                let (c, q) = (r / (out.height * out.width), r % (out.height * out.width));
+                let (y, x) = (q / out.width, q % out.width);
+                let mut v: Vec<f64> = (0..pool.window * pool.window)
+                    .map(|t| {
+                        g[[
+                            image.row(
+                                c,
+                                y * pool.stride + t / pool.window,
+                                x * pool.stride + t % pool.window,
+                            ),
+                            e,
+                        ]]
+                    })
+                    .collect();
+                v.sort_by(|a, b| b.total_cmp(a));
+                v[0] - v[1] < 1e-3 + h
+            })
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    #[test]
+    fn gradient_check_passes_on_random_convolutional_networks((net, x, y, lambda) in random_cnn()) {
+        prop_assume!(!near_relu_kink(&net, &x, 2e-4) && !near_a_pooling_tie(&net, &x, 2e-4));
+        let analytic = gradcheck::analytic_gradients(&net, x.view(), y.view(), lambda, None).unwrap();
+        let numeric = numerical_gradients_with(&net, x.view(), y.view(), lambda, 1e-4, None, Difference::FourthOrder).unwrap();
+        let report = compare_gradients(&analytic, &numeric);
+        for t in &report.tensors {
+            prop_assert!(
+                t.relative_error < 1e-7 || t.max_abs_diff < 1e-10,
+                "{} {}: {}\n{report}",
+                t.name, net.architecture(), t.relative_error
             );
         }
     }

@@ -3,7 +3,8 @@
 
 use crate::forward::prefix;
 use crate::grade::{
-    Grader, Mistake, Wrong, attempt, compare, compare_number, parts, random, rng, run_mistakes, shape,
+    Grader, Mistake, Wrong, attempt, compare, compare_gradients, compare_number, parts, random, rng,
+    run_mistakes, shape,
 };
 use crate::report::Report;
 use ann_core::{Activation, Cache, Eval, Init, Loss, Network, Task, one_hot};
@@ -202,11 +203,7 @@ pub fn linear_backward(f: LinearBackward) -> Report {
             || format!("dZ {}, A_prev {}, W {}", shape(dz.view()), shape(a_prev.view()), shape(w.view()));
         let call = |f: LinearBackward| f(dz.view(), a_prev.view(), w.view());
         let wrong = run_mistakes(LINEAR_BACKWARD, call);
-        let check = |(gdw, gdb, gda): (Array2<f64>, Array2<f64>, Array2<f64>)| {
-            compare(dw.view(), gdw.view(), &parts(&wrong, |r| Some(&r.0))).map_err(|w| prefix(w, "dW"))?;
-            compare(db.view(), gdb.view(), &parts(&wrong, |r| Some(&r.1))).map_err(|w| prefix(w, "db"))?;
-            compare(da.view(), gda.view(), &parts(&wrong, |r| Some(&r.2))).map_err(|w| prefix(w, "dA_prev"))
-        };
+        let check = |got| compare_gradients((&dw, &db, &da), got, &wrong);
         if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
         }

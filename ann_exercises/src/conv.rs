@@ -6,8 +6,9 @@
 //! column, pixel (c, h, w) at row (c·H + h)·W + w; W is (F, C·k·k), entry (c, i, j) of filter
 //! f in column (c·k + i)·k + j; Z is (F·H′·W′, m), filter after filter.
 
-use crate::forward::prefix;
-use crate::grade::{Grader, Mistake, attempt, compare, parts, random, rng, run_mistakes, shape};
+use crate::grade::{
+    Grader, Mistake, attempt, compare, compare_gradients, parts, random, rng, run_mistakes, shape,
+};
 use crate::report::Report;
 use ann_core::conv::{
     conv_backward_loops, conv_forward_loops, im2col as reference_im2col,
@@ -548,11 +549,7 @@ pub fn conv_backward(f: ConvBackward) -> Report {
         };
         let call = |f: ConvBackward| f(conv, w.view(), a.view(), dz.view());
         let wrong = run_mistakes(CONV_BACKWARD, call);
-        let check = |(gdw, gdb, gda): (Array2<f64>, Array2<f64>, Array2<f64>)| {
-            compare(dw.view(), gdw.view(), &parts(&wrong, |r| Some(&r.0))).map_err(|w| prefix(w, "dW"))?;
-            compare(db.view(), gdb.view(), &parts(&wrong, |r| Some(&r.1))).map_err(|w| prefix(w, "db"))?;
-            compare(da.view(), gda.view(), &parts(&wrong, |r| Some(&r.2))).map_err(|w| prefix(w, "dA_prev"))
-        };
+        let check = |got| compare_gradients((dw, db, da), got, &wrong);
         if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
         }

@@ -194,6 +194,23 @@ pub(crate) fn compare(
     compare_within(expected, got, mistakes, TOLERANCE)
 }
 
+/// A layer's gradients (dW, db, dA_prev).
+pub(crate) type LayerGrads = (Array2<f64>, Array2<f64>, Array2<f64>);
+
+/// The gradients of a layer, (dW, db, dA_prev), compared one after the other with the
+/// expected ones; a mismatch names the array, and `wrong` holds the planted mistakes'
+/// gradients for the hints.
+pub(crate) fn compare_gradients(
+    (dw, db, da): (&Array2<f64>, &Array2<f64>, &Array2<f64>),
+    (gdw, gdb, gda): LayerGrads,
+    wrong: &[(LayerGrads, &'static str)],
+) -> Result<(), Wrong> {
+    let name = |w: Wrong, what: &str| crate::forward::prefix(w, what);
+    compare(dw.view(), gdw.view(), &parts(wrong, |r| Some(&r.0))).map_err(|w| name(w, "dW"))?;
+    compare(db.view(), gdb.view(), &parts(wrong, |r| Some(&r.1))).map_err(|w| name(w, "db"))?;
+    compare(da.view(), gda.view(), &parts(wrong, |r| Some(&r.2))).map_err(|w| name(w, "dA_prev"))
+}
+
 /// [`compare`] with another tolerance (finite differences carry the rounding of J, about
 /// 1e-16 / ε relative).
 pub(crate) fn compare_within(

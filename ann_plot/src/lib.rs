@@ -53,6 +53,7 @@ mod evaluation;
 pub mod experiments;
 mod figure;
 mod layers;
+pub mod predict;
 pub mod style;
 mod transform;
 

@@ -49,6 +49,19 @@ pub enum Verdict {
     Off,
 }
 
+/// `v` to 4 significant digits (an integer as it is), as a learner writes a prediction.
+fn short(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v}")
+    } else if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        let decimals = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if decimals == 0 { s } else { s.trim_end_matches('0').trim_end_matches('.').to_string() }
+    }
+}
+
 /// The line [`reveal_number`] prints, without printing it.
 pub fn number_line(
     question: &str,
@@ -56,21 +69,22 @@ pub fn number_line(
     value: f64,
     tolerance: Tolerance,
 ) -> (Verdict, String) {
+    let shown = short(value);
     match guess {
         None => (
             Verdict::NoGuess,
             format!(
-                "{question}: {value} (no prediction written down: set it in the cell above, then run both cells again)"
+                "{question}: {shown} (no prediction written down: set it in the cell above, then run both cells again)"
             ),
         ),
         Some(g) if tolerance.allows(g, value) => (
             Verdict::Close,
-            format!("{question}: {value}; you predicted {g}: {} — right", tolerance.describe()),
+            format!("{question}: {shown}; you predicted {g}: {} — right", tolerance.describe()),
         ),
         Some(g) => (
             Verdict::Off,
             format!(
-                "{question}: {value}; you predicted {g}, off by {:.3e} (not {}): find where your reasoning and the cell part",
+                "{question}: {shown}; you predicted {g}, off by {:.3e} (not {}): find where your reasoning and the cell part",
                 (g - value).abs(),
                 tolerance.describe()
             ),
@@ -122,6 +136,12 @@ mod tests {
         assert_eq!(number_line("J", Some(0.5), 0.0, Tolerance::Absolute(0.5)).0, Verdict::Close);
         assert_eq!(number_line("J", Some(0.51), 0.0, Tolerance::Absolute(0.5)).0, Verdict::Off);
         assert!(number_line("J", Some(1.0), 0.69, t).1.contains("off by 3.100e-1"));
+        assert!(number_line("J", None, 0.44932896411722156, t).1.starts_with("J: 0.4493 "));
+        assert_eq!(short(40.0), "40");
+        assert_eq!(short(12340.7), "12341");
+        assert_eq!(short(1.0034), "1.003");
+        assert_eq!(short(-12.5), "-12.5");
+        assert_eq!(short(3.0e-5), "3.000e-5");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Backpropagation, closed form. With dZ[L] = A[L] − Y (sigmoid+BCE, softmax+CE) or
 //! dZ[L] = (A[L] − Y) ⊙ g'\[L\](Z[L]) (MSE), for l = L..1:
 //!
-//! dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
+//! dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l]
 //! db[l] = (1/m) Σ_columns dZ[l]
 //! dA[l−1] = W[l]ᵀ dZ[l]   (⊙ D[l−1] / keep_prob[l−1] under dropout)
 //! dZ[l−1] = dA[l−1] ⊙ g'[l−1](Z[l−1])
@@ -18,19 +18,20 @@ use crate::cache::Cache;
 use crate::conv::unpool_unchecked;
 use crate::error::{AnnError, Result, shape_str};
 use crate::gradients::Gradients;
+use crate::l2::L2;
 use crate::layer::LayerKind;
-use crate::loss::check_l2;
 use crate::network::Network;
 use crate::normalization::in_layer;
 use crate::param::ParamId;
 use ndarray::{Array2, ArrayView2, Axis};
 
 impl Network {
-    /// The gradients of J (+ L2 with strength `lambda`) for the pass in `cache`, in the
+    /// The gradients of J (+ the L2 term `l2`, [`crate::l2`]) for the pass in `cache`, in the
     /// order of [`Network::params`], following the module equations literally (the readable
     /// reference path).
-    pub fn backward<M>(&self, cache: &Cache<M>, y: ArrayView2<f64>, lambda: f64) -> Result<Gradients> {
-        self.check_targets(cache, y, lambda)?;
+    pub fn backward<M>(&self, cache: &Cache<M>, y: ArrayView2<f64>, l2: impl Into<L2>) -> Result<Gradients> {
+        let l2 = l2.into();
+        self.check_targets(cache, y, l2)?;
         let n = self.num_layers();
         let m = y.ncols() as f64;
         let layers = self.layers();
@@ -68,11 +69,11 @@ impl Network {
                     (g.dw, g.db, g.da_prev)
                 }
             };
-            // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
+            // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l]
             // (times 1/m rather than divided by m: the fast path scales dW in place the same way)
             let mut dw = dw_sum * (1.0 / m);
-            if lambda != 0.0 {
-                dw.scaled_add(lambda / m, w);
+            if l2.lambda != 0.0 {
+                dw.scaled_add(l2.coefficient(y.ncols()), w);
             }
             // db[l] = (1/m) Σ_columns dZ[l]; exactly 0 under batch norm, whose Z[l] − μ[l]
             // cancels b[l] (β[l] does its job): written as 0 rather than as rounding noise
@@ -100,7 +101,7 @@ impl Network {
     }
 
     /// The cache is a pass of this network, λ is valid and Y fits the output.
-    pub(crate) fn check_targets<M>(&self, cache: &Cache<M>, y: ArrayView2<f64>, lambda: f64) -> Result<()> {
+    pub(crate) fn check_targets<M>(&self, cache: &Cache<M>, y: ArrayView2<f64>, l2: L2) -> Result<()> {
         self.check_shapes()?;
         if cache.num_layers() != self.num_layers() {
             return Err(AnnError::ShapeMismatch {
@@ -109,7 +110,7 @@ impl Network {
                 got: format!("{} layers", cache.num_layers()),
             });
         }
-        check_l2("lambda (L2)", lambda)?;
+        l2.check("lambda (L2)")?;
         for (i, layer) in self.layers().iter().enumerate() {
             if cache.z[i].nrows() != layer.z_units() || cache.a[i].nrows() != layer.units() {
                 return Err(AnnError::ShapeMismatch {
@@ -145,6 +146,7 @@ pub(crate) fn eval_pass(l: usize, name: &str) -> AnnError {
 #[cfg(test)]
 mod tests {
     use crate::activation::Activation;
+    use crate::l2::L2;
     use crate::layer::Layer;
     use crate::loss::Loss;
     use crate::network::Network;
@@ -167,9 +169,13 @@ mod tests {
             array![[(dz[[0, 0]] * 1.0 + dz[[0, 1]] * 2.0) / 2.0, (dz[[0, 0]] * 0.0 + -dz[[0, 1]]) / 2.0]];
         assert_abs_diff_eq!(*g.dw(1).unwrap(), dw, epsilon = 1e-15);
         assert_abs_diff_eq!(g.db(1).unwrap()[[0, 0]], dz.mean().unwrap(), epsilon = 1e-15);
-        // With L2: dW += (λ/m) W
+        // With L2: dW += (λ/N) W; a bare λ takes N = m = 2
         let g2 = net.backward(&cache, y.view(), 0.4).unwrap();
-        assert_abs_diff_eq!(*g2.dw(1).unwrap(), dw + array![[0.5, -0.25]] * 0.2, epsilon = 1e-15);
+        assert_abs_diff_eq!(*g2.dw(1).unwrap(), &dw + &(array![[0.5, -0.25]] * 0.2), epsilon = 1e-15);
+        // N = 10 training examples, whatever the size of this batch
+        let g10 = net.backward(&cache, y.view(), L2::new(0.4, 10)).unwrap();
+        assert_abs_diff_eq!(*g10.dw(1).unwrap(), dw + array![[0.5, -0.25]] * 0.04, epsilon = 1e-15);
+        assert!(net.backward(&cache, y.view(), L2::new(0.4, 0)).is_err());
         assert!(net.backward(&cache, array![[1.0]].view(), 0.0).is_err());
         assert!(net.backward(&cache, y.view(), -1.0).is_err());
     }

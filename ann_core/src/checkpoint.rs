@@ -49,8 +49,10 @@ use std::path::{Path, PathBuf};
 
 /// Name written into every checkpoint file.
 pub const CHECKPOINT_FORMAT: &str = "ann-scratch-checkpoint";
-/// The checkpoint version this build writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 2;
+/// The checkpoint version this build writes and reads. Version 3: the L2 term is divided by
+/// the training set's size N (before, by the batch's m), so a run of version 2 with λ > 0 would
+/// not go on as it started; version 2 files are refused rather than resumed differently.
+pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// Where and how often training writes a [`Checkpoint`]: after every `every` epochs, and
 /// whenever the time budget stops the run. Each write replaces the file atomically.

@@ -6,7 +6,7 @@
 use crate::data::DataView;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
-use crate::loss::check_l2;
+use crate::l2::{L2, check_l2};
 use crate::network::Network;
 use crate::schedule::LrSchedule;
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Inverted dropout on the hidden layers while training.
     pub dropout: Dropout,
-    /// L2 strength λ: J += (λ/2m) Σ‖W[l]‖².
+    /// L2 strength λ: J += (λ/2N) Σ‖W[l]‖², N the number of training examples, in every
+    /// step whatever the batch size ([`crate::l2`]).
     pub l2: f64,
     /// Seed of the RNG that shuffles batches and draws dropout masks.
     pub seed: u64,
@@ -54,6 +55,11 @@ pub struct EarlyStopping {
 }
 
 impl TrainConfig {
+    /// The L2 term of training on `n` examples: (λ/2N) Σ‖W[l]‖² with N = `n`.
+    pub fn l2_term(&self, n: usize) -> L2 {
+        L2::new(self.l2, n)
+    }
+
     /// The hyperparameters are valid for `net` (with or without a validation set).
     pub fn validate(&self, net: &Network, has_validation: bool) -> Result<()> {
         if self.batch_size == 0 {

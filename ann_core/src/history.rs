@@ -43,9 +43,14 @@ impl std::fmt::Display for StopReason {
 pub struct History {
     /// J on the whole training set (eval mode, + L2) after each epoch.
     pub train_loss: Vec<f64>,
+    /// The L2 term (λ/2N) Σ_l ‖W[l]‖²_F included in `train_loss` and `val_loss` after each
+    /// epoch (N the training set's size, the same for both); empty when λ = 0. The data term
+    /// is the loss minus this.
+    #[serde(default)]
+    pub l2_penalty: Vec<f64>,
     /// Training accuracy after each epoch (empty for regression).
     pub train_accuracy: Vec<f64>,
-    /// J on the validation set after each epoch (empty without one).
+    /// J on the validation set after each epoch (empty without one), + the same L2 term.
     pub val_loss: Vec<f64>,
     /// Validation accuracy after each epoch (empty without a validation set or for regression).
     pub val_accuracy: Vec<f64>,

@@ -66,6 +66,7 @@ pub mod gradcheck;
 pub mod gradients;
 pub mod history;
 pub mod init;
+pub mod l2;
 pub mod layer;
 pub mod loss;
 pub mod matrix_norm;
@@ -100,6 +101,7 @@ pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_
 pub use gradients::Gradients;
 pub use history::{History, StopReason};
 pub use init::Init;
+pub use l2::L2;
 pub use layer::{Layer, LayerKind};
 pub use loss::Loss;
 pub use matrix_norm::frobenius;

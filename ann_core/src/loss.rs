@@ -2,7 +2,7 @@
 //! overflow or NaN even when the output saturates.
 
 use crate::activation::Activation;
-use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::error::{AnnError, Result, shape_str};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
@@ -158,23 +158,6 @@ impl std::fmt::Display for Loss {
 }
 
 /// λ of the L2 penalty must be finite and ≥ 0; `name` names the argument in the error.
-pub(crate) fn check_l2(name: &str, lambda: f64) -> Result<()> {
-    if lambda.is_finite() && lambda >= 0.0 {
-        Ok(())
-    } else {
-        Err(bad_hyper(name, lambda, "must be finite and >= 0"))
-    }
-}
-
-/// The L2 penalty (λ / 2m) Σ_l ‖W[l]‖²_F added to J; its gradient is (λ/m) W[l].
-pub fn l2_penalty<'a>(weights: impl IntoIterator<Item = ArrayView2<'a, f64>>, lambda: f64, m: usize) -> f64 {
-    if lambda == 0.0 {
-        return 0.0;
-    }
-    let sq: f64 = weights.into_iter().map(|w| w.iter().map(|v| v * v).sum::<f64>()).sum();
-    lambda / (2.0 * m as f64) * sq
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,12 +212,10 @@ mod tests {
     }
 
     #[test]
-    fn mse_and_l2() {
+    fn mse() {
         let a = array![[1.0, 2.0]];
         let y = array![[0.0, 4.0]];
         assert_abs_diff_eq!(Loss::MeanSquaredError.cost(a.view(), a.view(), y.view()), (1.0 + 4.0) / 4.0);
-        let w = array![[1.0, 2.0], [3.0, 0.0]];
-        assert_abs_diff_eq!(l2_penalty([w.view()], 0.5, 2), 0.5 / 4.0 * 14.0);
     }
 
     #[test]

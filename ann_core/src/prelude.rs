@@ -27,6 +27,7 @@ pub use crate::evaluate::evaluate;
 pub use crate::gradients::Gradients;
 pub use crate::history::History;
 pub use crate::init::Init;
+pub use crate::l2::L2;
 pub use crate::layer::Layer;
 pub use crate::loss::Loss;
 pub use crate::network::{Network, Task};

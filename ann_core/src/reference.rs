@@ -46,6 +46,7 @@ pub fn fit_reference<'a>(
     config.check_run(net, train, None)?;
     let DataView { x, y } = train;
     let m = x.ncols();
+    let l2 = config.l2_term(m); // (λ/2N) Σ‖W[l]‖², N = m the training set's size
     let mut history = History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let base_lr = optimizer.learning_rate();
@@ -58,8 +59,8 @@ pub fn fit_reference<'a>(
         for idx in shuffled_batches(m, config.batch_size, &mut rng)? {
             let (x_t, y_t) = (gather_columns(x, &idx), gather_columns(y, &idx));
             let cache = net.forward_train(x_t.view(), &config.dropout, &mut rng)?; // Z[l], A[l], D[l]
-            let loss = net.cost(&cache, y_t.view(), config.l2)?; // J{t}
-            let grads = net.backward(&cache, y_t.view(), config.l2)?; // dW[l], db[l] (dγ[l], dβ[l])
+            let loss = net.cost(&cache, y_t.view(), l2)?; // J{t}
+            let grads = net.backward(&cache, y_t.view(), l2)?; // dW[l], db[l] (dγ[l], dβ[l])
             if !loss.is_finite() || !grads.is_finite() {
                 // Before the update: a diverging run keeps its last finite weights.
                 return Err(AnnError::Diverged { epoch, step, loss });
@@ -76,12 +77,15 @@ pub fn fit_reference<'a>(
         let steps = history.steps_per_epoch as f64;
         history.grad_norms.push(dw_norm_sum.iter().map(|s| s / steps).collect());
         history.weight_norms.push(net.weights().map(frobenius).collect());
-        let (loss, accuracy) = evaluate(&*net, (x, y), config.l2)?; // on the whole set
+        let (loss, accuracy) = evaluate(&*net, (x, y), l2)?; // on the whole set
         if !loss.is_finite() {
             return Err(AnnError::Diverged { epoch, step: step.saturating_sub(1), loss });
         }
         history.train_loss.push(loss);
         history.train_accuracy.extend(accuracy);
+        if l2.lambda != 0.0 {
+            history.l2_penalty.push(l2.penalty(net.weights(), m)); // the L2 part of the loss
+        }
         history.learning_rates.push(lr);
     }
     optimizer.set_learning_rate(base_lr)?;

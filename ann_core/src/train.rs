@@ -417,8 +417,8 @@ impl Run {
             // (X{t}, Y{t}) → forward (train mode) → J{t} → backward
             ws.load_batch_unchecked(train, idx);
             ws.forward_train(net, &config.dropout, &mut self.rng)?;
-            let loss = ws.cost(net, config.l2)?;
-            ws.backward(net, config.l2)?;
+            let loss = ws.cost(net, config.l2_term(train.x.ncols()))?;
+            ws.backward(net, config.l2_term(train.x.ncols()))?;
             let step = self.state.steps_done;
             // Check before updating, so a diverging run keeps its last finite weights.
             if !ws.gradient_norms(dw_norms) || !loss.is_finite() {
@@ -456,14 +456,19 @@ impl Run {
     ) -> Result<()> {
         let (epoch, history) = (self.state.epochs_done, &mut self.state.history);
         // Same bits as `evaluate` (in chunks through the workspace's buffers).
-        let (loss, acc) = ws.evaluate_unchecked(net, train, config.l2)?;
+        // Both sets carry the same penalty, (λ/2N) Σ‖W[l]‖² with N the training set's size.
+        let l2 = config.l2_term(train.x.ncols());
+        let (loss, acc) = ws.evaluate_unchecked(net, train, l2)?;
         if !loss.is_finite() {
             return Err(AnnError::Diverged { epoch, step: self.state.steps_done.saturating_sub(1), loss });
         }
         history.train_loss.push(loss);
         history.train_accuracy.extend(acc);
+        if l2.lambda != 0.0 {
+            history.l2_penalty.push(l2.penalty(net.weights(), train.x.ncols()));
+        }
         if let Some(val) = validation {
-            let (vloss, vacc) = ws.evaluate_unchecked(net, val, config.l2)?;
+            let (vloss, vacc) = ws.evaluate_unchecked(net, val, l2)?;
             history.val_loss.push(vloss);
             history.val_accuracy.extend(vacc);
         }

@@ -20,7 +20,9 @@ fn digits_part_c_reaches_97_percent_test_accuracy() {
         for seed in [42, 1, 2] {
             let mut net =
                 Network::new(&[64, 128, 64, 10], Activation::Relu, Task::MultiClass, Init::He, seed).unwrap();
-            let config = TrainConfig { batch_size: 64, l2: 1e-3, seed, ..TrainConfig::default() };
+            // the original's λ = 1e-3 over batches of 64, as λ/(2N): λ_N = λ_b · N / b
+            let l2 = 1e-3 * xt.ncols() as f64 / 64.0;
+            let config = TrainConfig { batch_size: 64, l2, seed, ..TrainConfig::default() };
             let h = fit(
                 &mut net,
                 &mut Optimizer::adam(1e-3).unwrap(),

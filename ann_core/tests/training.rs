@@ -217,3 +217,44 @@ fn replaced_layers_of_the_wrong_shape_are_errors() {
     assert!(changed.backward(&cache, y.view(), 0.0).is_err());
     assert!(changed.cost(&cache, y.view(), 0.0).is_err());
 }
+
+/// L2 is divided by the training set's size N: every step's decay is (λ/N) W whatever its
+/// batch (the last, smaller one too), and the training and validation losses carry the same
+/// penalty, recorded in History.
+#[test]
+fn l2_is_scaled_by_the_training_set_size() {
+    let (x, y) = moons(100, 4);
+    let (xv, yv) = moons(40, 5);
+    let lambda = 0.3;
+    let net0 = Network::new(&[2, 8, 1], Activation::Tanh, Task::Binary, Init::He, 6).unwrap();
+    // One step of plain gradient descent on a batch of 4 examples of the 100 (the last batch
+    // of an epoch in batches of 32): W ← W − α (dW_data + (λ/N) W), N = 100, not 4.
+    let batch = gather_columns(x.view(), &[96, 97, 98, 99]);
+    let batch_y = gather_columns(y.view(), &[96, 97, 98, 99]);
+    let cache = net0.forward(batch.view()).unwrap();
+    let data = net0.backward(&cache, batch_y.view(), 0.0).unwrap();
+    let with_l2 = net0.backward(&cache, batch_y.view(), L2::new(lambda, 100)).unwrap();
+    let decay = with_l2.dw(1).unwrap() - data.dw(1).unwrap();
+    let expected = &net0.layers()[0].w * (lambda / 100.0);
+    assert!((&decay - &expected).iter().all(|d| d.abs() < 1e-15), "{decay} vs {expected}");
+    // A whole run: History.l2_penalty is the loss minus the data term, on both sets.
+    let mut net = net0.clone();
+    let config = TrainConfig { batch_size: 32, l2: lambda, seed: 1, ..TrainConfig::default() };
+    let h = Trainer::new(&config, 3)
+        .validation(DataView::new(xv.view(), yv.view()))
+        .fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), DataView::new(x.view(), y.view()))
+        .unwrap();
+    assert_eq!(h.l2_penalty.len(), 3);
+    let sq: f64 = net.layers().iter().map(|l| l.w.iter().map(|v| v * v).sum::<f64>()).sum();
+    assert!((h.l2_penalty[2] - lambda / 200.0 * sq).abs() < 1e-15);
+    let (j_train, _) = evaluate(&net, DataView::new(x.view(), y.view()), 0.0).unwrap();
+    let (j_val, _) = evaluate(&net, DataView::new(xv.view(), yv.view()), 0.0).unwrap();
+    assert!((h.train_loss[2] - j_train - h.l2_penalty[2]).abs() < 1e-12);
+    assert!((h.val_loss[2] - j_val - h.l2_penalty[2]).abs() < 1e-12);
+    // Without L2 nothing is recorded.
+    let mut plain = net0.clone();
+    let h0 =
+        fit(&mut plain, &mut Optimizer::adam(0.01).unwrap(), (&x, &y), &TrainConfig { l2: 0.0, ..config }, 1)
+            .unwrap();
+    assert!(h0.l2_penalty.is_empty());
+}

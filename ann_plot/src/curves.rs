@@ -24,6 +24,11 @@ use plotters::prelude::*;
 /// A regression history (no accuracy) gives the loss panel alone. `loss` names the y axis;
 /// an empty `title` gives a default one.
 ///
+/// A run with L2 (a non-empty [`History::l2_penalty`]) has its two terms drawn apart: the
+/// epoch curves are the data term J − (λ/2N) Σ‖W[l]‖² of each set, and the L2 term itself
+/// (the same for both sets) is its own line; the axis and the legend say which is which. The
+/// per-step J{t} stays the whole mini-batch cost, data and L2 term.
+///
 /// Errors: an empty history, or a NaN/infinite value in it.
 pub fn training_curves(history: &History, loss: Loss, title: &str) -> Result<Figure> {
     if history.train_loss.is_empty() {
@@ -35,6 +40,7 @@ pub fn training_curves(history: &History, loss: Loss, title: &str) -> Result<Fig
         (&history.train_accuracy, "train_accuracy"),
         (&history.val_accuracy, "val_accuracy"),
         (&history.step_loss, "step_loss"),
+        (&history.l2_penalty, "l2_penalty"),
     ] {
         checks::check_finite(series.iter(), &format!("History::{name}"))?;
     }
@@ -43,6 +49,14 @@ pub fn training_curves(history: &History, loss: Loss, title: &str) -> Result<Fig
     } else {
         title.to_string()
     };
+    if !history.l2_penalty.is_empty() && history.l2_penalty.len() != history.train_loss.len() {
+        return Err(AnnError::ShapeMismatch {
+            context: "History::l2_penalty (one entry per epoch)".into(),
+            expected: format!("{} entries", history.train_loss.len()),
+            got: format!("{} entries", history.l2_penalty.len()),
+        }
+        .into());
+    }
     let has_acc = !history.train_accuracy.is_empty() || !history.val_accuracy.is_empty();
     let size = if has_acc { (style::COLUMN_WIDTH, 480) } else { style::DEFAULT_SIZE };
     let drawing = Curves { h: history, loss, title: &title, has_acc };
@@ -65,6 +79,20 @@ fn epoch_points(values: &[f64]) -> Vec<(f64, f64)> {
 }
 
 impl Curves<'_> {
+    /// The L2 term per epoch, when the run had one.
+    fn penalty(&self) -> Option<&[f64]> {
+        let p = &self.h.l2_penalty;
+        (!p.is_empty() && p.iter().any(|&v| v != 0.0)).then_some(p.as_slice())
+    }
+
+    /// An epoch curve as drawn: the data term J − L2 term when the run had L2.
+    fn data_term(&self, loss: &[f64]) -> Vec<f64> {
+        match self.penalty() {
+            Some(p) => loss.iter().zip(p).map(|(j, p)| j - p).collect(),
+            None => loss.to_vec(),
+        }
+    }
+
     fn x_max(&self) -> f64 {
         let h = self.h;
         let epochs = [h.train_loss.len(), h.val_loss.len(), h.train_accuracy.len(), h.val_accuracy.len()];
@@ -127,7 +155,9 @@ impl Curves<'_> {
     /// big L2 penalty, say) would squash the curves; they are drawn on the top edge.
     fn loss_range(&self) -> ((f64, f64), bool) {
         let h = self.h;
-        let epoch_range = range::finite_range(h.train_loss.iter().chain(&h.val_loss).copied());
+        let (train, val) = (self.data_term(&h.train_loss), self.data_term(&h.val_loss));
+        let penalty = self.penalty().unwrap_or(&[]);
+        let epoch_range = range::finite_range(train.iter().chain(&val).chain(penalty).copied());
         let step_range =
             if self.steps_shown() { range::finite_range(h.step_loss.iter().copied()) } else { None };
         let (lo, hi) = match (epoch_range, step_range) {
@@ -149,7 +179,10 @@ impl Curves<'_> {
         let y =
             if lo >= 0.0 { 0.0..range::padded((0.0, hi), 0.05).end } else { range::padded((lo, hi), 0.05) };
         let x = 0.0..self.x_max() * 1.02;
-        let y_desc = format!("loss J ({})", self.loss.name());
+        let y_desc = match self.penalty() {
+            Some(_) => format!("data term ({}) and L2 term", self.loss.name()),
+            None => format!("loss J ({})", self.loss.name()),
+        };
         let top = y.end;
         let mut chart = axes::chart2d(area, &Axes::new("Loss", x, y, "epoch", &y_desc))?;
         if steps_ok {
@@ -162,8 +195,11 @@ impl Curves<'_> {
                 ))
                 .map_err(plot_error)?;
         }
-        Self::epoch_series(&mut chart, &h.train_loss, style::series_color(0))?;
-        Self::epoch_series(&mut chart, &h.val_loss, style::series_color(1))?;
+        Self::epoch_series(&mut chart, &self.data_term(&h.train_loss), style::series_color(0))?;
+        Self::epoch_series(&mut chart, &self.data_term(&h.val_loss), style::series_color(1))?;
+        if let Some(p) = self.penalty() {
+            Self::epoch_series(&mut chart, p, style::series_color(2))?;
+        }
         self.best_epoch_marker(&mut chart)?;
         Ok(())
     }
@@ -192,9 +228,19 @@ impl Draw for Curves<'_> {
         let h = self.h;
         let mut entries = Vec::new();
         let has = |a: &[f64], b: &[f64]| !a.is_empty() || (self.has_acc && !b.is_empty());
+        let l2 = self.penalty().is_some();
         for (i, name, present) in [
-            (0, "train (end of epoch)", has(&h.train_loss, &h.train_accuracy)),
-            (1, "validation", has(&h.val_loss, &h.val_accuracy)),
+            (
+                0,
+                if l2 { "train (end of epoch; loss: data term)" } else { "train (end of epoch)" },
+                has(&h.train_loss, &h.train_accuracy),
+            ),
+            (
+                1,
+                if l2 { "validation (loss: data term)" } else { "validation" },
+                has(&h.val_loss, &h.val_accuracy),
+            ),
+            (2, "L2 term (λ/2N) Σ‖W[l]‖², both sets", l2),
         ] {
             if present {
                 let line = style::series_color(i).stroke_width(3);
@@ -206,7 +252,8 @@ impl Draw for Curves<'_> {
         if self.steps_shown() {
             let faint = style::series_color(0).mix(0.35).stroke_width(1);
             let clipped = if self.step_range_clipped() { "; clipped" } else { "" };
-            entries.push((format!("mini-batch loss J{{t}} (per step{clipped})"), Swatch::Line(faint)));
+            let what = if l2 { "data + L2 term, " } else { "" };
+            entries.push((format!("mini-batch loss J{{t}} ({what}per step{clipped})"), Swatch::Line(faint)));
         }
         entries.extend(self.best_entry());
         let per_row = if self.has_acc { 3 } else { 2 };

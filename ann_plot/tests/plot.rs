@@ -114,6 +114,35 @@ fn training_curves_edge_cases() {
 }
 
 #[test]
+fn training_curves_draw_the_l2_term_apart() {
+    let data = two_moons(120, 0.2, 3).unwrap();
+    let y = data.targets(Task::Binary);
+    let mut net = Network::new(&[2, 8, 1], Activation::Tanh, Task::Binary, Init::Xavier, 4).unwrap();
+    let config = TrainConfig { batch_size: 32, l2: 0.5, ..TrainConfig::default() };
+    let history = Trainer::new(&config, 4)
+        .validation(DataView::new(data.x.view(), y.view()))
+        .fit(&mut net, &mut Optimizer::adam(0.02).unwrap(), DataView::new(data.x.view(), y.view()))
+        .unwrap();
+    assert_eq!(history.l2_penalty.len(), 4);
+    let fig = plot::training_curves(&history, net.loss(), "L2").unwrap();
+    for text in [
+        "data term (binary cross-entropy) and L2 term",
+        "L2 term (λ/2N) Σ‖W[l]‖², both sets",
+        "mini-batch loss J{t} (data + L2 term, per step)",
+    ] {
+        assert!(has_text(fig.svg(), text), "missing {text:?}");
+    }
+    // Without L2 the axis names the whole loss.
+    let (net, plain, _) = trained_binary();
+    let fig = plot::training_curves(&plain, net.loss(), "plain").unwrap();
+    assert!(!fig.svg().contains("L2 term"));
+    // A penalty that does not have one entry per epoch is an error naming the field.
+    let bad = History { l2_penalty: vec![0.1], ..history };
+    let err = plot::training_curves(&bad, Loss::BinaryCrossEntropy, "").unwrap_err().to_string();
+    assert!(err.contains("l2_penalty"), "{err}");
+}
+
+#[test]
 fn activation_functions_render_and_reject_bad_input() {
     let acts = [Activation::Relu, Activation::Tanh, Activation::Sigmoid];
     let fig = plot::activation_functions(&acts, (-5.0, 5.0), "").unwrap();

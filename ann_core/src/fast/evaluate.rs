@@ -8,7 +8,8 @@ use super::threads::{OWN_THREADS, cores, join};
 use super::workspace::{EvalBufs, Shape, Workspace, add_bias_and_activate, linear_into};
 use crate::data::DataView;
 use crate::error::Result;
-use crate::loss::{Loss, l2_penalty};
+use crate::l2::L2;
+use crate::loss::Loss;
 use crate::metrics::count_correct;
 use crate::network::Network;
 use crate::normalization::in_layer;
@@ -50,8 +51,9 @@ impl Workspace {
         &mut self,
         net: &Network,
         data: DataView<'_>,
-        lambda: f64,
+        l2: impl Into<L2>,
     ) -> Result<(f64, Option<f64>)> {
+        let l2 = l2.into();
         let m = data.x.ncols();
         self.terms.resize(m, 0.0);
         let mut terms = std::mem::take(&mut self.terms);
@@ -71,7 +73,7 @@ impl Workspace {
         let correct: usize = correct?;
         // Column after column, as `Loss::cost` sums them: the bits of `evaluate`.
         let total = self.terms.iter().fold(0.0, |t, &c| t + c);
-        let loss = total / m as f64 + l2_penalty(net.weights(), lambda, m);
+        let loss = total / m as f64 + l2.penalty(net.weights(), m);
         let acc = (net.loss() != Loss::MeanSquaredError).then(|| correct as f64 / m as f64);
         Ok((loss, acc))
     }

@@ -6,7 +6,7 @@
 //!
 //! - Z[l] = W[l] A[l−1] into the preallocated Z[l], then one fused pass per element:
 //!   Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] · (1/keep_prob[l]);
-//! - dZ[L] = A[L] − Y{t};  dW[l] = (1/m) dZ[l] A[l−1]ᵀ (+ λ/m W[l]);  db[l] = Σ dZ[l] / m;
+//! - dZ[L] = A[L] − Y{t};  dW[l] = (1/m) dZ[l] A[l−1]ᵀ (+ λ/N W[l]);  db[l] = Σ dZ[l] / m;
 //!   dA[l−1] = W[l]ᵀ dZ[l] into the dZ[l−1] buffer, then in place
 //!   dZ[l−1] = dA[l−1] ⊙ D[l−1] / keep_prob[l−1] ⊙ g'(Z[l−1]).
 //!
@@ -39,8 +39,9 @@ use crate::data::DataView;
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::gradients::Gradients;
+use crate::l2::L2;
 use crate::layer::{Layer, LayerKind};
-use crate::loss::{Loss, check_l2, l2_penalty};
+use crate::loss::Loss;
 use crate::matrix_norm::frobenius;
 use crate::network::Network;
 use crate::normalization::in_layer;
@@ -308,21 +309,23 @@ impl Workspace {
     }
 
     /// J{t} (+ L2) of the last forward pass, as [`Network::cost`].
-    pub(crate) fn cost(&self, net: &Network, lambda: f64) -> Result<f64> {
+    pub(crate) fn cost(&self, net: &Network, l2: impl Into<L2>) -> Result<f64> {
+        let l2 = l2.into();
         self.check_net(net)?;
-        check_l2("lambda (L2)", lambda)?;
+        l2.check("lambda (L2)")?;
         let slot = &self.slots[self.active_slot()?];
         let l = net.num_layers() - 1;
         let (z, a) = (slot.cache.z[l].view(), slot.cache.a[l].view());
         let data = net.loss().cost(z, a, slot.y.view());
-        Ok(data + l2_penalty(net.weights(), lambda, slot.cols()))
+        Ok(data + l2.penalty(net.weights(), slot.cols()))
     }
 
     /// Backpropagation of the last forward pass into the gradient buffers, as
     /// [`Network::backward`]. The result stays readable through [`Workspace::gradients`].
-    pub(crate) fn backward(&mut self, net: &Network, lambda: f64) -> Result<&Gradients> {
+    pub(crate) fn backward(&mut self, net: &Network, l2: impl Into<L2>) -> Result<&Gradients> {
+        let l2 = l2.into();
         self.check_net(net)?;
-        check_l2("lambda (L2)", lambda)?;
+        l2.check("lambda (L2)")?;
         let k = self.active_slot()?;
         let Slot { cache, y, dz, g, pooled } = &mut self.slots[k];
         let (scratch, grads, conv_scratch) = (&mut self.scratch, &mut self.grads, &mut self.conv);
@@ -393,10 +396,10 @@ impl Workspace {
                     }
                 }
             }
-            // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/m) W[l]
+            // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l]
             let inv_m = 1.0 / m;
-            if lambda != 0.0 {
-                let c = lambda / m;
+            if l2.lambda != 0.0 {
+                let c = l2.coefficient(y.ncols());
                 zip2_mut(dw, w.view(), |d, w| *d = *d * inv_m + c * w);
             } else if let Some(dw) = dw.as_slice_mut() {
                 wide(|| dw.iter_mut().for_each(|d| *d *= inv_m));

@@ -163,6 +163,7 @@ pub fn dropout_layer(f: DropoutLayer) -> Report {
         passed: train.passed + eval.passed,
         total: train.total + eval.total,
         outcome: crate::Outcome::Passed,
+        level: 1,
     }
 }
 

@@ -273,15 +273,15 @@ pub fn planted_bug(f: fn() -> &'static str) -> Report {
     let name = "planted_bug";
     match attempt(f) {
         crate::grade::Attempt::NotImplemented => {
-            Report { name, passed: 0, total: 1, outcome: Outcome::NotImplemented }
+            Report { name, passed: 0, total: 1, outcome: Outcome::NotImplemented, level: 1 }
         }
         crate::grade::Attempt::Panicked(message) => {
-            Report { name, passed: 0, total: 1, outcome: Outcome::Panicked { case: 1, message } }
+            Report { name, passed: 0, total: 1, outcome: Outcome::Panicked { case: 1, message }, level: 1 }
         }
         crate::grade::Attempt::Done(answer) => {
             let answer = answer.replace(' ', "");
             if answer == "dW[2]" {
-                Report { name, passed: 1, total: 1, outcome: Outcome::Passed }
+                Report { name, passed: 1, total: 1, outcome: Outcome::Passed, level: 1 }
             } else {
                 Report {
                     name,
@@ -295,6 +295,7 @@ pub fn planted_bug(f: fn() -> &'static str) -> Report {
                         expected: "a name like dW[l] or db[l]".into(),
                         got: answer,
                     },
+                    level: 1,
                 }
             }
         }

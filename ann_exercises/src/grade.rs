@@ -380,6 +380,49 @@ pub(crate) fn compare_within(
     Err(Wrong { problem, hint, expected: print(expected), got: print(got) })
 }
 
+/// ∂J/∂X by central differences, (J(X + h e_ij) − J(X − h e_ij)) / 2h, entry by entry: what
+/// the derive-it graders compare a learner's gradient with.
+pub(crate) fn central_differences(j: impl Fn(&Array2<f64>) -> f64, x: &Array2<f64>, h: f64) -> Array2<f64> {
+    Array2::from_shape_fn(x.dim(), |(r, c)| {
+        let (mut up, mut down) = (x.clone(), x.clone());
+        up[[r, c]] += h;
+        down[[r, c]] -= h;
+        (j(&up) - j(&down)) / (2.0 * h)
+    })
+}
+
+/// Central differences and the exact gradient agree to about 1e-10 here (rounding of J over h,
+/// and h²): a gradient from a right derivation is far inside this, a wrong one far outside.
+pub(crate) const GRADIENT_CHECK_TOLERANCE: f64 = 1e-7;
+
+/// Compares a learner's gradient with central differences (within
+/// [`GRADIENT_CHECK_TOLERANCE`]): a mismatch lists the entries that disagree, so that the
+/// learner sees where their derivation goes wrong (one row, one column, everywhere).
+pub(crate) fn gradient_check(
+    numeric: ArrayView2<f64>,
+    got: ArrayView2<f64>,
+    mistakes: &[(ArrayView2<f64>, &str)],
+) -> Result<(), Wrong> {
+    compare_within(numeric, got, mistakes, GRADIENT_CHECK_TOLERANCE).map_err(|mut w| {
+        if numeric.dim() == got.dim() && got.iter().all(|g| g.is_finite()) {
+            let bad: Vec<String> = numeric
+                .indexed_iter()
+                .filter(|((i, j), e)| !close_within(**e, got[[*i, *j]], GRADIENT_CHECK_TOLERANCE))
+                .map(|((i, j), e)| format!("({i}, {j}) yours {:.6}, numerical {e:.6}", got[[i, j]]))
+                .collect();
+            let shown: Vec<&str> = bad.iter().take(4).map(String::as_str).collect();
+            w.problem = format!(
+                "{} of {} entries disagree with the central differences: {}{}",
+                bad.len(),
+                numeric.len(),
+                shown.join("; "),
+                if bad.len() > shown.len() { "; ..." } else { "" }
+            );
+        }
+        w
+    })
+}
+
 /// Compares a number with the reference, like [`compare`].
 pub(crate) fn compare_number(expected: f64, got: f64, mistakes: &[(f64, &str)]) -> Result<(), Wrong> {
     if close(expected, got) {

@@ -48,8 +48,9 @@ mod report;
 mod training;
 
 pub use backward::{
-    ActivationBackward, Cost, LLayerBackward, LinearBackward, binary_cross_entropy, cross_entropy,
-    l_layer_backward, linear_backward, relu_backward, sigmoid_backward,
+    ActivationBackward, BackwardPass, Cost, LLayerBackward, LinearBackward, OutputBackward,
+    binary_cross_entropy, cross_entropy, l_layer_backward, linear_backward, relu_backward, sigmoid_backward,
+    softmax_cross_entropy_backward, tanh_backward,
 };
 pub use batch_norm::{
     BatchNormBackward, BatchNormEval, BatchNormForward, batch_norm_backward, batch_norm_eval,

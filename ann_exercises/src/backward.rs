@@ -716,6 +716,49 @@ pub(crate) mod tests {
         v
     }
 
+    /// Right on the square case 1, dA_prev = W·dZ (no transpose) elsewhere, where it panics.
+    fn lb_no_transpose_elsewhere(
+        dz: ArrayView2<f64>,
+        a: ArrayView2<f64>,
+        w: ArrayView2<f64>,
+    ) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
+        let (dw, db, da) = linear_grads(dz, a, w);
+        if w.nrows() == w.ncols() { (dw, db, da) } else { (dw, db, w.dot(&dz)) }
+    }
+
+    #[test]
+    fn linear_backward_tells_a_product_that_panics_in_the_course_notation() {
+        let text = linear_backward(lb_no_transpose_elsewhere).to_string();
+        assert!(
+            text.contains("case 2")
+                && text.contains("in the matrix product W·dZ: W is (1, 3) and dZ is (1, 2)")
+                && text.contains("did you mean dA_prev = Wᵀ·dZ"),
+            "{text}"
+        );
+        // On the square case the same mistake is a value, named with its hint.
+        let r = linear_backward(|dz, a, w| {
+            let (dw, db, _) = linear_grads(dz, a, w);
+            (dw, db, w.dot(&dz))
+        });
+        assert!(matches!(r.outcome, crate::Outcome::Wrong { case: 1, .. }), "{r}");
+        assert!(r.to_string().contains("dA_prev: ") && r.hint().unwrap().contains("W transposed"), "{r}");
+    }
+
+    #[test]
+    fn softmax_cross_entropy_backward_lists_the_entries_off_the_central_differences() {
+        // Right but for the first class, whose y is left out.
+        let r = softmax_cross_entropy_backward(|z, y| {
+            let mut dz = Activation::Softmax.forward(z) - y;
+            dz.row_mut(0).zip_mut_with(&y.row(0), |d, y| *d += y);
+            dz
+        });
+        let text = r.to_string();
+        assert!(text.contains("entries disagree with the central differences: (0, "), "{text}");
+        assert!(!text.contains("(1, 0) yours"), "{text}");
+        let todo = tanh_backward(|_, _| todo!());
+        assert_eq!(todo.outcome, crate::Outcome::NotImplemented);
+    }
+
     /// The track-2 backward pass (no masks) on training passes: right until the dropout cases.
     fn llb_train_no_masks(
         net: &Network,

@@ -481,6 +481,48 @@ pub(crate) mod tests {
         problems
     }
 
+    #[test]
+    fn a_failure_shows_enough_decimals_to_see_the_difference_and_the_difference() {
+        let (expected, got) = (0.020799, 0.020799 + 3e-10);
+        let text = differ(expected, got);
+        assert_eq!(text, "is 0.02079900030, expected 0.02079900000 (difference 3.0e-10)");
+        let w = compare(ndarray::array![[expected]].view(), ndarray::array![[got]].view(), &[]).unwrap_err();
+        assert!(
+            w.problem.contains("0.02079900030") && w.problem.contains("difference 3.0e-10"),
+            "{}",
+            w.problem
+        );
+        let w = compare_number(expected, got, &[]).unwrap_err();
+        assert!(w.problem.contains("difference 3.0e-10"), "{}", w.problem);
+    }
+
+    #[test]
+    fn a_panic_of_ndarray_is_told_with_the_case_s_names() {
+        let names = vec![("W", (4, 3)), ("A_prev", (5, 3))];
+        let products = [("Z = W·A_prev", "W", "A_prev")];
+        let message = "ndarray: inputs 4 × 3 and 5 × 3 are not compatible for matrix multiplication";
+        let text = translate(message, &names, &products, None);
+        assert!(
+            text.starts_with("in the matrix product W·A_prev: W is (4, 3) and A_prev is (5, 3): the inner sizes must agree (3 ≠ 5) — did you mean Z = W·A_prev?"),
+            "{text}"
+        );
+        let text = translate(
+            "ndarray: inputs 3 × 4 and 5 × 3 are not compatible for matrix multiplication",
+            &names,
+            &products,
+            None,
+        );
+        assert!(text.contains("Wᵀ·A_prev"), "{text}");
+        let text = translate(
+            "called `Result::unwrap()` on an `Err` value: ShapeError/IncompatibleShape: incompatible shapes",
+            &names,
+            &products,
+            Some("b is a column."),
+        );
+        assert!(text.contains("do not broadcast. b is a column."), "{text}");
+        assert_eq!(translate("index out of bounds", &names, &products, None), "index out of bounds");
+    }
+
     /// The one test of every grader's planted mistakes: each file lists its graders, with a
     /// reference implementation and the grader's table, in `tests::tables()`.
     #[test]

@@ -275,6 +275,13 @@ fn grade_activation_backward(
         let call = |f: ActivationBackward| f(da.view(), z.view());
         let wrong = run_mistakes(table, call);
         let inputs = || format!("dA {}, Z {}", shape(da.view()), shape(z.view()));
+        g.explain(
+            vec![("dA", da.dim()), ("Z", z.dim())],
+            Some(format!(
+                "dA and Z are both {}, and so is dZ: every operation here is entry by entry (no matrix product).",
+                shape(z.view())
+            )),
+        );
         let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
         if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;

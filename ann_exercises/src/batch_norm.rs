@@ -265,6 +265,15 @@ pub fn batch_norm_forward(f: BatchNormForward) -> Report {
             )
         };
         let call = |f: BatchNormForward| f(z.view(), gamma.view(), beta.view(), epsilon);
+        g.explain(
+            vec![("Z", z.dim()), ("γ", gamma.dim()), ("β", beta.dim())],
+            Some(format!(
+                "Z is {}; μ, σ², s, γ and β are columns {}, one entry per unit, broadcast over the m columns: a sum \
+                 over the examples must keep its axis (a column), not become a row.",
+                shape(z.view()),
+                shape(gamma.view())
+            )),
+        );
         let wrong = run_mistakes(BATCH_NORM_FORWARD, call);
         let check = |(gzt, gzh, gs): Three| {
             compare(cache.inv_std.view(), gs.view(), &parts(&wrong, |r| Some(&r.2)))
@@ -495,6 +504,14 @@ pub fn batch_norm_backward(f: BatchNormBackward) -> Report {
             )
         };
         let call = |f: BatchNormBackward| f(dz_tilde.view(), z_hat.view(), gamma.view(), s.view());
+        g.explain(
+            vec![("dZ̃", dz_tilde.dim()), ("Ẑ", z_hat.dim()), ("γ", gamma.dim()), ("s", s.dim())],
+            Some(format!(
+                "dZ̃ and Ẑ are {}; γ, s and every sum over the examples are columns {}, broadcast over the m columns.",
+                shape(z_hat.view()),
+                shape(gamma.view())
+            )),
+        );
         let wrong = run_mistakes(BATCH_NORM_BACKWARD, call);
         let check = |(gdz, gdgamma, gdbeta): Three| {
             gradient_check(expected.2.view(), gdbeta.view(), &parts(&wrong, |r| Some(&r.2)))
@@ -715,6 +732,9 @@ pub(crate) mod tests {
             (product.clone(), product.clone(), product)
         });
         assert!(matches!(shapes_mismatch.outcome, Outcome::Panicked { case: 1, .. }));
+        let text = shapes_mismatch.to_string();
+        // dZ̃ and Ẑ share a shape, and so do γ and s: the report says which arrays it can be.
+        assert!(text.contains("in the matrix product (dZ̃ or Ẑ)·(γ or s): (dZ̃ or Ẑ) is (2, 3)"), "{text}");
     }
 
     #[test]

@@ -53,6 +53,13 @@ fn grade<F: Copy>(
                 shape(d.view())
             )
         };
+        g.explain(
+            vec![(if name.contains("backward") { "dA" } else { "A" }, a.dim()), ("D", d.dim())],
+            Some(format!(
+                "A and D are both {}: the mask applies entry by entry (no matrix product).",
+                shape(a.view())
+            )),
+        );
         let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
         if let Err(report) = g.case(inputs, attempt(|| run(f)), check) {
             return report;
@@ -120,6 +127,13 @@ pub fn dropout_backward(f: DropoutBackward) -> Report {
         let j = |a: &Array2<f64>| (&upstream * &(a * d / *keep)).sum();
         let numeric = central_differences(j, a, H);
         let run = |f: DropoutBackward| f(upstream.view(), d.view(), *keep);
+        g.explain(
+            vec![("dA", upstream.dim()), ("D", d.dim())],
+            Some(format!(
+                "dA and D are both {}: the step is entry by entry (no matrix product).",
+                shape(d.view())
+            )),
+        );
         let wrong = run_mistakes(DROPOUT_BACKWARD, run);
         let inputs = || {
             format!(
@@ -235,6 +249,15 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("case 1 (gradient check"), "{text}");
+    }
+
+    #[test]
+    fn a_matrix_product_in_dropout_is_told_with_the_names() {
+        let text = dropout_forward(|a, d, k| a.dot(&d) / k).to_string();
+        assert!(
+            text.contains("in the matrix product (A or D)·(A or D)") && text.contains("no matrix product"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -150,7 +150,11 @@ fn name_of(dim: (usize, usize), shapes: &[(&'static str, (usize, usize))]) -> Op
     if dim.0 != dim.1 {
         names.extend(shapes.iter().filter(|(_, d)| (d.1, d.0) == dim).map(|(n, _)| format!("{n}ᵀ")));
     }
-    (!names.is_empty()).then(|| names.join(" or "))
+    match names.len() {
+        0 => None,
+        1 => names.pop(),
+        _ => Some(format!("({})", names.join(" or "))),
+    }
 }
 
 /// A panic of the learner's function told in the course's terms: which product or which
@@ -174,6 +178,7 @@ pub(crate) fn translate(
             _ => "in a matrix product".to_string(),
         };
         let base = |n: &str| n.trim_end_matches('ᵀ').to_string();
+        // An ambiguous name, "(dZ̃ or Ẑ)", suggests no product.
         let meant = match (&left, &right) {
             (Some(l), Some(r)) => products.iter().find(|(_, pl, pr)| {
                 let (l, r) = (base(l), base(r));
@@ -187,12 +192,19 @@ pub(crate) fn translate(
                 let all: Vec<&str> = products.iter().map(|p| p.0).collect();
                 format!(" — the products here are {}.", all.join(", "))
             }
-            None => ": check the order of the factors, and which one needs a transpose (.t()).".to_string(),
+            // A grader with no products explains its shapes instead (an entry-by-entry step).
+            None => match broadcast {
+                Some(shapes) => format!(". {shapes}"),
+                None => {
+                    ": check the order of the factors, and which one needs a transpose (.t()).".to_string()
+                }
+            },
         };
         return format!(
-            "{what}: {} and {}: the inner sizes must agree ({b} ≠ {c}){advice}\n(ndarray: {message})",
+            "{what}: {} and {}: the inner sizes must agree ({b} ≠ {c}){advice}\n(ndarray: {})",
             show(&left, a, b),
             show(&right, c, d),
+            message.trim_start_matches("ndarray: "),
         );
     }
     if message.contains("IncompatibleShape")

@@ -115,8 +115,11 @@ impl fmt::Display for Report {
                     let (concept, equation) = levels(hint);
                     write!(f, "\nHint: {concept}")?;
                     match equation {
-                        Some(equation) if self.level >= 2 => write!(f, "\nThe equation: {equation}")?,
-                        Some(_) => write!(f, "\n(For the equation, run `check::{name}({name}).more()`.)")?,
+                        Some(equation) if self.level >= 2 => write!(f, "\nIn detail: {equation}")?,
+                        Some(_) => write!(
+                            f,
+                            "\n(For the next level, with the equation, run `check::{name}({name}).more()`.)"
+                        )?,
                         None => {}
                     }
                 }

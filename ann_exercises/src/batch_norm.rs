@@ -4,7 +4,7 @@
 
 use crate::forward::prefix;
 use crate::grade::{
-    Grader, Mistake, attempt, compare, compare_within, parts, random, rng, run_mistakes, shape,
+    Grader, Mistake, attempt, compare, gradient_check, parts, random, rng, run_mistakes, shape,
 };
 use crate::report::Report;
 use ann_core::{BatchNorm, BatchNormConfig, NormalizationCache};
@@ -147,9 +147,10 @@ fn per_example(z: ArrayView2<f64>, epsilon: f64) -> (Array2<f64>, Array2<f64>) {
     (centered, s)
 }
 
-const NO_EPSILON: &str = "Add ε under the square root, 1/√(σ² + ε): a unit with no spread has σ² = 0.";
-const PER_UNIT: &str = "Normalize every unit (row) over the examples of the batch (columns): μ and σ² are \
-                        means along axis 1, one per unit, shape (n, 1).";
+const NO_EPSILON: &str =
+    "A unit with no spread has σ² = 0, and 1/√0 is inf: ε keeps the division finite. | s = 1/√(σ² + ε).";
+const PER_UNIT: &str = "Each unit (row) is normalized over the examples of the batch (columns), not each example \
+                        over its units. | μ and σ² are means along axis 1, one per unit, shape (n, 1).";
 
 /// [`batch_norm_forward`]'s planted mistakes, each in one output (named first).
 const BATCH_NORM_FORWARD: &[Mistake<BatchNormForward>] = &[
@@ -160,7 +161,7 @@ const BATCH_NORM_FORWARD: &[Mistake<BatchNormForward>] = &[
     },
     Mistake {
         name: "s: 1/(m − 1)",
-        hint: "σ² is the batch's own variance, (1/m) Σⱼ (Z − μ)², not the sample variance with 1/(m − 1).",
+        hint: "σ² is the batch's own variance, not an estimate of a population's (no 1/(m − 1)). | σ² = (1/m) Σⱼ (Z − μ)².",
         wrong: |z, g, b, e| {
             TrainStep::new(z, g, b, e).with_s(|k| {
                 (row_sum(k.centered.mapv(|v| v * v).view()) / (k.m - 1.0)).mapv(|v| 1.0 / (v + e).sqrt())
@@ -169,17 +170,17 @@ const BATCH_NORM_FORWARD: &[Mistake<BatchNormForward>] = &[
     },
     Mistake {
         name: "s: √(σ² + ε)",
-        hint: "Return s = 1/√(σ² + ε), the inverse of the standard deviation, not √(σ² + ε).",
+        hint: "s is the inverse of the standard deviation, not the standard deviation. | s = 1/√(σ² + ε).",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_s(|k| k.var.mapv(|v| (v + e).sqrt())),
     },
     Mistake {
         name: "s: no root",
-        hint: "s = 1/√(σ² + ε): take the square root of σ² + ε.",
+        hint: "σ² is a variance: its square root is the standard deviation. | s = 1/√(σ² + ε).",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_s(|k| k.var.mapv(|v| 1.0 / (v + e))),
     },
     Mistake {
         name: "s: mean of Z²",
-        hint: "σ² is the mean of (Z − μ)², centered on μ, not the mean of Z².",
+        hint: "The variance measures the spread around the mean μ, not around 0. | σ² = (1/m) Σⱼ (Z − μ)².",
         wrong: |z, g, b, e| {
             TrainStep::new(z, g, b, e)
                 .with_s(|k| (row_sum(z.mapv(|v| v * v).view()) / k.m).mapv(|v| 1.0 / (v + e).sqrt()))
@@ -192,17 +193,17 @@ const BATCH_NORM_FORWARD: &[Mistake<BatchNormForward>] = &[
     },
     Mistake {
         name: "Ẑ: not centered",
-        hint: "Subtract μ before scaling: Ẑ = (Z − μ) ⊙ s.",
+        hint: "Ẑ must have mean 0: center Z on μ before scaling. | Ẑ = (Z − μ) ⊙ s.",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_hat(|k| &z * &k.s),
     },
     Mistake {
         name: "Ẑ: not scaled",
-        hint: "Scale by s = 1/√(σ² + ε) after subtracting μ.",
+        hint: "Ẑ must have variance 1: scale after centering. | Ẑ = (Z − μ) ⊙ s with s = 1/√(σ² + ε).",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_hat(|k| k.centered.clone()),
     },
     Mistake {
         name: "Ẑ: over σ² + ε",
-        hint: "Divide by √(σ² + ε), not by σ² + ε.",
+        hint: "Divide by the standard deviation, not by the variance. | Ẑ = (Z − μ) / √(σ² + ε).",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_hat(|k| &k.centered / &k.var.mapv(|v| v + e)),
     },
     Mistake {
@@ -222,27 +223,27 @@ const BATCH_NORM_FORWARD: &[Mistake<BatchNormForward>] = &[
     },
     Mistake {
         name: "Z̃: γ and β swapped",
-        hint: "Z̃ = γ ⊙ Ẑ + β: γ scales, β shifts (they are swapped).",
+        hint: "γ scales and β shifts: they are swapped. | Z̃ = γ ⊙ Ẑ + β.",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_tilde(|k| &k.z_hat * &b + g),
     },
     Mistake {
         name: "Z̃: no β",
-        hint: "Add β: Z̃ = γ ⊙ Ẑ + β.",
+        hint: "The learned shift β is missing. | Z̃ = γ ⊙ Ẑ + β.",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_tilde(|k| &k.z_hat * &g),
     },
     Mistake {
         name: "Z̃: no γ",
-        hint: "Multiply by γ: Z̃ = γ ⊙ Ẑ + β.",
+        hint: "The learned scale γ is missing. | Z̃ = γ ⊙ Ẑ + β.",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_tilde(|k| &k.z_hat + &b),
     },
     Mistake {
         name: "Z̃: from Z",
-        hint: "Scale and shift Ẑ, the normalized Z, not Z itself.",
+        hint: "γ and β act on the normalized Ẑ, not on Z itself. | Z̃ = γ ⊙ Ẑ + β.",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_tilde(|_| &z * &g + b),
     },
     Mistake {
         name: "Z̃: neither γ nor β",
-        hint: "Z̃ = γ ⊙ Ẑ + β: apply γ and β to Ẑ.",
+        hint: "The learned scale and shift are missing. | Z̃ = γ ⊙ Ẑ + β.",
         wrong: |z, g, b, e| TrainStep::new(z, g, b, e).with_z_tilde(|k| k.z_hat.clone()),
     },
 ];
@@ -264,6 +265,15 @@ pub fn batch_norm_forward(f: BatchNormForward) -> Report {
             )
         };
         let call = |f: BatchNormForward| f(z.view(), gamma.view(), beta.view(), epsilon);
+        g.explain(
+            vec![("Z", z.dim()), ("γ", gamma.dim()), ("β", beta.dim())],
+            Some(format!(
+                "Z is {}; μ, σ², s, γ and β are columns {}, one entry per unit, broadcast over the m columns: a sum \
+                 over the examples must keep its axis (a column), not become a row.",
+                shape(z.view()),
+                shape(gamma.view())
+            )),
+        );
         let wrong = run_mistakes(BATCH_NORM_FORWARD, call);
         let check = |(gzt, gzh, gs): Three| {
             compare(cache.inv_std.view(), gs.view(), &parts(&wrong, |r| Some(&r.2)))
@@ -338,13 +348,13 @@ impl BackwardStep {
     }
 }
 
-const SUMS: &str = "Σⱼ runs over the examples (columns, axis 1): one sum per unit, shape (n, 1).";
+const SUMS: &str = "γ and β are shared by the examples of the batch: their gradients sum over the examples, one per unit. | Σⱼ over the columns (axis 1), shape (n, 1).";
 
 /// [`batch_norm_backward`]'s planted mistakes, each in one output (named first).
 const BATCH_NORM_BACKWARD: &[Mistake<BatchNormBackward>] = &[
     Mistake {
         name: "dβ: 1/m",
-        hint: "dβ = Σⱼ dZ̃, a sum over the examples with no 1/m (it comes with dZ̃).",
+        hint: "β is shared by the m examples: its gradient is a plain sum of theirs, any averaging is already in dZ̃. | dβ = Σⱼ dZ̃, no 1/m.",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dbeta(|k| row_sum(dzt) / k.m),
     },
     Mistake {
@@ -354,24 +364,24 @@ const BATCH_NORM_BACKWARD: &[Mistake<BatchNormBackward>] = &[
     },
     Mistake {
         name: "dβ: with γ",
-        hint: "dβ = Σⱼ dZ̃: β is added after γ, so no γ here.",
+        hint: "β is added after γ multiplies: γ does not stand between β and J. | dβ = Σⱼ dZ̃, no γ.",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dbeta(|k| row_sum(k.dz_hat.view())),
     },
     Mistake {
         name: "dγ: no Ẑ",
-        hint: "dγ = Σⱼ dZ̃ ⊙ Ẑ: γ multiplies Ẑ, so Ẑ appears in dγ.",
+        hint: "γ multiplies Ẑ: the derivative of γ·Ẑ with respect to γ is Ẑ. | dγ = Σⱼ dZ̃ ⊙ Ẑ.",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dgamma(|_| row_sum(dzt)),
     },
     Mistake {
         name: "dγ: with γ",
-        hint: "dγ = Σⱼ dZ̃ ⊙ Ẑ: the γ belongs to dẐ, not to dγ.",
+        hint: "The derivative of γ·Ẑ with respect to γ has no γ in it. | dγ = Σⱼ dZ̃ ⊙ Ẑ (the γ belongs to dẐ).",
         wrong: |dzt, zh, g, s| {
             BackwardStep::new(dzt, zh, g, s).with_dgamma(|k| row_sum((&k.dz_hat * &k.z_hat).view()))
         },
     },
     Mistake {
         name: "dγ: 1/m",
-        hint: "dγ = Σⱼ dZ̃ ⊙ Ẑ, with no 1/m (it comes with dZ̃).",
+        hint: "γ is shared by the m examples: its gradient is a plain sum of theirs, any averaging is already in dZ̃. | dγ = Σⱼ dZ̃ ⊙ Ẑ, no 1/m.",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dgamma(|k| &k.dgamma / k.m),
     },
     Mistake {
@@ -383,13 +393,14 @@ const BATCH_NORM_BACKWARD: &[Mistake<BatchNormBackward>] = &[
     },
     Mistake {
         name: "dZ: μ and σ² as constants",
-        hint: "That treats μ and σ² as constants: every Z[i, j] also reaches J through the μ and σ² of \
-               its row. Use the compact formula.",
+        hint: "That treats μ and σ² as constants: every Z[i, j] also reaches J through the μ and σ² of its \
+               row, which every example of the row uses. | Three paths: directly (s dẐ), through μ, and through σ²; \
+               dZ = (s/m) ⊙ (m dẐ − Σⱼ dẐ − Ẑ ⊙ Σⱼ dẐ ⊙ Ẑ).",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dz(|k| &k.dz_hat * &k.s),
     },
     Mistake {
         name: "dZ: no path through μ",
-        hint: "The − Σⱼ dẐ term is missing: it is the path through μ.",
+        hint: "The path through μ is missing: moving Z[i, j] moves μ_i, which shifts every Ẑ of row i. | ∂μ_i/∂Z[i, j] = 1/m and ∂Ẑ[i, k]/∂μ_i = −s_i: the term −(s/m) Σⱼ dẐ.",
         wrong: |dzt, zh, g, s| {
             BackwardStep::new(dzt, zh, g, s).with_dz(|k| {
                 (&k.dz_hat * k.m - &k.z_hat * &row_sum((&k.dz_hat * &k.z_hat).view())) * &k.s / k.m
@@ -398,7 +409,7 @@ const BATCH_NORM_BACKWARD: &[Mistake<BatchNormBackward>] = &[
     },
     Mistake {
         name: "dZ: no path through σ²",
-        hint: "The − Ẑ ⊙ Σⱼ (dẐ ⊙ Ẑ) term is missing: it is the path through σ².",
+        hint: "The path through σ² is missing: moving Z[i, j] changes σ²_i, which rescales every Ẑ of row i. | The term −(s/m) Ẑ ⊙ Σⱼ (dẐ ⊙ Ẑ).",
         wrong: |dzt, zh, g, s| {
             BackwardStep::new(dzt, zh, g, s)
                 .with_dz(|k| (&k.dz_hat * k.m - &row_sum(k.dz_hat.view())) * &k.s / k.m)
@@ -406,17 +417,17 @@ const BATCH_NORM_BACKWARD: &[Mistake<BatchNormBackward>] = &[
     },
     Mistake {
         name: "dZ: no 1/m",
-        hint: "Divide by m: dZ = (s/m) ⊙ (m dẐ − ...).",
+        hint: "Off by the factor m: μ and σ² are means, each example weighs 1/m in them. | dZ = (s/m) ⊙ (m dẐ − Σⱼ dẐ − ...).",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dz(|k| &k.dz * k.m),
     },
     Mistake {
         name: "dZ: no s",
-        hint: "Multiply by s = 1/√(σ² + ε): dZ = (s/m) ⊙ (...).",
+        hint: "Ẑ is Z − μ scaled by s: every path back to Z goes through that scaling. | dZ = (s/m) ⊙ (...).",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dz(|k| &k.dz / &k.s),
     },
     Mistake {
         name: "dZ: no γ",
-        hint: "dẐ = γ ⊙ dZ̃: multiply by γ first.",
+        hint: "γ stands between Ẑ and J: the gradient reaching Ẑ is scaled by it. | dẐ = γ ⊙ dZ̃.",
         wrong: |dzt, zh, g, s| BackwardStep::new(dzt, zh, g, s).with_dz(|_| compact_dz(dzt, zh, s, row_sum)),
     },
     Mistake {
@@ -430,9 +441,6 @@ const BATCH_NORM_BACKWARD: &[Mistake<BatchNormBackward>] = &[
 
 /// Step of the central differences in the gradient check.
 const H: f64 = 1e-5;
-/// Central differences of J agree with the exact gradient to about 1e-16 / h plus h² (the
-/// rounding of J, and the third derivative): far below this.
-const DIFFERENCE_TOLERANCE: f64 = 1e-7;
 
 /// dZ, dγ, dβ by central differences of J(Z, γ, β) = Σ R ⊙ Z̃, whose dZ̃ is R, through the
 /// crate's training forward step.
@@ -440,32 +448,33 @@ fn central_differences(
     bn: &BatchNorm,
     z: &Array2<f64>,
     r: &Array2<f64>,
+    h: f64,
 ) -> (Array2<f64>, Array2<f64>, Array2<f64>) {
     let j = |bn: &BatchNorm, z: &Array2<f64>| {
         bn.forward_train(z.view()).map(|(zt, _)| (&zt * r).sum()).unwrap_or(f64::NAN)
     };
     let dz = Array2::from_shape_fn(z.dim(), |(i, k)| {
         let (mut up, mut down) = (z.clone(), z.clone());
-        up[[i, k]] += H;
-        down[[i, k]] -= H;
-        (j(bn, &up) - j(bn, &down)) / (2.0 * H)
+        up[[i, k]] += h;
+        down[[i, k]] -= h;
+        (j(bn, &up) - j(bn, &down)) / (2.0 * h)
     });
     let probe = |beta: bool| {
         Array2::from_shape_fn(bn.gamma.dim(), |(i, _)| {
             let (mut up, mut down) = (bn.clone(), bn.clone());
             let (u, d) = if beta { (&mut up.beta, &mut down.beta) } else { (&mut up.gamma, &mut down.gamma) };
-            u[[i, 0]] += H;
-            d[[i, 0]] -= H;
-            (j(&up, z) - j(&down, z)) / (2.0 * H)
+            u[[i, 0]] += h;
+            d[[i, 0]] -= h;
+            (j(&up, z) - j(&down, z)) / (2.0 * h)
         })
     };
     (dz, probe(false), probe(true))
 }
 
-/// Checks dβ = Σⱼ dZ̃, dγ = Σⱼ dZ̃ ⊙ Ẑ and dZ = (s/m) ⊙ (m dẐ − Σⱼ dẐ − Ẑ ⊙ Σⱼ dẐ ⊙ Ẑ) with
-/// dẐ = γ ⊙ dZ̃. Case 1 is a gradient check: the expected values are central differences of
-/// J = Σ R ⊙ Z̃ (so dZ̃ = R), computed through the crate's forward step; the other cases
-/// compare with [`BatchNorm::backward`].
+/// Checks the backward step of batch normalization, (dZ, dγ, dβ) from dZ̃, written from the
+/// learner's own derivation: every case is a gradient check, whose expected values are central
+/// differences of J = Σ R ⊙ Z̃ (so dZ̃ = R) through the crate's forward step; a mismatch lists
+/// the entries that disagree.
 pub fn batch_norm_backward(f: BatchNormBackward) -> Report {
     let mut r = rng(72);
     let mut cases = Vec::new();
@@ -477,44 +486,40 @@ pub fn batch_norm_backward(f: BatchNormBackward) -> Report {
     // The course's start γ = 1 left out: there a missing γ would go unnoticed.
     cases.extend(training_cases(73).into_iter().skip(1));
     let mut g = Grader::new("batch_norm_backward", cases.len());
-    for (k, Case { bn, z, cache, .. }) in cases.iter().enumerate() {
-        let gradient_check = k == 0;
+    for Case { bn, z, cache, .. } in &cases {
         let dz_tilde = random(z.nrows(), z.ncols(), 1.5, &mut r);
         let (z_hat, s, gamma) = (&cache.z_hat, &cache.inv_std, &bn.gamma);
-        let expected = if gradient_check {
-            central_differences(bn, z, &dz_tilde)
-        } else {
-            let Ok(grads) = bn.backward(cache, dz_tilde.view()) else { continue };
-            (grads.dz, grads.dgamma, grads.dbeta)
-        };
-        let (tolerance, against) = if gradient_check {
-            (DIFFERENCE_TOLERANCE, " (central differences)")
-        } else {
-            (crate::TOLERANCE, "")
-        };
+        // A unit with no spread has s = 1/√ε ≈ 316, and J's third derivative grows like s³: the
+        // step shrinks with the largest s, so that the truncation h² s³ stays below the tolerance.
+        let s_max = s.iter().fold(1.0_f64, |m, &v| m.max(v));
+        let h = H / s_max;
+        let expected = central_differences(bn, z, &dz_tilde, h);
         let inputs = || {
-            let shapes = format!(
-                "dZ̃ {}, Ẑ {}, γ {}, s {}",
+            format!(
+                "gradient check, J = Σ R ⊙ Z̃ so dZ̃ = R, central differences with h = {h:.0e}: dZ̃ {}, Ẑ {}, γ {}, s {}",
                 shape(dz_tilde.view()),
                 shape(z_hat.view()),
                 shape(gamma.view()),
                 shape(s.view())
-            );
-            if gradient_check {
-                format!("gradient check, J = Σ R ⊙ Z̃ so dZ̃ = R, central differences with h = {H:e}: {shapes}")
-            } else {
-                shapes
-            }
+            )
         };
         let call = |f: BatchNormBackward| f(dz_tilde.view(), z_hat.view(), gamma.view(), s.view());
+        g.explain(
+            vec![("dZ̃", dz_tilde.dim()), ("Ẑ", z_hat.dim()), ("γ", gamma.dim()), ("s", s.dim())],
+            Some(format!(
+                "dZ̃ and Ẑ are {}; γ, s and every sum over the examples are columns {}, broadcast over the m columns.",
+                shape(z_hat.view()),
+                shape(gamma.view())
+            )),
+        );
         let wrong = run_mistakes(BATCH_NORM_BACKWARD, call);
         let check = |(gdz, gdgamma, gdbeta): Three| {
-            compare_within(expected.2.view(), gdbeta.view(), &parts(&wrong, |r| Some(&r.2)), tolerance)
-                .map_err(|w| prefix(w, &format!("dβ{against}")))?;
-            compare_within(expected.1.view(), gdgamma.view(), &parts(&wrong, |r| Some(&r.1)), tolerance)
-                .map_err(|w| prefix(w, &format!("dγ{against}")))?;
-            compare_within(expected.0.view(), gdz.view(), &parts(&wrong, |r| Some(&r.0)), tolerance)
-                .map_err(|w| prefix(w, &format!("dZ{against}")))
+            gradient_check(expected.2.view(), gdbeta.view(), &parts(&wrong, |r| Some(&r.2)))
+                .map_err(|w| prefix(w, "dβ (central differences)"))?;
+            gradient_check(expected.1.view(), gdgamma.view(), &parts(&wrong, |r| Some(&r.1)))
+                .map_err(|w| prefix(w, "dγ (central differences)"))?;
+            gradient_check(expected.0.view(), gdz.view(), &parts(&wrong, |r| Some(&r.0)))
+                .map_err(|w| prefix(w, "dZ (central differences)"))
         };
         if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
@@ -527,29 +532,29 @@ pub fn batch_norm_backward(f: BatchNormBackward) -> Report {
 const BATCH_NORM_EVAL: &[Mistake<BatchNormEval>] = &[
     Mistake {
         name: "the batch's statistics",
-        hint: "At evaluation normalize with the running averages μ_run and σ²_run, not the batch's own μ and σ²: \
-               a prediction must not depend on the other examples of its batch.",
+        hint: "A prediction must not depend on the other examples of its batch: at evaluation the running \
+               averages replace the batch's statistics. | Ẑ = (Z − μ_run) / √(σ²_run + ε).",
         // For a batch of one, Ẑ = 0 · (1/√ε) and Z̃ = β.
         wrong: |z, g, b, _, _, e| TrainStep::new(z, g, b, e).z_tilde,
     },
     Mistake {
         name: "no ε",
-        hint: "Add ε under the square root: √(σ²_run + ε).",
+        hint: "ε keeps the division finite, at evaluation as in training. | √(σ²_run + ε).",
         wrong: |z, g, b, mean, var, _| (&z - &mean) / &var.mapv(f64::sqrt) * g + b,
     },
     Mistake {
         name: "no root",
-        hint: "σ²_run is a variance: divide by its square root, √(σ²_run + ε).",
+        hint: "σ²_run is a variance: divide by the standard deviation. | √(σ²_run + ε).",
         wrong: |z, g, b, mean, var, e| (&z - &mean) / &var.mapv(|v| v + e) * g + b,
     },
     Mistake {
         name: "not centered",
-        hint: "Subtract μ_run first: Z − μ_run.",
+        hint: "Center Z first, on the running mean. | Z − μ_run.",
         wrong: |z, g, b, _, var, e| &z / &var.mapv(|v| (v + e).sqrt()) * g + b,
     },
     Mistake {
         name: "neither γ nor β",
-        hint: "Then scale and shift, as in training: γ ⊙ Ẑ + β.",
+        hint: "The learned scale and shift apply at evaluation too. | γ ⊙ Ẑ + β.",
         wrong: |z, _, _, mean, var, e| (&z - &mean) / &var.mapv(|v| (v + e).sqrt()),
     },
 ];
@@ -727,6 +732,9 @@ pub(crate) mod tests {
             (product.clone(), product.clone(), product)
         });
         assert!(matches!(shapes_mismatch.outcome, Outcome::Panicked { case: 1, .. }));
+        let text = shapes_mismatch.to_string();
+        // dZ̃ and Ẑ share a shape, and so do γ and s: the report says which arrays it can be.
+        assert!(text.contains("in the matrix product (dZ̃ or Ẑ)·(γ or s): (dZ̃ or Ẑ) is (2, 3)"), "{text}");
     }
 
     #[test]
@@ -737,9 +745,10 @@ pub(crate) mod tests {
         let dz_tilde = random(3, 4, 1.5, &mut r);
         let (_, cache) = bn.forward_train(z.view()).unwrap();
         let exact = bn.backward(&cache, dz_tilde.view()).unwrap();
-        let (dz, dgamma, dbeta) = central_differences(&bn, &z, &dz_tilde);
+        let (dz, dgamma, dbeta) = central_differences(&bn, &z, &dz_tilde, H);
         for (numeric, exact) in [(dz, exact.dz), (dgamma, exact.dgamma), (dbeta, exact.dbeta)] {
-            assert!(compare_within(exact.view(), numeric.view(), &[], DIFFERENCE_TOLERANCE / 100.0).is_ok());
+            let tolerance = crate::grade::GRADIENT_CHECK_TOLERANCE / 100.0;
+            assert!(crate::grade::compare_within(exact.view(), numeric.view(), &[], tolerance).is_ok());
         }
     }
 

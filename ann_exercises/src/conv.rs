@@ -190,25 +190,25 @@ fn forward_with(
     z
 }
 
-const FLIPPED: &str = "The filter is flipped (a true convolution): the course's convolution, like every \
+const FLIPPED: &str = "The filter is flipped (a true convolution). | The course's convolution, like every \
                        framework's, is a cross-correlation. Entry (i, j) of a filter multiplies the pixel i rows \
                        down and j columns right of the window's corner, with no reversal.";
-const FILTER_TRANSPOSED: &str = "The filter's rows and columns are swapped: i runs down the window with the image's \
+const FILTER_TRANSPOSED: &str = "The filter's rows and columns are swapped. | i runs down the window with the image's \
                                  rows, j along it with the columns, and a filter's entries are stored channel \
                                  first, then row i, then column j.";
-const NO_STRIDE: &str = "The stride is left out: the output size equation divides by s, and the window of \
+const NO_STRIDE: &str = "The stride is left out. | The output size equation divides by s, and the window of \
                          position (y, x) starts s rows and s columns further for each step of y and x.";
-const WINDOW_WITHOUT_STRIDE: &str = "The output size is right but the windows do not move by the stride: \
+const WINDOW_WITHOUT_STRIDE: &str = "The output size is right but the windows do not move by the stride. | \
                                      position (y, x) reads the window whose corner is s pixels further for each \
                                      step of y and of x. Look at where your window starts.";
-const NO_PADDING: &str = "The padding is left out: p rows and columns of zeros surround every channel, so the \
+const NO_PADDING: &str = "The padding is left out. | p rows and columns of zeros surround every channel, so the \
                           output size equation has H + 2p, and windows at the border reach into the zeros.";
-const NOT_SHIFTED: &str = "The zeros of the padding are only at the bottom and right: they surround the image on \
+const NOT_SHIFTED: &str = "The zeros of the padding are only at the bottom and right. | They surround the image on \
                            every side, so the padded image's first p rows and columns are zeros and its row p is \
                            the image's row 0. Shift by p when you read a pixel.";
-const ONE_TOO_FEW: &str = "The output is one row and one column short: count the positions with the output \
+const ONE_TOO_FEW: &str = "The output is one row and one column short. | Count the positions with the output \
                            size equation, whose + 1 counts the first window.";
-const ONE_TOO_MANY: &str = "The output is one row and one column too large: count the positions with the output \
+const ONE_TOO_MANY: &str = "The output is one row and one column too large. | Count the positions with the output \
                             size equation; the last window must still fit inside the padded image.";
 
 /// [`conv_forward`]'s planted mistakes.
@@ -225,7 +225,7 @@ const CONV_FORWARD: &[Mistake<ConvForward>] = &[
     },
     Mistake {
         name: "filter and channel swapped",
-        hint: "Filter and channel are swapped: row f of W is filter f, and its C·k·k columns run over the \
+        hint: "Filter and channel are swapped. | Row f of W is filter f, and its C·k·k columns run over the \
                input's channels. Take the weight from filter f's row, at channel c.",
         wrong: |c, w, b, a| forward_with(c, w, b, a, Forward::FilterChannelSwapped),
     },
@@ -256,12 +256,12 @@ const CONV_FORWARD: &[Mistake<ConvForward>] = &[
     },
     Mistake {
         name: "no bias",
-        hint: "The bias is missing: filter f's one bias b[f] is added at every position of its output.",
+        hint: "The bias is missing. | Filter f's one bias b[f] is added at every position of its output.",
         wrong: |c, w, b, a| forward_with(c, w, b, a, Forward::NoBias),
     },
     Mistake {
         name: "position major",
-        hint: "Z's rows are in the wrong order: a column of Z is an F × H′ × W′ image, filter after filter \
+        hint: "Z's rows are in the wrong order. | A column of Z is an F × H′ × W′ image, filter after filter \
                (all H′·W′ positions of filter 0 first), each filter's output row by row. Image::row of the \
                output image gives the row.",
         wrong: |c, w, b, a| forward_with(c, w, b, a, Forward::PositionMajor),
@@ -438,38 +438,38 @@ fn backward_with(
 const CONV_BACKWARD: &[Mistake<ConvBackward>] = &[
     Mistake {
         name: "dW: 1/m",
-        hint: "dW is summed over the examples, with no 1/m: the gradient of the sum for the dZ given (a \
+        hint: "dW is summed over the examples, with no 1/m. | The gradient of the sum for the dZ given (a \
                network's mean over m comes with dZ).",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DwOverM),
     },
     Mistake {
         name: "dW: last example",
-        hint: "dW holds the last example's terms only: the filters are the same for every example, so dW adds \
+        hint: "dW holds the last example's terms only. | The filters are the same for every example, so dW adds \
                up the terms of all m of them. Accumulate across the loop over the examples; don't restart \
                or overwrite.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DwLastExample),
     },
     Mistake {
         name: "dW: last position",
-        hint: "dW holds one output position's terms only: a filter is shared by every position (y, x), so dW \
+        hint: "dW holds one output position's terms only. | A filter is shared by every position (y, x), so dW \
                adds dZ times the pixel the filter entry met, at every position of the output.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DwLastPosition),
     },
     Mistake {
         name: "dW: one term",
-        hint: "dW holds a single term: each of its entries is a sum over the examples and over all positions \
+        hint: "dW holds a single term. | Each of its entries is a sum over the examples and over all positions \
                (y, x). Add every term instead of assigning it.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DwOneTerm),
     },
     Mistake {
         name: "dW: filter transposed",
-        hint: "dW's filters have their rows and columns swapped: the term of entry (c, i, j) goes to the same \
+        hint: "dW's filters have their rows and columns swapped. | The term of entry (c, i, j) goes to the same \
                column of dW as that entry has in W (channel, then row i, then column j).",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DwTransposed),
     },
     Mistake {
         name: "db: per position",
-        hint: "db has one entry per filter, shape (F, 1): b[f] is added at every position of filter f's output, \
+        hint: "db has one entry per filter, shape (F, 1). | b[f] is added at every position of filter f's output, \
                so db[f] sums dZ over the examples and over those H′·W′ positions.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DbPerPosition),
     },
@@ -480,26 +480,26 @@ const CONV_BACKWARD: &[Mistake<ConvBackward>] = &[
     },
     Mistake {
         name: "dA: flipped",
-        hint: "dA_prev uses a flipped filter: the pixel that W[f, c, i, j] multiplied in the forward sum gets \
+        hint: "dA_prev uses a flipped filter. | The pixel that W[f, c, i, j] multiplied in the forward sum gets \
                back dZ[f, y, x] times that same weight (the \"flipped kernel\" of the textbooks is this sum \
                seen from the pixel, not a flip to apply in these loops).",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DaFlipped),
     },
     Mistake {
         name: "dA: cut at the top left",
-        hint: "dA_prev is cut from the wrong part of the padded gradient: drop the p rows and columns of \
+        hint: "dA_prev is cut from the wrong part of the padded gradient. | Drop the p rows and columns of \
                padding on every side (top and left too), or shift by p when you add to a pixel.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DaTopLeft),
     },
     Mistake {
         name: "dA: overwritten",
-        hint: "A pixel lies in several windows (they overlap when s < k) and feeds every filter: dA_prev adds up \
+        hint: "A pixel lies in several windows (they overlap when s < k) and feeds every filter. | dA_prev adds up \
                the terms of all of them instead of keeping the last one.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::DaOverwritten),
     },
     Mistake {
         name: "window without stride",
-        hint: "The windows do not move by the stride: the term of position (y, x) met the window whose corner is \
+        hint: "The windows do not move by the stride. | The term of position (y, x) met the window whose corner is \
                s pixels further for each step of y and of x. Use the pixels of the forward sum.",
         wrong: |c, w, a, dz| backward_with(c, w, a, dz, Backward::WindowWithoutStride),
     },
@@ -662,24 +662,24 @@ fn pool_with(pool: &MaxPool2d, input: Image, g: ArrayView2<f64>, mistake: Pool) 
 const MAX_POOL_FORWARD: &[Mistake<MaxPoolForward>] = &[
     Mistake {
         name: "average",
-        hint: "That is average pooling: max pooling keeps the largest value of each window.",
+        hint: "That is average pooling. | Max pooling keeps the largest value of each window.",
         wrong: |p, i, g| pool_with(p, i, g, Pool::Average),
     },
     Mistake {
         name: "window without stride",
-        hint: "The windows do not move by the stride: window (y, x) starts s rows and s columns further for each \
+        hint: "The windows do not move by the stride. | Window (y, x) starts s rows and s columns further for each \
                step of y and of x.",
         wrong: |p, i, g| pool_with(p, i, g, Pool::WindowWithoutStride),
     },
     Mistake {
         name: "transposed",
-        hint: "Each pooled map is transposed: y counts the rows (the height), x the columns, and A holds each \
+        hint: "Each pooled map is transposed. | y counts the rows (the height), x the columns, and A holds each \
                channel row by row, like every image of the course (Image::row of the pooled image).",
         wrong: |p, i, g| pool_with(p, i, g, Pool::Transposed),
     },
     Mistake {
         name: "one window short",
-        hint: "The output is one row and one column short: count the windows with the pooled size equation, \
+        hint: "The output is one row and one column short. | Count the windows with the pooled size equation, \
                whose + 1 counts the first window.",
         wrong: |p, i, g| pool_with(p, i, g, Pool::OneTooFew),
     },
@@ -772,37 +772,37 @@ fn unpool_with(
 const MAX_POOL_BACKWARD: &[Mistake<MaxPoolBackward>] = &[
     Mistake {
         name: "spread over the window",
-        hint: "Every pixel of the window got dA: only the window's maximum reached A, so only that pixel gets \
+        hint: "Every pixel of the window got dA. | Only the window's maximum reached A, so only that pixel gets \
                the gradient, the others 0.",
         wrong: |p, i, g, da| unpool_with(p, i, g, da, Unpool::Spread),
     },
     Mistake {
         name: "averaged over the window",
-        hint: "That is average pooling's gradient, dA shared over the window: max pooling sends all of dA to \
+        hint: "That is average pooling's gradient, dA shared over the window. | Max pooling sends all of dA to \
                the window's maximum and nothing to the other pixels.",
         wrong: |p, i, g, da| unpool_with(p, i, g, da, Unpool::Averaged),
     },
     Mistake {
         name: "ties to every maximum",
-        hint: "In a window with several equal maxima every one got dA, but only one gave A its value: send dA \
+        hint: "In a window with several equal maxima every one got dA, but only one gave A its value. | Send dA \
                to the first maximum met scanning the window row by row, the one the forward pass keeps.",
         wrong: |p, i, g, da| unpool_with(p, i, g, da, Unpool::TiesToAll),
     },
     Mistake {
         name: "ties to the last maximum",
-        hint: "In a tie the last maximum got dA: the forward pass keeps the first one met row by row, so a later \
+        hint: "In a tie the last maximum got dA. | The forward pass keeps the first one met row by row, so a later \
                pixel wins only when it is strictly greater.",
         wrong: |p, i, g, da| unpool_with(p, i, g, da, Unpool::TiesToLast),
     },
     Mistake {
         name: "overwritten",
-        hint: "With overlapping windows (stride < window) one pixel can be the maximum of several windows: it \
+        hint: "With overlapping windows (stride < window) one pixel can be the maximum of several windows. | It \
                gets the dA of every window it won, added up, not only the last one.",
         wrong: |p, i, g, da| unpool_with(p, i, g, da, Unpool::Overwritten),
     },
     Mistake {
         name: "mask only",
-        hint: "That is the arg-max mask alone: the winning pixel gets its window's dA, not 1.",
+        hint: "That is the arg-max mask alone. | The winning pixel gets its window's dA, not 1.",
         wrong: |p, i, g, da| unpool_with(p, i, g, da, Unpool::MaskOnly),
     },
 ];
@@ -899,19 +899,19 @@ fn im2col_with(conv: &Conv2d, a: ArrayView1<f64>, mistake: Cols) -> Array2<f64> 
 const IM2COL: &[Mistake<Im2col>] = &[
     Mistake {
         name: "transposed",
-        hint: "The patch matrix is transposed: one row per filter entry (c, i, j), C·k·k rows, and one column \
+        hint: "The patch matrix is transposed. | One row per filter entry (c, i, j), C·k·k rows, and one column \
                per output position (y, x), H′·W′ columns, so that W times it is the convolution.",
         wrong: |c, a| im2col_with(c, a, Cols::Transposed),
     },
     Mistake {
         name: "channel last",
-        hint: "The rows are in the wrong order: they follow a filter's entries in a row of W, channel first \
+        hint: "The rows are in the wrong order. | They follow a filter's entries in a row of W, channel first \
                (slowest), then the filter's row i, then its column j.",
         wrong: |c, a| im2col_with(c, a, Cols::ChannelLast),
     },
     Mistake {
         name: "positions column by column",
-        hint: "The columns are in the wrong order: the positions go row by row, like the output image (x \
+        hint: "The columns are in the wrong order. | The positions go row by row, like the output image (x \
                fastest), so that row f of W times the patches is filter f's output image.",
         wrong: |c, a| im2col_with(c, a, Cols::ColumnMajor),
     },
@@ -932,7 +932,7 @@ const IM2COL: &[Mistake<Im2col>] = &[
     },
     Mistake {
         name: "no padding",
-        hint: "The padding is left out: the patches come from the padded image (p zeros around every channel), \
+        hint: "The padding is left out. | The patches come from the padded image (p zeros around every channel), \
                so there are more positions, and border patches hold zeros.",
         wrong: |c, a| im2col_with(c, a, Cols::NoPadding),
     },

@@ -1,7 +1,11 @@
 //! Exercise 6, inverted dropout: the forward step with the mask D and 1/keep_prob, the
 //! backward step with the same mask, and a layer that knows training from evaluation.
 
-use crate::grade::{Grader, Mistake, attempt, compare, parts, random, rng, run_mistakes, shape};
+use crate::forward::prefix;
+use crate::grade::{
+    Grader, Mistake, attempt, central_differences, compare, gradient_check, parts, random, rng, run_mistakes,
+    shape,
+};
 use crate::report::Report;
 use ann_core::dropout::draw_mask;
 use ndarray::{Array2, ArrayView2};
@@ -49,6 +53,13 @@ fn grade<F: Copy>(
                 shape(d.view())
             )
         };
+        g.explain(
+            vec![(if name.contains("backward") { "dA" } else { "A" }, a.dim()), ("D", d.dim())],
+            Some(format!(
+                "A and D are both {}: the mask applies entry by entry (no matrix product).",
+                shape(a.view())
+            )),
+        );
         let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
         if let Err(report) = g.case(inputs, attempt(|| run(f)), check) {
             return report;
@@ -61,17 +72,17 @@ fn grade<F: Copy>(
 const DROPOUT_FORWARD: &[Mistake<DropoutForward>] = &[
     Mistake {
         name: "not scaled",
-        hint: "Scale the survivors by 1/keep_prob, so that E[A] stays the same (inverted dropout).",
+        hint: "Dropping units lowers the layer's output on average: inverted dropout scales the survivors up to keep E[A] the same. | A ⊙ D / keep_prob.",
         wrong: |a, d, _| &a * &d,
     },
     Mistake {
         name: "times keep_prob",
-        hint: "Divide by keep_prob (the survivors are scaled up), not multiply.",
+        hint: "The survivors are scaled up, not down: E[A ⊙ D] = keep_prob · A must come back to A. | A ⊙ D / keep_prob.",
         wrong: |a, d, k| &a * &d * k,
     },
     Mistake {
         name: "mask inverted",
-        hint: "D = 1 marks the units kept: A ⊙ D, not A ⊙ (1 − D).",
+        hint: "D = 1 marks the units kept, not the ones dropped. | A ⊙ D / keep_prob, not A ⊙ (1 − D) / keep_prob.",
         wrong: |a, d, k| &a * &(1.0 - &d) / k,
     },
 ];
@@ -85,51 +96,88 @@ pub fn dropout_forward(f: DropoutForward) -> Report {
 const DROPOUT_BACKWARD: &[Mistake<DropoutBackward>] = &[
     Mistake {
         name: "no mask, not scaled",
-        hint: "The dropped units passed nothing forward, so they get no gradient: dA ⊙ D / keep_prob.",
+        hint: "The dropped units passed nothing forward, so they get no gradient; and what the kept ones passed was scaled. | Derive ∂J/∂A from A_out = A ⊙ D / keep_prob, entry by entry.",
         wrong: |da, _, _| da.to_owned(),
     },
     Mistake {
         name: "not scaled",
-        hint: "The forward pass divided by keep_prob; the backward pass must too.",
+        hint: "The forward step scaled each kept unit by a constant: its derivative carries the same constant. | ∂(a·d/k)/∂a = d/k.",
         wrong: |da, d, _| &da * &d,
     },
     Mistake {
         name: "no mask",
-        hint: "Apply the same mask D as in the forward pass.",
+        hint: "A dropped unit's output does not depend on its input at all: its derivative is 0. | ∂(a·d/k)/∂a = d/k, and d = 0 for a dropped unit.",
         wrong: |da, _, k| &da / k,
     },
 ];
 
-/// Checks dA ⊙ D / keep_prob: the units dropped in the forward pass get no gradient.
+/// Step of the central differences: the forward step is linear in A, so they are exact up to
+/// rounding.
+const H: f64 = 1e-5;
+
+/// Checks the backward step of inverted dropout, from the learner's own derivation, by a
+/// gradient check: for J = Σ R ⊙ (A ⊙ D / keep_prob) the gradient ∂J/∂A is computed by central
+/// differences, and the learner's `dropout_backward(R, D, keep_prob)` must equal it.
 pub fn dropout_backward(f: DropoutBackward) -> Report {
-    grade("dropout_backward", "", f, DROPOUT_BACKWARD, |f, da, d, k| f(da, d, k), |da, d, k| da * d / k)
+    let cases = cases();
+    let mut r = rng(62);
+    let mut g = Grader::new("dropout_backward", cases.len());
+    for (a, d, keep) in &cases {
+        let upstream = random(a.nrows(), a.ncols(), 1.5, &mut r);
+        let j = |a: &Array2<f64>| (&upstream * &(a * d / *keep)).sum();
+        let numeric = central_differences(j, a, H);
+        let run = |f: DropoutBackward| f(upstream.view(), d.view(), *keep);
+        g.explain(
+            vec![("dA", upstream.dim()), ("D", d.dim())],
+            Some(format!(
+                "dA and D are both {}: the step is entry by entry (no matrix product).",
+                shape(d.view())
+            )),
+        );
+        let wrong = run_mistakes(DROPOUT_BACKWARD, run);
+        let inputs = || {
+            format!(
+                "gradient check, J = Σ R ⊙ (A ⊙ D / keep_prob) so dA_out = R, central differences with h = {H:e}: \
+                 R {}, D {}, keep_prob {keep}",
+                shape(upstream.view()),
+                shape(d.view())
+            )
+        };
+        let check = |got: Array2<f64>| {
+            gradient_check(numeric.view(), got.view(), &parts(&wrong, Some)).map_err(|w| prefix(w, "dA"))
+        };
+        if let Err(report) = g.case(inputs, attempt(|| run(f)), check) {
+            return report;
+        }
+    }
+    g.finish()
 }
 
 /// [`dropout_layer`]'s planted mistakes, each in one mode (the other right).
 const DROPOUT_LAYER: &[Mistake<DropoutLayer>] = &[
     Mistake {
         name: "no mask in training",
-        hint: "In training (training = true) the mask applies: A ⊙ D / keep_prob.",
+        hint: "In training (training = true) the units are dropped. | A ⊙ D / keep_prob.",
         wrong: |a, _, _, _| a.to_owned(),
     },
     Mistake {
         name: "not scaled in training",
-        hint: "Scale by 1/keep_prob in training.",
+        hint: "In training the kept units are scaled up so that E[A] stays the same. | A ⊙ D / keep_prob.",
         wrong: |a, d, _, training| if training { &a * &d } else { a.to_owned() },
     },
     Mistake {
         name: "mask at evaluation",
-        hint: "At evaluation (training = false) no unit is dropped: return A as it is.",
+        hint: "At evaluation (training = false) the whole network runs: no unit is dropped. | Return A unchanged.",
         wrong: |a, d, k, _| &a * &d / k,
     },
     Mistake {
         name: "times keep_prob at evaluation",
-        hint: "Inverted dropout needs no rescaling at test time: the 1/keep_prob in training already keeps E[A].",
+        hint: "Inverted dropout needs no rescaling at evaluation: the 1/keep_prob in training already keeps E[A]. | Return A unchanged.",
         wrong: |a, d, k, training| if training { &a * &d / k } else { &a * k },
     },
     Mistake {
         name: "over keep_prob at evaluation",
-        hint: "At evaluation return A unchanged: no 1/keep_prob, no mask.",
+        hint: "At evaluation nothing is dropped and nothing is scaled. | Return A unchanged: no 1/keep_prob, no mask.",
         wrong: |a, d, k, training| if training { &a * &d / k } else { &a / k },
     },
 ];
@@ -163,6 +211,7 @@ pub fn dropout_layer(f: DropoutLayer) -> Report {
         passed: train.passed + eval.passed,
         total: train.total + eval.total,
         outcome: crate::Outcome::Passed,
+        level: 1,
     }
 }
 
@@ -186,6 +235,29 @@ pub(crate) mod tests {
             check_table(dropout_layer, DROPOUT_LAYER, layer_ok),
         ]
         .concat()
+    }
+
+    #[test]
+    fn dropout_backward_is_a_gradient_check_that_lists_the_entries_that_disagree() {
+        let r = dropout_backward(fwd_ok);
+        assert!(r.is_passed() && r.total == 3, "{r}");
+        // Scaled by keep_prob where the mask is 0 too: wrong exactly at the dropped units.
+        let r = dropout_backward(|da, d, k| &da * &d / k + &(1.0 - &d) * &da);
+        let text = r.to_string();
+        assert!(
+            text.contains("entries disagree with the central differences") && text.contains("yours"),
+            "{text}"
+        );
+        assert!(text.contains("case 1 (gradient check"), "{text}");
+    }
+
+    #[test]
+    fn a_matrix_product_in_dropout_is_told_with_the_names() {
+        let text = dropout_forward(|a, d, k| a.dot(&d) / k).to_string();
+        assert!(
+            text.contains("in the matrix product (A or D)·(A or D)") && text.contains("no matrix product"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -23,34 +23,62 @@ pub(crate) fn course_linear_case() -> (Array2<f64>, Array2<f64>, Array2<f64>) {
     (w, a, array![[-0.2493703754774101]])
 }
 
-/// [`linear_forward`]'s planted mistakes.
+/// [`linear_forward`]'s planted mistakes. Case 1 is square (W, A and Z all (3, 3)), so that a
+/// product in the wrong order, or a bias turned into a row, gives a wrong value the grader
+/// names rather than a panic.
 const LINEAR_FORWARD: &[Mistake<LinearForward>] = &[
-    Mistake { name: "no bias", hint: "The bias is missing: Z = W·A + b.", wrong: |w, a, _| w.dot(&a) },
+    Mistake {
+        name: "no bias", hint: "The bias is missing. | Z = W·A_prev + b.", wrong: |w, a, _| w.dot(&a)
+    },
     Mistake {
         name: "bias subtracted",
-        hint: "The bias is subtracted: Z = W·A + b.",
+        hint: "The bias is subtracted. | Z = W·A_prev + b.",
         wrong: |w, a, b| w.dot(&a) - b,
     },
     Mistake {
         name: "sum of b",
-        hint: "Add b to each row (its own b_i), not the sum of b.",
+        hint: "Each unit has its own bias: unit i adds b_i, not the sum of all the biases. | Z = W·A_prev + b, b a column (n_l, 1) added to every column.",
         wrong: |w, a, b| w.dot(&a) + b.sum(),
+    },
+    Mistake {
+        name: "A·W",
+        hint: "The product is in the wrong order: a matrix product does not commute. | Z = W·A_prev: W (n_l, n_(l−1)) on the left, A_prev (n_(l−1), m) on the right.",
+        wrong: |w, a, b| a.dot(&w) + b,
+    },
+    Mistake {
+        name: "row bias",
+        hint: "The bias is a column (n_l, 1), one entry per unit (row of Z), added to every example (column); as a row it was added per example instead. | Z = W·A_prev + b with b of shape (n_l, 1): keep b as it is, no transpose.",
+        wrong: |w, a, b| w.dot(&a) + b.t(),
     },
 ];
 
-/// Checks Z = W·A + b on the course's case and on random shapes.
+/// The products of [`linear_forward`].
+const LINEAR_FORWARD_PRODUCTS: &[crate::grade::Product] =
+    &[("Z = W·A_prev, (n_l, n_(l−1))·(n_(l−1), m)", "W", "A_prev")];
+
+/// Checks Z = W·A + b on a square case, the course's case and random shapes.
 pub fn linear_forward(f: LinearForward) -> Report {
-    let mut cases = vec![course_linear_case()];
     let mut r = rng(11);
+    let mut cases = vec![(random(3, 3, 1.0, &mut r), random(3, 3, 2.0, &mut r), random(3, 1, 1.0, &mut r))];
+    cases.push(course_linear_case());
     for &(n, k, m) in &[(3, 4, 5), (1, 2, 7), (6, 3, 1)] {
         cases.push((random(n, k, 1.0, &mut r), random(k, m, 2.0, &mut r), random(n, 1, 1.0, &mut r)));
     }
-    let mut g = Grader::new("linear_forward", cases.len());
+    let mut g = Grader::new("linear_forward", cases.len()).products(LINEAR_FORWARD_PRODUCTS);
     for (w, a, b) in &cases {
         let expected = w.dot(a) + b;
         let call = |f: LinearForward| f(w.view(), a.view(), b.view());
         let wrong = run_mistakes(LINEAR_FORWARD, call);
-        let inputs = || format!("W {}, A {}, b {}", shape(w.view()), shape(a.view()), shape(b.view()));
+        let inputs = || format!("W {}, A_prev {}, b {}", shape(w.view()), shape(a.view()), shape(b.view()));
+        g.explain(
+            vec![("W", w.dim()), ("A_prev", a.dim()), ("b", b.dim())],
+            Some(format!(
+                "In Z = W·A_prev + b, W·A_prev is {} and b must stay a column {}: one bias per unit, broadcast over \
+                 the m columns. A row (1, n_l) (b transposed) does not broadcast.",
+                shape(expected.view()),
+                shape(b.view())
+            )),
+        );
         let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
         if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
             return report;
@@ -93,17 +121,17 @@ fn grade_activation(
 const RELU: &[Mistake<ActivationForward>] = &[
     Mistake {
         name: "clip",
-        hint: "ReLU passes positive values unchanged: max(0, z), not a clip to [0, 1].",
+        hint: "ReLU passes positive values unchanged; it has no upper limit. | ReLU(z) = max(0, z), not a clip to [0, 1].",
         wrong: |z| z.mapv(|v| v.clamp(0.0, 1.0)),
     },
     Mistake {
         name: "derivative",
-        hint: "That is ReLU's derivative; the function is max(0, z).",
+        hint: "That is ReLU's derivative (0 or 1), not ReLU itself. | ReLU(z) = max(0, z).",
         wrong: |z| z.mapv(|v| if v > 0.0 { 1.0 } else { 0.0 }),
     },
     Mistake {
         name: "absolute value",
-        hint: "ReLU sets negative values to 0: max(0, z), not |z|.",
+        hint: "ReLU sets negative values to 0, it does not flip their sign. | ReLU(z) = max(0, z), not |z|.",
         wrong: |z| z.mapv(f64::abs),
     },
 ];
@@ -117,17 +145,17 @@ pub fn relu(f: ActivationForward) -> Report {
 const SIGMOID: &[Mistake<ActivationForward>] = &[
     Mistake {
         name: "σ(−z)",
-        hint: "That is σ(−z): the exponent is e^(−z).",
+        hint: "That is σ(−z): the sign in the exponent is wrong. | σ(z) = 1 / (1 + e^(−z)).",
         wrong: |z| z.mapv(|v| 1.0 / (1.0 + v.exp())),
     },
     Mistake {
         name: "e^z / (1 + e^z)",
-        hint: "e^z / (1 + e^z) overflows for large z (inf / inf = NaN): use 1 / (1 + e^(−z)) for z ≥ 0.",
+        hint: "e^z / (1 + e^z) overflows for large z (inf / inf = NaN): use a form whose exponent is never positive. | 1 / (1 + e^(−z)) for z ≥ 0, e^z / (1 + e^z) for z < 0.",
         wrong: |z| z.mapv(|v| v.exp() / (1.0 + v.exp())),
     },
     Mistake {
         name: "1 − e^(−z)",
-        hint: "The denominator is 1 + e^(−z).",
+        hint: "The sign in the denominator is wrong. | σ(z) = 1 / (1 + e^(−z)).",
         wrong: |z| z.mapv(|v| 1.0 / (1.0 - (-v).exp())),
     },
 ];
@@ -141,17 +169,17 @@ pub fn sigmoid(f: ActivationForward) -> Report {
 const TANH: &[Mistake<ActivationForward>] = &[
     Mistake {
         name: "derivative",
-        hint: "That is tanh's derivative, 1 − tanh²(z).",
+        hint: "That is tanh's derivative, not tanh. | tanh'(z) = 1 − tanh²(z); the function is tanh(z).",
         wrong: |z| z.mapv(|v| 1.0 - v.tanh().powi(2)),
     },
     Mistake {
         name: "sigmoid",
-        hint: "That is the sigmoid: tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) = 2σ(2z) − 1.",
+        hint: "That is the sigmoid, whose values are in (0, 1); tanh's are in (−1, 1). | tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)) = 2σ(2z) − 1.",
         wrong: |z| z.mapv(|v| 1.0 / (1.0 + (-v).exp())),
     },
     Mistake {
         name: "formula with e^z",
-        hint: "The formula with e^z overflows for large |z|: use f64::tanh.",
+        hint: "The formula with e^z overflows for large |z| (inf / inf = NaN). | Rust's f64 has a stable tanh method.",
         wrong: |z| z.mapv(|v| (v.exp() - (-v).exp()) / (v.exp() + (-v).exp())),
     },
 ];
@@ -165,20 +193,29 @@ pub fn tanh(f: ActivationForward) -> Report {
 const SOFTMAX: &[Mistake<ActivationForward>] = &[
     Mistake {
         name: "over rows",
-        hint: "Each column (one example) must sum to 1: normalize over axis 0, not over a row.",
+        hint: "Each column (one example) must sum to 1: the softmax runs over the classes of one example, not over a row. | a_ij = e^(z_ij) / Σ_k e^(z_kj), the sum over axis 0.",
         wrong: |z| Activation::Softmax.forward(z.t()).reversed_axes(),
     },
     Mistake {
         name: "over the matrix",
-        hint: "Normalize each column on its own, not by the sum of the whole matrix.",
+        hint: "Each example (column) is normalized on its own, not by the whole batch. | a_ij = e^(z_ij) / Σ_k e^(z_kj), one sum per column.",
         wrong: |z| {
             let exp = z.mapv(f64::exp);
             &exp / exp.sum()
         },
     },
     Mistake {
+        name: "row max subtracted",
+        hint: "Only a constant shared by one example's scores cancels in the division: subtract the max of each column (one example, over its classes), not of each row. | a_i = e^(z_i − max_k z_k) / Σ_j e^(z_j − max_k z_k), the max over axis 0 of that column.",
+        wrong: |z| {
+            let max = z.fold_axis(Axis(1), f64::NEG_INFINITY, |m, &v| m.max(v)).insert_axis(Axis(1));
+            let exp = (&z - &max).mapv(f64::exp);
+            &exp / &exp.sum_axis(Axis(0))
+        },
+    },
+    Mistake {
         name: "no max subtracted",
-        hint: "Subtract each column's max before e^z: e^800 overflows to inf, and inf / inf is NaN.",
+        hint: "e^800 overflows to inf, and inf / inf is NaN: shift the scores before exponentiating. | Subtract each column's max before e^z: a_i = e^(z_i − max z) / Σ_j e^(z_j − max z).",
         wrong: |z| {
             let exp = z.mapv(f64::exp);
             &exp / &exp.sum_axis(Axis(0))
@@ -214,17 +251,17 @@ fn in_every_layer(
 const L_LAYER_FORWARD: &[Mistake<LLayerForward>] = &[
     Mistake {
         name: "no bias",
-        hint: "The bias b[l] is missing in Z[l] = W[l]·A[l−1] + b[l].",
+        hint: "The bias b[l] is missing. | Z[l] = W[l]·A[l−1] + b[l].",
         wrong: |net, x| in_every_layer(net, x, |net, l, a_prev, _, a| (net.layers()[l].w.dot(&a_prev), a)),
     },
     Mistake {
         name: "no activation",
-        hint: "A[l] = g[l](Z[l]): apply the layer's activation to Z[l].",
+        hint: "A layer's output is its activation of Z[l], not Z[l] itself. | A[l] = g[l](Z[l]), with the layer's own g[l].",
         wrong: |net, x| in_every_layer(net, x, |_, _, _, z, _| (z.clone(), z)),
     },
     Mistake {
         name: "hidden activation at the output",
-        hint: "The output layer has its own activation (`net.layers()[l].activation`).",
+        hint: "Every layer has its own activation: the output layer's is not the hidden layers'. | A[l] = g[l](Z[l]) with g[l] = `net.layers()[l].activation`.",
         wrong: |net, x| {
             in_every_layer(net, x, |net, _, _, z, _| {
                 let a = net.layers()[0].activation.forward(z.view());
@@ -273,7 +310,7 @@ pub fn l_layer_forward(f: LLayerForward) -> Report {
                         net.num_layers(),
                         got.len()
                     ),
-                    hint: Some("Return (Z[l], A[l]) for l = 1..=L, layer 1 first.".into()),
+                    hint: Some("Return one (Z[l], A[l]) pair per layer, layer 1 first. | [(Z[1], A[1]), ..., (Z[L], A[L])].".into()),
                     expected: format!("{} layers", net.num_layers()),
                     got: format!("{} entries", got.len()),
                 });
@@ -335,12 +372,48 @@ pub(crate) mod tests {
     #[test]
     fn linear_forward_counts_cases_sees_a_transposed_shape_and_a_todo() {
         let r = linear_forward(linear_ok);
-        assert_eq!((r.passed, r.total), (4, 4));
+        assert_eq!((r.passed, r.total), (5, 5));
         let transposed = linear_forward(|w, a, b| (w.dot(&a) + b).reversed_axes());
         assert!(transposed.hint().unwrap().contains("transposed"), "{transposed}");
         let todo = linear_forward(|_, _, _| todo!("Z = W·A + b"));
         assert_eq!(todo.outcome, crate::Outcome::NotImplemented, "{todo}");
         assert!(todo.to_string().contains("not implemented yet"));
+    }
+
+    /// Right on the square case 1 (a mistake would give a wrong value there), the product in
+    /// the wrong order elsewhere, where it panics.
+    fn swapped_elsewhere(w: ArrayView2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+        if w.nrows() == w.ncols() { linear_ok(w, a, b) } else { a.dot(&w) + b }
+    }
+    /// Right on the square case 1, b as a row elsewhere.
+    fn row_bias_elsewhere(w: ArrayView2<f64>, a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+        if w.nrows() == w.ncols() { linear_ok(w, a, b) } else { w.dot(&a) + b.t() }
+    }
+
+    #[test]
+    fn linear_forward_names_a_swapped_product_and_a_row_bias_by_value_and_by_panic() {
+        // Case 1 is square: the swapped product gives a value, and its hint, concept first.
+        let r = linear_forward(|w, a, b| a.dot(&w) + b);
+        assert!(matches!(r.outcome, crate::Outcome::Wrong { case: 1, .. }), "{r}");
+        let text = r.to_string();
+        assert!(text.contains("wrong order") && !text.contains("on the left"), "{text}");
+        assert!(text.contains("check::linear_forward(linear_forward).more()"), "{text}");
+        assert!(r.more().to_string().contains("W (n_l, n_(l−1)) on the left"));
+        // Elsewhere it panics: the report names the product and the shapes in the course's terms.
+        let text = linear_forward(swapped_elsewhere).to_string();
+        assert!(
+            text.contains("case 2")
+                && text.contains("in the matrix product A_prev·W: A_prev is (3, 2) and W is (1, 3)")
+                && text.contains("did you mean Z = W·A_prev"),
+            "{text}"
+        );
+        let r = linear_forward(|w, a, b| w.dot(&a) + b.t());
+        assert!(r.hint().unwrap().contains("The bias is a column"), "{r}");
+        let text = linear_forward(row_bias_elsewhere).to_string();
+        assert!(
+            text.contains("case 3") && text.contains("W·A_prev is (3, 5) and b must stay a column (3, 1)"),
+            "{text}"
+        );
     }
 
     fn forward_last_only(net: &Network, x: ArrayView2<f64>) -> Vec<(Array2<f64>, Array2<f64>)> {

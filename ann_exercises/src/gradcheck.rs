@@ -3,7 +3,8 @@
 
 use crate::forward::prefix;
 use crate::grade::{
-    Grader, Mistake, Wrong, attempt, compare_number, compare_within, parts, random, rng, run_mistakes, shape,
+    Attempt, Grader, Mistake, Wrong, attempt, compare_number, compare_within, parts, random, rng,
+    run_mistakes, shape,
 };
 use crate::report::{Outcome, Report};
 use ann_core::{Activation, Cache, Eval, Init, Network, Task, numerical_gradients};
@@ -28,29 +29,37 @@ fn wave(x: f64) -> f64 {
 /// A function of one variable to differentiate: (J, its formula, θ, ε).
 type Probe = (fn(f64) -> f64, &'static str, f64, f64);
 
+const ONE_SIDED: &str = "That is a one-sided difference: it leans towards one side of θ, and its error shrinks only \
+    like ε. | The central difference (J(θ + ε) − J(θ − ε)) / (2ε) has error O(ε²), the one-sided (J(θ + ε) − J(θ)) / ε \
+    error O(ε).";
+const TINY_EPSILON: &str = "The step must be the ε you are given; a tiny one like 1e-12 is worse than none: J is \
+    rounded to about 1e-16 of its size, and that rounding divided by ε swamps the difference. | Error ≈ 1e-16·|J| / ε \
+    + ε²·|J‴| / 6: with ε = 1e-12 the first term is about 1e-4.";
+
 /// [`two_sided_difference`]'s planted mistakes.
 const TWO_SIDED_DIFFERENCE: &[Mistake<TwoSided>] = &[
-    Mistake {
-        name: "one-sided",
-        hint: "That is the one-sided difference (J(θ + ε) − J(θ)) / ε: its error is O(ε), the two-sided one's O(ε²).",
-        wrong: |j, theta, eps| (j(theta + eps) - j(theta)) / eps,
-    },
+    Mistake { name: "one-sided", hint: ONE_SIDED, wrong: |j, theta, eps| (j(theta + eps) - j(theta)) / eps },
     Mistake {
         name: "over ε",
-        hint: "The two points are 2ε apart: divide by 2ε.",
+        hint: "The two probes are 2ε apart, and the difference is divided by their distance. | (J(θ + ε) − J(θ − ε)) / (2ε).",
         wrong: |j, theta, eps| (j(theta + eps) - j(theta - eps)) / eps,
     },
     Mistake {
         name: "sign",
-        hint: "The sign is reversed: J(θ + ε) − J(θ − ε).",
+        hint: "The sign is reversed: a slope is (value on the right − value on the left) / distance. | (J(θ + ε) − J(θ − ε)) / (2ε).",
         wrong: |j, theta, eps| (j(theta - eps) - j(theta + eps)) / (2.0 * eps),
+    },
+    Mistake {
+        name: "ε = 1e-12",
+        hint: TINY_EPSILON,
+        wrong: |j, theta, _| (j(theta + 1e-12) - j(theta - 1e-12)) / (2.0 * 1e-12),
     },
 ];
 
 /// Checks the two-sided difference on a few functions of one variable.
 pub fn two_sided_difference(f: TwoSided) -> Report {
     let cases: [Probe; 4] = [
-        (cube, "θ³", 2.0, 1e-3),
+        (cube, "θ³", 2.0, 1e-2),
         (wave, "sin 3θ + θ", 0.7, 1e-4),
         (f64::exp, "e^θ", -1.0, 1e-5),
         (cube, "θ³", -0.5, 0.1),
@@ -159,6 +168,35 @@ fn without_restore(
     out
 }
 
+/// A numerical gradient by the one-sided difference (J(θ + ε) − J(θ)) / ε.
+fn one_sided(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    eps: f64,
+) -> Vec<(Array2<f64>, Array2<f64>)> {
+    let mut probe = net.clone();
+    let cost = |n: &Network| n.forward(x).and_then(|c| n.cost(&c, y, 0.0)).unwrap_or(f64::NAN);
+    let base = cost(net);
+    let mut out = Vec::new();
+    for l in 0..net.num_layers() {
+        let mut pair = (Array2::zeros(net.layers()[l].w.dim()), Array2::zeros(net.layers()[l].b.dim()));
+        for bias in [false, true] {
+            let len = if bias { pair.1.len() } else { pair.0.len() };
+            for k in 0..len {
+                let cols = if bias { 1 } else { net.layers()[l].w.ncols() };
+                let (i, j) = (k / cols, k % cols);
+                *param(&mut probe, l, bias, i, j) += eps;
+                let d = (cost(&probe) - base) / eps;
+                *param(&mut probe, l, bias, i, j) -= eps;
+                if bias { pair.1[[i, j]] = d } else { pair.0[[i, j]] = d }
+            }
+        }
+        out.push(pair);
+    }
+    out
+}
+
 /// Two finite differences of the same J agree to about 1e-16 / ε (the rounding of J, divided
 /// by ε): θ + ε − 2ε is not exactly θ − ε. With ε ≥ 1e-6 this leaves a margin of 1000.
 const DIFFERENCE_TOLERANCE: f64 = 1e-7;
@@ -166,14 +204,17 @@ const DIFFERENCE_TOLERANCE: f64 = 1e-7;
 /// [`numerical_gradients_check`]'s planted mistakes. The wrong number of pairs is a hint of
 /// the grader's own (a property of the result).
 const NUMERICAL_GRADIENTS: &[Mistake<NumericalGradients>] = &[
+    // First: a one-sided difference must be named as such, whatever else it resembles.
+    Mistake { name: "one-sided", hint: ONE_SIDED, wrong: one_sided },
     Mistake {
         name: "θ not restored",
-        hint: "Put θ_i back after probing it: every later entry was computed on a changed network.",
+        hint: "Each probe must start from the network as it was: after probing θ_i, put it back. | θ_i + ε, then \
+               θ_i − ε, then θ_i again before the next entry.",
         wrong: without_restore,
     },
     Mistake {
         name: "over ε",
-        hint: "The two probes are 2ε apart: divide by 2ε.",
+        hint: "The two probes are 2ε apart, and the difference is divided by their distance. | (J(θ + ε e_i) − J(θ − ε e_i)) / (2ε).",
         wrong: |net, x, y, eps| {
             reference_gradients(net, x, y, eps).into_iter().map(|(dw, db)| (dw * 2.0, db * 2.0)).collect()
         },
@@ -190,7 +231,9 @@ pub fn numerical_gradients_check(f: NumericalGradients) -> Report {
     }
     let xs = random(2, 4, 1.0, &mut r);
     let ys = ndarray::array![[1.0, 0.0, 0.0, 1.0]];
-    let cases = [(net, x, y, 1e-6), (small, xs, ys, 1e-5)];
+    // Case 1's large ε makes a one-sided difference (error O(ε)) miss by far more than the
+    // tolerance, while two central differences with the same ε still agree to rounding.
+    let cases = [(net.clone(), x.clone(), y.clone(), 1e-3), (net, x, y, 1e-6), (small, xs, ys, 1e-5)];
     let mut g = Grader::new("numerical_gradients", cases.len());
     for (net, x, y, eps) in &cases {
         let expected = reference_gradients(net, x.view(), y.view(), *eps);
@@ -201,7 +244,26 @@ pub fn numerical_gradients_check(f: NumericalGradients) -> Report {
             if got.len() != expected.len() {
                 return Err(Wrong {
                     problem: format!("expected {} (dW, db) pairs, got {}", expected.len(), got.len()),
-                    hint: Some("One (dW[l], db[l]) pair per layer, layer 1 first.".into()),
+                    hint: Some("Return one (dW[l], db[l]) pair per layer, layer 1 first. | [(dW[1], db[1]), ..., (dW[L], db[L])].".into()),
+                    expected: String::new(),
+                    got: String::new(),
+                });
+            }
+            let right = got.iter().zip(&expected).all(|((dw, db), (edw, edb))| {
+                compare_within(edw.view(), dw.view(), &[], DIFFERENCE_TOLERANCE).is_ok()
+                    && compare_within(edb.view(), db.view(), &[], DIFFERENCE_TOLERANCE).is_ok()
+            });
+            // A result that does not move when ε does ignores the ε it is given.
+            if !right
+                && let Attempt::Done(other) = attempt(|| f(net, x.view(), y.view(), *eps * 10.0))
+                && other == got
+            {
+                return Err(Wrong {
+                    problem: format!(
+                        "your result is the same with ε = {eps} and with ε = {}: it does not use ε",
+                        *eps * 10.0
+                    ),
+                    hint: Some(TINY_EPSILON.into()),
                     expected: String::new(),
                     got: String::new(),
                 });
@@ -231,17 +293,17 @@ fn norm(a: ArrayView2<f64>) -> f64 {
 const RELATIVE_ERROR: &[Mistake<RelativeError>] = &[
     Mistake {
         name: "no denominator",
-        hint: "Divide by ‖a‖ + ‖b‖, so that the error does not depend on the gradient's scale.",
+        hint: "The error must not depend on the gradients' scale: divide by their size. | ‖a − b‖ / (‖a‖ + ‖b‖).",
         wrong: |a, b| norm((&a - &b).view()),
     },
     Mistake {
         name: "over ‖a‖",
-        hint: "Divide by ‖a‖ + ‖b‖ (both), which is also safe when one of them is 0.",
+        hint: "Divide by the size of both gradients, which stays safe when one of them is 0. | ‖a − b‖ / (‖a‖ + ‖b‖).",
         wrong: |a, b| norm((&a - &b).view()) / norm(a),
     },
     Mistake {
         name: "largest entry",
-        hint: "‖·‖ is the Euclidean norm √(Σ v²), not the largest entry.",
+        hint: "‖·‖ is the Euclidean norm of all the entries, not the largest one. | ‖v‖ = √(Σ v²).",
         wrong: |a, b| (&a - &b).iter().fold(0.0_f64, |m, v| m.max(v.abs())) / (norm(a) + norm(b)),
     },
 ];
@@ -273,15 +335,15 @@ pub fn planted_bug(f: fn() -> &'static str) -> Report {
     let name = "planted_bug";
     match attempt(f) {
         crate::grade::Attempt::NotImplemented => {
-            Report { name, passed: 0, total: 1, outcome: Outcome::NotImplemented }
+            Report { name, passed: 0, total: 1, outcome: Outcome::NotImplemented, level: 1 }
         }
         crate::grade::Attempt::Panicked(message) => {
-            Report { name, passed: 0, total: 1, outcome: Outcome::Panicked { case: 1, message } }
+            Report { name, passed: 0, total: 1, outcome: Outcome::Panicked { case: 1, message }, level: 1 }
         }
         crate::grade::Attempt::Done(answer) => {
             let answer = answer.replace(' ', "");
             if answer == "dW[2]" {
-                Report { name, passed: 1, total: 1, outcome: Outcome::Passed }
+                Report { name, passed: 1, total: 1, outcome: Outcome::Passed, level: 1 }
             } else {
                 Report {
                     name,
@@ -291,10 +353,11 @@ pub fn planted_bug(f: fn() -> &'static str) -> Report {
                         case: 1,
                         inputs: "buggy_backward on gradcheck_case()".into(),
                         problem: format!("{answer} is not the tensor with the bug"),
-                        hint: Some("Compare each tensor of buggy_backward with your numerical gradients: the one whose relative error is far above 1e-7 (the others are near 1e-10).".into()),
+                        hint: Some("A gradient check finds the tensor: compare each tensor of buggy_backward with your numerical gradients. | The tensor whose relative error is far above 1e-7 (the others are near 1e-10).".into()),
                         expected: "a name like dW[l] or db[l]".into(),
                         got: answer,
                     },
+                    level: 1,
                 }
             }
         }
@@ -329,6 +392,26 @@ pub(crate) mod tests {
         e: f64,
     ) -> Vec<(Array2<f64>, Array2<f64>)> {
         reference_gradients(net, x, y, e).into_iter().map(|(w, b)| (w, Array2::zeros(b.dim()))).collect()
+    }
+
+    /// Right, but with its own ε = 1e-12 whatever ε it is given.
+    fn ng_tiny_epsilon(
+        net: &Network,
+        x: ArrayView2<f64>,
+        y: ArrayView2<f64>,
+        _: f64,
+    ) -> Vec<(Array2<f64>, Array2<f64>)> {
+        reference_gradients(net, x, y, 1e-12)
+    }
+
+    #[test]
+    fn numerical_gradients_names_a_one_sided_difference_and_an_epsilon_of_its_own() {
+        let r = numerical_gradients_check(one_sided);
+        assert!(matches!(r.outcome, Outcome::Wrong { case: 1, .. }) && r.hint() == Some(ONE_SIDED), "{r}");
+        assert!(r.to_string().contains("one-sided") && !r.to_string().contains("O(ε²)"), "{r}");
+        assert!(r.more().to_string().contains("O(ε²)"));
+        let r = numerical_gradients_check(ng_tiny_epsilon);
+        assert!(r.hint() == Some(TINY_EPSILON) && r.to_string().contains("does not use ε"), "{r}");
     }
 
     #[test]

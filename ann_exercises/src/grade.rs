@@ -54,16 +54,43 @@ pub(crate) struct Wrong {
     pub(crate) got: String,
 }
 
+/// A matrix product of the learner's function, in the course's notation: (how it is
+/// written, the name of its left factor, of its right factor), e.g. ("Z = W·A_prev", "W",
+/// "A_prev"). A panic in a product of the same two arrays is told "did you mean ...?".
+pub(crate) type Product = (&'static str, &'static str, &'static str);
+
+/// What a case's arrays are called, for translating a panic: names and shapes.
+pub(crate) type Named = Vec<(&'static str, (usize, usize))>;
+
 /// Runs the cases of one grader, stopping at the first failure.
 pub(crate) struct Grader {
     name: &'static str,
     total: usize,
     passed: usize,
+    /// The products the function computes (see [`Product`]).
+    products: &'static [Product],
+    /// The current case's arrays, named as in the course.
+    shapes: Named,
+    /// What a failed broadcast means in the current case, in the course's terms.
+    broadcast: Option<String>,
 }
 
 impl Grader {
     pub(crate) fn new(name: &'static str, total: usize) -> Self {
-        Grader { name, total, passed: 0 }
+        Grader { name, total, passed: 0, products: &[], shapes: Vec::new(), broadcast: None }
+    }
+
+    /// The products of the function, to name a mistaken one when it panics.
+    pub(crate) fn products(mut self, products: &'static [Product]) -> Self {
+        self.products = products;
+        self
+    }
+
+    /// Names the next case's arrays, and says what a broadcast that fails there means: a
+    /// panic of ndarray is then told in the course's notation.
+    pub(crate) fn explain(&mut self, shapes: Named, broadcast: Option<String>) {
+        self.shapes = shapes;
+        self.broadcast = broadcast;
     }
 
     /// Checks one case: `check` compares the learner's result with the reference. A failure
@@ -78,7 +105,10 @@ impl Grader {
         let case = self.passed + 1;
         let outcome = match result {
             Attempt::NotImplemented => Outcome::NotImplemented,
-            Attempt::Panicked(message) => Outcome::Panicked { case, message },
+            Attempt::Panicked(message) => Outcome::Panicked {
+                case,
+                message: translate(&message, &self.shapes, self.products, self.broadcast.as_deref()),
+            },
             Attempt::Done(value) => match check(value) {
                 Ok(()) => {
                     self.passed += 1;
@@ -94,12 +124,120 @@ impl Grader {
                 },
             },
         };
-        Err(Report { name: self.name, passed: self.passed, total: self.total, outcome })
+        Err(Report { name: self.name, passed: self.passed, total: self.total, outcome, level: 1 })
     }
 
     pub(crate) fn finish(self) -> Report {
-        Report { name: self.name, passed: self.passed, total: self.total, outcome: Outcome::Passed }
+        Report { name: self.name, passed: self.passed, total: self.total, outcome: Outcome::Passed, level: 1 }
     }
+}
+
+/// The numbers of ndarray's "inputs 4 × 3 and 5 × 3 are not compatible for matrix
+/// multiplication": (4, 3, 5, 3).
+fn product_shapes(message: &str) -> Option<(usize, usize, usize, usize)> {
+    let rest = message.split("inputs ").nth(1)?;
+    let rest = rest.split(" are not compatible").next()?;
+    let mut numbers = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let mut next = || numbers.next()?.parse::<usize>().ok();
+    Some((next()?, next()?, next()?, next()?))
+}
+
+/// The name of an array of shape `dim` among the case's: "W", "Wᵀ" for the transpose, or
+/// "W or dZ" when several fit; None when none fits.
+fn name_of(dim: (usize, usize), shapes: &[(&'static str, (usize, usize))]) -> Option<String> {
+    let mut names: Vec<String> =
+        shapes.iter().filter(|(_, d)| *d == dim).map(|(n, _)| n.to_string()).collect();
+    if dim.0 != dim.1 {
+        names.extend(shapes.iter().filter(|(_, d)| (d.1, d.0) == dim).map(|(n, _)| format!("{n}ᵀ")));
+    }
+    match names.len() {
+        0 => None,
+        1 => names.pop(),
+        _ => Some(format!("({})", names.join(" or "))),
+    }
+}
+
+/// A panic of the learner's function told in the course's terms: which product or which
+/// sum failed, with the case's arrays named, and what was probably meant. Other panics keep
+/// their message.
+pub(crate) fn translate(
+    message: &str,
+    shapes: &[(&'static str, (usize, usize))],
+    products: &[Product],
+    broadcast: Option<&str>,
+) -> String {
+    if let Some((a, b, c, d)) = product_shapes(message) {
+        let left = name_of((a, b), shapes);
+        let right = name_of((c, d), shapes);
+        let show = |name: &Option<String>, r: usize, k: usize| match name {
+            Some(n) => format!("{n} is ({r}, {k})"),
+            None => format!("one factor is ({r}, {k})"),
+        };
+        let what = match (&left, &right) {
+            (Some(l), Some(r)) => format!("in the matrix product {l}·{r}"),
+            _ => "in a matrix product".to_string(),
+        };
+        let base = |n: &str| n.trim_end_matches('ᵀ').to_string();
+        // An ambiguous name, "(dZ̃ or Ẑ)", suggests no product.
+        let meant = match (&left, &right) {
+            (Some(l), Some(r)) => products.iter().find(|(_, pl, pr)| {
+                let (l, r) = (base(l), base(r));
+                (l == *pl && r == *pr) || (l == *pr && r == *pl)
+            }),
+            _ => None,
+        };
+        let advice = match meant {
+            Some((formula, _, _)) => format!(" — did you mean {formula}?"),
+            None if !products.is_empty() => {
+                let all: Vec<&str> = products.iter().map(|p| p.0).collect();
+                format!(" — the products here are {}.", all.join(", "))
+            }
+            // A grader with no products explains its shapes instead (an entry-by-entry step).
+            None => match broadcast {
+                Some(shapes) => format!(". {shapes}"),
+                None => {
+                    ": check the order of the factors, and which one needs a transpose (.t()).".to_string()
+                }
+            },
+        };
+        return format!(
+            "{what}: {} and {}: the inner sizes must agree ({b} ≠ {c}){advice}\n(ndarray: {})",
+            show(&left, a, b),
+            show(&right, c, d),
+            message.trim_start_matches("ndarray: "),
+        );
+    }
+    if message.contains("IncompatibleShape")
+        || message.contains("incompatible shapes")
+        || message.contains("could not broadcast")
+    {
+        let what = broadcast.unwrap_or(
+            "Two arrays combine entry by entry (+, −, *, /) when their shapes are equal, or when one is a \
+             column (n, 1) or a row (1, m) of the other's size.",
+        );
+        return format!(
+            "two arrays combined entry by entry (+, −, *, /) have shapes that do not broadcast. {what}\n\
+             (ndarray: {message})"
+        );
+    }
+    message.to_string()
+}
+
+/// Enough decimals to see where `got` and `expected` part: at least 6, and 2 past the first
+/// digit of their difference.
+pub(crate) fn decimals(expected: f64, got: f64) -> usize {
+    let difference = (expected - got).abs();
+    if difference > 0.0 && difference.is_finite() {
+        ((-difference.log10()).ceil() as i64 + 1).clamp(6, 17) as usize
+    } else {
+        6
+    }
+}
+
+/// "is 0.0207990000001, expected 0.0207990000000 (difference 1.0e-13)".
+pub(crate) fn differ(expected: f64, got: f64) -> String {
+    let n = decimals(expected, got);
+    format!("is {got:.n$}, expected {expected:.n$} (difference {:.1e})", got - expected)
 }
 
 /// Whether two numbers agree within [`TOLERANCE`]; NaN agrees with NaN and an infinity
@@ -223,8 +361,12 @@ pub(crate) fn compare_within(
     if same_within(expected, got, tolerance) {
         return Ok(());
     }
-    let hint =
-        mistakes.iter().find(|(m, _)| same_within(m.view(), got, tolerance)).map(|(_, h)| h.to_string());
+    // A mistake made in another output leaves this one right: it cannot explain a wrong one.
+    let hint = mistakes
+        .iter()
+        .filter(|(m, _)| !same_within(m.view(), expected, tolerance))
+        .find(|(m, _)| same_within(m.view(), got, tolerance))
+        .map(|(_, h)| h.to_string());
     let problem = if expected.dim() != got.dim() {
         format!("expected shape {}, got {}", shape(expected), shape(got))
     } else if let Some(((i, j), g)) = got.indexed_iter().find(|(_, g)| !g.is_finite()) {
@@ -235,15 +377,66 @@ pub(crate) fn compare_within(
             .find(|((i, j), g)| !close(expected[[*i, *j]], **g))
             .map(|(ij, g)| (ij, *g))
             .unwrap_or(((0, 0), f64::NAN));
-        format!("entry ({i}, {j}) is {g:.6}, expected {:.6}", expected[[i, j]])
+        format!("entry ({i}, {j}) {}", differ(expected[[i, j]], g))
     };
     // A transposed shape is a property of the result, not of one wrong implementation (any
     // product in the wrong order gives it): no table can hold it.
+    // A square result can be transposed too: then only its values tell.
+    let transposed = (expected.dim() != got.dim() && got.dim() == (expected.ncols(), expected.nrows()))
+        || (expected.dim() == got.dim()
+            && expected.nrows() == expected.ncols()
+            && same_within(expected.t(), got, tolerance));
     let hint = hint.or_else(|| {
-        (expected.dim() != got.dim() && got.dim() == (expected.ncols(), expected.nrows()))
-            .then(|| "The shape is transposed: check the order of the product.".to_string())
+        transposed.then(|| {
+            "The shape is transposed: the order of a product decides its shape. | (p, q)·(q, r) is (p, r): \
+             write the product so that its rows are the result's rows."
+                .to_string()
+        })
     });
     Err(Wrong { problem, hint, expected: print(expected), got: print(got) })
+}
+
+/// ∂J/∂X by central differences, (J(X + h e_ij) − J(X − h e_ij)) / 2h, entry by entry: what
+/// the derive-it graders compare a learner's gradient with.
+pub(crate) fn central_differences(j: impl Fn(&Array2<f64>) -> f64, x: &Array2<f64>, h: f64) -> Array2<f64> {
+    Array2::from_shape_fn(x.dim(), |(r, c)| {
+        let (mut up, mut down) = (x.clone(), x.clone());
+        up[[r, c]] += h;
+        down[[r, c]] -= h;
+        (j(&up) - j(&down)) / (2.0 * h)
+    })
+}
+
+/// Central differences and the exact gradient agree to about 1e-10 here (rounding of J over h,
+/// and h²): a gradient from a right derivation is far inside this, a wrong one far outside.
+pub(crate) const GRADIENT_CHECK_TOLERANCE: f64 = 1e-7;
+
+/// Compares a learner's gradient with central differences (within
+/// [`GRADIENT_CHECK_TOLERANCE`]): a mismatch lists the entries that disagree, so that the
+/// learner sees where their derivation goes wrong (one row, one column, everywhere).
+pub(crate) fn gradient_check(
+    numeric: ArrayView2<f64>,
+    got: ArrayView2<f64>,
+    mistakes: &[(ArrayView2<f64>, &str)],
+) -> Result<(), Wrong> {
+    compare_within(numeric, got, mistakes, GRADIENT_CHECK_TOLERANCE).map_err(|mut w| {
+        if numeric.dim() == got.dim() && got.iter().all(|g| g.is_finite()) {
+            let bad: Vec<String> = numeric
+                .indexed_iter()
+                .filter(|((i, j), e)| !close_within(**e, got[[*i, *j]], GRADIENT_CHECK_TOLERANCE))
+                .map(|((i, j), e)| format!("({i}, {j}) yours {:.6}, numerical {e:.6}", got[[i, j]]))
+                .collect();
+            let shown: Vec<&str> = bad.iter().take(4).map(String::as_str).collect();
+            w.problem = format!(
+                "{} of {} entries disagree with the central differences: {}{}",
+                bad.len(),
+                numeric.len(),
+                shown.join("; "),
+                if bad.len() > shown.len() { "; ..." } else { "" }
+            );
+        }
+        w
+    })
 }
 
 /// Compares a number with the reference, like [`compare`].
@@ -252,11 +445,12 @@ pub(crate) fn compare_number(expected: f64, got: f64, mistakes: &[(f64, &str)]) 
         return Ok(());
     }
     let hint = mistakes.iter().find(|(m, _)| close(*m, got)).map(|(_, h)| h.to_string());
+    let n = decimals(expected, got).max(10);
     Err(Wrong {
-        problem: format!("expected {expected:.10}, got {got:.10}"),
+        problem: format!("the result {}", differ(expected, got)),
         hint,
-        expected: format!("{expected:.10}"),
-        got: format!("{got:.10}"),
+        expected: format!("{expected:.n$}"),
+        got: format!("{got:.n$}"),
     })
 }
 
@@ -297,6 +491,48 @@ pub(crate) mod tests {
             }
         }
         problems
+    }
+
+    #[test]
+    fn a_failure_shows_enough_decimals_to_see_the_difference_and_the_difference() {
+        let (expected, got) = (0.020799, 0.020799 + 3e-10);
+        let text = differ(expected, got);
+        assert_eq!(text, "is 0.02079900030, expected 0.02079900000 (difference 3.0e-10)");
+        let w = compare(ndarray::array![[expected]].view(), ndarray::array![[got]].view(), &[]).unwrap_err();
+        assert!(
+            w.problem.contains("0.02079900030") && w.problem.contains("difference 3.0e-10"),
+            "{}",
+            w.problem
+        );
+        let w = compare_number(expected, got, &[]).unwrap_err();
+        assert!(w.problem.contains("difference 3.0e-10"), "{}", w.problem);
+    }
+
+    #[test]
+    fn a_panic_of_ndarray_is_told_with_the_case_s_names() {
+        let names = vec![("W", (4, 3)), ("A_prev", (5, 3))];
+        let products = [("Z = W·A_prev", "W", "A_prev")];
+        let message = "ndarray: inputs 4 × 3 and 5 × 3 are not compatible for matrix multiplication";
+        let text = translate(message, &names, &products, None);
+        assert!(
+            text.starts_with("in the matrix product W·A_prev: W is (4, 3) and A_prev is (5, 3): the inner sizes must agree (3 ≠ 5) — did you mean Z = W·A_prev?"),
+            "{text}"
+        );
+        let text = translate(
+            "ndarray: inputs 3 × 4 and 5 × 3 are not compatible for matrix multiplication",
+            &names,
+            &products,
+            None,
+        );
+        assert!(text.contains("Wᵀ·A_prev"), "{text}");
+        let text = translate(
+            "called `Result::unwrap()` on an `Err` value: ShapeError/IncompatibleShape: incompatible shapes",
+            &names,
+            &products,
+            Some("b is a column."),
+        );
+        assert!(text.contains("do not broadcast. b is a column."), "{text}");
+        assert_eq!(translate("index out of bounds", &names, &products, None), "index out of bounds");
     }
 
     /// The one test of every grader's planted mistakes: each file lists its graders, with a

@@ -12,25 +12,42 @@
 //! }
 //! let report = check::linear_forward(linear_forward);
 //! assert!(report.is_passed());
-//! println!("{report}"); // ✓ linear_forward: 4/4 cases
+//! println!("{report}"); // ✓ linear_forward: 5/5 cases
 //! ```
 //!
 //! A grader runs the function on the course's fixed inputs and on seeded random cases,
 //! compares shapes and then values with `ann_core` (within [`TOLERANCE`]), and returns a
-//! [`Report`]: `✓` with the cases passed, `✗` with the first wrong case, what differs, the
-//! expected and the actual result, and a hint when the result is that of a typical mistake
-//! (a transposed product, a missing 1/m, ...); `○` while the function is still `todo!()`. A
-//! panic in the learner's function is caught, so the notebook goes on.
+//! [`Report`]: `✓` with the cases passed, `✗` with the first wrong case, what differs (the
+//! entry, with enough decimals to see the difference, and the difference), the expected and
+//! the actual result, and a hint when the result is that of a typical mistake (a product in
+//! the wrong order, a missing 1/m, ...); `○` while the function is still `todo!()`.
+//!
+//! A hint comes in two levels: a first failure names the concept ("dW averages over the m
+//! examples of the batch"); [`Report::more`] adds the equation, so a learner asks for it by
+//! running the grader cell again as `check::linear_backward(linear_backward).more()` (the
+//! report says so).
+//!
+//! A panic in the learner's function is caught, so the notebook goes on, and ndarray's
+//! messages are told in the course's notation: which product of which arrays failed (the
+//! matrix product A_prev·W where A_prev is (3, 2) and W is (1, 3): the inner sizes must
+//! agree, did you mean Z = W·A_prev?), or which sum did not broadcast (a bias as a row).
+//! Where a typical mistake would be shape-compatible, a square case lets the grader see its
+//! value and name it.
+//!
+//! The derive-it graders ([`softmax_cross_entropy_backward`], [`dropout_backward`],
+//! [`batch_norm_backward`]) check a gradient the learner derived on paper against central
+//! differences of the cost, and list the entries that disagree.
 //!
 //! | exercise | graders |
 //! |---|---|
-//! | forward propagation | [`linear_forward`], [`relu`], [`sigmoid`], [`tanh`], [`softmax`], [`l_layer_forward`] |
-//! | cost and backpropagation | [`binary_cross_entropy`], [`cross_entropy`], [`linear_backward`], [`relu_backward`], [`sigmoid_backward`], [`l_layer_backward`] |
-//! | gradient checking | [`two_sided_difference`], [`numerical_gradients`], [`relative_error`], [`planted_bug`] (with [`gradcheck_case`], [`buggy_backward`]) |
-//! | mini-batches and the training loop | [`shuffled_batches`], [`train_epoch`], [`train`] (with [`training_case`]) |
-//! | optimizers | [`momentum_step`], [`rmsprop_step`], [`adam_step`], [`adam_epochs`] |
-//! | dropout and batch normalization | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`], [`batch_norm_forward`], [`batch_norm_backward`], [`batch_norm_eval`] |
-//! | convolution | [`conv_forward`], [`conv_backward`], [`max_pool_forward`], [`max_pool_backward`], [`im2col`] |
+//! | 1 · forward propagation | [`linear_forward`], [`relu`], [`sigmoid`], [`tanh`], [`softmax`], [`l_layer_forward`] |
+//! | 2 · cost and backpropagation | [`binary_cross_entropy`], [`cross_entropy`], [`softmax_cross_entropy_backward`], [`linear_backward`], [`relu_backward`], [`sigmoid_backward`], [`tanh_backward`], [`l_layer_backward`] |
+//! | 3 · gradient checking | [`two_sided_difference`], [`numerical_gradients`], [`relative_error`], [`planted_bug`] (with [`gradcheck_case`], [`buggy_backward`]) |
+//! | 4 · mini-batches and the training loop | [`shuffled_batches`], [`train_epoch`], [`train`] (with [`training_case`]) |
+//! | 5 · optimizers | [`momentum_step`], [`rmsprop_step`], [`adam_step`], [`adam_epochs`] |
+//! | 6 · dropout | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`], [`l_layer_backward`] (on a `Cache<Train>`, with dropout) |
+//! | 6b · batch normalization | [`batch_norm_forward`], [`batch_norm_backward`], [`batch_norm_eval`] |
+//! | 7 · convolution | [`conv_forward`], [`conv_backward`], [`max_pool_forward`], [`max_pool_backward`], [`im2col`] |
 
 // The course's notation (W[l], dZ[L]) reads to rustdoc as links that do not resolve;
 // `make doc` checks the real links, written [`Name`], with this lint forced on.
@@ -48,8 +65,9 @@ mod report;
 mod training;
 
 pub use backward::{
-    ActivationBackward, Cost, LLayerBackward, LinearBackward, binary_cross_entropy, cross_entropy,
-    l_layer_backward, linear_backward, relu_backward, sigmoid_backward,
+    ActivationBackward, BackwardPass, Cost, LLayerBackward, LinearBackward, OutputBackward,
+    binary_cross_entropy, cross_entropy, l_layer_backward, linear_backward, relu_backward, sigmoid_backward,
+    softmax_cross_entropy_backward, tanh_backward,
 };
 pub use batch_norm::{
     BatchNormBackward, BatchNormEval, BatchNormForward, batch_norm_backward, batch_norm_eval,

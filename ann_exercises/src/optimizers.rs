@@ -28,13 +28,15 @@ struct Steps {
     grads: Vec<Array2<f64>>,
 }
 
+/// The cases: small gradients first (|dW| ≤ 1e-3, where √v is near ε, so that where ε goes
+/// shows), then larger ones.
 fn cases(seed: u64) -> Vec<Steps> {
     let mut r = rng(seed);
-    [(1, 2, 3), (3, 4, 5), (2, 5, 8)]
+    [(2, 3, 4, 1e-3), (1, 2, 3, 2.0), (3, 4, 5, 2.0), (2, 5, 8, 2.0)]
         .iter()
-        .map(|&(n, k, steps)| Steps {
+        .map(|&(n, k, steps, scale)| Steps {
             w: random(n, k, 1.0, &mut r),
-            grads: (0..steps).map(|_| random(n, k, 2.0, &mut r)).collect(),
+            grads: (0..steps).map(|_| random(n, k, scale, &mut r)).collect(),
         })
         .collect()
 }
@@ -97,10 +99,12 @@ fn grade_steps<F: Copy>(
                     && run.iter().zip(&got).all(|(a, b)| crate::grade::same(a.view(), b.view()))
             });
             for (t, (e, w)) in expected.iter().zip(&got).enumerate() {
-                compare(e.view(), w.view(), &[]).map_err(|mut w| {
-                    w.problem = format!("W after step {}: {}", t + 1, w.problem);
-                    w.hint = hint.map(str::to_string).or(w.hint);
-                    w
+                compare(e.view(), w.view(), &[]).map_err(|mut wrong| {
+                    wrong.problem = format!("W after step {}: {}", t + 1, wrong.problem);
+                    // NaN has few causes in these steps: say so when no planted mistake matches.
+                    let nan = w.iter().any(|v| v.is_nan()).then_some(NAN);
+                    wrong.hint = hint.or(nan).map(str::to_string).or(wrong.hint);
+                    wrong
                 })?;
             }
             Ok(())
@@ -112,6 +116,10 @@ fn grade_steps<F: Copy>(
     g.finish()
 }
 
+/// What NaN in W means in an optimizer's step.
+const NAN: &str = "NaN comes from the square root of a negative number (or 0/0): what is under the root must \
+    never be negative. | v averages the squares dW², entry by entry, so v ≥ 0 and √v + ε > 0.";
+
 const LR: f64 = 0.05;
 const BETA: f64 = 0.9;
 const EPS: f64 = 1e-8;
@@ -120,7 +128,7 @@ const EPS: f64 = 1e-8;
 const MOMENTUM_STEP: &[Mistake<MomentumStep>] = &[
     Mistake {
         name: "no 1 − β",
-        hint: "The average is m = β m + (1 − β) dW: the (1 − β) is missing.",
+        hint: "m is a weighted average of the gradients: its weights must add up to 1. | m = β m + (1 − β) dW.",
         wrong: |w, m, dw, lr, beta| {
             *m = beta * &*m + dw;
             *w -= &(lr * &*m);
@@ -128,12 +136,12 @@ const MOMENTUM_STEP: &[Mistake<MomentumStep>] = &[
     },
     Mistake {
         name: "plain gradient descent",
-        hint: "That is plain gradient descent: update m first, then step along m.",
+        hint: "That is plain gradient descent: the step must follow the velocity m, the average of the gradients. | m = β m + (1 − β) dW, then W ← W − α m.",
         wrong: |w, _, dw, lr, _| *w -= &(lr * &dw),
     },
     Mistake {
         name: "W before m",
-        hint: "Update m before W: W ← W − α m uses the new m.",
+        hint: "The step uses the velocity of this step, updated with this step's gradient. | Update m first, then W ← W − α m with the new m.",
         wrong: |w, m, dw, lr, beta| {
             *w -= &(lr * &*m);
             *m = beta * &*m + (1.0 - beta) * &dw;
@@ -153,15 +161,24 @@ pub fn momentum_step(f: MomentumStep) -> Report {
 const RMSPROP_STEP: &[Mistake<RmsPropStep>] = &[
     Mistake {
         name: "dW not squared",
-        hint: "v averages the squared gradients: (1 − β) dW², entry by entry.",
+        hint: "v averages the squared gradients; the gradients themselves can be negative, and the square root of a \
+               negative number is NaN. | v = β v + (1 − β) dW², entry by entry.",
         wrong: |w, v, dw, lr, beta, eps| {
             *v = beta * &*v + (1.0 - beta) * &dw;
-            *w -= &(lr * &dw / &v.mapv(|x| x.abs().sqrt() + eps));
+            *w -= &(lr * &dw / &v.mapv(|x| x.sqrt() + eps));
+        },
+    },
+    Mistake {
+        name: "ε under the root",
+        hint: "ε keeps the division finite; it is added to the root, not under it. | W ← W − α dW / (√v + ε).",
+        wrong: |w, v, dw, lr, beta, eps| {
+            *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
+            *w -= &(lr * &dw / &v.mapv(|x| (x + eps).sqrt()));
         },
     },
     Mistake {
         name: "no root",
-        hint: "Divide by the root: dW / (√v + ε).",
+        hint: "v is an average of squared gradients: the step divides by its square root, which has the gradient's units. | W ← W − α dW / (√v + ε).",
         wrong: |w, v, dw, lr, beta, eps| {
             *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
             *w -= &(lr * &dw / &v.mapv(|x| x + eps));
@@ -169,7 +186,7 @@ const RMSPROP_STEP: &[Mistake<RmsPropStep>] = &[
     },
     Mistake {
         name: "no dW in the step",
-        hint: "The step is α dW / (√v + ε): dW is divided by √v + ε.",
+        hint: "The step is still along the gradient: dW, scaled down where the gradients have been large. | W ← W − α dW / (√v + ε).",
         wrong: |w, v, dw, lr, beta, eps| {
             *v = beta * &*v + (1.0 - beta) * &dw.mapv(|d| d * d);
             *w -= &(lr * &v.mapv(|x| x.sqrt() + eps));
@@ -190,6 +207,7 @@ const B2: f64 = 0.999;
 
 /// Adam's step t with the graders' α, β1, β2 and ε: right, or without the bias correction
 /// (`correct` false), or with dW in place of dW² in v (`squared` false).
+#[allow(clippy::too_many_arguments)] // a step's state, and the variant's three switches
 fn adam_variant(
     w: &mut Array2<f64>,
     m: &mut Array2<f64>,
@@ -198,12 +216,14 @@ fn adam_variant(
     t: u64,
     correct: bool,
     squared: bool,
+    eps_inside: bool,
 ) {
     *m = B1 * &*m + (1.0 - B1) * &dw;
     *v = B2 * &*v + (1.0 - B2) * &dw.mapv(|d| if squared { d * d } else { d });
     let t = t as i32;
     let (c1, c2) = if correct { (1.0 - B1.powi(t), 1.0 - B2.powi(t)) } else { (1.0, 1.0) };
-    let step = (&*m / c1) / &(&*v / c2).mapv(|x| x.abs().sqrt() + EPS);
+    let root = |x: f64| if eps_inside { (x + EPS).sqrt() } else { x.sqrt() + EPS };
+    let step = (&*m / c1) / &(&*v / c2).mapv(root);
     *w -= &(LR * &step);
 }
 
@@ -211,18 +231,24 @@ fn adam_variant(
 const ADAM_STEP: &[Mistake<AdamStep>] = &[
     Mistake {
         name: "no bias correction",
-        hint: "The bias correction is missing: m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).",
-        wrong: |w, m, v, dw, _, _, _, _, _| adam_variant(w, m, v, dw, 1, false, true),
+        hint: "The moments start at 0 and are biased towards 0 in the first steps: they need the bias correction. | m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).",
+        wrong: |w, m, v, dw, _, _, _, _, _| adam_variant(w, m, v, dw, 1, false, true, false),
     },
     Mistake {
         name: "t = 1 every step",
-        hint: "t is the number of this step: 1, 2, 3, ..., not 1 every time.",
-        wrong: |w, m, v, dw, _, _, _, _, _| adam_variant(w, m, v, dw, 1, true, true),
+        hint: "The bias correction depends on how many steps have been taken. | t = 1, 2, 3, ... in 1 − β^t, not 1 every time.",
+        wrong: |w, m, v, dw, _, _, _, _, _| adam_variant(w, m, v, dw, 1, true, true, false),
     },
     Mistake {
         name: "dW not squared",
-        hint: "v averages the squared gradients: (1 − β2) dW².",
-        wrong: |w, m, v, dw, t, _, _, _, _| adam_variant(w, m, v, dw, t, true, false),
+        hint: "v averages the squared gradients (the second moment); without the square it goes negative, and its root is NaN. | v = β2 v + (1 − β2) dW².",
+        wrong: |w, m, v, dw, t, _, _, _, _| adam_variant(w, m, v, dw, t, true, false, false),
+    },
+    Mistake {
+        name: "ε under the root",
+        hint: "ε keeps the division finite; it is added to the root, not under it. | W ← W − α m̂ / (√v̂ + ε), not \
+               α m̂ / √(v̂ + ε).",
+        wrong: |w, m, v, dw, t, _, _, _, _| adam_variant(w, m, v, dw, t, true, true, true),
     },
 ];
 
@@ -252,7 +278,7 @@ fn adam_run(
     for e in 0..epochs {
         for s in 0..steps {
             let dw = gradient(w.view());
-            adam_variant(&mut w, &mut m, &mut v, dw.view(), t_of(e, s) as u64, true, true);
+            adam_variant(&mut w, &mut m, &mut v, dw.view(), t_of(e, s) as u64, true, true, false);
         }
     }
     w
@@ -262,17 +288,17 @@ fn adam_run(
 const ADAM_EPOCHS: &[Mistake<AdamEpochs>] = &[
     Mistake {
         name: "t counts epochs",
-        hint: "t counts optimizer steps since the start (1, 2, 3, ... across epochs), not epochs.",
+        hint: "t counts the optimizer's steps, not the epochs. | t = 1, 2, 3, ... over every step since the start, across epochs.",
         wrong: |w0, epochs, steps, gradient, _| adam_run(w0, epochs, steps, gradient, |e, _| e + 1),
     },
     Mistake {
         name: "t restarts every epoch",
-        hint: "t must not start again at every epoch: it counts all the steps so far.",
+        hint: "The moments are not reset at an epoch, so neither is t. | t counts all the steps so far, across epochs.",
         wrong: |w0, epochs, steps, gradient, _| adam_run(w0, epochs, steps, gradient, |_, s| s + 1),
     },
     Mistake {
         name: "t from 0",
-        hint: "The first step is t = 1: with t = 0, 1 − β^t = 0.",
+        hint: "The first step is step 1: with t = 0 the bias correction divides by 0. | t = 1 at the first step: 1 − β^1 = 1 − β.",
         wrong: |w0, epochs, steps, gradient, _| adam_run(w0, epochs, steps, gradient, |e, s| e * steps + s),
     },
 ];
@@ -315,6 +341,16 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
 pub(crate) mod tests {
     use super::*;
     use crate::grade::tests::check_table;
+
+    #[test]
+    fn a_nan_in_w_is_explained_even_when_no_planted_mistake_matches() {
+        // v = β v − (1 − β) dW²: negative, so √v is NaN, and no table entry is this.
+        let r = rmsprop_step(|w, v, dw, lr, beta, eps| {
+            *v = beta * &*v - (1.0 - beta) * &dw.mapv(|d| d * d);
+            *w -= &(lr * &dw / &v.mapv(|x| x.sqrt() + eps));
+        });
+        assert!(r.hint() == Some(NAN) && r.to_string().contains("NaN"), "{r}");
+    }
 
     /// This file's graders, each with a reference implementation and its planted mistakes.
     pub(crate) fn tables() -> Vec<String> {

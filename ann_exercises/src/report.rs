@@ -53,6 +53,20 @@ pub struct Report {
     pub total: usize,
     /// How it ended.
     pub outcome: Outcome,
+    /// How much of a hint to show: 1, the concept (what a first failure shows); 2, the
+    /// concept and the equation ([`Report::more`]).
+    pub level: u8,
+}
+
+/// Between the two levels of a hint: "the concept | the equation".
+pub(crate) const LEVEL_2: &str = " | ";
+
+/// The concept of a hint (level 1), and its equation (level 2) if it has one.
+pub(crate) fn levels(hint: &str) -> (&str, Option<&str>) {
+    match hint.split_once(LEVEL_2) {
+        Some((concept, equation)) => (concept, Some(equation)),
+        None => (hint, None),
+    }
 }
 
 impl Report {
@@ -61,12 +75,21 @@ impl Report {
         self.outcome == Outcome::Passed
     }
 
-    /// The hint of a wrong result, if there is one (for tests of the graders).
+    /// The whole hint of a wrong result, both levels, if there is one (for tests of the
+    /// graders).
     pub fn hint(&self) -> Option<&str> {
         match &self.outcome {
             Outcome::Wrong { hint, .. } => hint.as_deref(),
             _ => None,
         }
+    }
+
+    /// The same report with the next level of its hint: a first failure names the concept
+    /// (what is wrong, in words); `.more()` adds the equation. In a notebook, run the grader
+    /// cell again as `check::linear_backward(linear_backward).more()`.
+    pub fn more(mut self) -> Report {
+        self.level = self.level.saturating_add(1).min(2);
+        self
     }
 
     /// Shows the report in a Rust notebook (evcxr calls this for a cell's value).
@@ -89,7 +112,16 @@ impl fmt::Display for Report {
             Outcome::Wrong { case, inputs, problem, hint, expected, got } => {
                 write!(f, "{FAILED} {name}, case {case} ({inputs}): {problem}.")?;
                 if let Some(hint) = hint {
-                    write!(f, " {hint}")?;
+                    let (concept, equation) = levels(hint);
+                    write!(f, "\nHint: {concept}")?;
+                    match equation {
+                        Some(equation) if self.level >= 2 => write!(f, "\nIn detail: {equation}")?,
+                        Some(_) => write!(
+                            f,
+                            "\n(For the next level, with the equation, run `check::{name}({name}).more()`.)"
+                        )?,
+                        None => {}
+                    }
                 }
                 write!(f, "\nexpected:\n{expected}\ngot:\n{got}")
             }

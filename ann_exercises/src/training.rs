@@ -48,7 +48,7 @@ fn in_order(m: usize, batch_size: usize) -> Vec<Vec<usize>> {
 /// drawn from more than once): properties that many implementations share.
 const SHUFFLED_BATCHES: &[Mistake<ShuffledBatches>] = &[Mistake {
     name: "in order",
-    hint: "The batches are not shuffled: make the order 0..m, `order.shuffle(rng)`, then cut it into chunks.",
+    hint: "The batches are not shuffled: every epoch must see the examples in a new random order. | Shuffle the order 0..m once with the generator, then cut it into chunks of batch_size.",
     wrong: |m, batch_size, _| in_order(m, batch_size),
 }];
 
@@ -72,7 +72,9 @@ pub fn shuffled_batches(f: ShuffledBatches) -> Report {
                 } else {
                     Err(wrong_result(
                         "the batches are right, but the generator was used more than once".into(),
-                        Some("Shuffle once per epoch with `order.shuffle(rng)` and draw nothing else."),
+                        Some(
+                            "The generator is shared with the rest of the training loop: draw from it only what fit draws. | Shuffle the order once, with `SliceRandom::shuffle`, and draw nothing else.",
+                        ),
                         show(&expected),
                         show(&got),
                     ))
@@ -196,17 +198,17 @@ fn epoch_without_dropout(
 const TRAIN_EPOCH: &[Mistake<TrainEpoch>] = &[
     Mistake {
         name: "no step",
-        hint: "Call optimizer.step(net, &grads) after every batch: the weights never changed.",
+        hint: "The weights never changed: the gradients were computed but never used. | After each batch's backward pass, take the optimizer's step with its gradients.",
         wrong: |net, opt, x, y, b, rng| epoch_without_dropout(net, opt, x, y, b, rng, Variant::NoStep),
     },
     Mistake {
         name: "not shuffled",
-        hint: "Shuffle the examples into batches (shuffled_batches) at the start of the epoch.",
+        hint: "The batches are in order: an epoch starts by shuffling the examples. | Take the batches from shuffled_batches at the start of the epoch.",
         wrong: |net, opt, x, y, b, rng| epoch_without_dropout(net, opt, x, y, b, rng, Variant::InOrder),
     },
     Mistake {
         name: "cost after the step",
-        hint: "J{t} is the cost of the forward pass that the gradients come from: before the update.",
+        hint: "J{t} is the cost of the batch as the step saw it, before the update. | forward pass → J{t} → backward pass → step, in that order.",
         wrong: |net, opt, x, y, b, rng| {
             epoch_without_dropout(net, opt, x, y, b, rng, Variant::StepBeforeCost)
         },
@@ -306,12 +308,12 @@ fn train_loop(
 const TRAIN: &[Mistake<Train>] = &[
     Mistake {
         name: "seeded every epoch",
-        hint: "Seed the generator once, before the first epoch: seeded again every epoch, each epoch draws the same batches and masks.",
+        hint: "Seeded again every epoch, the generator draws the same batches and masks each time: one generator for the whole run. | Seed it once, before the first epoch.",
         wrong: |net, opt, x, y, c, epochs| train_loop(net, opt, x, y, c, epochs, Some(LoopMistake::Reseed)),
     },
     Mistake {
         name: "no dropout",
-        hint: "Use config.dropout in forward_train (and config.l2 in cost and backward).",
+        hint: "The run ignores some of its settings. | config.dropout goes to the training forward pass, config.l2 to the cost and the backward pass.",
         wrong: |net, opt, x, y, c, epochs| {
             train_loop(net, opt, x, y, c, epochs, Some(LoopMistake::NoDropout))
         },
@@ -361,7 +363,7 @@ pub fn train(f: Train) -> Report {
         let check = |got: Vec<f64>| {
             if let Some(problem) = losses_differ(&expected, &got) {
                 let hint = hint_of(&wrong, |m| m.as_ref().is_some_and(|m| losses_differ(m, &got).is_none()))
-                    .or(Some("Return J on the whole training set after each epoch: `evaluate(net, (x, y), config.l2)?.0`."))
+                    .or(Some("The costs to return are those of the whole training set, one after each epoch. | evaluate(net, (x, y), config.l2)?.0 after each epoch."))
                     .filter(|_| !got.is_empty());
                 return Err(wrong_result(problem, hint, show(&expected), show(&got)));
             }

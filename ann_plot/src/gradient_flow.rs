@@ -4,9 +4,9 @@
 use crate::axes::{self, LogAxes};
 use crate::checks;
 use crate::error::{AnnError, Result};
-use crate::experiments::GradientFlow;
+use crate::experiments::{FlowCase, GradientFlow, GradientFlowConfig};
 use crate::figure::{Draw, Figure, plot_error};
-use crate::legend;
+use crate::legend::{self, Swatch};
 use crate::range;
 use crate::style;
 use crate::text;
@@ -22,6 +22,11 @@ use plotters::prelude::*;
 ///
 /// The shared legend below gives each case's ‖dW[1]‖ / ‖dW[L]‖ (≪ 1: the gradient
 /// vanishes on its way to the input) and its loss after training (or that it diverged).
+///
+/// A case keeps its colour from figure to figure: the colour of its activation and
+/// initialization in [`GradientFlowConfig::default`]'s list (so "tanh + N(0, 0.01²)" has the
+/// same colour in the five-case figure and in the batch-norm comparison). Its batch-norm twin
+/// is drawn in the same colour, dashed, with hollow markers.
 ///
 /// An empty `title` gives a default one. Errors: no runs, an empty or non-finite run.
 pub fn gradient_norms(result: &GradientFlow, title: &str) -> Result<Figure> {
@@ -55,6 +60,18 @@ struct Flow<'a> {
     trained: bool,
 }
 
+/// The colour of `case` (and of its batch-norm twin): its position, without batch norm, in the
+/// default configuration's cases; a case not in that list takes the colour after them, by
+/// its position `i` among the plotted runs.
+fn case_color(case: &FlowCase, i: usize) -> RGBColor {
+    let base = FlowCase { batch_norm: false, ..*case };
+    let known = GradientFlowConfig::default().cases;
+    match known.iter().position(|c| *c == base) {
+        Some(k) => style::series_color(k),
+        None => style::series_color(known.len() + i),
+    }
+}
+
 /// (l, log₁₀ v) for l = first, first + 1, ...
 fn layer_points(values: &[f64], first: usize) -> Vec<(f64, f64)> {
     axes::log_points(values.iter().enumerate().map(|(i, &v)| ((i + first) as f64, v)))
@@ -68,6 +85,7 @@ impl Flow<'_> {
         y_desc: &str,
         series: &[Vec<(f64, f64)>],
     ) -> Result<()> {
+        let runs = &self.r.runs;
         let depth = self.r.sizes.len().saturating_sub(1) as f64;
         let (lo, hi) =
             range::finite_range(series.iter().flat_map(|p| p.iter().map(|q| q.1))).unwrap_or((-1.0, 0.0));
@@ -83,11 +101,19 @@ impl Flow<'_> {
                 y_log: true,
             },
         )?;
-        for (i, pts) in series.iter().enumerate() {
-            let color = style::series_color(i);
+        for (i, (pts, run)) in series.iter().zip(runs).enumerate() {
+            let color = case_color(&run.case, i);
             let line = color.stroke_width(3);
-            chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(plot_error)?;
+            if run.case.batch_norm {
+                chart.draw_series(DashedLineSeries::new(pts.clone(), 9, 5, line)).map_err(plot_error)?;
+                let ring = color.stroke_width(2);
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, ring))).map_err(plot_error)?;
+            } else {
+                chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(plot_error)?;
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                    .map_err(plot_error)?;
+            }
         }
         Ok(())
     }
@@ -97,8 +123,8 @@ impl Draw for Flow<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = text::titled(area, self.title)?;
         let runs = &self.r.runs;
-        let per_row = 1;
-        let legend_h = 16 + 30 * runs.len().div_ceil(per_row) as u32;
+        let entries = self.legend_entries();
+        let legend_h = 16 + 30 * runs.len() as u32;
         let (_, h) = body.dim_in_pixel();
         let (charts, legend) = body.split_vertically(h.saturating_sub(legend_h));
         let panels = charts.split_evenly((1, if self.trained { 3 } else { 2 }));
@@ -114,7 +140,18 @@ impl Draw for Flow<'_> {
             let caption = format!("After {} epochs of SGD", self.r.train_epochs);
             self.panel(&panels[2], &caption, "mean ‖dW[l]‖ over the last epoch (log)", &after)?;
         }
-        let entries: Vec<(String, RGBColor)> = runs
+        let left = 40;
+        let strip = legend.margin(4, 0, 0, 0);
+        legend::legend_strip(&strip, &entries, 1, left)
+    }
+}
+
+impl Flow<'_> {
+    /// One legend entry per run: its case, ‖dW[1]‖/‖dW[L]‖ and how training ended; a solid
+    /// line with a dot for a plain case, dashes for its batch-norm twin.
+    fn legend_entries(&self) -> Vec<(String, Swatch)> {
+        self.r
+            .runs
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -130,9 +167,33 @@ impl Draw for Flow<'_> {
                         (None, false) => {}
                     }
                 }
-                (label, style::series_color(i))
+                let line = case_color(&r.case, i).stroke_width(3);
+                let swatch = if r.case.batch_norm { Swatch::Dashed(line) } else { Swatch::LineDot(line) };
+                (label, swatch)
             })
-            .collect();
-        legend::legend_row(&legend, &entries, per_row)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_and_its_batch_norm_twin_keep_the_colour_of_the_five_case_figure() {
+        let default = GradientFlowConfig::default().cases;
+        let comparison = GradientFlowConfig::batch_norm_comparison().cases;
+        for (i, case) in comparison.iter().enumerate() {
+            let base = FlowCase { batch_norm: false, ..*case };
+            let k =
+                default.iter().position(|c| *c == base).expect("every failing case is in the default list");
+            assert_eq!(case_color(case, i), style::series_color(k), "{}", case.label());
+        }
+        // Twins share a colour; different cases do not.
+        assert_eq!(case_color(&comparison[2], 2), case_color(&comparison[3], 3));
+        assert_ne!(case_color(&comparison[0], 0), case_color(&comparison[2], 2));
+        // A case outside the default list takes a colour after theirs.
+        let other = FlowCase::new(ann_core::Activation::Sigmoid, ann_core::Init::He);
+        assert_eq!(case_color(&other, 0), style::series_color(default.len()));
     }
 }

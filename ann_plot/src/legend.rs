@@ -123,28 +123,6 @@ pub(crate) fn legend_strip<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A legend drawn as rows of entries (line and dot in the entry's colour, then its text)
-/// across `area`, `per_row` entries per row: for figures whose panels share one legend.
-pub(crate) fn legend_row<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    entries: &[(String, RGBColor)],
-    per_row: usize,
-) -> Result<()> {
-    let per_row = per_row.max(1);
-    let (w, _) = area.dim_in_pixel();
-    let col_w = (w.saturating_sub(40) / per_row as u32) as i32;
-    let font = text(style::LEGEND_SIZE);
-    for (k, (label, color)) in entries.iter().enumerate() {
-        let (row, col) = ((k / per_row) as i32, (k % per_row) as i32);
-        let (x, y) = (40 + col * col_w, 14 + row * 30);
-        let line = color.stroke_width(3);
-        area.draw(&PathElement::new(vec![(x, y), (x + 30, y)], line)).map_err(plot_error)?;
-        area.draw(&Circle::new((x + 15, y), 4, color.filled())).map_err(plot_error)?;
-        area.draw(&Text::new(label.clone(), (x + 40, y - 10), font.clone())).map_err(plot_error)?;
-    }
-    Ok(())
-}
-
 /// A number for a legend: plain with 2 decimals in [0.01, 1000), else scientific.
 pub(crate) fn short_number(v: f64) -> String {
     if v.is_finite() && v != 0.0 && !(0.01..1000.0).contains(&v.abs()) {

@@ -766,6 +766,23 @@ mod tests {
     }
 
     #[test]
+    fn a_slip_is_named_whatever_the_order_of_the_learners_roundings() {
+        // The slips written with fit's roundings: a few units in the last place away from the
+        // grader's own slips, and still recognised.
+        let unshuffled: Model = |x, y, p, c| model_in_order(x, y, p, c, Some(Slip::NotShuffled), Order::Fit);
+        let no_one_over_m: Model =
+            |x, y, p, c| model_in_order(x, y, p, c, Some(Slip::NoOneOverM), Order::Fit);
+        for (f, name) in [(unshuffled, "not shuffled"), (no_one_over_m, "no 1/m")] {
+            let report = model(f);
+            assert!(report.to_string().starts_with(FAILED), "{report}");
+            let hint = MODEL.iter().find(|m| m.name == name).map(|m| m.hint);
+            assert_eq!(report.hint(), hint, "{report}");
+        }
+        let right: Model = |x, y, p, c| model_in_order(x, y, p, c, None, Order::Fit);
+        assert!(model(right).is_passed());
+    }
+
+    #[test]
     fn the_model_grader_passes_the_reference_and_names_each_slip() {
         let problems = check_table(model, MODEL, reference);
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));

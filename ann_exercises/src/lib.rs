@@ -48,6 +48,7 @@
 //! | 6 · dropout | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`], [`l_layer_backward`] (on a `Cache<Train>`, with dropout) |
 //! | 6b · batch normalization | [`batch_norm_forward`], [`batch_norm_backward`], [`batch_norm_eval`] |
 //! | 7 · convolution | [`conv_forward`], [`conv_backward`], [`max_pool_forward`], [`max_pool_backward`], [`im2col`] |
+//! | 8 · capstone: your model against `fit`, the Fashion-MNIST challenge | [`model`], [`side_by_side`], [`rounding_report`], [`fashion_challenge`] (with [`model_cases`], [`ModelConfig`], [`MODEL_TOLERANCE`]) |
 
 // The course's notation (W[l], dZ[L]) reads to rustdoc as links that do not resolve;
 // `make doc` checks the real links, written [`Name`], with this lint forced on.
@@ -55,6 +56,7 @@
 
 mod backward;
 mod batch_norm;
+mod capstone;
 mod conv;
 mod dropout;
 mod forward;
@@ -72,6 +74,11 @@ pub use backward::{
 pub use batch_norm::{
     BatchNormBackward, BatchNormEval, BatchNormForward, batch_norm_backward, batch_norm_eval,
     batch_norm_forward,
+};
+pub use capstone::{
+    Challenge, FASHION_TARGET, FASHION_TRAIN, FashionModel, MODEL_TOLERANCE, Model, ModelCase, ModelConfig,
+    Params, fashion_challenge, fit_case, largest_difference, model, model_cases, network_of, params_of,
+    rounding_report, side_by_side,
 };
 pub use conv::{
     ConvBackward, ConvForward, Im2col, MaxPoolBackward, MaxPoolForward, conv_backward, conv_forward, im2col,

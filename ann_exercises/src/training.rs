@@ -5,7 +5,7 @@ use crate::forward::prefix;
 use crate::grade::{Attempt, Grader, Mistake, Wrong, attempt, close, compare, hint_of, run_mistakes};
 use crate::report::Report;
 use ann_core::{
-    Activation, Dropout, Init, Network, Optimizer, Task, TrainConfig, evaluate, fit, gather_columns,
+    Activation, Dropout, Init, L2, Network, Optimizer, Task, TrainConfig, evaluate, fit, gather_columns,
     shuffled_batches as reference_batches, two_moons,
 };
 use ndarray::{Array2, ArrayView2};
@@ -140,7 +140,7 @@ fn epoch(
     y: ArrayView2<f64>,
     b: usize,
     dropout: &Dropout,
-    l2: f64,
+    l2: L2,
     rng: &mut ChaCha8Rng,
     v: Variant,
 ) -> ann_core::Result<Vec<f64>> {
@@ -191,7 +191,7 @@ fn epoch_without_dropout(
     rng: &mut ChaCha8Rng,
     v: Variant,
 ) -> ann_core::Result<Vec<f64>> {
-    epoch(net, opt, x, y, b, &Dropout::Off, 0.0, rng, v)
+    epoch(net, opt, x, y, b, &Dropout::Off, L2::NONE, rng, v)
 }
 
 /// [`train_epoch`]'s planted mistakes.
@@ -276,6 +276,8 @@ enum LoopMistake {
     Reseed,
     /// No dropout in the training passes.
     NoDropout,
+    /// The L2 term divided by the batch's m instead of the training set's N.
+    L2PerBatch,
 }
 
 /// The whole loop the reference way (the loop `fit` equals) or with a typical mistake.
@@ -297,7 +299,8 @@ fn train_loop(
         if reseed {
             rng = ChaCha8Rng::seed_from_u64(c.seed);
         }
-        epoch(net, opt, x, y, c.batch_size, &dropout, c.l2, &mut rng, Variant::Right)?;
+        let l2 = if mistake == Some(LoopMistake::L2PerBatch) { c.l2.into() } else { c.l2_term(x.ncols()) };
+        epoch(net, opt, x, y, c.batch_size, &dropout, l2, &mut rng, Variant::Right)?;
         out.push(evaluate(net, (x, y), c.l2)?.0);
     }
     Ok(out)
@@ -313,9 +316,16 @@ const TRAIN: &[Mistake<Train>] = &[
     },
     Mistake {
         name: "no dropout",
-        hint: "The run ignores some of its settings. | config.dropout goes to the training forward pass, config.l2 to the cost and the backward pass.",
+        hint: "The run ignores some of its settings. | config.dropout goes to the training forward pass, config.l2 (as L2::new(config.l2, N)) to the backward pass.",
         wrong: |net, opt, x, y, c, epochs| {
             train_loop(net, opt, x, y, c, epochs, Some(LoopMistake::NoDropout))
+        },
+    },
+    Mistake {
+        name: "L2 per batch",
+        hint: "The weight decay is too strong: the L2 term is divided by the size N of the whole training set, not by the m of the batch, so that every step decays the weights alike. | (λ/2N) Σ‖W[l]‖² and dW[l] += (λ/N) W[l] in every step, N the number of columns of x.",
+        wrong: |net, opt, x, y, c, epochs| {
+            train_loop(net, opt, x, y, c, epochs, Some(LoopMistake::L2PerBatch))
         },
     },
 ];
@@ -447,7 +457,17 @@ pub(crate) mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
             let mut all = Vec::new();
             for _ in 0..epochs {
-                all.extend(epoch(n, o, x, y, c.batch_size, &c.dropout, c.l2, &mut rng, Variant::Right)?);
+                all.extend(epoch(
+                    n,
+                    o,
+                    x,
+                    y,
+                    c.batch_size,
+                    &c.dropout,
+                    c.l2_term(x.ncols()),
+                    &mut rng,
+                    Variant::Right,
+                )?);
             }
             Ok(all)
         });

@@ -45,8 +45,8 @@ pub fn fit_reference<'a>(
     let train = train.into();
     config.check_run(net, train, None)?;
     let DataView { x, y } = train;
-    let m = x.ncols();
-    let l2 = config.l2_term(m); // (λ/2N) Σ‖W[l]‖², N = m the training set's size
+    let m = x.ncols(); // N, the training set's size
+    let l2 = config.l2_term(m); // (λ/2N) Σ‖W[l]‖²
     let mut history = History { steps_per_epoch: num_batches(m, config.batch_size), ..History::default() };
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let base_lr = optimizer.learning_rate();

@@ -6,7 +6,7 @@
 //! W ← W − α (m̂ / (√v̂ + ε) + λ W) for the weights W[l],
 //! θ ← θ − α m̂ / (√v̂ + ε) for every other parameter (b, γ, β).
 //!
-//! With L2 in the loss instead, λW/m enters dW and is divided by √v̂ like the rest of the
+//! With L2 in the loss instead, (λ/N) W enters dW and is divided by √v̂ like the rest of the
 //! gradient, so weights with large gradients are barely decayed; here every weight shrinks
 //! by the same factor αλ per step. As with L2 in this course, only W decays, not b.
 

@@ -180,7 +180,7 @@ impl Curves<'_> {
             if lo >= 0.0 { 0.0..range::padded((0.0, hi), 0.05).end } else { range::padded((lo, hi), 0.05) };
         let x = 0.0..self.x_max() * 1.02;
         let y_desc = match self.penalty() {
-            Some(_) => format!("data term ({}) and L2 term", self.loss.name()),
+            Some(_) => format!("{} and L2 term", self.loss.name()),
             None => format!("loss J ({})", self.loss.name()),
         };
         let top = y.end;

@@ -126,7 +126,7 @@ fn training_curves_draw_the_l2_term_apart() {
     assert_eq!(history.l2_penalty.len(), 4);
     let fig = plot::training_curves(&history, net.loss(), "L2").unwrap();
     for text in [
-        "data term (binary cross-entropy) and L2 term",
+        "binary cross-entropy and L2 term",
         "L2 term (λ/2N) Σ‖W[l]‖², both sets",
         "mini-batch loss J{t} (data + L2 term, per step)",
     ] {

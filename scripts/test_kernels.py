@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
-"""Prove two properties of the kernel launcher (scripts/evcxr_kernel.py), with real kernels:
+"""Prove three properties of the `rust` kernel started by its launcher (scripts/evcxr_kernel.py):
 
 1. a kernel reuses its slot's compiled state, and an edit to a path crate's source shows up at
    the next kernel start (cargo rebuilds what changed, and only that);
-2. two kernels alive at the same time get two different slots.
+2. two kernels alive at the same time get two different slots;
+3. Kernel -> Interrupt (an ``interrupt_request`` on the control channel: the kernelspec's
+   ``interrupt_mode`` is ``message``) stops a running cell at once and the same kernel runs the
+   next cell; the variables are lost, the ``:dep`` crates, ``use`` lines and functions are kept.
 
-Both run on a tiny crate written into a temporary directory, with a private slots directory,
-through scripts/run_notebooks.py. Run with the project venv (``make test-runner`` does):
-``.venv/bin/python scripts/test_kernels.py``. Exit status 0 when both hold.
+All run on a tiny crate written into a temporary directory, with a private slots directory;
+1 and 2 through scripts/run_notebooks.py, 3 through jupyter_client with the learner's evcxr
+configuration (tools/evcxr/lab). Run with the project venv (``make test-runner`` does):
+``.venv/bin/python scripts/test_kernels.py``. Exit status 0 when all three hold.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+from run_notebooks import DEFAULT_KERNEL_DIR, load_base_spec, write_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "scripts" / "run_notebooks.py"
@@ -66,6 +75,90 @@ def printed(executed: Path) -> list[str]:
     return text.splitlines()
 
 
+def execute(kc, code: str, timeout: float = 120) -> tuple[dict, list[dict], float]:
+    """Run one cell: its execute_reply content, its iopub messages and its wall time (s)."""
+    outputs: list[dict] = []
+    start = time.monotonic()
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=outputs.append)
+    return reply["content"], outputs, time.monotonic() - start
+
+
+def result(outputs: list[dict]) -> str:
+    """The text/plain value of a cell, or its error message."""
+    for msg in outputs:
+        if msg["msg_type"] == "execute_result":
+            return msg["content"]["data"].get("text/plain", "")
+        if msg["msg_type"] == "error":
+            return "error: " + msg["content"]["evalue"]
+    return ""
+
+
+def interrupt(work: Path, slots: Path, dep: str) -> None:
+    """Interrupt a running cell as JupyterLab's Kernel -> Interrupt does, then use the kernel."""
+    lab_config = ROOT / "tools" / "evcxr" / "lab"
+    spec_dir = write_spec(load_base_spec(DEFAULT_KERNEL_DIR), lab_config, False, slots, work / "spec")
+    km = KernelManager(kernel_name="rust", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec_dir)]))
+    if km.kernel_spec.interrupt_mode != "message":
+        raise SystemExit(f"test_kernels: the kernelspec's interrupt_mode is {km.kernel_spec.interrupt_mode!r}")
+    km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        pid = km.provisioner.process.pid
+        for code in (dep, "use std::cmp::max;\nfn double(x: i32) -> i32 { 2 * x }", "let kept = 41;"):
+            reply, _, _ = execute(kc, code)
+            if reply["status"] != "ok":
+                raise SystemExit(f"test_kernels: {code!r} failed before the interrupt: {reply}")
+
+        long_cell = kc.execute('println!("sleeping"); std::thread::sleep(std::time::Duration::from_secs(60));')
+        # Interrupt once the cell runs (it printed), not while it is still being compiled.
+        deadline = time.monotonic() + 120
+        while True:
+            msg = kc.get_iopub_msg(timeout=max(deadline - time.monotonic(), 0.1))
+            if msg["parent_header"].get("msg_id") == long_cell and msg["msg_type"] == "stream":
+                break
+        sent = time.monotonic()
+        km.interrupt_kernel()
+        try:
+            reply = kc.get_shell_msg(timeout=10)
+            while reply["parent_header"].get("msg_id") != long_cell:
+                reply = kc.get_shell_msg(timeout=10)
+        except queue.Empty:
+            raise SystemExit("test_kernels: the 60 s cell still ran 10 s after the interrupt") from None
+        stopped = time.monotonic() - sent
+        error = ""
+        while not error:
+            msg = kc.get_iopub_msg(timeout=5)
+            if msg["parent_header"].get("msg_id") == long_cell and msg["msg_type"] == "error":
+                error = msg["content"]["evalue"]
+        print(f"    the 60 s cell ended {stopped:.2f} s after the interrupt: {reply['content']['status']}: {error}")
+        # evcxr 0.22 kills the subprocess that runs the cells (SIGKILL) and starts a new one.
+        if reply["content"]["status"] != "error" or "Subprocess terminated" not in error or stopped > 5:
+            raise SystemExit("test_kernels: the interrupt did not stop the running cell within 5 s")
+        if not km.is_alive() or km.provisioner.process.pid != pid:
+            raise SystemExit("test_kernels: the kernel did not survive the interrupt")
+
+        after = {}
+        for code in ("1 + 1", "kept", "double(21)", "max(20, 21)", "probe::message()"):
+            _, outputs, seconds = execute(kc, code)
+            after[code] = result(outputs)
+            print(f"    after the interrupt, same kernel: {code} -> {after[code]} ({seconds:.2f} s)")
+        # Observed with evcxr 0.22: the new subprocess has no variables, but evcxr still knows
+        # the `use` lines, the functions and the `:dep` crates, and those are not compiled again.
+        if after["1 + 1"] != "2":
+            raise SystemExit("test_kernels: the kernel did not run a cell after the interrupt")
+        if "cannot find value `kept`" not in after["kept"]:
+            raise SystemExit("test_kernels: a variable survived the interrupt (the README says they are lost)")
+        if after["double(21)"] != "42" or after["max(20, 21)"] != "21":
+            raise SystemExit("test_kernels: a function or a `use` was lost at the interrupt")
+        if after["probe::message()"] != '"second build"':
+            raise SystemExit("test_kernels: the :dep crate was lost at the interrupt")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="test-kernels-"))
     crate = work / "probe"
@@ -103,7 +196,12 @@ def main() -> int:
     print(f"    kernel A: {slot_a}\n    kernel B: {slot_b}")
     if slot_a == slot_b:
         raise SystemExit("test_kernels: two live kernels shared a slot")
-    print("kernel-launcher: 2 passed, 0 failed")
+
+    print("--- 3. Kernel -> Interrupt stops a running cell; the kernel goes on without the variables")
+    start = time.monotonic()
+    interrupt(work, slots, dep)
+    print(f"    (kernel start, interrupt and shutdown: {time.monotonic() - start:.1f} s)")
+    print("kernel-launcher: 3 passed, 0 failed")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -3,9 +3,10 @@
 # runs it on each fixture in tests/notebook_fixtures/ and checks that
 #   ok.ipynb passes, panics.ipynb fails (with the panic message), compile_error.ipynb fails
 #   (with rustc's error), exercise_retry.ipynb shows a grader's reports in a learner's order
-#   (not implemented, a hint, passed, a caught panic); then scripts/test_kernels.py proves that the kernel launcher reuses a
-#   slot, picks up an edited path crate at the next start, and gives two live kernels two
-#   slots. Needs `make setup`.
+#   (not implemented, a hint, passed, a caught panic); then scripts/test_kernels.py proves that
+#   the kernel launcher reuses a slot, picks up an edited path crate at the next start, and
+#   gives two live kernels two slots, and that an interrupt stops a running cell and leaves
+#   the kernel running. Needs `make setup`.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,7 +60,7 @@ text = "\n".join(
     for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
 )
 wanted = ["○ linear_forward: not implemented yet", "✗ linear_forward, case 1", "The bias is missing",
-          "✓ linear_forward: 4/4 cases", "your function panicked: oops 1", "still running"]
+          "✓ linear_forward: 5/5 cases", "your function panicked: oops 1", "still running"]
 at = [text.find(w) for w in wanted]
 missing = [w for w, i in zip(wanted, at) if i < 0]
 if missing or at != sorted(at):

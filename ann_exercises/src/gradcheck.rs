@@ -138,15 +138,13 @@ fn param(net: &mut Network, l: usize, bias: bool, i: usize, j: usize) -> &mut f6
     if bias { &mut layer.b[[i, j]] } else { &mut layer.w[[i, j]] }
 }
 
-/// A numerical gradient that forgets to put θ_i back after probing it.
-fn without_restore(
+/// One number per parameter W[l]_ij, b[l]_ij of `net`, from `probe` on a copy of the network
+/// (which may leave the copy changed: the planted mistakes below do), in the shapes of (W[l], b[l]).
+fn per_parameter(
     net: &Network,
-    x: ArrayView2<f64>,
-    y: ArrayView2<f64>,
-    eps: f64,
+    mut probe: impl FnMut(&mut Network, usize, bool, usize, usize) -> f64,
 ) -> Vec<(Array2<f64>, Array2<f64>)> {
-    let mut probe = net.clone();
-    let cost = |n: &Network| n.forward(x).and_then(|c| n.cost(&c, y, 0.0)).unwrap_or(f64::NAN);
+    let mut copy = net.clone();
     let mut out = Vec::new();
     for l in 0..net.num_layers() {
         let mut pair = (Array2::zeros(net.layers()[l].w.dim()), Array2::zeros(net.layers()[l].b.dim()));
@@ -155,17 +153,34 @@ fn without_restore(
             for k in 0..len {
                 let cols = if bias { 1 } else { net.layers()[l].w.ncols() };
                 let (i, j) = (k / cols, k % cols);
-                *param(&mut probe, l, bias, i, j) += eps;
-                let plus = cost(&probe);
-                *param(&mut probe, l, bias, i, j) -= 2.0 * eps;
-                let minus = cost(&probe);
-                let d = (plus - minus) / (2.0 * eps);
+                let d = probe(&mut copy, l, bias, i, j);
                 if bias { pair.1[[i, j]] = d } else { pair.0[[i, j]] = d }
             }
         }
         out.push(pair);
     }
     out
+}
+
+/// J of `n` on (x, y), NaN if the forward pass fails.
+fn cost_of(n: &Network, x: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
+    n.forward(x).and_then(|c| n.cost(&c, y, 0.0)).unwrap_or(f64::NAN)
+}
+
+/// A numerical gradient that forgets to put θ_i back after probing it.
+fn without_restore(
+    net: &Network,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    eps: f64,
+) -> Vec<(Array2<f64>, Array2<f64>)> {
+    per_parameter(net, |probe, l, bias, i, j| {
+        *param(probe, l, bias, i, j) += eps;
+        let plus = cost_of(probe, x, y);
+        *param(probe, l, bias, i, j) -= 2.0 * eps;
+        let minus = cost_of(probe, x, y);
+        (plus - minus) / (2.0 * eps)
+    })
 }
 
 /// A numerical gradient by the one-sided difference (J(θ + ε) − J(θ)) / ε.
@@ -175,26 +190,13 @@ fn one_sided(
     y: ArrayView2<f64>,
     eps: f64,
 ) -> Vec<(Array2<f64>, Array2<f64>)> {
-    let mut probe = net.clone();
-    let cost = |n: &Network| n.forward(x).and_then(|c| n.cost(&c, y, 0.0)).unwrap_or(f64::NAN);
-    let base = cost(net);
-    let mut out = Vec::new();
-    for l in 0..net.num_layers() {
-        let mut pair = (Array2::zeros(net.layers()[l].w.dim()), Array2::zeros(net.layers()[l].b.dim()));
-        for bias in [false, true] {
-            let len = if bias { pair.1.len() } else { pair.0.len() };
-            for k in 0..len {
-                let cols = if bias { 1 } else { net.layers()[l].w.ncols() };
-                let (i, j) = (k / cols, k % cols);
-                *param(&mut probe, l, bias, i, j) += eps;
-                let d = (cost(&probe) - base) / eps;
-                *param(&mut probe, l, bias, i, j) -= eps;
-                if bias { pair.1[[i, j]] = d } else { pair.0[[i, j]] = d }
-            }
-        }
-        out.push(pair);
-    }
-    out
+    let base = cost_of(net, x, y);
+    per_parameter(net, |probe, l, bias, i, j| {
+        *param(probe, l, bias, i, j) += eps;
+        let d = (cost_of(probe, x, y) - base) / eps;
+        *param(probe, l, bias, i, j) -= eps;
+        d
+    })
 }
 
 /// Two finite differences of the same J agree to about 1e-16 / ε (the rounding of J, divided

@@ -44,6 +44,7 @@
 
 mod activations;
 mod batch_norm;
+mod computation_graph;
 mod convolution;
 mod curves;
 mod decision_boundary;
@@ -59,6 +60,7 @@ mod transform;
 
 pub use activations::activation_functions;
 pub use batch_norm::{MAX_HISTOGRAM_UNITS, normalization_histograms};
+pub use computation_graph::{MAX_GRAPH_NODES, computation_graph};
 pub use convolution::{MAX_FILTERS_SHOWN, conv_filters, feature_maps};
 pub use curves::training_curves;
 pub use decision_boundary::decision_boundary;

@@ -16,6 +16,10 @@ const BOX_W: i32 = 170;
 const BOX_H: i32 = 62;
 const COL_GAP: i32 = 70;
 const ROW_GAP: i32 = 22;
+/// Lanes for the arrows that skip columns, above the boxes.
+const LANE_GAP: i32 = 8;
+const LANE_TOP: i32 = 10 + LANES * LANE_GAP;
+const LANES: i32 = 6;
 
 /// The nodes `out` depends on, left to right by depth (a leaf has depth 0, a node one more
 /// than its deepest input), each a box with its name (from `names`, else its operation), its
@@ -57,7 +61,7 @@ pub fn computation_graph(graph: &Graph, out: Var, names: &[(Var, &str)], title: 
     }
     let rows = per_column.iter().copied().max().unwrap_or(1) as i32;
     let width = (columns as i32 * (BOX_W + COL_GAP) + 40).max(420) as u32;
-    let height = (rows * (BOX_H + ROW_GAP) + 60) as u32;
+    let height = (rows * (BOX_H + ROW_GAP) + 60 + LANE_TOP) as u32;
     let title = if title.is_empty() {
         format!("Computation graph: {} nodes", nodes.len())
     } else {
@@ -112,7 +116,7 @@ impl Drawing<'_> {
     fn corner(&self, n: &Shown) -> (i32, i32) {
         let x = 20 + n.depth as i32 * (BOX_W + COL_GAP);
         let offset = (self.rows - self.per_column[n.depth] as i32) * (BOX_H + ROW_GAP) / 2;
-        (x, 10 + offset + n.row as i32 * (BOX_H + ROW_GAP))
+        (x, LANE_TOP + 14 + offset + n.row as i32 * (BOX_H + ROW_GAP))
     }
 }
 
@@ -120,7 +124,8 @@ impl Draw for Drawing<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = text::titled(area, self.title)?;
         let ink = style::INK;
-        // Arrows first, boxes over them: an arrow that skips a column passes behind its boxes.
+        // Arrows first, boxes over them.
+        let mut lane = 0;
         for n in &self.nodes {
             let (x, y) = self.corner(n);
             for (k, input) in n.inputs.iter().enumerate() {
@@ -128,10 +133,21 @@ impl Draw for Drawing<'_> {
                 let (fx, fy) = self.corner(from);
                 // inputs arrive one above the other, in their order (a before b in a − b)
                 let arrive = y + BOX_H * (k as i32 + 1) / (n.inputs.len() as i32 + 1);
-                let (start, end) = ((fx + BOX_W, fy + BOX_H / 2), (x, arrive));
-                body.draw(&PathElement::new(vec![start, end], style::NEUTRAL.stroke_width(2)))
-                    .map_err(plot_error)?;
-                let head = vec![(end.0 - 9, end.1 - 5), end, (end.0 - 9, end.1 + 5)];
+                let start = (fx + BOX_W, fy + BOX_H / 2);
+                // An arrow that skips columns runs in a lane above the boxes and enters its
+                // node from the top, so it never passes behind a box or crosses the arrows
+                // that come from the column before; each such arrow has its own lane.
+                let (path, head) = if n.depth > from.depth + 1 {
+                    lane += 1;
+                    let top = LANE_TOP - lane.min(LANES) * LANE_GAP;
+                    let end = (x + BOX_W - 12 * lane.min(LANES), y);
+                    let path = vec![start, (start.0 + COL_GAP / 3, top), (end.0, top), end];
+                    (path, vec![(end.0 - 5, end.1 - 9), end, (end.0 + 5, end.1 - 9)])
+                } else {
+                    let end = (x, arrive);
+                    (vec![start, end], vec![(end.0 - 9, end.1 - 5), end, (end.0 - 9, end.1 + 5)])
+                };
+                body.draw(&PathElement::new(path, style::NEUTRAL.stroke_width(2))).map_err(plot_error)?;
                 body.draw(&Polygon::new(head, style::NEUTRAL.filled())).map_err(plot_error)?;
             }
         }

@@ -41,6 +41,32 @@ impl Var {
     }
 }
 
+impl std::fmt::Display for Var {
+    /// `v3` for the node at index 3.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}", self.index)
+    }
+}
+
+impl std::fmt::Display for Op {
+    /// The operation with its inputs, e.g. `v0 · v1`, `tanh(v3)`, `leaf`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Op::Leaf => write!(f, "leaf"),
+            Op::Add(a, b) => write!(f, "{a} + {b}"),
+            Op::Sub(a, b) => write!(f, "{a} − {b}"),
+            Op::Mul(a, b) => write!(f, "{a} · {b}"),
+            Op::Div(a, b) => write!(f, "{a} / {b}"),
+            Op::Powi(a, n) => write!(f, "{a}^{n}"),
+            Op::Exp(a) => write!(f, "exp({a})"),
+            Op::Ln(a) => write!(f, "ln({a})"),
+            Op::Tanh(a) => write!(f, "tanh({a})"),
+            Op::Relu(a) => write!(f, "relu({a})"),
+            Op::Sigmoid(a) => write!(f, "σ({a})"),
+        }
+    }
+}
+
 /// What made a node, and from which inputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Op {

@@ -208,3 +208,14 @@ fn a_small_network_on_scalars_equals_the_closed_form_backward() {
         }
     }
 }
+
+#[test]
+fn nodes_print_as_their_operation() {
+    let mut g = Graph::new();
+    let (a, b) = (g.leaf(1.0), g.leaf(2.0));
+    let c = g.mul(a, b).unwrap();
+    let d = g.tanh(c).unwrap();
+    assert_eq!(g.op(c).unwrap().to_string(), "v0 · v1");
+    assert_eq!(g.op(d).unwrap().to_string(), "tanh(v2)");
+    assert_eq!(g.op(a).unwrap().to_string(), "leaf");
+}

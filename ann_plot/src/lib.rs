@@ -19,6 +19,7 @@
 //! | confusion matrix of a classifier | [`confusion_matrix`] |
 //! | grid of (misclassified) images | [`image_grid`] |
 //! | a 1-D regression fit against its data | [`regression_fit`] |
+//! | an autograd expression: every node with its value and gradient | [`computation_graph`] |
 //!
 //! [`playground`] turns sets of real runs into views a learner scrubs through with sliders in
 //! JupyterLab (Vega-Lite, with a PNG of the first view for every other front end).

@@ -595,9 +595,7 @@ pub fn batch_norm_eval(f: BatchNormEval) -> Report {
         };
         let call =
             |f: BatchNormEval| f(z.view(), gamma.view(), beta.view(), mean.view(), var.view(), epsilon);
-        let wrong = run_mistakes(BATCH_NORM_EVAL, call);
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), BATCH_NORM_EVAL, call, f) {
             return report;
         }
     }

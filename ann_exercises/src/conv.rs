@@ -707,9 +707,7 @@ pub fn max_pool_forward(f: MaxPoolForward) -> Report {
     for (PoolCase { pool, input, g: gg }, expected) in &cases {
         let inputs = || format!("{}: G {}", pool_str(pool, *input), shape(gg.view()));
         let call = |f: MaxPoolForward| f(pool, *input, gg.view());
-        let wrong = run_mistakes(MAX_POOL_FORWARD, call);
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), MAX_POOL_FORWARD, call, f) {
             return report;
         }
     }
@@ -836,9 +834,7 @@ pub fn max_pool_backward(f: MaxPoolBackward) -> Report {
         let inputs =
             || format!("{}: G {}, dA {}", pool_str(pool, *input), shape(gg.view()), shape(da.view()));
         let call = |f: MaxPoolBackward| f(pool, *input, gg.view(), da.view());
-        let wrong = run_mistakes(MAX_POOL_BACKWARD, call);
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), MAX_POOL_BACKWARD, call, f) {
             return report;
         }
     }
@@ -971,9 +967,7 @@ pub fn im2col(f: Im2col) -> Report {
             )
         };
         let call = |f: Im2col| f(conv, a.view());
-        let wrong = run_mistakes(IM2COL, call);
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), IM2COL, call, f) {
             return report;
         }
     }

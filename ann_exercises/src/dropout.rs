@@ -3,8 +3,7 @@
 
 use crate::forward::prefix;
 use crate::grade::{
-    Grader, Mistake, attempt, central_differences, compare, gradient_check, parts, random, rng, run_mistakes,
-    shape,
+    Grader, Mistake, attempt, central_differences, gradient_check, parts, random, rng, run_mistakes, shape,
 };
 use crate::report::Report;
 use ann_core::dropout::draw_mask;
@@ -44,7 +43,6 @@ fn grade<F: Copy>(
     for (a, d, keep) in &cases {
         let expected = expected_of(a, d, *keep);
         let run = |f: F| call(f, a.view(), d.view(), *keep);
-        let wrong = run_mistakes(table, run);
         let inputs = || {
             format!(
                 "{mode}{} {}, D {}, keep_prob {keep}",
@@ -60,8 +58,7 @@ fn grade<F: Copy>(
                 shape(a.view())
             )),
         );
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| run(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), table, run, f) {
             return report;
         }
     }

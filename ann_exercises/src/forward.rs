@@ -68,7 +68,6 @@ pub fn linear_forward(f: LinearForward) -> Report {
     for (w, a, b) in &cases {
         let expected = w.dot(a) + b;
         let call = |f: LinearForward| f(w.view(), a.view(), b.view());
-        let wrong = run_mistakes(LINEAR_FORWARD, call);
         let inputs = || format!("W {}, A_prev {}, b {}", shape(w.view()), shape(a.view()), shape(b.view()));
         g.explain(
             vec![("W", w.dim()), ("A_prev", a.dim()), ("b", b.dim())],
@@ -79,8 +78,7 @@ pub fn linear_forward(f: LinearForward) -> Report {
                 shape(b.view())
             )),
         );
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), LINEAR_FORWARD, call, f) {
             return report;
         }
     }
@@ -108,9 +106,7 @@ fn grade_activation(
     for z in &cases {
         let expected = activation.forward(z.view());
         let inputs = || format!("Z {}", shape(z.view()));
-        let wrong = run_mistakes(table, |f| f(z.view()));
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| f(z.view())), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), table, |f| f(z.view()), f) {
             return report;
         }
     }

@@ -93,6 +93,23 @@ impl Grader {
         self.broadcast = broadcast;
     }
 
+    /// A case whose result is one array: the learner's `f` run by `call` against `expected`,
+    /// the planted mistakes of `table` run the same way, so that a result equal to one of
+    /// theirs gets its hint.
+    #[allow(clippy::result_large_err)] // as `case`: the report is the early return
+    pub(crate) fn array_case<F: Copy>(
+        &mut self,
+        inputs: impl FnOnce() -> String,
+        expected: ArrayView2<f64>,
+        table: &[Mistake<F>],
+        call: impl Fn(F) -> Array2<f64>,
+        f: F,
+    ) -> Result<(), Report> {
+        let wrong = run_mistakes(table, &call);
+        let check = |got: Array2<f64>| compare(expected, got.view(), &parts(&wrong, Some));
+        self.case(inputs, attempt(|| call(f)), check)
+    }
+
     /// Checks one case: `check` compares the learner's result with the reference. A failure
     /// becomes the grader's report (returned once, so its size does not matter).
     #[allow(clippy::result_large_err)]

@@ -1,7 +1,7 @@
 //! Exercise 5, optimizers: Momentum, RMSProp and Adam with bias correction, one step at a
 //! time on an array, and Adam's step count over several epochs.
 
-use crate::grade::{Grader, Mistake, attempt, compare, hint_of, parts, random, rng, run_mistakes, shape};
+use crate::grade::{Grader, Mistake, attempt, compare, hint_of, random, rng, run_mistakes, shape};
 use crate::report::Report;
 use ann_core::{
     Activation, AdamConfig, Gradients, Layer, Loss, MomentumConfig, Network, Optimizer, OptimizerConfig,
@@ -327,10 +327,8 @@ pub fn adam_epochs(f: AdamEpochs) -> Report {
             net.layers()[0].w.clone()
         };
         let call = |f: AdamEpochs| f(w0.view(), *epochs, *steps, bowl, LR);
-        let wrong = run_mistakes(ADAM_EPOCHS, call);
         let inputs = || format!("W {}, {epochs} epochs of {steps} steps, α = {LR}", shape(w0.view()));
-        let check = |got: Array2<f64>| compare(expected.view(), got.view(), &parts(&wrong, Some));
-        if let Err(report) = g.case(inputs, attempt(|| call(f)), check) {
+        if let Err(report) = g.array_case(inputs, expected.view(), ADAM_EPOCHS, call, f) {
             return report;
         }
     }

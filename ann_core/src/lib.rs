@@ -20,6 +20,8 @@
 //! | mini-batches | [`batch`] |
 //! | SGD, Momentum, RMSProp, Adam, AdamW | [`optim`] |
 //! | learning-rate schedules | [`schedule`] |
+//! | the learning-rate range test | [`lr_range_test`] |
+//! | random search of α and λ on a validation set, coarse to fine | [`search`] |
 //! | the settings of a run | [`config`] |
 //! | the training loop, written with the readable functions | [`reference`](mod@reference) |
 //! | the training loop as `fit` runs it, History | [`train`], [`history`] |
@@ -69,6 +71,7 @@ pub mod init;
 pub mod l2;
 pub mod layer;
 pub mod loss;
+pub mod lr_range_test;
 pub mod matrix_norm;
 pub mod metrics;
 pub mod network;
@@ -80,6 +83,7 @@ pub mod prelude;
 pub mod reference;
 pub mod scaler;
 pub mod schedule;
+pub mod search;
 pub mod train;
 
 pub use activation::{Activation, relu, sigmoid};
@@ -104,6 +108,7 @@ pub use init::Init;
 pub use l2::L2;
 pub use layer::{Layer, LayerKind};
 pub use loss::Loss;
+pub use lr_range_test::{LrRange, LrRangeTest};
 pub use matrix_norm::frobenius;
 pub use metrics::{accuracy, confusion_matrix, misclassified};
 pub use network::{Network, Task};
@@ -120,6 +125,7 @@ pub use persist::SavedModel;
 pub use reference::fit_reference;
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;
+pub use search::{Hyperparameters, LogUniform, RandomSearch, SearchSpace, Trial, best_trial};
 pub use train::{EpochInfo, Observer, Progress, StepInfo, Trainer, fit};
 
 /// The README's Rust examples are compiled and run as doctests, so they cannot rot.

@@ -20,6 +20,8 @@
 //! | grid of (misclassified) images | [`image_grid`] |
 //! | a 1-D regression fit against its data | [`regression_fit`] |
 //! | an autograd expression: every node with its value and gradient | [`computation_graph`] |
+//! | the learning-rate range test: J against a growing α | [`lr_range_plot`] |
+//! | a random search: validation accuracy against α and λ | [`search_scatter`] |
 //!
 //! [`playground`] turns sets of real runs into views a learner scrubs through with sliders in
 //! JupyterLab (Vega-Lite, with a PNG of the first view for every other front end).
@@ -117,6 +119,10 @@ mod compare;
 mod data;
 pub use compare::{MAX_RUNS, compare_runs};
 pub use data::{MAX_DATASET_PANELS, dataset, datasets};
+
+// Choosing α and λ: the learning-rate range test, a random search scored on validation.
+mod tuning;
+pub use tuning::{MAX_SEARCH_STAGES, lr_range_plot, search_scatter};
 
 // Learning-rate decay: α per epoch and the training loss of real runs.
 mod schedule;

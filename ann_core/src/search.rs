@@ -305,7 +305,12 @@ mod tests {
     }
 
     fn history(val_acc: f64, val_loss: f64) -> History {
-        History { train_loss: vec![2.0, 1.0], val_accuracy: vec![0.1, val_acc], val_loss: vec![9.0, val_loss], ..History::default() }
+        History {
+            train_loss: vec![2.0, 1.0],
+            val_accuracy: vec![0.1, val_acc],
+            val_loss: vec![9.0, val_loss],
+            ..History::default()
+        }
     }
 
     #[test]

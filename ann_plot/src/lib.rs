@@ -20,6 +20,7 @@
 //! | grid of (misclassified) images | [`image_grid`] |
 //! | a 1-D regression fit against its data | [`regression_fit`] |
 //! | an autograd expression: every node with its value and gradient | [`computation_graph`] |
+//! | the health of every layer over a training run (update/weight ratio, activations, dead units, gradients) | [`network_health`] |
 //!
 //! [`playground`] turns sets of real runs into views a learner scrubs through with sliders in
 //! JupyterLab (Vega-Lite, with a PNG of the first view for every other front end).
@@ -100,6 +101,7 @@ mod gradient_flow;
 mod learning_rate;
 mod loss_surface;
 mod minibatch;
+mod network_health;
 mod optimizers;
 mod weight_updates;
 pub use adam_moments::adam_moment_traces;
@@ -109,6 +111,7 @@ pub use gradient_flow::gradient_norms;
 pub use learning_rate::learning_rate_curves;
 pub use loss_surface::loss_landscape;
 pub use minibatch::{batch_size_curves, batch_size_paths};
+pub use network_health::network_health;
 pub use optimizers::{optimizer_loss_curves, optimizer_trajectories};
 pub use weight_updates::weight_update_traces;
 

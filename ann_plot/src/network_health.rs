@@ -30,7 +30,7 @@ const HEALTHY_RATIO: f64 = 1e-3;
 ///   (dead on that batch; dashed), for the layers whose g\[l\] has one;
 /// - bottom right: the standard deviation of the entries of dW[l] on a log scale.
 ///
-/// The legend gives each layer's g\[l\], its units and its median r[l]. An empty `title` gives
+/// The legend gives each layer's g\[l\], its units and its median ratio r[l]. An empty `title` gives
 /// a default one.
 ///
 /// Errors: no recorded step or no layer, a layer whose series do not have one value per
@@ -119,14 +119,30 @@ impl Health<'_> {
             Some(f) => layers.iter().map(|l| self.points(f(l), p.y_log)).collect(),
             None => Vec::new(),
         };
+        let data = range::finite_range(solid.iter().chain(&dashed).flatten().map(|q| q.1));
+        // The reference's label goes where no data is: below the line when every value lies
+        // above it (the axis then reaches a band lower), above it otherwise.
+        let reference = p.reference.map(f64::log10);
+        let label_below = matches!((reference, data), (Some(r), Some((lo, _))) if r <= lo);
         let y = match &p.y_range {
             Some(r) => r.clone(),
             None => {
-                let mut values: Vec<f64> = solid.iter().chain(&dashed).flatten().map(|q| q.1).collect();
-                values.extend(p.reference.map(f64::log10));
-                let (lo, hi) = range::finite_range(values).unwrap_or((0.0, 1.0));
-                // A spread or a share starts at 0 on a linear axis.
-                let lo = if p.y_log { lo } else { lo.min(0.0) };
+                let (lo, hi) = data.unwrap_or((0.0, 1.0));
+                let (lo, hi) = match reference {
+                    Some(r) => {
+                        let band = 0.12 * (hi.max(r) - lo.min(r)).max(0.3);
+                        if label_below {
+                            (r - band, hi)
+                        } else if r >= hi {
+                            (lo, r + band)
+                        } else {
+                            (lo, hi)
+                        }
+                    }
+                    // A spread or a share starts at 0 on a linear axis.
+                    None if !p.y_log => (lo.min(0.0), hi),
+                    None => (lo, hi),
+                };
                 range::padded((lo, hi), 0.05)
             }
         };
@@ -152,16 +168,25 @@ impl Health<'_> {
             let line = style::series_color(i).stroke_width(width + 1);
             chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, line)).map_err(plot_error)?;
         }
-        if let Some(r) = p.reference {
-            let ref_y = r.log10();
-            let reference = style::INK.stroke_width(2);
+        if let Some(ref_y) = reference {
+            let line = style::INK.stroke_width(2);
             chart
-                .draw_series(DashedLineSeries::new(vec![(x.start, ref_y), (x.end, ref_y)], 10, 6, reference))
+                .draw_series(DashedLineSeries::new(vec![(x.start, ref_y), (x.end, ref_y)], 10, 6, line))
                 .map_err(plot_error)?;
-            // Labelled on the chart, above the line at the right, so no legend entry is needed.
-            let font = text::text(style::TICK_LABEL_SIZE).pos(Pos::new(HPos::Right, VPos::Bottom));
-            let label = EmptyElement::at((x.end, ref_y)) + Text::new("rule of thumb 10⁻³", (-6, -4), font);
-            chart.draw_series(std::iter::once(label)).map_err(plot_error)?;
+            // Labelled on the chart at the right end, so no legend entry is needed; on a light
+            // box, in case a curve runs behind it.
+            let label = format!("rule of thumb {}", axes::pow10_tick(ref_y));
+            let font = text::text(style::TICK_LABEL_SIZE);
+            let (w, h) = area.estimate_text_size(&label, &font).map_err(plot_error)?;
+            let (w, h) = (w as i32, h as i32);
+            let top = if label_below { 5 } else { -5 - h };
+            let boxed = EmptyElement::at((x.end, ref_y))
+                + Rectangle::new(
+                    [(-w - 10, top - 1), (-4, top + h + 1)],
+                    style::BACKGROUND.mix(0.8).filled(),
+                )
+                + Text::new(label, (-w - 7, top), font);
+            chart.draw_series(std::iter::once(boxed)).map_err(plot_error)?;
         }
         if p.dashed.is_some() && layers.iter().all(|l| l.flat_region.is_none()) {
             let font = text::text(style::LEGEND_SIZE).pos(Pos::new(HPos::Center, VPos::Center));
@@ -172,7 +197,7 @@ impl Health<'_> {
         Ok(())
     }
 
-    /// One entry per layer (its colour, g[l], units and median r[l]), then the key of the
+    /// One entry per layer (its colour, g[l], units and median ratio r[l]), then the key of the
     /// line styles of the bottom-left panel.
     fn legend_entries(&self) -> Vec<(String, Swatch)> {
         let mut entries: Vec<(String, Swatch)> = self
@@ -184,7 +209,7 @@ impl Health<'_> {
                 let kind = if l.convolutional { " conv" } else { "" };
                 let median = l.median_update_ratio().map_or("–".into(), |m| format!("{m:.1e}"));
                 let label = format!(
-                    "layer {}: {}{kind}, {} units, median r = {median}",
+                    "layer {}: {}{kind}, {} units, median update ratio {median}",
                     l.layer, l.activation, l.units
                 );
                 (label, Swatch::Line(style::series_color(i).stroke_width(3)))
@@ -192,8 +217,8 @@ impl Health<'_> {
             .collect();
         if self.h.layers.iter().any(|l| l.flat_region.is_some()) {
             let ink = style::NEUTRAL.stroke_width(3);
-            entries.push(("bottom left: share of A[l] dead or saturated".into(), Swatch::Line(ink)));
-            entries.push(("units dead or saturated on the whole batch".into(), Swatch::Dashed(ink)));
+            entries.push(("bottom left, solid: share of A[l] dead or saturated".into(), Swatch::Line(ink)));
+            entries.push(("dashed: share of units so on all m examples".into(), Swatch::Dashed(ink)));
         }
         entries
     }

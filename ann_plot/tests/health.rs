@@ -214,7 +214,7 @@ fn the_figure_renders_and_rejects_bad_input() {
     assert_eq!(fig.title(), format!("Health of a network over {} training steps", health.steps.len()));
     assert_eq!(fig.png_bytes(), plot::network_health(&health, "").unwrap().png_bytes(), "deterministic");
     let svg = fig.svg();
-    for text in ["rule of thumb 10⁻³", "Dead or saturated units", "layer 3: softmax, 3 units"] {
+    for text in ["rule of thumb 1e-3", "Dead or saturated units", "layer 3: softmax, 3 units"] {
         assert!(svg.contains(text), "missing {text:?}");
     }
     assert!(plot::network_health(&health, "custom").unwrap().svg().contains("custom"));

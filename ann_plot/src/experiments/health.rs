@@ -110,7 +110,7 @@ pub struct LayerHealth {
     /// mini-batch.
     pub activation_std: Vec<f64>,
     /// The share of the n_l · m entries of the mini-batch whose Z[l]_{ij} lies in the
-    /// [`FlatRegion`] of g\[l\] (for ReLU: the share of A[l] at zero), in [0, 1].
+    /// [`FlatRegion`] of g\[l\] (for ReLU: the share of A[l] at zero before dropout), in [0, 1].
     pub flat_fraction: Vec<f64>,
     /// The share of the n_l units that are in the flat region for all m examples of the
     /// mini-batch (for ReLU: dead on this batch, no gradient reaches their weights), in [0, 1].
@@ -365,8 +365,8 @@ mod tests {
         assert!(FlatRegion::SigmoidSaturated.contains(4.6) && !FlatRegion::SigmoidSaturated.contains(4.59));
         assert!(FlatRegion::SigmoidSaturated.contains(-4.6));
         let z = array![[-1.0, -2.0, 0.0, -0.5], [1.0, -1.0, 2.0, 3.0], [0.5, 0.5, 0.5, -0.5]];
-        // 7 of 12 entries ≤ 0; row 0 is dead on all 4 examples.
-        assert_eq!(flat_shares(z.view(), FlatRegion::ReluZero), (7.0 / 12.0, 1.0 / 3.0));
+        // 6 of 12 entries ≤ 0 (4 + 1 + 1); row 0 is dead on all 4 examples.
+        assert_eq!(flat_shares(z.view(), FlatRegion::ReluZero), (0.5, 1.0 / 3.0));
         assert_eq!(mean_std(array![[1.0, 3.0]].view()), (2.0, 1.0));
         assert_eq!(median(&[3.0, f64::NAN, 1.0, 2.0, 10.0]), Some(2.5));
         assert_eq!(median(&[f64::NAN]), None);

@@ -22,6 +22,7 @@
 //! | an autograd expression: every node with its value and gradient | [`computation_graph`] |
 //! | the learning-rate range test: J against a growing α | [`lr_range_plot`] |
 //! | a random search: validation accuracy against α and λ | [`search_scatter`] |
+//! | the health of every layer over a training run (update/weight ratio, activations, dead units, gradients) | [`network_health`] |
 //!
 //! [`playground`] turns sets of real runs into views a learner scrubs through with sliders in
 //! JupyterLab (Vega-Lite, with a PNG of the first view for every other front end).
@@ -102,6 +103,7 @@ mod gradient_flow;
 mod learning_rate;
 mod loss_surface;
 mod minibatch;
+mod network_health;
 mod optimizers;
 mod weight_updates;
 pub use adam_moments::adam_moment_traces;
@@ -111,6 +113,7 @@ pub use gradient_flow::gradient_norms;
 pub use learning_rate::learning_rate_curves;
 pub use loss_surface::loss_landscape;
 pub use minibatch::{batch_size_curves, batch_size_paths};
+pub use network_health::network_health;
 pub use optimizers::{optimizer_loss_curves, optimizer_trajectories};
 pub use weight_updates::weight_update_traces;
 

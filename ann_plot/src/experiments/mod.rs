@@ -16,12 +16,14 @@
 //! | training a deep network | [`deep_training`](mod@deep_training) | [`deep_training_curves`](fn@crate::deep_training_curves) |
 //! | the loss surface around trained weights | [`loss_surface`](mod@loss_surface) | [`loss_landscape`](fn@crate::loss_landscape) |
 //! | weights and their updates | [`weight_updates`](mod@weight_updates) | [`weight_update_traces`](fn@crate::weight_update_traces) |
+//! | the health of every layer during a real run | [`health`] | [`network_health`](fn@crate::network_health) |
 //! | the decision boundary over training | [`boundary_evolution`](mod@boundary_evolution) | [`boundary_evolution`](fn@crate::boundary_evolution), [`boundary_frame`](fn@crate::boundary_frame), [`save_boundary_gif`](fn@crate::save_boundary_gif) |
 
 pub mod adam_moments;
 pub mod boundary_evolution;
 pub mod deep_training;
 pub mod gradient_flow;
+pub mod health;
 pub mod learning_rate;
 pub mod loss_surface;
 pub mod minibatch;
@@ -34,6 +36,7 @@ pub use boundary_evolution::{
 };
 pub use deep_training::{DeepTrainingConfig, DeepTrainingRun, deep_training};
 pub use gradient_flow::{FlowCase, GradientFlow, GradientFlowConfig, GradientFlowRun, gradient_flow};
+pub use health::{FlatRegion, HealthRecorder, LayerHealth, NetworkHealth};
 pub use learning_rate::{LrCurve, LrProblem, LrSweep, LrSweepConfig, learning_rate_sweep};
 pub use loss_surface::{LossSurface, LossSurfaceConfig, loss_surface, loss_surface_demo};
 pub use minibatch::{

@@ -46,6 +46,8 @@ pub(crate) enum Swatch {
     LineDot(ShapeStyle),
     /// A filled dot (data points).
     Dot(RGBColor),
+    /// A filled triangle (the second kind of data point).
+    Triangle(RGBColor),
     /// A black-and-white cross (a marked point: a minimum, θ*).
     Cross,
 }
@@ -64,6 +66,7 @@ fn draw_swatch<DB: DrawingBackend>(
             area.draw(&Circle::new((x + 15, y), 4, s.color.filled()))
         }
         Swatch::Dot(c) => area.draw(&Circle::new((x + 15, y), 4, c.filled())),
+        Swatch::Triangle(c) => area.draw(&TriangleMarker::new((x + 15, y), 7, c.filled())),
         Swatch::Cross => area.draw(&Cross::new((x + 15, y), 7, style::INK.stroke_width(3))),
     }
     .map_err(plot_error)

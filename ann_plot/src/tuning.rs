@@ -13,8 +13,8 @@ use ann_core::{LrRange, Trial, best_trial};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// Most stages a [`search_scatter`] tells apart (one colour and marker each).
-pub const MAX_SEARCH_STAGES: usize = 4;
+/// Most stages a [`search_scatter`] tells apart (one colour and marker each: coarse, fine).
+pub const MAX_SEARCH_STAGES: usize = 2;
 
 /// A [`LrRangeTest`](ann_core::LrRangeTest) run: the mini-batch loss J{t} of every step
 /// (thin) and its smoothed ŝ_t (thick) against α_t on a log axis. Marked: the α of the
@@ -104,7 +104,7 @@ impl Draw for RangePlot<'_> {
 
 /// The trials of a random search ([`RandomSearch`](ann_core::RandomSearch)): validation
 /// accuracy against α (left) and against λ (right), both on log axes, one colour and marker
-/// per stage (`stages`: a name and its trials, e.g. the coarse search and the fine one).
+/// per stage (`stages`: a name and its trials, the coarse search and the fine one).
 /// The best trial of all is ringed. Diverged trials, which have no accuracy, are drawn as
 /// small ✕ along the bottom edge, so every trial run is on the picture. An empty `title`
 /// gives a default one.
@@ -152,7 +152,7 @@ struct Scatter<'a> {
 /// A panel's horizontal axis: its description and the trial's value along it.
 type Axis = (&'static str, fn(&Trial) -> f64);
 
-/// Draws the trials of stage `i` at `points`: discs, triangles, squares, diamonds.
+/// Draws the trials of stage `i` at `points`: discs for the first, triangles for the second.
 fn draw_markers<'c, DB: DrawingBackend + 'c>(
     chart: &mut Chart2d<'c, DB>,
     i: usize,
@@ -161,19 +161,17 @@ fn draw_markers<'c, DB: DrawingBackend + 'c>(
 ) -> Result<()> {
     let fill = color.mix(0.85).filled();
     let p = points.iter().copied();
-    match i % MAX_SEARCH_STAGES {
-        0 => chart.draw_series(p.map(|p| Circle::new(p, 6, fill))).map(|_| ()),
-        1 => chart.draw_series(p.map(|p| TriangleMarker::new(p, 8, fill))).map(|_| ()),
-        2 => chart
-            .draw_series(p.map(|p| EmptyElement::at(p) + Rectangle::new([(-5, -5), (5, 5)], fill)))
-            .map(|_| ()),
-        _ => chart
-            .draw_series(
-                p.map(|p| EmptyElement::at(p) + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], fill)),
-            )
-            .map(|_| ()),
+    if i == 0 {
+        chart.draw_series(p.map(|p| Circle::new(p, 6, fill))).map(|_| ())
+    } else {
+        chart.draw_series(p.map(|p| TriangleMarker::new(p, 8, fill))).map(|_| ())
     }
     .map_err(plot_error)
+}
+
+/// The legend swatch of stage `i`'s marker.
+fn swatch(i: usize) -> Swatch {
+    if i == 0 { Swatch::Dot(style::series_color(0)) } else { Swatch::Triangle(style::series_color(i)) }
 }
 
 impl Draw for Scatter<'_> {
@@ -237,9 +235,7 @@ impl Draw for Scatter<'_> {
             .stages
             .iter()
             .enumerate()
-            .map(|(i, (name, trials))| {
-                (format!("{name} ({} trials)", trials.len()), Swatch::Dot(style::series_color(i)))
-            })
+            .map(|(i, (name, trials))| (format!("{name} ({} trials)", trials.len()), swatch(i)))
             .collect();
         if let Some(t) = best {
             entries.push((
@@ -287,8 +283,8 @@ mod tests {
         let no_val = [Trial { history: Some(History::default()), ..trial(1, 1e-3, 0.1, None) }];
         let msg = search_scatter(&[("coarse", &no_val)], "").unwrap_err().to_string();
         assert!(msg.contains("validation"), "{msg}");
-        let five: Vec<(&str, &[Trial])> = (0..5).map(|_| ("s", &coarse[..])).collect();
-        assert!(search_scatter(&five, "").is_err());
+        let three: Vec<(&str, &[Trial])> = (0..3).map(|_| ("s", &coarse[..])).collect();
+        assert!(search_scatter(&three, "").is_err());
     }
 
     #[test]

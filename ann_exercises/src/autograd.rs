@@ -654,6 +654,20 @@ pub fn backward_walk(f: BackwardWalk) -> Report {
     g.finish()
 }
 
+/// Runs `f`, a cell's own use of the learner's functions (a backward pass put together from
+/// them), catching a `todo!()` or a panic: the gradients it returns, or what went wrong as a
+/// line of text.
+pub fn gradients_caught(f: impl FnOnce() -> Vec<f64>) -> Result<Vec<f64>, String> {
+    match attempt(f) {
+        Attempt::Done(grads) => Ok(grads),
+        Attempt::NotImplemented => Err(format!(
+            "{} not implemented yet: one of your functions still has its todo!()",
+            crate::report::TODO
+        )),
+        Attempt::Panicked(m) => Err(format!("{} it panicked: {m}", crate::report::FAILED)),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -842,6 +856,8 @@ pub(crate) mod tests {
             matches!(&r.outcome, Outcome::Panicked { case: 1, message } if message.contains("n = 5")),
             "{r}"
         );
+        assert!(gradients_caught(|| todo!()).unwrap_err().contains("not implemented yet"));
+        assert_eq!(gradients_caught(|| vec![1.0]), Ok(vec![1.0]));
         let r = topological_order(|out, _| vec![out + 7]);
         assert!(r.to_string().contains("is not a node: the tape has 6"), "{r}");
     }

@@ -560,6 +560,7 @@ pub(crate) mod tests {
             crate::forward::tests::tables(),
             crate::backward::tests::tables(),
             crate::gradcheck::tests::tables(),
+            crate::autograd::tests::tables(),
             crate::training::tests::tables(),
             crate::optimizers::tests::tables(),
             crate::dropout::tests::tables(),

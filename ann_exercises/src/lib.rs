@@ -43,6 +43,7 @@
 //! | 1 · forward propagation | [`linear_forward`], [`relu`], [`sigmoid`], [`tanh`], [`softmax`], [`l_layer_forward`] |
 //! | 2 · cost and backpropagation | [`binary_cross_entropy`], [`cross_entropy`], [`softmax_cross_entropy_backward`], [`linear_backward`], [`relu_backward`], [`sigmoid_backward`], [`tanh_backward`], [`l_layer_backward`] |
 //! | 3 · gradient checking | [`two_sided_difference`], [`numerical_gradients`], [`relative_error`], [`planted_bug`] (with [`gradcheck_case`], [`buggy_backward`]) |
+//! | 3b · autograd | [`backward_mul`], [`backward_tanh`], [`backward_powi`], [`topological_order`], [`backward_walk`] (with [`gradients_caught`]; against [`ann_autograd`], within [`AUTOGRAD_TOLERANCE`]) |
 //! | 4 · mini-batches and the training loop | [`shuffled_batches`], [`train_epoch`], [`train`] (with [`training_case`]) |
 //! | 5 · optimizers | [`momentum_step`], [`rmsprop_step`], [`adam_step`], [`adam_epochs`] |
 //! | 6 · dropout | [`dropout_forward`], [`dropout_backward`], [`dropout_layer`], [`l_layer_backward`] (on a `Cache<Train>`, with dropout) |
@@ -54,6 +55,7 @@
 // `make doc` checks the real links, written [`Name`], with this lint forced on.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+mod autograd;
 mod backward;
 mod batch_norm;
 mod capstone;
@@ -66,6 +68,10 @@ mod optimizers;
 mod report;
 mod training;
 
+pub use autograd::{
+    AUTOGRAD_TOLERANCE, BackwardMul, BackwardPowi, BackwardTanh, BackwardWalk, TopologicalOrder,
+    backward_mul, backward_powi, backward_tanh, backward_walk, gradients_caught, topological_order,
+};
 pub use backward::{
     ActivationBackward, BackwardPass, Cost, LLayerBackward, LinearBackward, OutputBackward,
     binary_cross_entropy, cross_entropy, l_layer_backward, linear_backward, relu_backward, sigmoid_backward,

@@ -1,0 +1,1 @@
+//! safetensors export and import.

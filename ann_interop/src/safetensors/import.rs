@@ -54,7 +54,7 @@ fn dims(shape: &[usize]) -> String {
 }
 
 /// The matrix of `net` a float tensor fills, as the constructor made it for the template.
-fn target<'a>(net: &'a mut Network, source: TensorSource) -> Option<&'a mut Array2<f64>> {
+fn target(net: &mut Network, source: TensorSource) -> Option<&mut Array2<f64>> {
     let layer = net.layers_mut().get_mut(source.layer() - 1)?;
     match source {
         TensorSource::Weight(_) => Some(&mut layer.w),

@@ -197,6 +197,12 @@ fn write_fixtures(dir: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| AnnError::Persistence(e.to_string()))?;
     std::fs::write(dir.join("manifest.json"), text).map_err(|e| AnnError::Persistence(e.to_string()))?;
     println!("wrote {} architectures to {}", architectures(false).len(), dir.display());
+    // The size of a Fashion-MNIST classifier's file: 4 or 8 bytes a parameter, and the header.
+    let fashion = Network::new(&[784, 256, 128, 10], Activation::Relu, Task::MultiClass, Init::He, 0)?;
+    for dtype in [Dtype::F32, Dtype::F64] {
+        let len = ann_interop::safetensors::to_safetensors(&fashion, dtype)?.len();
+        println!("[784, 256, 128, 10], {} parameters, {dtype}: {len} bytes", fashion.num_params());
+    }
     Ok(())
 }
 

@@ -489,6 +489,16 @@ fn a_network_with_broken_shapes_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn a_value_beyond_f32_is_an_error_in_f32_only() {
+    let mut net = small();
+    net.layers_mut()[1].w[[1, 2]] = 1e39;
+    let err = to_safetensors(&net, Dtype::F32).unwrap_err().to_string();
+    assert!(err.contains("\"3.weight\" (W[2])") && err.contains("1e39"), "{err}");
+    let back = from_safetensors(&to_safetensors(&net, Dtype::F64).unwrap(), &small()).unwrap();
+    assert_eq!(back, net);
+}
+
+#[test]
 fn fashion_mnist_sized_files() {
     let net = Network::new(&[784, 256, 128, 10], Activation::Relu, Task::MultiClass, Init::He, 0).unwrap();
     let params = net.num_params();

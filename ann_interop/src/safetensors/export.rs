@@ -61,6 +61,16 @@ fn tensor_bytes(net: &Network, spec: &TensorSpec, dtype: Dtype) -> Result<Bytes>
     let m = source_matrix(net, spec.source).ok_or_else(|| {
         AnnError::InvalidArchitecture(format!("{} ({}) is not in the network", spec.name, spec.source))
     })?;
+    if dtype == Dtype::F32
+        && let Some(v) = m.iter().find(|v| (**v as f32).is_infinite())
+    {
+        return Err(AnnError::Persistence(format!(
+            "tensor \"{}\" ({}) holds {v:e}, beyond the largest f32 ({:e}): save it as F64",
+            spec.name,
+            spec.source,
+            f32::MAX
+        )));
+    }
     // `iter` walks the logical row-major order whatever the memory layout.
     let data: Vec<u8> = match dtype {
         Dtype::F64 => m.iter().flat_map(|v| v.to_le_bytes()).collect(),
@@ -93,7 +103,8 @@ fn metadata(net: &Network, dtype: Dtype) -> Result<HashMap<String, String>> {
 /// [`tensor_specs`](super::tensor_specs) (W[l] as `"{i}.weight"`, b[l] as `"{i}.bias"`, a
 /// normalization's γ[l], β[l] and running statistics) in `dtype`, and the architecture in
 /// the header's `__metadata__`. Errors: a network whose layers no longer chain (see
-/// [`Network::from_layers`]) or with non-finite parameters.
+/// [`Network::from_layers`]) or with non-finite parameters; in F32, a value beyond the
+/// largest f32 (≈ 3.4 · 10³⁸), which would become ∞.
 ///
 /// ```
 /// use ann_core::{Activation, Init, Network, Task};

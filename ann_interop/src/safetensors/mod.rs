@@ -3,9 +3,9 @@
 //!
 //! A safetensors file is an 8-byte little-endian header length, a JSON header naming each
 //! tensor with its dtype, shape and byte range, then the tensors' bytes, row-major
-//! (C order), little-endian. The header's `__metadata__` holds strings; this module puts the
-//! network's [`Network::architecture`](ann_core::Network::architecture), the `nn.Sequential` source, the layout and the dtype
-//! there.
+//! (C order), little-endian. The header's `__metadata__` holds strings; this module puts
+//! the network's [`Network::architecture`](ann_core::Network::architecture), the
+//! `nn.Sequential` source, the layout and the dtype there.
 //!
 //! # The mapping to `nn.Sequential`
 //!
@@ -111,8 +111,8 @@ impl std::fmt::Display for Dtype {
     }
 }
 
-/// The `__metadata__` key holding [`Network::architecture`](ann_core::Network::architecture); import checks it against the
-/// template's when the file has it.
+/// The `__metadata__` key holding [`Network::architecture`](ann_core::Network::architecture);
+/// import checks it against the template's when the file has it.
 pub const METADATA_ARCHITECTURE: &str = "architecture";
 /// The `__metadata__` key holding [`torch_sequential`]'s source.
 pub const METADATA_SEQUENTIAL: &str = "torch_sequential";

@@ -5,14 +5,16 @@
 
 1. Runs `cargo run -p ann_interop --example safetensors_fixtures -- DIR`: for each
    architecture (dense softmax, sigmoid, regression, batch norm, layer norm, convolutional
-   with pooling) the parameters in F64 and F32, the input x [m, n_x] (the course's X is its
-   transpose, (n_x, m)), ann_core's predict_proba y_hat [m, n_L], and manifest.json.
+   with pooling, convolutional with a softmax over the image) the parameters in F64 and
+   F32, the input x [m, n_x] (the course's X is its transpose, (n_x, m)), ann_core's
+   predict_proba y_hat [m, n_L], and manifest.json.
 2. NumPy alone: re-implements every module of the manifest from the loaded tensors
-   (Linear, BatchNorm1d, LayerNorm, the activations, Conv2d, MaxPool2d) and compares with
-   y_hat (float64, 1e-12).
+   (Linear, BatchNorm1d, LayerNorm, the activations, Conv2d, MaxPool2d, Flatten,
+   Unflatten) and compares with y_hat (float64 weights: 1e-12; float32 weights widened:
+   1e-5 of max(1, |y|)).
 3. With torch (only when `import torch` works; otherwise said and skipped): builds the
    nn.Sequential from its source in the manifest, load_state_dict(strict=True) on the file as
-   it is, .eval(), and compares in float64 (1e-12) and in float32 (1e-5 relative).
+   it is, .eval(), and compares in float64 (1e-12) and in float32 (1e-5 of max(1, |y|)).
 4. Writes safetensors files from Python (NumPy: random weights in F64, F32 and F16; torch:
    the state_dict of a trained nn.Sequential in float64 and float32) with their
    predictions, and runs `... safetensors_fixtures -- --import DIR/from_python`, which loads
@@ -45,7 +47,11 @@ def check(what: str, got: np.ndarray, want: np.ndarray, tol: float, relative: bo
     worst = float((diff / scale).max())
     ok = got.shape == want.shape and worst <= tol
     kind = "max |Δ|/max(1,|y|)" if relative else "max |Δ|"
-    print(f"{'ok  ' if ok else 'FAIL'} {what:<44} {kind} = {worst:.3e} (tolerance {tol:.0e})")
+    line = f"{'ok  ' if ok else 'FAIL'} {what:<36} {kind} = {worst:.3e} (tolerance {tol:.0e})"
+    if relative:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            line += f", max |Δ|/|y| = {float(np.nanmax(diff / np.abs(want))):.3e}"
+    print(line)
     if not ok:
         failures.append(what)
 

@@ -31,7 +31,7 @@ use std::process::ExitCode;
 const M: usize = 7;
 
 /// The architectures checked, by name: dense for each task, with batch norm, with layer
-/// norm, and a convolutional network with pooling. `seeded` draws their parameters
+/// norm, and convolutional networks with pooling. `seeded` draws their parameters
 /// (biases, γ, β and running statistics included); the import step builds the same
 /// architectures with other values as templates.
 fn architectures(seeded: bool) -> Vec<(&'static str, Network)> {
@@ -81,6 +81,27 @@ fn architectures(seeded: bool) -> Vec<(&'static str, Network)> {
                 Task::MultiClass,
                 Init::He,
                 6,
+            )
+            .unwrap(),
+        ),
+        (
+            // Softmax over a whole image (ann_core normalizes the column), a strided
+            // convolution and an overlapping pooling.
+            "conv_softmax",
+            Network::convolutional(
+                Image::new(1, 7, 7),
+                &[
+                    Conv2dConfig {
+                        pool: Some(MaxPool2d { window: 2, stride: 1 }),
+                        ..Conv2dConfig::new(3, 3).stride(2)
+                    }
+                    .into(),
+                    LayerSpec::Dense(2),
+                ],
+                Activation::Softmax,
+                Task::Binary,
+                Init::Xavier,
+                8,
             )
             .unwrap(),
         ),

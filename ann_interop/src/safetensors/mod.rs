@@ -63,10 +63,20 @@
 //! - ε is added to σ² in both: Ẑ = (Z − μ_run) / √(σ²_run + ε) in evaluation.
 //! - `num_batches_tracked` counts training steps in PyTorch and only matters there with
 //!   `momentum=None` (a cumulative average). ann_core keeps no count: export writes 0, import
-//!   accepts the tensor (int64, shape ()) or its absence and ignores its value.
+//!   accepts the tensor (int64, shape ()) or its absence and ignores its value, as PyTorch's
+//!   strict `load_state_dict` fills a missing one with 0.
 //!
 //! Layer norm has no running statistics; PyTorch's `nn.LayerNorm` also normalizes each
 //! example over its n_l features with the biased variance, and ε inside the square root.
+//!
+//! # Import
+//!
+//! A file holds numbers, not the architecture: [`from_safetensors`] fills a template network
+//! (built with the same constructor) tensor by tensor, each name and shape as
+//! [`tensor_specs`] lists them, and refuses a missing, extra, misshapen or non-float tensor
+//! with an error naming it. A file written here also names its architecture in the header,
+//! which must then be the template's (same sizes, activations, normalizations and loss); a
+//! file from PyTorch has no such entry and the tensors alone decide.
 //!
 //! # Dtypes
 //!

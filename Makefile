@@ -23,12 +23,12 @@ NB_CELL_TIMEOUT ?= 600
 FIGURES_EXAMPLE := ann_plot/examples/figures.rs
 FIGURES_OUT ?=
 
-.PHONY: help setup lab test fmt-check clippy cargo-test doc links test-browser test-runner test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
+.PHONY: help setup lab test fmt-check clippy cargo-test doc links test-browser test-runner test-interop test-notebooks notebooks notebook-times test-figures figures exercises exercises-check
 
 help:
 	@echo "make setup           install what is missing: evcxr_jupyter (.tools/cargo), JupyterLab (.venv), the 'rust' kernel"
 	@echo "make lab             setup, then start JupyterLab on notebooks/ (prints the URL)"
-	@echo "make test            fmt-check, clippy, cargo-test, doc, links, test-figures, exercises-check, setup, test-browser, test-runner, test-notebooks (what CI runs)"
+	@echo "make test            fmt-check, clippy, cargo-test, doc, links, test-figures, exercises-check, setup, test-interop, test-browser, test-runner, test-notebooks (what CI runs)"
 	@echo "make fmt-check       cargo fmt --all --check"
 	@echo "make clippy          cargo clippy --workspace --all-targets -- -D warnings"
 	@echo "make cargo-test      cargo test --workspace \$$CARGO_TEST_FLAGS"
@@ -36,6 +36,7 @@ help:
 	@echo "make links           every relative link of README and notebooks resolves; the chapters link up in one chain"
 	@echo "make test-figures    cargo run --release -p ann_plot --example figures -- --out DIR (if that example exists)"
 	@echo "make test-runner     check that the notebook runner passes/fails tests/notebook_fixtures/* as it should"
+	@echo "make test-interop    real runtimes read what ann_interop writes: onnxruntime runs the ONNX files, NumPy (and PyTorch if installed) the safetensors; files from Python import back"
 	@echo "make test-browser    the playgrounds in headless Chromium + JupyterLab: move each slider, check the view changed"
 	@echo "make test-notebooks  execute notebooks/*.ipynb headless into temp copies (repo files untouched)"
 	@echo "make notebooks       execute notebooks/*.ipynb and write the outputs back into the files (to commit them)"
@@ -51,7 +52,7 @@ lab: setup
 	@scripts/lab.sh
 
 # The notebooks' summary ("notebooks: N passed, N failed") is the last line on purpose.
-test: fmt-check clippy cargo-test doc links test-figures exercises-check setup test-browser test-runner test-notebooks
+test: fmt-check clippy cargo-test doc links test-figures exercises-check setup test-interop test-browser test-runner test-notebooks
 
 fmt-check:
 	cargo fmt --all --check
@@ -83,6 +84,11 @@ test-browser: setup
 
 test-runner: setup
 	@scripts/test_runner.sh
+
+# Exported files checked by other programs than ours (ann_interop): onnxruntime and NumPy from
+# the project's venv, PyTorch when it is installed there (opt-in, as for the benchmark).
+test-interop: setup
+	@"$(VENV_PY)" scripts/interop_safetensors.py
 
 test-notebooks: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \

@@ -234,10 +234,26 @@ impl Builder {
                 Precision::F32 => {
                     self.node("LeakyRelu", &p, &[z_name], &out, vec![attr_float("alpha", alpha as f32)])
                 }
-                // LeakyRelu's alpha attribute is a 32-bit float: in f64 the slope is a tensor.
+                // LeakyRelu's alpha attribute is a 32-bit float (and onnxruntime has no f64
+                // PRelu): g(z) = z if z > 0 else α z, as Where(z > 0, z, α z) with an f64 α.
                 Precision::F64 => {
-                    let slope = self.tensor(&format!("layer{l}.alpha"), &[1], [alpha])?;
-                    self.node("PRelu", &p, &[z_name, &slope], &out, vec![])
+                    let zero = self.constant("const.zero", 0.0)?;
+                    let slope = self.tensor(&format!("layer{l}.alpha"), &[], [alpha])?;
+                    let positive = self.node(
+                        "Greater",
+                        &format!("{p}.positive"),
+                        &[z_name, &zero],
+                        &format!("{p}.positive"),
+                        vec![],
+                    );
+                    let scaled = self.node(
+                        "Mul",
+                        &format!("{p}.scaled"),
+                        &[&slope, z_name],
+                        &format!("{p}.scaled"),
+                        vec![],
+                    );
+                    self.node("Where", &p, &[&positive, z_name, &scaled], &out, vec![])
                 }
             },
             Activation::Gelu => match self.precision {

@@ -22,10 +22,11 @@
 //! | max pooling after g | `MaxPool(kernel_shape [w, w], strides [s, s])` | |
 //! | dense after conv | `Flatten(axis=1)` (NCHW → rows, ann_core's order) then `Gemm` | |
 //! | batch norm (eval) (Z − μ_run)/√(σ²_run + ε) ⊙ γ + β | `BatchNormalization(Z, γ, β, μ_run, σ²_run, epsilon)` | the variance stored is σ²_run + (ε − ε₃₂) (`epsilon` is a 32-bit attribute) |
-//! | layer norm over the n_l units of each example | `LayerNormalization(Z, γ, β, axis=−1, epsilon)` | `stash_type` = 11 (double) |
+//! | layer norm over the n_l units of each example | `LayerNormalization(Z, γ, β, axis=−1, epsilon)` | written out: `ReduceMean`, `Sub`, `Mul`, `ReduceMean`, `Add(ε)`, `Sqrt`, `Div`, `Mul`, `Mul(γ)`, `Add(β)`, ε an f64 constant (`epsilon` is a 32-bit attribute) |
 //! | ReLU | `Relu` | |
-//! | leaky ReLU (α) | `LeakyRelu(alpha=α)` | `PRelu(Z, [α])`: the slope as an f64 tensor, `alpha` being 32-bit |
-//! | tanh, sigmoid | `Tanh`, `Sigmoid` | |
+//! | leaky ReLU (α) | `LeakyRelu(alpha=α)` | `Where(Greater(Z, 0), Z, Mul(α, Z))` with an f64 α (`alpha` is a 32-bit attribute) |
+//! | tanh | `Tanh` | |
+//! | sigmoid | `Sigmoid` | `Div(1, Add(1, Exp(Neg(Z))))` (tract 0.23 has no f64 `Sigmoid`) |
 //! | GELU, ½ z (1 + tanh(√(2/π)(z + 0.044715 z³))) | `Gelu(approximate="tanh")` | `Mul`, `Add`, `Tanh` with f64 constants `gelu.*`, in ann_core's order of operations |
 //! | softmax of each example | `Softmax(axis=1)` (on an image: `Flatten`, `Softmax`, `Reshape`) | |
 //! | linear | nothing | |
@@ -38,6 +39,8 @@
 //! then agree with ann_core's f64 to about 1e-6 relative. [`Precision::F64`] keeps every
 //! parameter's bits, and where an operator's attribute is a 32-bit float (ε, α) or the
 //! runtime's own constants are (GELU's), the column above gives a form that keeps f64.
+//! onnxruntime's CPU provider has no float64 `Conv`: the f64 export of a convolutional
+//! network runs in tract but not in onnxruntime.
 
 mod describe;
 mod export;

@@ -258,6 +258,18 @@ fn a_convolutional_layer_after_a_dense_one_reshapes_its_rows_into_images() {
     }
     let mut worst = Worst::default();
     check(&net, &mut ChaCha8Rng::seed_from_u64(4), &mut worst);
+
+    // and a convolutional output layer: y is its images, flattened as A[L]'s columns
+    let conv = Conv2dConfig::new(3, 3).stride(2).on(Image::new(2, 5, 5));
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut random =
+        |r: usize, c: usize| Array2::from_shape_simple_fn((r, c), || rng.random_range(-0.8..0.8));
+    let layers = vec![Layer::conv(random(3, 18), random(3, 1), Activation::Linear, conv)];
+    let net = Network::from_layers(layers, Loss::MeanSquaredError).unwrap();
+    let text = describe_onnx(&to_onnx(&net, Precision::F64).unwrap()).unwrap();
+    assert!(text.contains("output.flatten: Flatten(layer1.Z) → y  axis=1"), "{text}");
+    assert!(text.contains("y: float64 [batch, 12]"), "{text}");
+    check(&net, &mut ChaCha8Rng::seed_from_u64(6), &mut worst);
 }
 
 #[test]

@@ -533,16 +533,13 @@ pub(crate) fn model(net: &Network, precision: Precision) -> Result<ModelProto> {
     for (i, layer) in net.layers().iter().enumerate() {
         value = b.layer(i + 1, layer, value)?;
     }
-    let n_out = match value.shape {
-        Shape::Rows(n) => n,
-        Shape::Image(image) => {
-            return Err(AnnError::InvalidArchitecture(format!(
-                "the output layer {} gives {image} images; the export writes y as [batch, n_L] rows \
-                 and needs a dense output layer",
-                net.num_layers()
-            )));
-        }
-    };
+    let n_out = value.shape.len();
+    if let Shape::Image(_) = value.shape {
+        // an image output layer: y holds each image as its column of A[L], NCHW flattened
+        let name =
+            b.node("Flatten", "output.flatten", &[&value.name], "output.flat", vec![attr_int("axis", 1)]);
+        value = Value { name, shape: Shape::Rows(n_out) };
+    }
     // The last node's output becomes y; a linear output layer without normalization ends on
     // its Gemm, which is always there.
     match b.nodes.last_mut().and_then(|n| n.output.first_mut()) {

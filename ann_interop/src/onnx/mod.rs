@@ -21,6 +21,7 @@
 //! | conv Z[l] = W[l] ⋆ A[l−1] + b[l] | `Reshape` to [batch, C, H, W] (if the layer before gives rows), `Conv(A, W, b)`, W (F, C·k·k) as (F, C, k, k), `kernel_shape` [k, k], `strides` [s, s], `pads` [p, p, p, p] | |
 //! | max pooling after g | `MaxPool(kernel_shape [w, w], strides [s, s])` | |
 //! | dense after conv | `Flatten(axis=1)` (NCHW → rows, ann_core's order) then `Gemm` | |
+//! | conv output layer L | `Flatten(axis=1)`: y holds each image as A[L]'s column holds it | |
 //! | batch norm (eval) (Z − μ_run)/√(σ²_run + ε) ⊙ γ + β | `BatchNormalization(Z, γ, β, μ_run, σ²_run, epsilon)` | the variance stored is σ²_run + (ε − ε₃₂) (`epsilon` is a 32-bit attribute) |
 //! | layer norm over the n_l units of each example | `LayerNormalization(Z, γ, β, axis=−1, epsilon)` | written out: `ReduceMean`, `Sub`, `Mul`, `ReduceMean`, `Add(ε)`, `Sqrt`, `Div`, `Mul`, `Mul(γ)`, `Add(β)`, ε an f64 constant (`epsilon` is a 32-bit attribute) |
 //! | ReLU | `Relu` | |

@@ -4,7 +4,8 @@
     .venv/bin/python scripts/interop_onnx.py            # builds the fixtures, then checks them
     .venv/bin/python scripts/interop_onnx.py --fixtures DIR   # checks fixtures already written
 
-The fixtures come from `cargo run --release -p ann_interop --example onnx_fixtures -- DIR`:
+The fixtures come from `cargo run -p ann_interop --example onnx_fixtures -- DIR` (the dev
+profile, whose dependencies, tract among them, `cargo test` has already built):
 for each network, NAME.f32.onnx and NAME.f64.onnx, the input batch NAME.x.npy ([m, n_x], one
 example per row) and ann_core's output NAME.y.npy ([m, n_L]), listed in manifest.json.
 
@@ -29,7 +30,7 @@ TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
 
 
 def build_fixtures(directory: pathlib.Path) -> None:
-    cmd = ["cargo", "run", "--release", "-q", "-p", "ann_interop", "--example", "onnx_fixtures", "--", str(directory)]
+    cmd = ["cargo", "run", "-q", "-p", "ann_interop", "--example", "onnx_fixtures", "--", str(directory)]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 

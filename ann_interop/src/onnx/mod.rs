@@ -38,7 +38,7 @@
 //!
 //! [`Precision::F32`] stores every initializer as float32 and runs in float32; the outputs
 //! then agree with ann_core's f64 to about 1e-6 relative. [`Precision::F64`] keeps every
-//! parameter's bits, and where an operator's attribute is a 32-bit float (ε, α) or the
+//! parameter's bits (batch norm's stored variance aside, see the table), and where an operator's attribute is a 32-bit float (ε, α) or the
 //! runtime's own constants are (GELU's), the column above gives a form that keeps f64.
 //! onnxruntime's CPU provider has no float64 `Conv`: the f64 export of a convolutional
 //! network runs in tract but not in onnxruntime.

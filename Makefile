@@ -89,6 +89,7 @@ test-runner: setup
 # the project's venv, PyTorch when it is installed there (opt-in, as for the benchmark).
 test-interop: setup
 	@"$(VENV_PY)" scripts/interop_safetensors.py
+	@"$(VENV_PY)" scripts/interop_onnx.py
 
 test-notebooks: setup
 	@if [ -z "$(NOTEBOOKS)" ]; then echo "no notebooks yet"; else \

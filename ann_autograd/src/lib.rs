@@ -97,7 +97,7 @@ pub enum Op {
 impl Op {
     /// The inputs of the node, each with ∂(node)/∂(input), given the inputs' values `v` and
     /// the node's own value `out`: the local derivatives the chain rule multiplies.
-    fn local_derivatives(self, v: impl Fn(Var) -> f64, out: f64) -> Vec<(Var, f64)> {
+    pub fn local_derivatives(self, v: impl Fn(Var) -> f64, out: f64) -> Vec<(Var, f64)> {
         match self {
             Op::Leaf => vec![],
             Op::Add(a, b) => vec![(a, 1.0), (b, 1.0)],

@@ -118,19 +118,7 @@ fn inputs_of(op: Op) -> Vec<usize> {
 fn reference_step(op: Op, y: usize, values: &[f64], grads: &mut [f64]) {
     let (gy, out) = (grads[y], values[y]);
     let v = |x: Var| values[x.index()];
-    let local: Vec<(Var, f64)> = match op {
-        Op::Leaf => vec![],
-        Op::Add(a, b) => vec![(a, 1.0), (b, 1.0)],
-        Op::Sub(a, b) => vec![(a, 1.0), (b, -1.0)],
-        Op::Mul(a, b) => vec![(a, v(b)), (b, v(a))],
-        Op::Div(a, b) => vec![(a, 1.0 / v(b)), (b, -v(a) / (v(b) * v(b)))],
-        Op::Powi(a, n) => vec![(a, f64::from(n) * v(a).powi(n - 1))],
-        Op::Exp(a) => vec![(a, out)],
-        Op::Ln(a) => vec![(a, 1.0 / v(a))],
-        Op::Tanh(a) => vec![(a, 1.0 - out * out)],
-        Op::Relu(a) => vec![(a, f64::from(u8::from(v(a) > 0.0)))],
-        Op::Sigmoid(a) => vec![(a, out * (1.0 - out))],
-    };
+    let local = op.local_derivatives(v, out);
     for (x, d) in local {
         grads[x.index()] += gy * d;
     }

@@ -7,7 +7,7 @@
 //! `safetensors.numpy.load_file(path)["x"]` in Python, ready for `session.run` or a
 //! `torch.from_numpy`, and the other way round.
 
-use crate::safetensors::Dtype;
+use crate::safetensors::{Dtype, decode};
 use ::safetensors::SafeTensors;
 use ::safetensors::tensor::{Dtype as StDtype, TensorView};
 use ann_core::{AnnError, Result};
@@ -35,19 +35,10 @@ pub fn save_examples(path: impl AsRef<Path>, named: &[(&str, ArrayView2<f64>)], 
             )));
         }
         let (n, m) = a.dim();
-        // row r of the tensor is column r of the matrix: example after example
-        let mut bytes = Vec::with_capacity(n * m * if dtype == Dtype::F32 { 4 } else { 8 });
-        for column in a.columns() {
-            for &v in column {
-                match dtype {
-                    Dtype::F32 => bytes.extend_from_slice(&(v as f32).to_le_bytes()),
-                    Dtype::F64 => bytes.extend_from_slice(&v.to_le_bytes()),
-                }
-            }
-        }
-        buffers.push((name.to_string(), bytes, vec![m, n]));
+        // row r of the tensor is column r of the matrix: Aᵀ in row-major order, example after example
+        buffers.push((name.to_string(), dtype.encode(a.t().iter()), vec![m, n]));
     }
-    let st_dtype = if dtype == Dtype::F32 { StDtype::F32 } else { StDtype::F64 };
+    let st_dtype = dtype.tensor_dtype();
     let mut views = Vec::with_capacity(buffers.len());
     for (name, bytes, shape) in &buffers {
         let view = TensorView::new(st_dtype, shape.clone(), bytes).map_err(|e| io_error(path, e))?;
@@ -75,15 +66,8 @@ pub fn load_examples(path: impl AsRef<Path>, name: &str) -> Result<Array2<f64>> 
     let &[m, n] = t.shape() else {
         return Err(io_error(path, format!("tensor {name:?} has shape {:?}, expected [m, n]", t.shape())));
     };
-    let values: Vec<f64> = match t.dtype() {
-        StDtype::F32 => {
-            t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64).collect()
-        }
-        StDtype::F64 => t
-            .data()
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-            .collect(),
+    let values = match t.dtype() {
+        StDtype::F32 | StDtype::F64 => decode(t.dtype(), t.data()).unwrap_or_default(),
         other => return Err(io_error(path, format!("tensor {name:?} is {other:?}, expected F32 or F64"))),
     };
     // the file holds [m, n] row by row; the course's matrix is its transpose

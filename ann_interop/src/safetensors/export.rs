@@ -72,15 +72,7 @@ fn tensor_bytes(net: &Network, spec: &TensorSpec, dtype: Dtype) -> Result<Bytes>
         )));
     }
     // `iter` walks the logical row-major order whatever the memory layout.
-    let data: Vec<u8> = match dtype {
-        Dtype::F64 => m.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        Dtype::F32 => m.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect(),
-    };
-    let st = match dtype {
-        Dtype::F64 => StDtype::F64,
-        Dtype::F32 => StDtype::F32,
-    };
-    Ok(Bytes { dtype: st, shape, data })
+    Ok(Bytes { dtype: dtype.tensor_dtype(), shape, data: dtype.encode(m.iter()) })
 }
 
 /// The header's `__metadata__`: `format` = `pt` (what `safetensors.torch.save_file` writes),

@@ -31,7 +31,7 @@ fn bf16_to_f64(h: u16) -> f64 {
 
 /// The little-endian values of a float tensor, widened to f64 (exact for every dtype read).
 /// The byte count is the file's, checked against dtype and shape by the parser.
-fn decode(dtype: StDtype, data: &[u8]) -> Option<Vec<f64>> {
+pub(crate) fn decode(dtype: StDtype, data: &[u8]) -> Option<Vec<f64>> {
     Some(match dtype {
         StDtype::F64 => {
             data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()

@@ -89,6 +89,7 @@ mod import;
 mod mapping;
 
 pub use export::{save_safetensors, to_safetensors};
+pub(crate) use import::decode;
 pub use import::{from_safetensors, load_safetensors};
 pub use mapping::{
     TensorSource, TensorSpec, TorchModule, tensor_names, tensor_specs, torch_modules, torch_sequential,
@@ -111,6 +112,22 @@ impl Dtype {
         match self {
             Dtype::F32 => "F32",
             Dtype::F64 => "F64",
+        }
+    }
+
+    /// The safetensors dtype it is written as.
+    pub(crate) fn tensor_dtype(self) -> ::safetensors::tensor::Dtype {
+        match self {
+            Dtype::F32 => ::safetensors::tensor::Dtype::F32,
+            Dtype::F64 => ::safetensors::tensor::Dtype::F64,
+        }
+    }
+
+    /// The little-endian bytes of `values` in this type, in the order given.
+    pub(crate) fn encode<'a>(self, values: impl Iterator<Item = &'a f64>) -> Vec<u8> {
+        match self {
+            Dtype::F64 => values.flat_map(|v| v.to_le_bytes()).collect(),
+            Dtype::F32 => values.flat_map(|&v| (v as f32).to_le_bytes()).collect(),
         }
     }
 }

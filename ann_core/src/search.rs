@@ -255,15 +255,16 @@ impl RandomSearch {
 
 /// The trial with the highest validation accuracy (ties and regressions: the lowest
 /// validation loss); `None` when no trial has a validation score.
-pub fn best_trial(trials: &[Trial]) -> Option<&Trial> {
+pub fn best_trial<'a>(trials: impl IntoIterator<Item = &'a Trial>) -> Option<&'a Trial> {
     let key =
         |t: &Trial| (t.val_accuracy().unwrap_or(f64::NEG_INFINITY), -t.val_loss().unwrap_or(f64::INFINITY));
-    trials.iter().filter(|t| t.val_accuracy().is_some() || t.val_loss().is_some_and(f64::is_finite)).max_by(
-        |a, b| {
+    trials
+        .into_iter()
+        .filter(|t| t.val_accuracy().is_some() || t.val_loss().is_some_and(f64::is_finite))
+        .max_by(|a, b| {
             let (ka, kb) = (key(a), key(b));
             ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-        },
-    )
+        })
 }
 
 #[cfg(test)]

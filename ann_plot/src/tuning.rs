@@ -180,8 +180,7 @@ impl Draw for Scatter<'_> {
         let (legend_area, body) = body.split_vertically(26 + 12);
         let panels = body.split_evenly((1, 2));
         let all: Vec<&Trial> = self.stages.iter().flat_map(|(_, t)| t.iter()).collect();
-        let owned: Vec<Trial> = all.iter().map(|t| (*t).clone()).collect();
-        let best = best_trial(&owned);
+        let best = best_trial(all.iter().copied());
         let acc: Vec<f64> = all.iter().filter_map(|t| t.val_accuracy()).map(|a| 100.0 * a).collect();
         let (lo, hi) = range::finite_range(acc.iter().copied()).unwrap_or((0.0, 100.0));
         let y = range::padded((lo, hi.max(lo + 1.0)), 0.08);

@@ -52,6 +52,28 @@ fn configs() -> Vec<(&'static str, TrainConfig, usize)> {
             TrainConfig {
                 schedule: LrSchedule::Step { every: 3, factor: 0.5 },
                 early_stopping: Some(EarlyStopping { patience: 2, min_delta: 1e-3 }),
+                ..base.clone()
+            },
+            40,
+        ),
+        // In f32: the values a checkpoint holds are the f32 run's, widened exactly, so the
+        // resumed run rounds them back to the same f32 values.
+        (
+            "f32, dropout + L2",
+            TrainConfig {
+                dropout: Dropout::Hidden(0.7),
+                l2: 0.02,
+                precision: Precision::F32,
+                ..base.clone()
+            },
+            7,
+        ),
+        (
+            "f32, step schedule + early stopping",
+            TrainConfig {
+                schedule: LrSchedule::Step { every: 3, factor: 0.5 },
+                early_stopping: Some(EarlyStopping { patience: 2, min_delta: 1e-3 }),
+                precision: Precision::F32,
                 ..base
             },
             40,
@@ -125,7 +147,7 @@ fn a_run_resumed_from_any_checkpoint_ends_bit_identical() {
             }
         }
     }
-    assert_eq!(cases, 5 * 3 * 3);
+    assert_eq!(cases, 5 * 5 * 3);
 }
 
 /// A zero budget stops every call after one epoch, writing a checkpoint; resuming until

@@ -83,3 +83,50 @@ fn w2_in_f32_ends_where_f64_does() {
     let (loss, acc, step) = report("W2", &h64, &h32);
     assert!(loss < 5e-3 && acc < 5e-3 && step < 5e-2, "{loss} {acc} {step}");
 }
+
+#[test]
+fn what_f32_does_not_train_is_an_error_that_says_so() {
+    let d = two_moons(200, 0.2, 1).unwrap();
+    let y = d.targets(Task::Binary);
+    let config = TrainConfig { precision: Precision::F32, ..Default::default() };
+    let adam = || Optimizer::adam(0.01).unwrap();
+    let dense = Network::new(&[2, 8, 1], Activation::Relu, Task::Binary, Init::He, 1).unwrap();
+    let normalized = dense.clone().with_normalization(BatchNormConfig::default()).unwrap();
+    let err = fit(&mut normalized.clone(), &mut adam(), (&d.x, &y), &config, 1).unwrap_err().to_string();
+    assert!(err.contains("precision") && err.contains("layer 1 is batch norm"), "{err}");
+    let image = Image::new(1, 4, 4);
+    let mut conv = Network::convolutional(
+        image,
+        &[Conv2dConfig::new(2, 3).padding(1).into(), LayerSpec::Dense(1)],
+        Activation::Relu,
+        Task::Binary,
+        Init::He,
+        1,
+    )
+    .unwrap();
+    let x = ndarray::Array2::from_shape_fn((16, 10), |(i, j)| (i * j) as f64 / 100.0);
+    let y10 = ndarray::Array2::from_shape_fn((1, 10), |(_, j)| (j % 2) as f64);
+    let err = fit(&mut conv, &mut adam(), (&x, &y10), &config, 1).unwrap_err().to_string();
+    assert!(err.contains("layer 1 is a convolutional layer"), "{err}");
+    // An observer of every step needs the f64 cache; one of epochs only is welcome.
+    struct Steps;
+    impl Observer for Steps {}
+    let err = Trainer::new(&config, 1).observer(&mut Steps).fit(&mut dense.clone(), &mut adam(), (&d.x, &y));
+    assert!(err.unwrap_err().to_string().contains("observer of steps"));
+    struct Epochs(usize);
+    impl Observer for Epochs {
+        fn observes_steps(&self) -> bool {
+            false
+        }
+        fn on_epoch_end(&mut self, _: &EpochInfo<'_>) {
+            self.0 += 1;
+        }
+    }
+    let mut epochs = Epochs(0);
+    Trainer::new(&config, 3).observer(&mut epochs).fit(&mut dense.clone(), &mut adam(), (&d.x, &y)).unwrap();
+    assert_eq!(epochs.0, 3);
+    // The network is untouched by a refused run.
+    let mut untouched = normalized.clone();
+    let _ = fit(&mut untouched, &mut adam(), (&d.x, &y), &config, 1);
+    assert_eq!(untouched, normalized);
+}

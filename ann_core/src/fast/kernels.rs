@@ -23,8 +23,12 @@ pub(super) fn gather_columns_into<S: Real, F: Real>(
     mut out: ArrayViewMut2<F>,
 ) {
     if x.strides()[0] == 1 && x.nrows() > 1 {
-        for (dst, &j) in out.columns_mut().into_iter().zip(idx) {
-            Zip::from(dst).and(x.column(j)).for_each(|d, &s| *d = F::of(s.wide()));
+        for (mut dst, &j) in out.columns_mut().into_iter().zip(idx) {
+            let src = x.column(j);
+            match (dst.as_slice_mut(), src.as_slice()) {
+                (Some(d), Some(s)) => wide(|| d.iter_mut().zip(s).for_each(|(d, &s)| *d = F::of(s.wide()))),
+                _ => Zip::from(dst).and(src).for_each(|d, &s| *d = F::of(s.wide())),
+            }
         }
     } else {
         Zip::from(out.rows_mut()).and(x.rows()).for_each(|mut dst, src| {

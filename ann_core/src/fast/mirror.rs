@@ -37,7 +37,7 @@ use crate::metrics::count_correct;
 use crate::network::Network;
 use crate::optim::{Optimizer, ParamCopy, ParamState, Stored};
 use crate::param::ParamKind;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip, s};
 use rand::rngs::ChaCha8Rng;
 
 /// One dense layer's parameters in precision F.
@@ -175,6 +175,12 @@ impl<F: Real + Stored> Mirror<F> {
             }
         };
         let batch = &mut self.batches[k];
+        // X{t} in X's memory order: from a column-major X each example is one block copy.
+        let column_major = x.strides()[0] == 1 && x.nrows() > 1;
+        if column_major == batch.x.is_standard_layout() {
+            let shape = batch.x.raw_dim();
+            batch.x = if column_major { Array2::zeros(shape.f()) } else { Array2::zeros(shape) };
+        }
         gather_columns_into(x, idx, batch.x.view_mut());
         gather_columns_into(y, idx, batch.y.view_mut());
         self.active = Some(k);
@@ -409,7 +415,13 @@ fn eval_columns<F: Real, S: Real>(
 ) -> usize {
     let n = layers.len();
     let mut correct = 0;
-    let mut x = Array2::<F>::zeros((x_all.nrows(), EVAL_CHUNK));
+    // The chunk in X's memory order (see `load_batch`).
+    let column_major = x_all.strides()[0] == 1 && x_all.nrows() > 1;
+    let mut x = if column_major {
+        Array2::<F>::zeros((x_all.nrows(), EVAL_CHUNK).f())
+    } else {
+        Array2::<F>::zeros((x_all.nrows(), EVAL_CHUNK))
+    };
     let out = layers[n - 1].w.nrows();
     let (mut zw, mut aw, mut yw) = (
         Array2::zeros((out, EVAL_CHUNK)),

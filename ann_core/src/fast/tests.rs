@@ -404,3 +404,66 @@ fn misuse_is_an_error_not_a_panic() {
     let normalized = net.clone().with_normalization(LayerNormConfig::default()).unwrap();
     assert!(ws.backward(&normalized, 0.0).is_err());
 }
+
+/// The f32 path's engine, instantiated in f64, is the workspace's algorithm: the same steps
+/// (with dropout, L2 and each update rule) and the same evaluation give the same bits. So an
+/// f32 run differs from the f64 one by its precision only.
+#[test]
+fn the_mirror_in_f64_has_the_bits_of_the_workspace() {
+    use super::Mirror;
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let rules: [OptimizerConfig; 5] = [
+        SgdConfig { lr: 0.1 }.into(),
+        MomentumConfig::default().into(),
+        RmsPropConfig::default().into(),
+        AdamConfig { lr: 0.01, ..AdamConfig::default() }.into(),
+        AdamWConfig::default().into(),
+    ];
+    let mut compared = 0;
+    for case in 0..60 {
+        let (net, x, y) = random_case(&mut rng);
+        let opt = Optimizer::new(rules[case % rules.len()]).unwrap();
+        let Ok(mut mirror) = Mirror::<f64>::new(&net, &opt, x.ncols()) else {
+            continue; // convolutional, normalized or softmax hidden layers: f64 only
+        };
+        let (mut net_a, mut opt_a, mut opt_b, mut net_b) =
+            (net.clone(), opt.clone(), opt.clone(), net.clone());
+        let mut ws = Workspace::new(&net_a, x.ncols()).unwrap();
+        let dropout = Dropout::Hidden([1.0, 0.8, 0.5][case % 3]);
+        let l2 = L2::new([0.0, 0.3][case % 2], 100);
+        let (mut rng_a, mut rng_b) =
+            (ChaCha8Rng::seed_from_u64(case as u64), ChaCha8Rng::seed_from_u64(case as u64));
+        let m = x.ncols();
+        for step in 0..6 {
+            // A batch of every example, then of the first ones only (a second set of buffers).
+            let idx: Vec<usize> =
+                if step % 2 == 0 { (0..m).rev().collect() } else { (0..m.div_ceil(2)).collect() };
+            ws.load_batch_unchecked(DataView::new(x.view(), y.view()), &idx);
+            ws.forward_train(&net_a, &dropout, &mut rng_a).unwrap();
+            let loss_a = ws.cost(&net_a, l2).unwrap();
+            ws.backward(&net_a, l2).unwrap();
+            opt_a.step(&mut net_a, ws.gradients()).unwrap();
+            mirror.load_batch(x.view(), y.view(), &idx);
+            mirror.forward_train(&dropout, &mut rng_b).unwrap();
+            let loss_b = mirror.cost(l2).unwrap();
+            mirror.backward(l2).unwrap();
+            let mut norms = vec![0.0; net.num_layers()];
+            assert!(mirror.gradient_norms(&mut norms));
+            mirror.step(&opt_b);
+            assert_eq!(loss_a.to_bits(), loss_b.to_bits(), "case {case} step {step}: {loss_a} vs {loss_b}");
+        }
+        mirror.write_back(&mut net_b, &mut opt_b);
+        for (a, b) in net_a.params().zip(net_b.params()) {
+            assert!(
+                a.value.iter().zip(b.value.iter()).all(|(p, q)| p.to_bits() == q.to_bits()),
+                "case {case}"
+            );
+        }
+        assert_eq!(opt_a.state(), opt_b.state(), "case {case}");
+        let (loss_a, acc_a) = ws.evaluate_unchecked(&net_a, DataView::new(x.view(), y.view()), l2).unwrap();
+        let (loss_b, acc_b) = mirror.evaluate(x.view(), y.view(), l2);
+        assert_eq!((loss_a.to_bits(), acc_a), (loss_b.to_bits(), acc_b), "case {case}");
+        compared += 1;
+    }
+    assert!(compared >= 20, "only {compared} dense networks among the cases");
+}

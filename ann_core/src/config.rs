@@ -3,13 +3,14 @@
 //! time budget), what it reports and where it saves checkpoints are the run's limits, set on
 //! the [`Trainer`](crate::Trainer); they never change a step.
 
-use crate::data::DataView;
+use crate::data::{DataView, Examples};
 use crate::dropout::Dropout;
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
 use crate::l2::{L2, check_l2};
 use crate::network::Network;
 use crate::precision::Precision;
 use crate::schedule::LrSchedule;
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 /// Hyperparameters of a training run: everything besides the network, the optimizer and the
@@ -91,15 +92,18 @@ impl TrainConfig {
     /// Everything a training run checks before its first step: the settings for `net`, the
     /// training (and validation) data against the network, and, for a normalization that
     /// needs several examples per pass, that every mini-batch has them.
-    pub fn check_run(
+    ///
+    /// Examples in f32 train only in [`Precision::F32`].
+    pub fn check_run<'a>(
         &self,
         net: &Network,
-        train: DataView<'_>,
-        validation: Option<DataView<'_>>,
+        train: impl Into<Examples<'a>>,
+        validation: Option<Examples<'_>>,
     ) -> Result<()> {
+        let train = train.into();
         self.validate(net, validation.is_some())?;
-        check_data(net, "training", train)?;
-        let m = train.x.ncols();
+        check_examples(net, "training", train, self.precision)?;
+        let m = train.len();
         let last = m % self.batch_size;
         // A normalization that needs several examples per training pass (batch norm: 2) needs
         // them in every mini-batch, the last one included.
@@ -129,7 +133,7 @@ impl TrainConfig {
             }
         }
         if let Some(v) = validation {
-            check_data(net, "validation", v)?;
+            check_examples(net, "validation", v, self.precision)?;
         }
         Ok(())
     }
@@ -157,16 +161,48 @@ impl TrainConfig {
     }
 }
 
+/// The examples against the network, in either precision (f32 ones for an f32 run only).
+fn check_examples(net: &Network, name: &str, d: Examples<'_>, precision: Precision) -> Result<()> {
+    let d = match (d, precision) {
+        (Examples::F64(d), _) => return check_data(net, name, d),
+        (Examples::F32(_), Precision::F64) => {
+            return Err(bad_hyper(
+                "precision",
+                "F64",
+                &format!(
+                    "the {name} examples are f32: train them with Precision::F32, or pass X and Y in f64"
+                ),
+            ));
+        }
+        (Examples::F32(d), Precision::F32) => d,
+    };
+    // X's shape and finiteness in f32; Y's shape and labels on its values widened to f64
+    // (Y is small: one row per output unit).
+    let x_what = format!("{name} X");
+    net.check_input_shape(d.x.shape(), &x_what)?;
+    if !d.x.iter().fold(true, |ok, v| ok & v.is_finite()) {
+        return Err(AnnError::NonFinite(x_what));
+    }
+    let y = d.y.mapv(f64::from);
+    check_y(net, name, d.x.shape(), y.view())
+}
+
 fn check_data(net: &Network, name: &str, d: DataView<'_>) -> Result<()> {
     net.check_input(d.x, &format!("{name} X"))?;
-    if d.y.ncols() != d.x.ncols() {
+    check_y(net, name, d.x.shape(), d.y)
+}
+
+/// Y has one column per example of X (of shape `x_shape`) and labels the loss accepts.
+fn check_y(net: &Network, name: &str, x_shape: &[usize], y: ArrayView2<f64>) -> Result<()> {
+    let m = x_shape[1];
+    if y.ncols() != m {
         return Err(AnnError::ShapeMismatch {
-            context: format!("{name} Y must have one column per example of X {}", shape_str(d.x.shape())),
-            expected: format!("({}, {})", net.output_size(), d.x.ncols()),
-            got: shape_str(d.y.shape()),
+            context: format!("{name} Y must have one column per example of X {}", shape_str(x_shape)),
+            expected: format!("({}, {m})", net.output_size()),
+            got: shape_str(y.shape()),
         });
     }
-    net.loss().check_labels(d.y, net.output_size(), d.x.ncols())
+    net.loss().check_labels(y, net.output_size(), m)
 }
 
 #[cfg(test)]

@@ -94,13 +94,15 @@ pub use checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
 pub use config::{EarlyStopping, TrainConfig};
 pub use conv::{Conv2d, Conv2dConfig, Image, LayerSpec, MaxPool2d};
 pub use data::{
-    DataView, Dataset, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split, two_moons, xor,
+    DataView, Dataset, Examples, blobs, circles, digits, noisy_sine, one_hot, spirals, train_test_split,
+    two_moons, xor,
 };
 pub use dropout::Dropout;
 pub use error::{AnnError, Result};
 pub use evaluate::evaluate;
 pub use fashion_mnist::{
-    FashionMnist, PixelScale, fashion_mnist, fashion_mnist_dir, fashion_mnist_installed,
+    FashionMnist, FashionMnistF32, PixelScale, fashion_mnist, fashion_mnist_dir, fashion_mnist_f32,
+    fashion_mnist_installed,
 };
 pub use gradcheck::{FrozenDropout, GradCheckReport, compare_gradients, gradient_check, numerical_gradients};
 pub use gradients::Gradients;

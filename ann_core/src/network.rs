@@ -522,18 +522,25 @@ impl Network {
     /// Checks an input batch X: shape (n_x, m) with m ≥ 1 and finite values.
     /// `what` names X in the error message, e.g. "training X".
     pub fn check_input(&self, x: ArrayView2<f64>, what: &str) -> Result<()> {
+        self.check_input_shape(x.shape(), what)?;
+        check_finite_matrix(x, what)
+    }
+
+    /// An input X of this `shape` has n_x rows (and at least one column), for this network
+    /// (whose own shapes are checked too); `what` names X in the error.
+    pub(crate) fn check_input_shape(&self, shape: &[usize], what: &str) -> Result<()> {
         self.check_shapes()?;
-        if x.ncols() == 0 || x.nrows() == 0 {
-            return Err(AnnError::EmptyInput(format!("{what} has shape {}", shape_str(x.shape()))));
+        if shape.contains(&0) {
+            return Err(AnnError::EmptyInput(format!("{what} has shape {}", shape_str(shape))));
         }
-        if x.nrows() != self.input_size() {
+        if shape[0] != self.input_size() {
             return Err(AnnError::ShapeMismatch {
                 context: format!("{what} for layer 1 (W[1] · X)"),
                 expected: format!("({}, m)", self.input_size()),
-                got: shape_str(x.shape()),
+                got: shape_str(shape),
             });
         }
-        check_finite_matrix(x, what)
+        Ok(())
     }
 
     /// Ŷ = A[L] in eval mode (no dropout; batch norm with the running statistics): the

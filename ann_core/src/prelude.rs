@@ -19,7 +19,8 @@ pub use crate::batch::{gather_columns, shuffled_batches};
 pub use crate::config::{EarlyStopping, TrainConfig};
 pub use crate::conv::{Conv2dConfig, Image, LayerSpec};
 pub use crate::data::{
-    DataView, Dataset, blobs, circles, digits, noisy_sine, spirals, train_test_split, two_moons, xor,
+    DataView, Dataset, Examples, blobs, circles, digits, noisy_sine, spirals, train_test_split, two_moons,
+    xor,
 };
 pub use crate::dropout::Dropout;
 pub use crate::error::AnnError;

@@ -11,7 +11,7 @@ use crate::batch::{num_batches, shuffle_order};
 use crate::cache::{Cache, Train};
 use crate::checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
 use crate::config::TrainConfig;
-use crate::data::DataView;
+use crate::data::{DataView, Examples};
 use crate::error::{AnnError, Result, bad_hyper};
 use crate::fast::{Mirror, Workspace};
 use crate::gradients::Gradients;
@@ -102,7 +102,7 @@ pub trait Observer {
 pub fn fit<'a>(
     net: &mut Network,
     optimizer: &mut Optimizer,
-    train: impl Into<DataView<'a>>,
+    train: impl Into<Examples<'a>>,
     config: &TrainConfig,
     epochs: usize,
 ) -> Result<History> {
@@ -134,7 +134,7 @@ pub struct Trainer<'a> {
     config: &'a TrainConfig,
     limits: Limits,
     progress: Option<ProgressLines<'a>>,
-    validation: Option<DataView<'a>>,
+    validation: Option<Examples<'a>>,
     observer: Option<&'a mut dyn Observer>,
     resume: Option<&'a Checkpoint>,
 }
@@ -191,7 +191,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Evaluates the network on this validation set (X, Y) after every epoch.
-    pub fn validation(mut self, data: impl Into<DataView<'a>>) -> Self {
+    pub fn validation(mut self, data: impl Into<Examples<'a>>) -> Self {
         self.validation = Some(data.into());
         self
     }
@@ -242,7 +242,7 @@ impl<'a> Trainer<'a> {
         mut self,
         net: &mut Network,
         optimizer: &mut Optimizer,
-        train: impl Into<DataView<'d>>,
+        train: impl Into<Examples<'d>>,
     ) -> Result<History> {
         // α₀: the schedule's starting point (a checkpoint to resume from must have the same).
         let base_lr = optimizer.learning_rate();
@@ -255,7 +255,7 @@ impl<'a> Trainer<'a> {
         &mut self,
         net: &mut Network,
         optimizer: &mut Optimizer,
-        train: DataView<'_>,
+        train: Examples<'_>,
         base_lr: f64,
     ) -> Result<History> {
         let config = self.config;
@@ -265,7 +265,7 @@ impl<'a> Trainer<'a> {
         {
             return Err(bad_hyper("checkpoint.every", 0, "must be at least 1"));
         }
-        let m = train.x.ncols();
+        let m = train.len();
         let mut run = match self.resume {
             Some(c) => {
                 c.check_resume(net, optimizer, config, m)?;
@@ -382,6 +382,14 @@ struct Steps {
     dw_norms: Vec<f64>,
 }
 
+/// The f64 examples the f64 workspace takes (`check_run` refuses f32 examples in an f64 run).
+fn f64_examples(data: Examples<'_>) -> Result<DataView<'_>> {
+    match data {
+        Examples::F64(d) => Ok(d),
+        Examples::F32(_) => Err(bad_hyper("precision", "F64", "f32 examples train with Precision::F32")),
+    }
+}
+
 /// What runs the steps: the f64 workspace, or the network mirrored in f32.
 enum Engine {
     F64(Box<Workspace>),
@@ -430,7 +438,7 @@ impl Run {
         steps: &mut Steps,
         net: &mut Network,
         optimizer: &mut Optimizer,
-        train: DataView<'_>,
+        train: Examples<'_>,
         config: &TrainConfig,
         base_lr: f64,
         observer: &mut dyn Observer,
@@ -443,14 +451,14 @@ impl Run {
         let mut dw_norm_sum = vec![0.0; dw_norms.len()];
         // Room for this epoch's step losses, so that no step reallocates History.
         history.step_loss.reserve(history.steps_per_epoch);
-        shuffle_order(order, train.x.ncols(), &mut self.rng);
-        let l2 = config.l2_term(train.x.ncols());
+        shuffle_order(order, train.len(), &mut self.rng);
+        let l2 = config.l2_term(train.len());
         for idx in order.chunks(config.batch_size) {
             let step = self.state.steps_done;
             // (X{t}, Y{t}) → forward (train mode) → J{t} → backward
             let loss = match engine {
                 Engine::F64(ws) => {
-                    ws.load_batch_unchecked(train, idx);
+                    ws.load_batch_unchecked(f64_examples(train)?, idx);
                     ws.forward_train(net, &config.dropout, &mut self.rng)?;
                     let loss = ws.cost(net, l2)?;
                     ws.backward(net, l2)?;
@@ -477,7 +485,10 @@ impl Run {
                     loss
                 }
                 Engine::F32(mirror) => {
-                    mirror.load_batch(train.x, train.y, idx);
+                    match train {
+                        Examples::F64(d) => mirror.load_batch(d.x, d.y, idx),
+                        Examples::F32(d) => mirror.load_batch(d.x, d.y, idx),
+                    }
                     mirror.forward_train(&config.dropout, &mut self.rng)?;
                     let loss = mirror.cost(l2)?;
                     mirror.backward(l2)?;
@@ -513,18 +524,19 @@ impl Run {
         &mut self,
         engine: &mut Engine,
         net: &Network,
-        train: DataView<'_>,
-        validation: Option<DataView<'_>>,
+        train: Examples<'_>,
+        validation: Option<Examples<'_>>,
         config: &TrainConfig,
     ) -> Result<()> {
         let (epoch, history) = (self.state.epochs_done, &mut self.state.history);
         // Same bits as `evaluate` (in chunks through the workspace's buffers); in f32, the
         // f32 network on the data rounded to f32, the losses summed in f64.
         // Both sets carry the same penalty, (λ/2N) Σ‖W[l]‖² with N the training set's size.
-        let l2 = config.l2_term(train.x.ncols());
-        let mut evaluate = |data: DataView<'_>| match engine {
-            Engine::F64(ws) => ws.evaluate_unchecked(net, data, l2),
-            Engine::F32(mirror) => Ok(mirror.evaluate(data.x, data.y, l2)),
+        let l2 = config.l2_term(train.len());
+        let mut evaluate = |data: Examples<'_>| match (&mut *engine, data) {
+            (Engine::F64(ws), data) => ws.evaluate_unchecked(net, f64_examples(data)?, l2),
+            (Engine::F32(mirror), Examples::F64(d)) => Ok(mirror.evaluate(d.x, d.y, l2)),
+            (Engine::F32(mirror), Examples::F32(d)) => Ok(mirror.evaluate(d.x, d.y, l2)),
         };
         let (loss, acc) = evaluate(train)?;
         if !loss.is_finite() {
@@ -533,7 +545,7 @@ impl Run {
         history.train_loss.push(loss);
         history.train_accuracy.extend(acc);
         if l2.lambda != 0.0 {
-            history.l2_penalty.push(l2.penalty(net.weights(), train.x.ncols()));
+            history.l2_penalty.push(l2.penalty(net.weights(), train.len()));
         }
         if let Some(val) = validation {
             let (vloss, vacc) = evaluate(val)?;

@@ -158,4 +158,11 @@ fn environment_variable_then_the_installed_data() {
     );
     let (lo, hi) = fm.train.x.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     assert_eq!((lo, hi), (0.0, 1.0));
+    // In f32: the same pixels, each rounded once, in the same column-major layout.
+    let f32s = fashion_mnist_f32(None, PixelScale::Unit).unwrap();
+    assert_eq!(f32s.train_x, fm.train.x.mapv(|v| v as f32));
+    assert_eq!(f32s.test_x, fm.test.x.mapv(|v| v as f32));
+    assert_eq!(f32s.train_x.strides(), fm.train.x.strides());
+    assert_eq!((&f32s.train_labels, &f32s.test_labels), (&fm.train.labels, &fm.test.labels));
+    assert_eq!(f32s.train_targets(), fm.train.targets(ann_core::Task::MultiClass).mapv(|v| v as f32));
 }

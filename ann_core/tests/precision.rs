@@ -130,3 +130,57 @@ fn what_f32_does_not_train_is_an_error_that_says_so() {
     let _ = fit(&mut untouched, &mut adam(), (&d.x, &y), &config, 1);
     assert_eq!(untouched, normalized);
 }
+
+/// X and Y held in f32 (half the memory) train exactly like f64 arrays of the same values:
+/// the batches are rounded to f32 either way.
+#[test]
+fn f32_examples_train_like_f64_examples_of_the_same_values() {
+    let d = two_moons(2_000, 0.2, 3).unwrap();
+    let (_, x) = StandardScaler::fit_transform(d.x.view()).unwrap();
+    let x = x.mapv(|v| f64::from(v as f32));
+    let y = d.targets(Task::Binary);
+    let (x32, y32) = (x.mapv(|v| v as f32), y.mapv(|v| v as f32));
+    let (xv, yv) = (x.slice(ndarray::s![.., ..500]).to_owned(), y.slice(ndarray::s![.., ..500]).to_owned());
+    let (xv32, yv32) = (xv.mapv(|v| v as f32), yv.mapv(|v| v as f32));
+    let start = Network::new(&[2, 32, 16, 1], Activation::Tanh, Task::Binary, Init::Xavier, 5).unwrap();
+    let config = TrainConfig {
+        batch_size: 50,
+        dropout: Dropout::Hidden(0.8),
+        l2: 0.1,
+        precision: Precision::F32,
+        ..Default::default()
+    };
+    let (mut a, mut b) = (start.clone(), start.clone());
+    let ha = Trainer::new(&config, 4).validation((&xv, &yv)).fit(
+        &mut a,
+        &mut Optimizer::adam(0.01).unwrap(),
+        (&x, &y),
+    );
+    let hb = Trainer::new(&config, 4).validation((&xv32, &yv32)).fit(
+        &mut b,
+        &mut Optimizer::adam(0.01).unwrap(),
+        (&x32, &y32),
+    );
+    assert_eq!(ha.unwrap(), hb.unwrap());
+    assert_eq!(a, b);
+    // An f64 run takes f64 examples only.
+    let f64_run = TrainConfig { precision: Precision::F64, ..config.clone() };
+    let err =
+        fit(&mut start.clone(), &mut Optimizer::adam(0.01).unwrap(), (&x32, &y32), &f64_run, 1).unwrap_err();
+    assert!(err.to_string().contains("Precision::F32"), "{err}");
+    // f32 examples are checked like f64 ones: a NaN, a wrong label, a wrong shape.
+    let mut bad = x32.clone();
+    bad[[1, 7]] = f32::NAN;
+    let e =
+        fit(&mut start.clone(), &mut Optimizer::adam(0.01).unwrap(), (&bad, &y32), &config, 1).unwrap_err();
+    assert!(e.to_string().contains("training X"), "{e}");
+    let mut bad_y = y32.clone();
+    bad_y[[0, 3]] = 2.0;
+    assert!(
+        fit(&mut start.clone(), &mut Optimizer::adam(0.01).unwrap(), (&x32, &bad_y), &config, 1).is_err()
+    );
+    let short_y = y32.slice(ndarray::s![.., ..10]).to_owned();
+    let e = fit(&mut start.clone(), &mut Optimizer::adam(0.01).unwrap(), (&x32, &short_y), &config, 1)
+        .unwrap_err();
+    assert!(e.to_string().contains("training Y"), "{e}");
+}

@@ -31,7 +31,7 @@ pub struct TrainConfig {
     /// Early stopping on the validation loss (needs a validation set).
     pub early_stopping: Option<EarlyStopping>,
     /// The precision the steps run in: f64 (the default), or f32 for dense networks without
-    /// normalization, about twice as fast ([`crate::precision`]).
+    /// normalization, faster and in half the memory ([`crate::precision`]).
     #[serde(default)]
     pub precision: Precision,
 }

@@ -28,6 +28,7 @@
 //! | evaluation (J and accuracy on a data set) | [`evaluate`](mod@evaluate) |
 //! | ‖M‖_F | [`matrix_norm`] |
 //! | the fast, allocation-free training path, and every other optimisation | [`fast`] |
+//! | training in f32: twice the numbers per vector, half the memory | [`precision`] |
 //! | gradient checking | [`gradcheck`] |
 //! | data sets, scaling | [`data`], [`scaler`] |
 //! | Fashion-MNIST (60,000 + 10,000 images of 28×28, IDX files) | [`fashion_mnist`](mod@fashion_mnist) |

@@ -17,12 +17,20 @@
 //! | element-wise loops compiled for the CPU's widest vectors | `simd.rs` | all of these |
 //! | a second core | `threads.rs` | all of these |
 //! | an update rule's equations run over a parameter's memory | `update.rs` | [`Optimizer::step`](crate::Optimizer::step) |
+//! | a dense network trained in f32: its parameters, gradients and the optimizer's averages copied into f32, with a step's buffers | `mirror.rs` | the training loop in [`Precision::F32`](crate::Precision) |
+//! | the two precisions the kernels above are written for (generic over f64 and f32) | `real.rs` | all of these |
 //!
 //! Not behind it, so written once, in the math's own modules: the activations' g and g'
 //! (`activation.rs`; the kernels compile them into their loops), the update rules (`optim/`;
 //! `update.rs` only runs a rule's closure over the entries), the normalizations (a
 //! normalized layer's step in the workspace calls `normalization/` itself, and allocates),
 //! the losses, and ‖M‖_F (`matrix_norm.rs`, one fixed summation order for everyone).
+//!
+//! In f32 the kernels are the same code at the other precision (`real.rs`); g, g', the update
+//! rules and the losses stay the f64 functions of the math's modules, evaluated per entry on
+//! widened values and rounded once, so no formula is written twice. The f32 engine
+//! (`mirror.rs`) run in f64 gives the workspace's bits (a test checks it): the two paths differ
+//! in their precision only.
 //!
 //! Why the bits do not change: every entry is computed with the reference's operations in
 //! the reference's order. The matrix kernel sums over k exactly as matrixmultiply (ndarray's

@@ -102,3 +102,48 @@ fn convolutional_steps_allocate_nothing_that_outlives_them() {
             .unwrap();
     assert_steps_allocate_nothing_that_outlives_them(net, x.view(), y.view());
 }
+
+/// (allocations so far, live bytes) at the end of each epoch's steps, for a run in f32 (whose
+/// steps an observer cannot watch one by one).
+struct EpochProbe(Vec<(u64, i64)>);
+
+impl Observer for EpochProbe {
+    fn observes_steps(&self) -> bool {
+        false
+    }
+    fn on_steps_end(&mut self, _epoch: usize) {
+        self.0.push((ALLOCS.with(Cell::get), LIVE.with(Cell::get)));
+    }
+}
+
+/// In f32 the steady state is the same: after the first epoch, an epoch (its steps, and the
+/// evaluation and History's records of the epoch before) makes at most the matrix backend's
+/// packing buffers per step and a few History records, and keeps alive only those records
+/// (their vectors grow by doubling): less than one batch's activations, let alone one per step.
+#[test]
+fn f32_epochs_allocate_the_same_and_keep_nothing_but_history() {
+    let d = two_moons(2000, 0.2, 1).unwrap();
+    let (_, x) = StandardScaler::fit_transform(d.x.view()).unwrap();
+    let (x, y) = (x.mapv(|v| v as f32), d.targets(Task::Binary).mapv(|v| v as f32));
+    let mut net = Network::new(&[2, 64, 32, 1], Activation::Relu, Task::Binary, Init::He, 3).unwrap();
+    let config = TrainConfig {
+        batch_size: 64,
+        dropout: Dropout::Hidden(0.8),
+        precision: Precision::F32,
+        ..TrainConfig::default()
+    };
+    let mut probe = EpochProbe(Vec::new());
+    Trainer::new(&config, 6)
+        .observer(&mut probe)
+        .fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), (&x, &y))
+        .unwrap();
+    let per_epoch: Vec<(u64, i64)> = probe.0.windows(2).map(|w| (w[1].0 - w[0].0, w[1].1 - w[0].1)).collect();
+    eprintln!("f32 epochs: (allocations, live bytes added) {per_epoch:?}");
+    let steps = 2000usize.div_ceil(64) as u64;
+    // matrixmultiply's packing buffers: one per product (3L − 1) and one more per step.
+    let packing = 3 * net.num_layers() as u64 * steps;
+    for &(allocs, live) in &per_epoch[1..] {
+        assert!(allocs <= packing + 20, "{allocs} allocations in an epoch of {steps} steps: {per_epoch:?}");
+        assert!(live < 2048, "{live} bytes kept by an epoch: {per_epoch:?}");
+    }
+}

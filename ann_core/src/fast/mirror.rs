@@ -82,6 +82,39 @@ impl<F: Real> Batch<F> {
     }
 }
 
+/// One core's buffers for evaluating chunks of `EVAL_CHUNK` columns, allocated once.
+#[derive(Debug, Clone)]
+struct EvalBuffers<F> {
+    /// The chunk of X, rounded to F, in X's memory order.
+    x: Array2<F>,
+    /// Z[l] and A[l].
+    layers: Vec<(Array2<F>, Array2<F>)>,
+    /// Z[L], A[L] and Y of the chunk widened to f64 for the loss.
+    wide: [Array2<f64>; 3],
+    /// 0, 1, ..., EVAL_CHUNK − 1: the columns of a chunk, to gather them.
+    columns: Vec<usize>,
+}
+
+impl<F: Real> EvalBuffers<F> {
+    fn new(layers: &[Dense<F>], column_major: bool) -> Self {
+        let n_x = layers[0].w.ncols();
+        let out = layers[layers.len() - 1].w.nrows();
+        let rows = |l: &Dense<F>| {
+            (Array2::zeros((l.w.nrows(), EVAL_CHUNK)), Array2::zeros((l.w.nrows(), EVAL_CHUNK)))
+        };
+        EvalBuffers {
+            x: if column_major {
+                Array2::zeros((n_x, EVAL_CHUNK).f())
+            } else {
+                Array2::zeros((n_x, EVAL_CHUNK))
+            },
+            layers: layers.iter().map(rows).collect(),
+            wide: std::array::from_fn(|_| Array2::zeros((out, EVAL_CHUNK))),
+            columns: (0..EVAL_CHUNK).collect(),
+        }
+    }
+}
+
 /// A rule's (m, v) of one parameter (None for an average the rule does not keep).
 type Averages<F> = (Option<Array2<F>>, Option<Array2<F>>);
 
@@ -100,8 +133,8 @@ pub(crate) struct Mirror<F: Real> {
     /// Buffers of the full batches and of the last, narrower one.
     batches: Vec<Batch<F>>,
     active: Option<usize>,
-    /// Per core, the evaluation's Z[l] and A[l] for chunks of `EVAL_CHUNK` columns.
-    eval: Vec<Vec<(Array2<F>, Array2<F>)>>,
+    /// Per core, the evaluation's buffers.
+    eval: Vec<EvalBuffers<F>>,
     /// The loss term of every column of the evaluated data set.
     terms: Vec<f64>,
 }
@@ -372,11 +405,13 @@ impl<F: Real + Stored> Mirror<F> {
         let chunks = m.div_ceil(EVAL_CHUNK);
         let work = m * self.layers.iter().map(|l| l.w.len()).sum::<usize>();
         let threads = if OWN_THREADS && chunks >= 2 && work >= 1 << 22 && cores() >= 2 { 2 } else { 1 };
-        let buffers = |l: &Dense<F>| {
-            (Array2::zeros((l.w.nrows(), EVAL_CHUNK)), Array2::zeros((l.w.nrows(), EVAL_CHUNK)))
-        };
+        // The chunks in X's memory order (see `load_batch`).
+        let column_major = x.strides()[0] == 1 && x.nrows() > 1;
+        if self.eval.first().is_some_and(|b| b.x.is_standard_layout() == column_major) {
+            self.eval.clear();
+        }
         while self.eval.len() < threads {
-            self.eval.push(self.layers.iter().map(buffers).collect());
+            self.eval.push(EvalBuffers::new(&self.layers, column_major));
         }
         self.terms.resize(m, 0.0);
         let mut terms = std::mem::take(&mut self.terms);
@@ -410,31 +445,17 @@ fn eval_columns<F: Real, S: Real>(
     y_all: ArrayView2<S>,
     first: usize,
     terms: &mut [f64],
-    bufs: &mut [(Array2<F>, Array2<F>)],
+    bufs: &mut EvalBuffers<F>,
     split: bool,
 ) -> usize {
     let n = layers.len();
     let mut correct = 0;
-    // The chunk in X's memory order (see `load_batch`).
-    let column_major = x_all.strides()[0] == 1 && x_all.nrows() > 1;
-    let mut x = if column_major {
-        Array2::<F>::zeros((x_all.nrows(), EVAL_CHUNK).f())
-    } else {
-        Array2::<F>::zeros((x_all.nrows(), EVAL_CHUNK))
-    };
-    let out = layers[n - 1].w.nrows();
-    let (mut zw, mut aw, mut yw) = (
-        Array2::zeros((out, EVAL_CHUNK)),
-        Array2::zeros((out, EVAL_CHUNK)),
-        Array2::zeros((out, EVAL_CHUNK)),
-    );
+    let EvalBuffers { x, layers: bufs, wide: [zw, aw, yw], columns } = bufs;
     for (c, part) in terms.chunks_mut(EVAL_CHUNK).enumerate() {
         let start = first + c * EVAL_CHUNK;
         let cols = part.len();
         let mut xc = x.slice_mut(s![.., ..cols]);
-        Zip::from(&mut xc)
-            .and(x_all.slice(s![.., start..start + cols]))
-            .for_each(|d, &v| *d = F::of(v.wide()));
+        gather_columns_into(x_all.slice(s![.., start..start + cols]), &columns[..cols], xc.view_mut());
         for (i, layer) in layers.iter().enumerate() {
             let (done, rest) = bufs.split_at_mut(i);
             let a_prev = if i == 0 { xc.view() } else { done[i - 1].1.slice(s![.., ..cols]) };

@@ -36,16 +36,17 @@ const STREAM_MAX_A: usize = 1 << 15;
 /// `scratch` holds a row-major copy of B when B's rows are not contiguous; it grows to the
 /// largest such B and is then reused, so steady-state training does not allocate. `split`:
 /// whether a big product may use a second core (not when the caller already runs on two).
-pub(crate) fn matmul_into(
-    a: ArrayView2<f64>,
-    b: ArrayView2<f64>,
-    c: ArrayViewMut2<f64>,
-    scratch: &mut Vec<f64>,
+/// In f32 the kernel's tiles hold 16 lanes instead of 8: the same code (`avx512::Lanes`).
+pub(crate) fn matmul_into<F: Direct>(
+    a: ArrayView2<F>,
+    b: ArrayView2<F>,
+    c: ArrayViewMut2<F>,
+    scratch: &mut Vec<F>,
     split: bool,
 ) {
     debug_assert_eq!(a.ncols(), b.nrows());
     debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
-    let contiguous_rows = |x: &ArrayView2<f64>| x.strides()[1] == 1 || x.ncols() <= 1;
+    let contiguous_rows = |x: &ArrayView2<F>| x.strides()[1] == 1 || x.ncols() <= 1;
     #[cfg(target_arch = "x86_64")]
     if a.nrows() <= STREAM_MAX_ROWS
         && a.len() <= STREAM_MAX_A
@@ -86,11 +87,11 @@ pub(crate) fn matmul_into(
         } else {
             let len = b.len();
             if scratch.len() < len {
-                scratch.resize(len, 0.0);
+                scratch.resize(len, F::of(0.0));
             }
             let copy = &mut scratch[..len];
             unsafe {
-                avx512::copy_rows(b, copy);
+                F::copy_rows(b, copy);
                 avx512::ab(a, ArrayView2::from_shape(b.dim(), copy).expect("k · n entries"), c);
             }
         }
@@ -123,6 +124,38 @@ pub(crate) fn matmul_packed<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>, c: Arra
     }
     general_mat_mul(F::one(), &a, &b, F::zero(), &mut c);
 }
+
+/// The precisions the direct kernel computes in (f64 and f32).
+#[cfg(target_arch = "x86_64")]
+pub(crate) trait Direct: Real + avx512::Lanes {
+    /// `dst` = B in row-major order (see `matmul_into`). Needs AVX-512F.
+    unsafe fn copy_rows(b: ArrayView2<Self>, dst: &mut [Self]);
+}
+
+/// The precisions the direct kernel computes in (none without x86-64: every product packs).
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) trait Direct: Real {}
+
+#[cfg(target_arch = "x86_64")]
+impl Direct for f64 {
+    unsafe fn copy_rows(b: ArrayView2<f64>, dst: &mut [f64]) {
+        // SAFETY: the caller checked AVX-512F; dst has b.len() entries.
+        unsafe { avx512::copy_rows(b, dst) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Direct for f32 {
+    /// Entry by entry (the f64 gather's 8 lanes would need a second kernel for 16).
+    unsafe fn copy_rows(b: ArrayView2<f32>, dst: &mut [f32]) {
+        ArrayViewMut2::from_shape(b.dim(), dst).expect("k · n entries").assign(&b);
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Direct for f64 {}
+#[cfg(not(target_arch = "x86_64"))]
+impl Direct for f32 {}
 
 /// Whether this CPU runs the direct kernel (AVX-512F), which [`matmul_acc_into`] needs.
 pub(crate) fn direct_kernel() -> bool {
@@ -161,46 +194,133 @@ mod avx512 {
     use ndarray::{ArrayView2, ArrayViewMut2};
     use std::arch::x86_64::*;
 
-    /// Lanes per vector.
-    const L: usize = 8;
-    /// Vectors per row of a C tile (32 columns), but for narrow C.
+    /// Vectors per row of a C tile (32 f64 or 64 f32 columns), but for narrow C.
     const NV: usize = 4;
-    /// matrixmultiply's k-block for f64 (`D_KC`): sums over k restart from 0 every KC values
-    /// and are added to C block after block, as there.
+    /// matrixmultiply's k-block (`D_KC` for f64, `S_KC` for f32, both 256): sums over k
+    /// restart from 0 every KC values and are added to C block after block, as there.
     const KC: usize = 256;
 
-    /// Mask of the first `n` lanes (all eight when n ≥ 8, none when n = 0).
-    fn lanes(n: usize) -> __mmask8 {
-        if n >= L { 0xff } else { ((1u16 << n) - 1) as __mmask8 }
+    /// A precision's AVX-512 vector: 8 f64 or 16 f32 lanes, with the operations of a tile. The
+    /// tiles below are written once over it.
+    pub(crate) trait Lanes: Copy + 'static {
+        /// The vector.
+        type V: Copy;
+        /// A mask with one bit per lane.
+        type M: Copy;
+        /// Lanes per vector.
+        const L: usize;
+        /// Mask of the first `n` lanes (all of them when n ≥ L).
+        fn lanes(n: usize) -> Self::M;
+        /// All lanes 0.
+        unsafe fn zero() -> Self::V;
+        /// All lanes x.
+        unsafe fn splat(x: Self) -> Self::V;
+        /// The lanes of `mask` from `p`, 0 in the others.
+        unsafe fn load(mask: Self::M, p: *const Self) -> Self::V;
+        /// The lanes of `mask` to `p`.
+        unsafe fn store(p: *mut Self, mask: Self::M, v: Self::V);
+        /// a · b + c, one rounding.
+        unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+        /// a + b.
+        unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    }
+
+    impl Lanes for f64 {
+        type V = __m512d;
+        type M = __mmask8;
+        const L: usize = 8;
+        fn lanes(n: usize) -> __mmask8 {
+            if n >= 8 { 0xff } else { ((1u16 << n) - 1) as __mmask8 }
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m512d {
+            // SAFETY (here and below): the caller runs with AVX-512F; pointers are in bounds
+            // for the unmasked lanes.
+            unsafe { _mm512_setzero_pd() }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f64) -> __m512d {
+            unsafe { _mm512_set1_pd(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(mask: __mmask8, p: *const f64) -> __m512d {
+            unsafe { _mm512_maskz_loadu_pd(mask, p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f64, mask: __mmask8, v: __m512d) {
+            unsafe { _mm512_mask_storeu_pd(p, mask, v) }
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+            unsafe { _mm512_fmadd_pd(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
+            unsafe { _mm512_add_pd(a, b) }
+        }
+    }
+
+    impl Lanes for f32 {
+        type V = __m512;
+        type M = __mmask16;
+        const L: usize = 16;
+        fn lanes(n: usize) -> __mmask16 {
+            if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m512 {
+            // SAFETY: as for f64.
+            unsafe { _mm512_setzero_ps() }
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m512 {
+            unsafe { _mm512_set1_ps(x) }
+        }
+        #[inline(always)]
+        unsafe fn load(mask: __mmask16, p: *const f32) -> __m512 {
+            unsafe { _mm512_maskz_loadu_ps(mask, p) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, mask: __mmask16, v: __m512) {
+            unsafe { _mm512_mask_storeu_ps(p, mask, v) }
+        }
+        #[inline(always)]
+        unsafe fn fmadd(a: __m512, b: __m512, c: __m512) -> __m512 {
+            unsafe { _mm512_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_add_ps(a, b) }
+        }
     }
 
     /// C = A B; B and C have contiguous rows, A any strides.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn ab(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+    pub(super) unsafe fn ab<T: Lanes>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
         // SAFETY: forwarded.
-        unsafe { ab_any::<false>(a, b, c) }
+        unsafe { ab_any::<T, false>(a, b, c) }
     }
 
     /// C += A B, the sums over k added to C block after block (see [`super::matmul_acc_into`]).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn ab_acc(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
         // SAFETY: forwarded.
-        unsafe { ab_any::<true>(a, b, c) }
+        unsafe { ab_any::<f64, true>(a, b, c) }
     }
 
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn ab_any<const ACC: bool>(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+    unsafe fn ab_any<T: Lanes, const ACC: bool>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
         // SAFETY: forwarded.
         unsafe {
-            if b.ncols() <= L {
+            if b.ncols() <= T::L {
                 // Narrow C (dW[1] = dZ[1] Xᵀ has n_x columns): one vector per row, more rows.
-                ab_tiles::<8, 1, ACC>(a, b, c)
-            } else if b.ncols() <= 2 * L {
-                // 16 columns (a layer of 16 filters): two vectors per row.
-                ab_tiles::<8, 2, ACC>(a, b, c)
+                ab_tiles::<T, 8, 1, ACC>(a, b, c)
+            } else if b.ncols() <= 2 * T::L {
+                // 16 columns of f64 (a layer of 16 filters), 32 of f32: two vectors per row.
+                ab_tiles::<T, 8, 2, ACC>(a, b, c)
             } else {
-                ab_tiles::<4, NV, ACC>(a, b, c)
+                ab_tiles::<T, 4, NV, ACC>(a, b, c)
             }
         }
     }
@@ -208,10 +328,10 @@ mod avx512 {
     /// C = A B in tiles of MR rows × NW vectors (and single rows at the bottom edge).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn ab_tiles<const MR: usize, const NW: usize, const ACC: bool>(
-        a: ArrayView2<f64>,
-        b: ArrayView2<f64>,
-        mut c: ArrayViewMut2<f64>,
+    unsafe fn ab_tiles<T: Lanes, const MR: usize, const NW: usize, const ACC: bool>(
+        a: ArrayView2<T>,
+        b: ArrayView2<T>,
+        mut c: ArrayViewMut2<T>,
     ) {
         let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
         let (ars, acs) = (a.strides()[0], a.strides()[1]);
@@ -219,8 +339,8 @@ mod avx512 {
         let (pa, pb, pc) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
         let mut j = 0;
         while j < n {
-            let w = (n - j).min(NW * L);
-            let masks: [__mmask8; NW] = std::array::from_fn(|v| lanes(w.saturating_sub(v * L)));
+            let w = (n - j).min(NW * T::L);
+            let masks: [T::M; NW] = std::array::from_fn(|v| T::lanes(w.saturating_sub(v * T::L)));
             let mut i = 0;
             while i < m {
                 let rows = if i + MR <= m { MR } else { 1 };
@@ -229,9 +349,9 @@ mod avx512 {
                     let (a, c) = (pa.offset(i as isize * ars), pc.offset(i as isize * crs).add(j));
                     let b = pb.add(j);
                     if rows == MR {
-                        ab_tile::<MR, NW, ACC>(k, a, ars, acs, b, brs, c, crs, masks);
+                        ab_tile::<T, MR, NW, ACC>(k, a, ars, acs, b, brs, c, crs, masks);
                     } else {
-                        ab_tile::<1, NW, ACC>(k, a, ars, acs, b, brs, c, crs, masks);
+                        ab_tile::<T, 1, NW, ACC>(k, a, ars, acs, b, brs, c, crs, masks);
                     }
                 }
                 i += rows;
@@ -254,72 +374,69 @@ mod avx512 {
             let mut offsets = first;
             let mut j = 0;
             while j < n {
-                let mask = lanes(n - j);
+                let mask = <f64 as Lanes>::lanes(n - j);
                 // SAFETY: the unmasked lanes are B[p, j..j+8] (in bounds); dst has k · n entries.
                 unsafe {
                     let v = _mm512_mask_i64gather_pd::<8>(_mm512_setzero_pd(), mask, offsets, row);
                     _mm512_mask_storeu_pd(dst.as_mut_ptr().add(p * n + j), mask, v);
                 }
                 offsets = _mm512_add_epi64(offsets, step);
-                j += L;
+                j += 8;
             }
         }
     }
 
-    /// MR rows × (up to) NW · 8 columns of C = A B (C += A B, block after block, if ACC).
+    /// MR rows × (up to) NW · L columns of C = A B (C += A B, block after block, if ACC).
     #[inline]
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn ab_tile<const MR: usize, const NW: usize, const ACC: bool>(
+    unsafe fn ab_tile<T: Lanes, const MR: usize, const NW: usize, const ACC: bool>(
         k: usize,
-        a: *const f64,
+        a: *const T,
         ars: isize,
         acs: isize,
-        b: *const f64,
+        b: *const T,
         brs: isize,
-        c: *mut f64,
+        c: *mut T,
         crs: isize,
-        masks: [__mmask8; NW],
+        masks: [T::M; NW],
     ) {
-        let mut sum = [[_mm512_setzero_pd(); NW]; MR];
-        if ACC {
-            for (i, row) in sum.iter_mut().enumerate() {
-                for (v, s) in row.iter_mut().enumerate() {
-                    // SAFETY: row i of the tile, lanes beyond n masked off.
-                    *s = unsafe {
-                        _mm512_maskz_loadu_pd(masks[v], c.offset(i as isize * crs).wrapping_add(v * L))
-                    };
-                }
-            }
-        }
-        let mut k0 = 0;
-        while k0 < k || k0 == 0 {
-            let mut acc = [[_mm512_setzero_pd(); NW]; MR];
-            for p in k0 as isize..k.min(k0 + KC) as isize {
-                // SAFETY: row p < k of B (lanes beyond n masked off) and A[i, p] are in bounds.
-                unsafe {
-                    let bp = b.offset(p * brs);
-                    let bv: [__m512d; NW] =
-                        std::array::from_fn(|v| _mm512_maskz_loadu_pd(masks[v], bp.wrapping_add(v * L)));
-                    for (i, row) in acc.iter_mut().enumerate() {
-                        let av = _mm512_set1_pd(*a.offset(i as isize * ars + p * acs));
-                        for (r, &bvv) in row.iter_mut().zip(&bv) {
-                            *r = _mm512_fmadd_pd(av, bvv, *r);
-                        }
+        // SAFETY (the whole body): AVX-512F is enabled; every pointer below is in bounds for
+        // its unmasked lanes (rows < MR of the tile, p < k, lanes beyond n masked off).
+        unsafe {
+            let mut sum = [[T::zero(); NW]; MR];
+            if ACC {
+                for (i, row) in sum.iter_mut().enumerate() {
+                    for (v, s) in row.iter_mut().enumerate() {
+                        *s = T::load(masks[v], c.offset(i as isize * crs).wrapping_add(v * T::L));
                     }
                 }
             }
-            for (s, r) in sum.iter_mut().zip(&acc) {
-                for (s, &r) in s.iter_mut().zip(r) {
-                    *s = if k0 == 0 && !ACC { r } else { _mm512_add_pd(*s, r) };
+            let mut k0 = 0;
+            while k0 < k || k0 == 0 {
+                let mut acc = [[T::zero(); NW]; MR];
+                for p in k0 as isize..k.min(k0 + KC) as isize {
+                    let bp = b.offset(p * brs);
+                    let bv: [T::V; NW] =
+                        std::array::from_fn(|v| T::load(masks[v], bp.wrapping_add(v * T::L)));
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let av = T::splat(*a.offset(i as isize * ars + p * acs));
+                        for (r, &bvv) in row.iter_mut().zip(&bv) {
+                            *r = T::fmadd(av, bvv, *r);
+                        }
+                    }
                 }
+                for (s, r) in sum.iter_mut().zip(&acc) {
+                    for (s, &r) in s.iter_mut().zip(r) {
+                        *s = if k0 == 0 && !ACC { r } else { T::add(*s, r) };
+                    }
+                }
+                k0 += KC;
             }
-            k0 += KC;
-        }
-        for (i, row) in sum.iter().enumerate() {
-            for (v, &r) in row.iter().enumerate() {
-                // SAFETY: row i of the tile, lanes beyond n masked off.
-                unsafe { _mm512_mask_storeu_pd(c.offset(i as isize * crs).wrapping_add(v * L), masks[v], r) };
+            for (i, row) in sum.iter().enumerate() {
+                for (v, &r) in row.iter().enumerate() {
+                    T::store(c.offset(i as isize * crs).wrapping_add(v * T::L), masks[v], r);
+                }
             }
         }
     }
@@ -409,6 +526,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// In f32 the direct kernel (16 lanes) sums in matrixmultiply's order too: the bits of
+    /// its sgemm, on every shape and layout.
+    #[test]
+    fn in_f32_agrees_with_matrixmultiply_on_every_shape_and_layout() {
+        let sgemm = |a: ArrayView2<f32>, b: ArrayView2<f32>| {
+            let ((m, k), n) = (a.dim(), b.ncols());
+            let mut c = Array2::<f32>::zeros((m, n));
+            let (sa, sb) = (a.strides(), b.strides());
+            // SAFETY: the pointers and strides describe the three arrays; C is m × n standard.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    sa[0],
+                    sa[1],
+                    b.as_ptr(),
+                    sb[0],
+                    sb[1],
+                    0.0,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            };
+            c
+        };
+        let dims = [1, 3, 8, 15, 16, 17, 33, 64, 70, 300];
+        let mut seed = 9000;
+        let mut direct = 0;
+        for &m in &dims {
+            for &k in &dims {
+                for &n in &dims {
+                    seed += 1;
+                    let f = |r, c, s, fo| filled(r, c, s, fo).mapv(|v| v as f32);
+                    let (a, b, bt) =
+                        (f(m, k, seed, false), f(k, n, seed + 1, false), f(n, k, seed + 2, false));
+                    for (a, b) in [(a.view(), b.view()), (a.view(), bt.t())] {
+                        let want = sgemm(a, b);
+                        let mut got = Array2::from_elem(want.raw_dim(), f32::NAN);
+                        matmul_into(a, b, got.view_mut(), &mut Vec::new(), true);
+                        let same = got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits());
+                        assert!(same, "{:?} x {:?}", a.dim(), b.dim());
+                        direct += usize::from(m * k * n <= DIRECT_MAX_WORK);
+                    }
+                }
+            }
+        }
+        assert!(direct > 1000);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 
 use super::evaluate::EVAL_CHUNK;
 use super::kernels::{activate, elementwise_delta, fill_mask, gather_columns_into, zip2_mut, zip3_mut};
-use super::matmul::{DIRECT_MAX_WORK, matmul_packed};
+use super::matmul::{DIRECT_MAX_WORK, Direct, matmul_into};
 use super::real::Real;
 use super::threads::{OWN_THREADS, cores, join};
 use crate::activation::Activation;
@@ -93,6 +93,8 @@ struct EvalBuffers<F> {
     wide: [Array2<f64>; 3],
     /// 0, 1, ..., EVAL_CHUNK − 1: the columns of a chunk, to gather them.
     columns: Vec<usize>,
+    /// See `matmul_into`.
+    scratch: Vec<F>,
 }
 
 impl<F: Real> EvalBuffers<F> {
@@ -111,6 +113,7 @@ impl<F: Real> EvalBuffers<F> {
             layers: layers.iter().map(rows).collect(),
             wide: std::array::from_fn(|_| Array2::zeros((out, EVAL_CHUNK))),
             columns: (0..EVAL_CHUNK).collect(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -137,9 +140,11 @@ pub(crate) struct Mirror<F: Real> {
     eval: Vec<EvalBuffers<F>>,
     /// The loss term of every column of the evaluated data set.
     terms: Vec<f64>,
+    /// Row-major copies of transposed operands (see `matmul_into`).
+    scratch: Vec<F>,
 }
 
-impl<F: Real + Stored> Mirror<F> {
+impl<F: Direct + Stored> Mirror<F> {
     /// `net` and `optimizer`'s state rounded to F, with buffers for batches of `batch_size`.
     /// Dense layers without normalization only; softmax only as the output layer.
     pub(crate) fn new(net: &Network, optimizer: &Optimizer, batch_size: usize) -> Result<Self> {
@@ -190,6 +195,7 @@ impl<F: Real + Stored> Mirror<F> {
             active: None,
             eval: Vec::new(),
             terms: Vec::new(),
+            scratch: Vec::new(),
         })
     }
 
@@ -231,12 +237,13 @@ impl<F: Real + Stored> Mirror<F> {
         dropout.check(n)?;
         let k = self.active.ok_or_else(|| AnnError::EmptyInput("no batch loaded".into()))?;
         let Batch { x, z, a, d, keep, .. } = &mut self.batches[k];
+        let scratch = &mut self.scratch;
         for (i, layer) in self.layers.iter().enumerate() {
             let p = dropout.keep(i + 1, n);
             let (done, rest) = a.split_at_mut(i);
             let a_prev = if i == 0 { x.view() } else { done[i - 1].view() };
             // Z[l] = W[l] A[l−1]
-            matmul_packed(layer.w.view(), a_prev, z[i].view_mut(), true);
+            matmul_into(layer.w.view(), a_prev, z[i].view_mut(), scratch, true);
             let mask = if p < 1.0 {
                 let mask = d[i].get_or_insert_with(|| Array2::zeros(rest[0].raw_dim()));
                 fill_mask(mask.view_mut(), p, rng);
@@ -281,7 +288,7 @@ impl<F: Real + Stored> Mirror<F> {
         let loss = self.loss;
         let k = self.active.ok_or_else(|| AnnError::EmptyInput("no batch loaded".into()))?;
         let Batch { x, y, z, a, d, keep, dz, .. } = &mut self.batches[k];
-        let layers = &self.layers;
+        let (layers, scratch) = (&self.layers, &mut self.scratch);
         let n = layers.len();
         let cols = y.ncols();
         // dZ[L] (times m; the 1/m comes with dW and db)
@@ -305,16 +312,17 @@ impl<F: Real + Stored> Mirror<F> {
             // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l]: one per core when both are big
             match lower.last_mut() {
                 Some(da) if two_products_at_once(dw.len() * cols, da.len() * dz_l.nrows()) => {
+                    // Both products are above the direct kernel's size: no scratch is used.
                     join(
-                        || matmul_packed(w.t(), dz_l, da.view_mut(), false),
-                        || matmul_packed(dz_l, a_prev.t(), dw.view_mut(), false),
+                        || matmul_into(w.t(), dz_l, da.view_mut(), scratch, false),
+                        || matmul_into(dz_l, a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
                     );
                 }
                 Some(da) => {
-                    matmul_packed(dz_l, a_prev.t(), dw.view_mut(), true);
-                    matmul_packed(w.t(), dz_l, da.view_mut(), true);
+                    matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true);
+                    matmul_into(w.t(), dz_l, da.view_mut(), scratch, true);
                 }
-                None => matmul_packed(dz_l, a_prev.t(), dw.view_mut(), true),
+                None => matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true),
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l];  db[l] = (1/m) Σ_columns dZ[l]
             if l2.lambda != 0.0 {
@@ -438,7 +446,7 @@ impl<F: Real + Stored> Mirror<F> {
 /// The eval-mode forward pass over columns `first..first + terms.len()`, chunk by chunk:
 /// each column's loss into `terms`; returns how many columns are classified right.
 #[allow(clippy::too_many_arguments)]
-fn eval_columns<F: Real, S: Real>(
+fn eval_columns<F: Direct, S: Real>(
     layers: &[Dense<F>],
     loss: Loss,
     x_all: ArrayView2<S>,
@@ -450,7 +458,7 @@ fn eval_columns<F: Real, S: Real>(
 ) -> usize {
     let n = layers.len();
     let mut correct = 0;
-    let EvalBuffers { x, layers: bufs, wide: [zw, aw, yw], columns } = bufs;
+    let EvalBuffers { x, layers: bufs, wide: [zw, aw, yw], columns, scratch } = bufs;
     for (c, part) in terms.chunks_mut(EVAL_CHUNK).enumerate() {
         let start = first + c * EVAL_CHUNK;
         let cols = part.len();
@@ -461,7 +469,7 @@ fn eval_columns<F: Real, S: Real>(
             let a_prev = if i == 0 { xc.view() } else { done[i - 1].1.slice(s![.., ..cols]) };
             let (z, a) = &mut rest[0];
             let mut z = z.slice_mut(s![.., ..cols]);
-            matmul_packed(layer.w.view(), a_prev, z.view_mut(), split);
+            matmul_into(layer.w.view(), a_prev, z.view_mut(), scratch, split);
             activate(layer.activation, Some(layer.b.view()), z, a.slice_mut(s![.., ..cols]), None);
         }
         let (z, a) = &bufs[n - 1];

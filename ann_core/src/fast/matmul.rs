@@ -125,6 +125,40 @@ pub(crate) fn matmul_packed<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>, c: Arra
     general_mat_mul(F::one(), &a, &b, F::zero(), &mut c);
 }
 
+/// A dense layer's two backward products, dW[l] = dZ[l] A[l−1]ᵀ and (below the first layer)
+/// dA[l−1] = W[l]ᵀ dZ[l]: both need only dZ[l], so when both are big (above the direct
+/// kernel's size) they run at the same time, one per core, in the default build (the other
+/// builds' products are multi-threaded already).
+pub(crate) fn dense_backward_products<F: Direct>(
+    w: ArrayView2<F>,
+    dz: ArrayView2<F>,
+    a_prev: ArrayView2<F>,
+    mut dw: ArrayViewMut2<F>,
+    da: Option<ArrayViewMut2<F>>,
+    scratch: &mut Vec<F>,
+) {
+    let both_big = |da: &ArrayViewMut2<F>| {
+        super::threads::OWN_THREADS
+            && dw.len() * dz.ncols() > DIRECT_MAX_WORK
+            && da.len() * dz.nrows() > DIRECT_MAX_WORK
+            && super::threads::cores() >= 2
+    };
+    match da {
+        Some(mut da) if both_big(&da) => {
+            // Both products are above the direct kernel's size: no scratch is used.
+            super::threads::join(
+                || matmul_into(w.t(), dz, da.view_mut(), scratch, false),
+                || matmul_into(dz, a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
+            );
+        }
+        Some(da) => {
+            matmul_into(dz, a_prev.t(), dw.view_mut(), scratch, true);
+            matmul_into(w.t(), dz, da, scratch, true);
+        }
+        None => matmul_into(dz, a_prev.t(), dw, scratch, true),
+    }
+}
+
 /// The precisions the direct kernel computes in (f64 and f32).
 #[cfg(target_arch = "x86_64")]
 pub(crate) trait Direct: Real + avx512::Lanes {

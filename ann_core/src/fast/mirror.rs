@@ -24,7 +24,7 @@
 
 use super::evaluate::EVAL_CHUNK;
 use super::kernels::{activate, elementwise_delta, fill_mask, gather_columns_into, zip2_mut, zip3_mut};
-use super::matmul::{DIRECT_MAX_WORK, Direct, matmul_into};
+use super::matmul::{Direct, dense_backward_products, matmul_into};
 use super::real::Real;
 use super::threads::{OWN_THREADS, cores, join};
 use crate::activation::Activation;
@@ -309,21 +309,9 @@ impl<F: Direct + Stored> Mirror<F> {
                 [dw, db] => (dw, db),
                 _ => unreachable!("two gradients per layer"),
             };
-            // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l]: one per core when both are big
-            match lower.last_mut() {
-                Some(da) if two_products_at_once(dw.len() * cols, da.len() * dz_l.nrows()) => {
-                    // Both products are above the direct kernel's size: no scratch is used.
-                    join(
-                        || matmul_into(w.t(), dz_l, da.view_mut(), scratch, false),
-                        || matmul_into(dz_l, a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
-                    );
-                }
-                Some(da) => {
-                    matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true);
-                    matmul_into(w.t(), dz_l, da.view_mut(), scratch, true);
-                }
-                None => matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true),
-            }
+            // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l]
+            let da = lower.last_mut().map(|da| da.view_mut());
+            dense_backward_products(w.view(), dz_l, a_prev, dw.view_mut(), da, scratch);
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l];  db[l] = (1/m) Σ_columns dZ[l]
             if l2.lambda != 0.0 {
                 zip2_mut(dw, w.view(), |d, w| *d = *d * inv_m + c * w);
@@ -485,10 +473,4 @@ fn eval_columns<F: Direct, S: Real>(
         correct += count_correct(ac.view(), yc.view());
     }
     correct
-}
-
-/// As in the workspace: dW[l] ∥ dA[l−1] on two cores when both are above the direct kernel's
-/// size, in the default build.
-fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
-    OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
 }

@@ -28,9 +28,8 @@
 
 use super::conv::{ConvScratch, conv_backward, conv_forward, pool_batch, unpool_batch};
 use super::kernels::{activate, add_bias, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
-use super::matmul::{DIRECT_MAX_WORK, matmul_into};
+use super::matmul::{dense_backward_products, matmul_into};
 use super::simd::wide;
-use super::threads::{OWN_THREADS, cores, join};
 use crate::activation::Activation;
 use crate::backward::eval_pass;
 use crate::cache::{Cache, Train};
@@ -374,26 +373,11 @@ impl Workspace {
                     let da = da.as_mut().map(|da| da.view_mut());
                     conv_backward(conv, w.view(), a_prev.view(), dz_l, dw.view_mut(), da, conv_scratch, true);
                 }
-                // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l] need only dZ[l]: when both
-                // are big they run at the same time, one per core.
+                // dW[l] = dZ[l] A[l−1]ᵀ and dA[l−1] = W[l]ᵀ dZ[l]
                 LayerKind::Dense => {
                     let a_prev = if i == 0 { &cache.a0 } else { &cache.a[i - 1] };
-                    match da.as_mut() {
-                        Some(da)
-                            if two_products_at_once(dw.len() * dz_l.ncols(), da.len() * dz_l.nrows()) =>
-                        {
-                            // Both products are above the direct kernel's size: no scratch is used.
-                            join(
-                                || matmul_into(w.t(), dz_l, da.view_mut(), scratch, false),
-                                || matmul_into(dz_l, a_prev.t(), dw.view_mut(), &mut Vec::new(), false),
-                            );
-                        }
-                        Some(da) => {
-                            matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true);
-                            matmul_into(w.t(), dz_l, da.view_mut(), scratch, true);
-                        }
-                        None => matmul_into(dz_l, a_prev.t(), dw.view_mut(), scratch, true),
-                    }
+                    let da = da.as_mut().map(|da| da.view_mut());
+                    dense_backward_products(w.view(), dz_l, a_prev.view(), dw.view_mut(), da, scratch);
                 }
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l]
@@ -552,12 +536,4 @@ impl EvalBufs {
             .collect();
         EvalBufs { layers, scratch: Vec::new(), conv: ConvScratch::default(), width }
     }
-}
-
-/// Whether dW[l] and dA[l−1] (`work_dw`, `work_da` multiply-adds) run on two cores at once:
-/// in the default build (the other builds' products are multi-threaded already), with two
-/// cores, when both are too big for the direct kernel (a 256 → 128 layer on batches of 128:
-/// 4.2M each).
-fn two_products_at_once(work_dw: usize, work_da: usize) -> bool {
-    OWN_THREADS && work_dw > DIRECT_MAX_WORK && work_da > DIRECT_MAX_WORK && cores() >= 2
 }

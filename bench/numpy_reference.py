@@ -304,6 +304,20 @@ class ConvNet:
         loss = cost(z, yb, self.task)
         return loss, self.backward(params, caches, output_activation(z, self.task) - yb), [xb, yb, z, caches]
 
+    def evaluate(self, params):
+        """J and accuracy on the whole data set, EVAL_CHUNK images at a time."""
+        m = self.y.shape[1]
+        total, correct = 0.0, 0
+        for s in range(0, m, EVAL_CHUNK):
+            z, _ = self.forward(params, self.images[s : s + EVAL_CHUNK])
+            y = self.y[:, s : s + EVAL_CHUNK]
+            total += loss_sum(z, y, self.task)
+            if z.shape[0] == 1:
+                correct += int(np.sum((z > 0) == (y > 0.5)))
+            else:
+                correct += int(np.sum(z.argmax(axis=0) == y.argmax(axis=0)))
+        return total / m, correct / m
+
 
 def float_arrays(obj):
     """Every floating-point array in a nest of lists and tuples."""
@@ -336,20 +350,6 @@ def check_dtypes(net, start, meta, dtype):
         arrays.append(net.forward(params, net.images[:EVAL_CHUNK])[0])
     wrong = [a.dtype for a in arrays if a.dtype != dtype] + [type(v) for v in scalars if type(v) is not dtype.type]
     assert not wrong, f"expected only {dtype}, found {wrong}"
-
-    def evaluate(self, params):
-        """J and accuracy on the whole data set, EVAL_CHUNK images at a time."""
-        m = self.y.shape[1]
-        total, correct = 0.0, 0
-        for s in range(0, m, EVAL_CHUNK):
-            z, _ = self.forward(params, self.images[s : s + EVAL_CHUNK])
-            y = self.y[:, s : s + EVAL_CHUNK]
-            total += loss_sum(z, y, self.task)
-            if z.shape[0] == 1:
-                correct += int(np.sum((z > 0) == (y > 0.5)))
-            else:
-                correct += int(np.sum(z.argmax(axis=0) == y.argmax(axis=0)))
-        return total / m, correct / m
 
 
 def train(params, net, meta, epochs, rng, order=None):

@@ -79,6 +79,7 @@ pub mod normalization;
 pub mod optim;
 pub mod param;
 pub mod persist;
+pub mod precision;
 pub mod prelude;
 pub mod reference;
 pub mod scaler;
@@ -122,6 +123,7 @@ pub use optim::{
 };
 pub use param::{Param, ParamId, ParamKind, ParamMut};
 pub use persist::SavedModel;
+pub use precision::Precision;
 pub use reference::fit_reference;
 pub use scaler::StandardScaler;
 pub use schedule::LrSchedule;

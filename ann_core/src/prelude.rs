@@ -35,6 +35,7 @@ pub use crate::network::{Network, Task};
 pub use crate::normalization::{BatchNormConfig, LayerNormConfig, NormalizationConfig};
 pub use crate::optim::Optimizer;
 pub use crate::param::ParamId;
+pub use crate::precision::Precision;
 pub use crate::scaler::StandardScaler;
 pub use crate::schedule::LrSchedule;
 pub use crate::search::{Hyperparameters, LogUniform, RandomSearch, SearchSpace, Trial, best_trial};

@@ -13,12 +13,13 @@ use crate::checkpoint::{BestEpoch, Checkpoint, Checkpointing, RunState};
 use crate::config::TrainConfig;
 use crate::data::DataView;
 use crate::error::{AnnError, Result, bad_hyper};
-use crate::fast::Workspace;
+use crate::fast::{Mirror, Workspace};
 use crate::gradients::Gradients;
 use crate::history::{History, StopReason};
 use crate::matrix_norm::frobenius;
 use crate::network::Network;
 use crate::optim::Optimizer;
+use crate::precision::Precision;
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use std::time::{Duration, Instant};
@@ -64,8 +65,17 @@ pub struct EpochInfo<'a> {
 /// Hooks into the loop to record more than [`History`] (weight snapshots, optimizer
 /// state, frames of an animation) without editing the loop.
 pub trait Observer {
-    /// Called after every optimizer step.
+    /// Called after every optimizer step. A run in [`Precision::F32`] has no f64 cache and
+    /// gradients to show, so it refuses an observer that wants steps
+    /// ([`Observer::observes_steps`]).
     fn on_step(&mut self, _info: &StepInfo<'_>) {}
+    /// Whether [`Observer::on_step`] does something (an observer of epochs only says no, and
+    /// can then watch an f32 run).
+    fn observes_steps(&self) -> bool {
+        true
+    }
+    /// Called when an epoch's steps are done, before its evaluation (`epoch` counted from 0).
+    fn on_steps_end(&mut self, _epoch: usize) {}
     /// Called after every epoch.
     fn on_epoch_end(&mut self, _info: &EpochInfo<'_>) {}
 }
@@ -160,7 +170,11 @@ impl ProgressLines<'_> {
 
 /// The observer of a run that has none.
 struct NoObserver;
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    fn observes_steps(&self) -> bool {
+        false
+    }
+}
 
 impl<'a> Trainer<'a> {
     /// A run of `epochs` epochs with the settings `config`, no validation set, no observer,
@@ -270,18 +284,29 @@ impl<'a> Trainer<'a> {
         };
         // Everything a step needs is allocated here once: the batch, the cache, the
         // gradients (see `Workspace`), the permutation and the per-layer norms.
-        let mut steps = Steps {
-            ws: Workspace::new(net, config.batch_size.min(m))?,
-            order: Vec::with_capacity(m),
-            dw_norms: vec![0.0; net.num_layers()],
+        let batch = config.batch_size.min(m);
+        let engine = match config.precision {
+            Precision::F64 => Engine::F64(Box::new(Workspace::new(net, batch)?)),
+            Precision::F32 => {
+                if observer.observes_steps() {
+                    return Err(bad_hyper(
+                        "precision",
+                        "F32",
+                        "has no f64 cache or gradients to show an observer of steps: train with \
+                         Precision::F64 to observe every step",
+                    ));
+                }
+                Engine::F32(Box::new(Mirror::new(net, optimizer, batch)?))
+            }
         };
+        let mut steps = Steps { engine, order: Vec::with_capacity(m), dw_norms: vec![0.0; net.num_layers()] };
         let started = Instant::now();
         // A run resumed from the epoch where early stopping fired is over already.
         while run.state.epochs_done < self.limits.epochs
             && run.state.history.stop != StopReason::EarlyStopping
         {
             run.epoch(&mut steps, net, optimizer, train, config, base_lr, &mut *observer)?;
-            run.evaluate(&mut steps.ws, net, train, self.validation, config)?;
+            run.evaluate(&mut steps.engine, net, train, self.validation, config)?;
             if self.end_of_epoch(&mut run, net, optimizer, m, base_lr, started, &mut *observer)? {
                 break;
             }
@@ -350,11 +375,17 @@ impl<'a> Trainer<'a> {
 
 /// The buffers of the steps, allocated once per run.
 struct Steps {
-    ws: Workspace,
+    engine: Engine,
     /// The permutation of 0..m of the epoch.
     order: Vec<usize>,
     /// ‖dW[l]‖_F of the last step.
     dw_norms: Vec<f64>,
+}
+
+/// What runs the steps: the f64 workspace, or the network mirrored in f32.
+enum Engine {
+    F64(Box<Workspace>),
+    F32(Box<Mirror<f32>>),
 }
 
 /// The loop's live state: the RNG and the [`RunState`] it captures into a checkpoint and
@@ -404,7 +435,7 @@ impl Run {
         base_lr: f64,
         observer: &mut dyn Observer,
     ) -> Result<()> {
-        let Steps { ws, order, dw_norms } = steps;
+        let Steps { engine, order, dw_norms } = steps;
         let (epoch, history) = (self.state.epochs_done, &mut self.state.history);
         let lr = config.schedule.rate(base_lr, epoch);
         optimizer.set_learning_rate(lr)?;
@@ -413,30 +444,62 @@ impl Run {
         // Room for this epoch's step losses, so that no step reallocates History.
         history.step_loss.reserve(history.steps_per_epoch);
         shuffle_order(order, train.x.ncols(), &mut self.rng);
+        let l2 = config.l2_term(train.x.ncols());
         for idx in order.chunks(config.batch_size) {
-            // (X{t}, Y{t}) → forward (train mode) → J{t} → backward
-            ws.load_batch_unchecked(train, idx);
-            ws.forward_train(net, &config.dropout, &mut self.rng)?;
-            let loss = ws.cost(net, config.l2_term(train.x.ncols()))?;
-            ws.backward(net, config.l2_term(train.x.ncols()))?;
             let step = self.state.steps_done;
-            // Check before updating, so a diverging run keeps its last finite weights.
-            if !ws.gradient_norms(dw_norms) || !loss.is_finite() {
-                return Err(AnnError::Diverged { epoch, step, loss });
-            }
-            optimizer.step(net, ws.gradients())?;
-            if let Some(cache) = ws.cache() {
-                net.update_running_statistics(cache)?;
-            }
+            // (X{t}, Y{t}) → forward (train mode) → J{t} → backward
+            let loss = match engine {
+                Engine::F64(ws) => {
+                    ws.load_batch_unchecked(train, idx);
+                    ws.forward_train(net, &config.dropout, &mut self.rng)?;
+                    let loss = ws.cost(net, l2)?;
+                    ws.backward(net, l2)?;
+                    // Check before updating, so a diverging run keeps its last finite weights.
+                    if !ws.gradient_norms(dw_norms) || !loss.is_finite() {
+                        return Err(AnnError::Diverged { epoch, step, loss });
+                    }
+                    optimizer.step(net, ws.gradients())?;
+                    if let Some(cache) = ws.cache() {
+                        net.update_running_statistics(cache)?;
+                    }
+                    if let Some(cache) = ws.cache() {
+                        let gradients = ws.gradients();
+                        observer.on_step(&StepInfo {
+                            epoch,
+                            step,
+                            loss,
+                            network: net,
+                            gradients,
+                            optimizer,
+                            cache,
+                        });
+                    }
+                    loss
+                }
+                Engine::F32(mirror) => {
+                    mirror.load_batch(train.x, train.y, idx);
+                    mirror.forward_train(&config.dropout, &mut self.rng)?;
+                    let loss = mirror.cost(l2)?;
+                    mirror.backward(l2)?;
+                    if !mirror.gradient_norms(dw_norms) || !loss.is_finite() {
+                        mirror.write_back(net, optimizer);
+                        return Err(AnnError::Diverged { epoch, step, loss });
+                    }
+                    mirror.step(optimizer);
+                    loss
+                }
+            };
             for (s, g) in dw_norm_sum.iter_mut().zip(dw_norms.iter()) {
                 *s += g;
             }
             history.step_loss.push(loss);
-            if let Some(cache) = ws.cache() {
-                let gradients = ws.gradients();
-                observer.on_step(&StepInfo { epoch, step, loss, network: net, gradients, optimizer, cache });
-            }
             self.state.steps_done += 1;
+        }
+        observer.on_steps_end(epoch);
+        if let Engine::F32(mirror) = engine {
+            // The f32 values, widened: what the rest of the epoch (evaluation, early
+            // stopping, checkpoints, observers) and the caller see.
+            mirror.write_back(net, optimizer);
         }
         let steps_per_epoch = history.steps_per_epoch as f64;
         history.grad_norms.push(dw_norm_sum.iter().map(|s| s / steps_per_epoch).collect());
@@ -448,17 +511,22 @@ impl Run {
     /// in History; the epoch is then done.
     fn evaluate(
         &mut self,
-        ws: &mut Workspace,
+        engine: &mut Engine,
         net: &Network,
         train: DataView<'_>,
         validation: Option<DataView<'_>>,
         config: &TrainConfig,
     ) -> Result<()> {
         let (epoch, history) = (self.state.epochs_done, &mut self.state.history);
-        // Same bits as `evaluate` (in chunks through the workspace's buffers).
+        // Same bits as `evaluate` (in chunks through the workspace's buffers); in f32, the
+        // f32 network on the data rounded to f32, the losses summed in f64.
         // Both sets carry the same penalty, (λ/2N) Σ‖W[l]‖² with N the training set's size.
         let l2 = config.l2_term(train.x.ncols());
-        let (loss, acc) = ws.evaluate_unchecked(net, train, l2)?;
+        let mut evaluate = |data: DataView<'_>| match engine {
+            Engine::F64(ws) => ws.evaluate_unchecked(net, data, l2),
+            Engine::F32(mirror) => Ok(mirror.evaluate(data.x, data.y, l2)),
+        };
+        let (loss, acc) = evaluate(train)?;
         if !loss.is_finite() {
             return Err(AnnError::Diverged { epoch, step: self.state.steps_done.saturating_sub(1), loss });
         }
@@ -468,7 +536,7 @@ impl Run {
             history.l2_penalty.push(l2.penalty(net.weights(), train.x.ncols()));
         }
         if let Some(val) = validation {
-            let (vloss, vacc) = ws.evaluate_unchecked(net, val, l2)?;
+            let (vloss, vacc) = evaluate(val)?;
             history.val_loss.push(vloss);
             history.val_accuracy.extend(vacc);
         }

@@ -3,6 +3,7 @@
 //! dZ = dA ⊙ D / keep_prob ⊙ g'(Z) in place. Each entry is computed with the reference's
 //! operations in the reference's order, so the results are its bits.
 
+use super::real::{Real, at};
 use super::simd::wide;
 use crate::activation::{Activation, Specialized};
 use crate::dropout;
@@ -10,20 +11,25 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand::rngs::ChaCha8Rng;
 
 /// Writes the columns `idx` of X into `out` (shape (n, |idx|)), without allocating:
-/// the batch X{t} gathered straight from the data set. `idx` must be in range.
+/// the batch X{t} gathered straight from the data set (each entry rounded to the precision
+/// of `out`). `idx` must be in range.
 ///
 /// The loop follows X's memory: row by row for a row-major X, column by column when X's
 /// columns are contiguous (column-major, one example per contiguous block), where a batch
 /// is a few block copies instead of one scattered read per entry.
-pub(super) fn gather_columns_into(x: ArrayView2<f64>, idx: &[usize], mut out: ArrayViewMut2<f64>) {
+pub(super) fn gather_columns_into<S: Real, F: Real>(
+    x: ArrayView2<S>,
+    idx: &[usize],
+    mut out: ArrayViewMut2<F>,
+) {
     if x.strides()[0] == 1 && x.nrows() > 1 {
-        for (mut dst, &j) in out.columns_mut().into_iter().zip(idx) {
-            dst.assign(&x.column(j));
+        for (dst, &j) in out.columns_mut().into_iter().zip(idx) {
+            Zip::from(dst).and(x.column(j)).for_each(|d, &s| *d = F::of(s.wide()));
         }
     } else {
         Zip::from(out.rows_mut()).and(x.rows()).for_each(|mut dst, src| {
             for (d, &j) in dst.iter_mut().zip(idx) {
-                *d = src[j];
+                *d = F::of(src[j].wide());
             }
         });
     }
@@ -32,12 +38,12 @@ pub(super) fn gather_columns_into(x: ArrayView2<f64>, idx: &[usize], mut out: Ar
 /// Z += b (broadcast over columns; no bias for a normalized layer, whose Z̃ replaced Z
 /// already), then A = g(Z) ⊙ D / keep_prob: one pass per row for the element-wise
 /// activations, softmax column by column.
-pub(super) fn activate(
+pub(super) fn activate<F: Real>(
     act: Activation,
-    b: Option<ArrayView2<f64>>,
-    mut z: ArrayViewMut2<f64>,
-    mut a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
+    b: Option<ArrayView2<F>>,
+    mut z: ArrayViewMut2<F>,
+    mut a: ArrayViewMut2<F>,
+    mask: Option<(ArrayView2<F>, F)>,
 ) {
     let fused = FusedForward { b, z: z.view_mut(), a: a.view_mut(), mask };
     if act.specialized(fused).is_some() {
@@ -48,15 +54,15 @@ pub(super) fn activate(
         add_bias(z.view_mut(), b);
     }
     a.assign(&z);
-    Activation::Softmax.forward_inplace(a.view_mut());
+    F::softmax_columns(a.view_mut());
     if let Some((d, keep)) = mask {
-        let scale = 1.0 / keep;
+        let scale = F::one() / keep;
         Zip::from(&mut a).and(&d).for_each(|a, &d| *a = *a * d * scale);
     }
 }
 
 /// Z[l] += b[l], b broadcast over the columns.
-pub(super) fn add_bias(mut z: ArrayViewMut2<f64>, b: ArrayView2<f64>) {
+pub(super) fn add_bias<F: Real>(mut z: ArrayViewMut2<F>, b: ArrayView2<F>) {
     Zip::from(z.rows_mut()).and(b.rows()).for_each(|mut zr, br| {
         let bias = br[0];
         zr.mapv_inplace(|v| v + bias);
@@ -64,26 +70,26 @@ pub(super) fn add_bias(mut z: ArrayViewMut2<f64>, b: ArrayView2<f64>) {
 }
 
 /// [`activate`] for an element-wise activation, g compiled into the loop.
-struct FusedForward<'a> {
-    b: Option<ArrayView2<'a, f64>>,
-    z: ArrayViewMut2<'a, f64>,
-    a: ArrayViewMut2<'a, f64>,
-    mask: Option<(ArrayView2<'a, f64>, f64)>,
+struct FusedForward<'a, F> {
+    b: Option<ArrayView2<'a, F>>,
+    z: ArrayViewMut2<'a, F>,
+    a: ArrayViewMut2<'a, F>,
+    mask: Option<(ArrayView2<'a, F>, F)>,
 }
 
-impl Specialized for FusedForward<'_> {
+impl<F: Real> Specialized for FusedForward<'_, F> {
     type Output = ();
     fn run(self, g: impl Fn(f64) -> f64 + Copy, _delta: impl Fn(f64, f64, f64) -> f64 + Copy) {
-        fused_forward(self.b, self.z, self.a, self.mask, g);
+        fused_forward(self.b, self.z, self.a, self.mask, at::<F>(g));
     }
 }
 
-fn fused_forward(
-    b: Option<ArrayView2<f64>>,
-    z: ArrayViewMut2<f64>,
-    a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g: impl Fn(f64) -> f64 + Copy,
+fn fused_forward<F: Real>(
+    b: Option<ArrayView2<F>>,
+    z: ArrayViewMut2<F>,
+    a: ArrayViewMut2<F>,
+    mask: Option<(ArrayView2<F>, F)>,
+    g: impl Fn(F) -> F + Copy,
 ) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
@@ -97,31 +103,31 @@ fn fused_forward(
 /// body for `wide`'s closure to be inlined, so it gets its own copy.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn fused_forward_avx512(
-    b: Option<ArrayView2<f64>>,
-    z: ArrayViewMut2<f64>,
-    a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g: impl Fn(f64) -> f64 + Copy,
+fn fused_forward_avx512<F: Real>(
+    b: Option<ArrayView2<F>>,
+    z: ArrayViewMut2<F>,
+    a: ArrayViewMut2<F>,
+    mask: Option<(ArrayView2<F>, F)>,
+    g: impl Fn(F) -> F + Copy,
 ) {
     fused_forward_rows(b, z, a, mask, g);
 }
 
 /// The body of [`fused_forward`]: row by row, each row one loop over slices.
 #[inline(always)]
-fn fused_forward_rows(
-    b: Option<ArrayView2<f64>>,
-    mut z: ArrayViewMut2<f64>,
-    mut a: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
-    g: impl Fn(f64) -> f64 + Copy,
+fn fused_forward_rows<F: Real>(
+    b: Option<ArrayView2<F>>,
+    mut z: ArrayViewMut2<F>,
+    mut a: ArrayViewMut2<F>,
+    mask: Option<(ArrayView2<F>, F)>,
+    g: impl Fn(F) -> F + Copy,
 ) {
     for r in 0..z.nrows() {
         let bias = b.map(|b| b[[r, 0]]);
         let (mut zr, mut ar) = (z.row_mut(r), a.row_mut(r));
         match (bias, mask) {
             (Some(bias), None) => {
-                let op = |z: &mut f64, a: &mut f64| {
+                let op = |z: &mut F, a: &mut F| {
                     *z += bias;
                     *a = g(*z);
                 };
@@ -132,8 +138,8 @@ fn fused_forward_rows(
                 }
             }
             (Some(bias), Some((d, keep))) => {
-                let scale = 1.0 / keep;
-                let op = |z: &mut f64, a: &mut f64, d: f64| {
+                let scale = F::one() / keep;
+                let op = |z: &mut F, a: &mut F, d: F| {
                     *z += bias;
                     *a = g(*z) * d * scale;
                 };
@@ -147,7 +153,7 @@ fn fused_forward_rows(
             }
             (None, None) => Zip::from(&mut ar).and(&zr).for_each(|a, &z| *a = g(z)),
             (None, Some((d, keep))) => {
-                let scale = 1.0 / keep;
+                let scale = F::one() / keep;
                 Zip::from(&mut ar).and(&zr).and(d.row(r)).for_each(|a, &z, &d| *a = g(z) * d * scale);
             }
         }
@@ -156,7 +162,7 @@ fn fused_forward_rows(
 
 /// `op(x, y)` on every entry of two arrays of one shape: one loop over the memory, widened
 /// by `wide`, when both are in standard layout; entry by entry otherwise.
-pub(super) fn zip2_mut(x: &mut Array2<f64>, y: ArrayView2<f64>, op: impl Fn(&mut f64, f64) + Copy) {
+pub(super) fn zip2_mut<F: Real>(x: &mut Array2<F>, y: ArrayView2<F>, op: impl Fn(&mut F, F) + Copy) {
     if let (Some(xs), Some(ys)) = (x.as_slice_mut(), y.as_slice()) {
         wide(|| xs.iter_mut().zip(ys).for_each(|(x, &y)| op(x, y)));
     } else {
@@ -165,11 +171,11 @@ pub(super) fn zip2_mut(x: &mut Array2<f64>, y: ArrayView2<f64>, op: impl Fn(&mut
 }
 
 /// `op(x, y, w)` on every entry of three arrays of one shape (see [`zip2_mut`]).
-pub(super) fn zip3_mut(
-    x: &mut Array2<f64>,
-    y: ArrayView2<f64>,
-    w: ArrayView2<f64>,
-    op: impl Fn(&mut f64, f64, f64) + Copy,
+pub(super) fn zip3_mut<F: Real>(
+    x: &mut Array2<F>,
+    y: ArrayView2<F>,
+    w: ArrayView2<F>,
+    op: impl Fn(&mut F, F, F) + Copy,
 ) {
     if let (Some(xs), Some(ys), Some(ws)) = (x.as_slice_mut(), y.as_slice(), w.as_slice()) {
         wide(|| xs.iter_mut().zip(ys).zip(ws).for_each(|((x, &y), &w)| op(x, y, w)));
@@ -189,7 +195,7 @@ pub(super) fn hidden_delta(
     g_buf: &mut Option<Array2<f64>>,
     da: &mut Array2<f64>,
 ) {
-    if act.specialized(HiddenDelta { z, a, mask, da: &mut *da }).is_some() {
+    if elementwise_delta(act, z, a, mask, da).is_some() {
         return;
     }
     // Softmax: its Jacobian–vector product, column by column.
@@ -206,21 +212,35 @@ pub(super) fn hidden_delta(
     }
 }
 
-/// [`hidden_delta`] for an element-wise activation: one loop, g and g' compiled in.
-struct HiddenDelta<'a> {
-    z: ArrayView2<'a, f64>,
-    a: ArrayView2<'a, f64>,
-    mask: Option<(ArrayView2<'a, f64>, f64)>,
-    da: &'a mut Array2<f64>,
+/// [`hidden_delta`] for an element-wise activation, at either precision: one loop, g and g'
+/// compiled in. None (and `da` untouched) for softmax.
+pub(super) fn elementwise_delta<F: Real>(
+    act: Activation,
+    z: ArrayView2<F>,
+    a: ArrayView2<F>,
+    mask: Option<(ArrayView2<F>, F)>,
+    da: &mut Array2<F>,
+) -> Option<()> {
+    act.specialized(HiddenDelta { z, a, mask, da })
 }
 
-impl Specialized for HiddenDelta<'_> {
+/// [`elementwise_delta`]'s loop.
+struct HiddenDelta<'a, F> {
+    z: ArrayView2<'a, F>,
+    a: ArrayView2<'a, F>,
+    mask: Option<(ArrayView2<'a, F>, F)>,
+    da: &'a mut Array2<F>,
+}
+
+impl<F: Real> Specialized for HiddenDelta<'_, F> {
     type Output = ();
     fn run(self, g: impl Fn(f64) -> f64 + Copy, delta: impl Fn(f64, f64, f64) -> f64 + Copy) {
+        let g = at::<F>(g);
+        let delta = move |z: F, a: F, da: F| F::of(delta(z.wide(), a.wide(), da.wide()));
         match self.mask {
             None => zip3_mut(self.da, self.z, self.a, |d, z, a| *d = delta(z, a, *d)),
             Some((mask, keep)) => {
-                let scale = 1.0 / keep;
+                let scale = F::one() / keep;
                 zip3_mut(self.da, self.z, mask, |d, z, m| *d = delta(z, g(z), *d * m * scale));
             }
         }
@@ -230,15 +250,15 @@ impl Specialized for HiddenDelta<'_> {
 /// Overwrites `d` with a fresh 0/1 mask: the words and threshold of
 /// [`fill_mask`](crate::dropout::fill_mask), compiled for the CPU's widest vectors (any
 /// other layout than a contiguous one goes to `fill_mask` itself).
-pub(super) fn fill_mask(mut d: ArrayViewMut2<f64>, keep: f64, rng: &mut ChaCha8Rng) {
+pub(super) fn fill_mask<F: Real>(mut d: ArrayViewMut2<F>, keep: f64, rng: &mut ChaCha8Rng) {
     let Some(entries) = d.as_slice_mut() else {
-        return dropout::fill_mask(d, keep, rng);
+        return F::fill_mask_strided(d, keep, rng);
     };
     let t = dropout::keep_threshold(keep);
     let mut words = [0u16; dropout::MASK_CHUNK];
     for chunk in entries.chunks_mut(dropout::MASK_CHUNK) {
         let w = dropout::next_words(&mut words, chunk.len(), rng);
-        wide(|| chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = dropout::kept(w, t)));
+        wide(|| chunk.iter_mut().zip(w).for_each(|(v, &w)| *v = F::of(dropout::kept(w, t))));
     }
 }
 
@@ -251,7 +271,7 @@ mod tests {
     fn the_widened_mask_has_the_bits_of_the_readable_one() {
         use rand::SeedableRng;
         let (mut r1, mut r2) = (ChaCha8Rng::seed_from_u64(3), ChaCha8Rng::seed_from_u64(3));
-        let (mut fast, mut plain) = (Array2::zeros((7, 300)), Array2::zeros((7, 300)));
+        let (mut fast, mut plain) = (Array2::<f64>::zeros((7, 300)), Array2::zeros((7, 300)));
         fill_mask(fast.view_mut(), 0.7, &mut r1);
         dropout::fill_mask(plain.view_mut(), 0.7, &mut r2);
         assert_eq!(fast, plain);
@@ -261,13 +281,13 @@ mod tests {
     #[test]
     fn gather_follows_either_layout_of_x() {
         let x = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
-        let mut out = Array2::zeros((2, 2));
+        let mut out = Array2::<f64>::zeros((2, 2));
         gather_columns_into(x.view(), &[2, 0], out.view_mut());
         assert_eq!(out, array![[3.0, 1.0], [6.0, 4.0]]);
         // The same from a column-major copy of X.
         let xf = x.t().as_standard_layout().into_owned().reversed_axes();
         assert_eq!(xf.strides(), &[1, 2]);
-        let mut out = Array2::zeros((2, 2));
+        let mut out = Array2::<f64>::zeros((2, 2));
         gather_columns_into(xf.view(), &[2, 0], out.view_mut());
         assert_eq!(out, array![[3.0, 1.0], [6.0, 4.0]]);
     }

@@ -15,6 +15,7 @@
 //! rows; otherwise (B = A[l−1]ᵀ in dW[l] = dZ[l] A[l−1]ᵀ) it is first copied, transposed,
 //! into a reused scratch buffer.
 
+use super::real::Real;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -38,7 +39,7 @@ const STREAM_MAX_A: usize = 1 << 15;
 pub(crate) fn matmul_into(
     a: ArrayView2<f64>,
     b: ArrayView2<f64>,
-    mut c: ArrayViewMut2<f64>,
+    c: ArrayViewMut2<f64>,
     scratch: &mut Vec<f64>,
     split: bool,
 ) {
@@ -96,24 +97,31 @@ pub(crate) fn matmul_into(
         return;
     }
     let _ = scratch;
+    matmul_packed(a, b, c, split);
+}
+
+/// C = A B through ndarray's `general_mat_mul` (matrixmultiply, or BLAS with `blas`), at
+/// either precision: in the default build a big product is split in two halves of rows of C,
+/// one per core. Each entry is computed exactly as in one call, so the bits do not change.
+pub(crate) fn matmul_packed<F: Real>(a: ArrayView2<F>, b: ArrayView2<F>, c: ArrayViewMut2<F>, split: bool) {
+    let mut c = c;
     if super::threads::OWN_THREADS
         && split
         && a.nrows() * b.ncols() * a.ncols() >= SPLIT_MIN_WORK
         && a.nrows() >= 16
         && super::threads::cores() >= 2
     {
-        // Top rows of C here, bottom rows on another core: each entry is computed exactly
-        // as in one call, so the bits do not change.
+        // Top rows of C here, bottom rows on another core.
         let mid = (a.nrows() / 2).next_multiple_of(8);
         let (a_top, a_bottom) = a.split_at(ndarray::Axis(0), mid);
         let (mut c_top, mut c_bottom) = c.split_at(ndarray::Axis(0), mid);
         super::threads::join(
-            || general_mat_mul(1.0, &a_top, &b, 0.0, &mut c_top),
-            move || general_mat_mul(1.0, &a_bottom, &b, 0.0, &mut c_bottom),
+            || general_mat_mul(F::one(), &a_top, &b, F::zero(), &mut c_top),
+            move || general_mat_mul(F::one(), &a_bottom, &b, F::zero(), &mut c_bottom),
         );
         return;
     }
-    general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+    general_mat_mul(F::one(), &a, &b, F::zero(), &mut c);
 }
 
 /// Whether this CPU runs the direct kernel (AVX-512F), which [`matmul_acc_into`] needs.

@@ -36,11 +36,14 @@ mod conv;
 mod evaluate;
 mod kernels;
 mod matmul;
+mod mirror;
+pub(crate) mod real;
 mod simd;
 mod threads;
 pub(crate) mod update;
 mod workspace;
 
+pub(crate) use mirror::Mirror;
 pub(crate) use workspace::Workspace;
 
 /// Ŷ = A[L] of `net` for the columns of `x` (checked against the network) in eval mode,

@@ -10,6 +10,7 @@
 //! Each loop takes its slices as separate arguments: that is what tells the compiler they do
 //! not overlap, without which it does not vectorize the loop (measured: 4× slower).
 
+use super::real::Real;
 use super::simd::wide;
 use super::threads::{cores, join};
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
@@ -19,12 +20,21 @@ use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 /// 6.4 MB with two averages and dθ) takes two cores' bandwidth; smaller ones stay on one.
 const PARALLEL_MIN_ENTRIES: usize = 1 << 16;
 
+// The rules are f64 functions (the equations of `optim/`): an f32 entry is widened, updated
+// in f64 and rounded back, so the equations are written once. For f64 the copies in and out
+// are no-ops and the loops are the rule itself.
+
 /// `rule(θ, dθ)` for every entry of the parameter `p` and its gradient `g`.
-pub(crate) fn each_entry(
-    mut p: ArrayViewMut2<f64>,
-    g: ArrayView2<f64>,
+pub(crate) fn each_entry<F: Real>(
+    mut p: ArrayViewMut2<F>,
+    g: ArrayView2<F>,
     rule: impl Fn(&mut f64, f64) + Copy + Sync,
 ) {
+    let rule = move |p: &mut F, g: F| {
+        let mut x = p.wide();
+        rule(&mut x, g.wide());
+        *p = F::of(x);
+    };
     if let (Some(p), Some(g)) = (p.as_slice_mut(), g.as_slice()) {
         whole_or_halves((p, g), |(p, g)| {
             wide(|| p.iter_mut().zip(g).for_each(|(p, &g)| rule(p, g)));
@@ -35,12 +45,17 @@ pub(crate) fn each_entry(
 }
 
 /// `rule(θ, s, dθ)` for every entry of `p`, its running average `s` and its gradient `g`.
-pub(crate) fn each_entry_with(
-    mut p: ArrayViewMut2<f64>,
-    mut s: ArrayViewMut2<f64>,
-    g: ArrayView2<f64>,
+pub(crate) fn each_entry_with<F: Real>(
+    mut p: ArrayViewMut2<F>,
+    mut s: ArrayViewMut2<F>,
+    g: ArrayView2<F>,
     rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync,
 ) {
+    let rule = move |p: &mut F, s: &mut F, g: F| {
+        let (mut x, mut y) = (p.wide(), s.wide());
+        rule(&mut x, &mut y, g.wide());
+        (*p, *s) = (F::of(x), F::of(y));
+    };
     if let (Some(p), Some(s), Some(g)) = (p.as_slice_mut(), s.as_slice_mut(), g.as_slice()) {
         whole_or_halves((p, s, g), |(p, s, g)| loop_with(p, s, g, rule));
     } else {
@@ -49,13 +64,18 @@ pub(crate) fn each_entry_with(
 }
 
 /// `rule(θ, s1, s2, dθ)` for every entry of `p`, its two running averages and its gradient.
-pub(crate) fn each_entry_with_two(
-    mut p: ArrayViewMut2<f64>,
-    mut s1: ArrayViewMut2<f64>,
-    mut s2: ArrayViewMut2<f64>,
-    g: ArrayView2<f64>,
+pub(crate) fn each_entry_with_two<F: Real>(
+    mut p: ArrayViewMut2<F>,
+    mut s1: ArrayViewMut2<F>,
+    mut s2: ArrayViewMut2<F>,
+    g: ArrayView2<F>,
     rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync,
 ) {
+    let rule = move |p: &mut F, s1: &mut F, s2: &mut F, g: F| {
+        let (mut x, mut y, mut w) = (p.wide(), s1.wide(), s2.wide());
+        rule(&mut x, &mut y, &mut w, g.wide());
+        (*p, *s1, *s2) = (F::of(x), F::of(y), F::of(w));
+    };
     if let (Some(p), Some(s1), Some(s2), Some(g)) =
         (p.as_slice_mut(), s1.as_slice_mut(), s2.as_slice_mut(), g.as_slice())
     {
@@ -65,16 +85,16 @@ pub(crate) fn each_entry_with_two(
     }
 }
 
-fn loop_with(p: &mut [f64], s: &mut [f64], g: &[f64], rule: impl Fn(&mut f64, &mut f64, f64) + Copy) {
+fn loop_with<F: Real>(p: &mut [F], s: &mut [F], g: &[F], rule: impl Fn(&mut F, &mut F, F) + Copy) {
     wide(|| p.iter_mut().zip(s).zip(g).for_each(|((p, s), &g)| rule(p, s, g)));
 }
 
-fn loop_with_two(
-    p: &mut [f64],
-    s1: &mut [f64],
-    s2: &mut [f64],
-    g: &[f64],
-    rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy,
+fn loop_with_two<F: Real>(
+    p: &mut [F],
+    s1: &mut [F],
+    s2: &mut [F],
+    g: &[F],
+    rule: impl Fn(&mut F, &mut F, &mut F, F) + Copy,
 ) {
     wide(|| p.iter_mut().zip(s1).zip(s2).zip(g).for_each(|(((p, s1), s2), &g)| rule(p, s1, s2, g)));
 }
@@ -85,7 +105,7 @@ trait Halves: Sized + Send {
     fn split_at(self, mid: usize) -> (Self, Self);
 }
 
-impl Halves for (&mut [f64], &[f64]) {
+impl<F: Real> Halves for (&mut [F], &[F]) {
     fn len(&self) -> usize {
         self.0.len()
     }
@@ -95,7 +115,7 @@ impl Halves for (&mut [f64], &[f64]) {
     }
 }
 
-impl Halves for (&mut [f64], &mut [f64], &[f64]) {
+impl<F: Real> Halves for (&mut [F], &mut [F], &[F]) {
     fn len(&self) -> usize {
         self.0.len()
     }
@@ -106,7 +126,7 @@ impl Halves for (&mut [f64], &mut [f64], &[f64]) {
     }
 }
 
-impl Halves for (&mut [f64], &mut [f64], &mut [f64], &[f64]) {
+impl<F: Real> Halves for (&mut [F], &mut [F], &mut [F], &[F]) {
     fn len(&self) -> usize {
         self.0.len()
     }

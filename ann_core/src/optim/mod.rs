@@ -35,6 +35,7 @@ pub use rmsprop::RmsPropConfig;
 pub use sgd::SgdConfig;
 
 use crate::error::{AnnError, Result, bad_hyper, shape_str};
+use crate::fast::real::Real;
 use crate::fast::update;
 use crate::gradients::Gradients;
 use crate::network::{Network, NetworkId};
@@ -128,42 +129,104 @@ trait Rule {
 pub(crate) struct Update<'a> {
     /// What θ is (AdamW decays weights only).
     pub(crate) kind: ParamKind,
-    theta: ArrayViewMut2<'a, f64>,
-    grad: ArrayView2<'a, f64>,
-    first: Option<&'a mut Array2<f64>>,
-    second: Option<&'a mut Array2<f64>>,
+    entries: Entries<'a>,
+}
+
+/// θ, dθ and the averages, in the precision they are stored in: f64 (the network's own) or
+/// f32 (the fast path's copies while it trains in f32; the equations still run in f64).
+pub(crate) enum Entries<'a> {
+    F64(Parts<'a, f64>),
+    F32(Parts<'a, f32>),
+}
+
+pub(crate) struct Parts<'a, F> {
+    theta: ArrayViewMut2<'a, F>,
+    grad: ArrayView2<'a, F>,
+    first: Option<&'a mut Array2<F>>,
+    second: Option<&'a mut Array2<F>>,
 }
 
 // The averages a rule asks for are there: `Optimizer::step` creates and checks them from the
 // rule's `averages()` before any update.
+impl<F: Real> Parts<'_, F> {
+    fn each(self, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
+        update::each_entry(self.theta, self.grad, rule);
+    }
+
+    fn each_with(self, first: bool, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
+        let average = if first { self.first } else { self.second };
+        debug_assert!(average.is_some(), "the rule keeps this average");
+        if let Some(s) = average {
+            update::each_entry_with(self.theta, s.view_mut(), self.grad, rule);
+        }
+    }
+
+    fn each_with_both(self, rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync) {
+        debug_assert!(self.first.is_some() && self.second.is_some(), "the rule keeps both averages");
+        if let (Some(m), Some(v)) = (self.first, self.second) {
+            update::each_entry_with_two(self.theta, m.view_mut(), v.view_mut(), self.grad, rule);
+        }
+    }
+}
+
 impl Update<'_> {
     /// `rule(θ, dθ)` for every entry.
     pub(crate) fn each(self, rule: impl Fn(&mut f64, f64) + Copy + Sync) {
-        update::each_entry(self.theta, self.grad, rule);
+        match self.entries {
+            Entries::F64(p) => p.each(rule),
+            Entries::F32(p) => p.each(rule),
+        }
     }
 
     /// `rule(θ, m, dθ)` for every entry, m the first average.
     pub(crate) fn each_with_first(self, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
-        debug_assert!(self.first.is_some(), "the rule keeps a first average");
-        if let Some(m) = self.first {
-            update::each_entry_with(self.theta, m.view_mut(), self.grad, rule);
+        match self.entries {
+            Entries::F64(p) => p.each_with(true, rule),
+            Entries::F32(p) => p.each_with(true, rule),
         }
     }
 
     /// `rule(θ, v, dθ)` for every entry, v the second average.
     pub(crate) fn each_with_second(self, rule: impl Fn(&mut f64, &mut f64, f64) + Copy + Sync) {
-        debug_assert!(self.second.is_some(), "the rule keeps a second average");
-        if let Some(v) = self.second {
-            update::each_entry_with(self.theta, v.view_mut(), self.grad, rule);
+        match self.entries {
+            Entries::F64(p) => p.each_with(false, rule),
+            Entries::F32(p) => p.each_with(false, rule),
         }
     }
 
     /// `rule(θ, m, v, dθ)` for every entry, with both averages.
     pub(crate) fn each_with_both(self, rule: impl Fn(&mut f64, &mut f64, &mut f64, f64) + Copy + Sync) {
-        debug_assert!(self.first.is_some() && self.second.is_some(), "the rule keeps both averages");
-        if let (Some(m), Some(v)) = (self.first, self.second) {
-            update::each_entry_with_two(self.theta, m.view_mut(), v.view_mut(), self.grad, rule);
+        match self.entries {
+            Entries::F64(p) => p.each_with_both(rule),
+            Entries::F32(p) => p.each_with_both(rule),
         }
+    }
+}
+
+/// One parameter held by the fast path in precision F, for [`Optimizer::update_copies`].
+pub(crate) struct ParamCopy<'a, F> {
+    pub(crate) kind: ParamKind,
+    pub(crate) theta: ArrayViewMut2<'a, F>,
+    pub(crate) grad: ArrayView2<'a, F>,
+    pub(crate) first: Option<&'a mut Array2<F>>,
+    pub(crate) second: Option<&'a mut Array2<F>>,
+}
+
+/// The precisions a parameter can be stored in while a rule updates it.
+pub(crate) trait Stored: Real {
+    #[doc(hidden)]
+    fn entries(parts: Parts<'_, Self>) -> Entries<'_>;
+}
+
+impl Stored for f64 {
+    fn entries(parts: Parts<'_, f64>) -> Entries<'_> {
+        Entries::F64(parts)
+    }
+}
+
+impl Stored for f32 {
+    fn entries(parts: Parts<'_, f32>) -> Entries<'_> {
+        Entries::F32(parts)
     }
 }
 
@@ -294,14 +357,43 @@ impl Optimizer {
             let ParamState { first, second, .. } = averages;
             let update = Update {
                 kind: theta.id.kind,
-                theta: theta.value,
-                grad: grad.view(),
-                first: first.as_mut(),
-                second: second.as_mut(),
+                entries: Entries::F64(Parts {
+                    theta: theta.value,
+                    grad: grad.view(),
+                    first: first.as_mut(),
+                    second: second.as_mut(),
+                }),
             };
             rule.update(update, t);
         }
         Ok(())
+    }
+
+    /// Step t of the rule on parameters the fast path holds in its own precision (with their
+    /// averages, which it creates as zeros before the first step from
+    /// [`Optimizer::averages`]): in f32 each entry goes through the rule's f64 equations and is
+    /// rounded back. The optimizer's own state is left as is; the fast path writes its
+    /// averages back into it.
+    pub(crate) fn update_copies<'a, F: Stored>(
+        &self,
+        t: u64,
+        params: impl Iterator<Item = ParamCopy<'a, F>>,
+    ) {
+        let rule = self.config.rule();
+        for p in params {
+            let parts = Parts { theta: p.theta, grad: p.grad, first: p.first, second: p.second };
+            rule.update(Update { kind: p.kind, entries: F::entries(parts) }, t);
+        }
+    }
+
+    /// Which running averages the rule keeps per parameter: (first, second).
+    pub(crate) fn averages(&self) -> (bool, bool) {
+        self.config.rule().averages()
+    }
+
+    /// The state, for the fast path to write its f32 averages back into.
+    pub(crate) fn state_mut(&mut self) -> &mut OptimizerState {
+        &mut self.state
     }
 
     /// Forgets the state and the network it belonged to (as if freshly built).

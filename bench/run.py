@@ -345,7 +345,8 @@ def main():
             f"{peak['cores']} cores: "
             + "; ".join(
                 f"{p} {peak['peak'][p]['gflops']:.1f} GFLOP/s ({peak['peak'][p]['isa']}), "
-                f"one core {one[p]['gflops']:.1f} ({one[p]['isa']})"
+                f"one core {one[p]['gflops']:.1f} ({one[p]['isa']}; all cores = "
+                f"{peak['peak'][p]['gflops'] / one[p]['gflops']:.2f}x one core)"
                 for p in PRECISIONS
                 if peak["peak"].get(p) and one.get(p)
             )

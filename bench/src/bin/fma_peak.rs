@@ -13,8 +13,10 @@
 //! busy only with latency × throughput chains in flight (8 on two FMA units of latency 4);
 //! the counts here cover that with room. Nothing is loaded or stored in the loop. GFLOP/s
 //! counts 2 flops (a multiply and an add) per lane per FMA: 16 f32 or 8 f64 lanes in 512
-//! bits, 8 or 4 in 256. Each configuration runs [`REPEATS`] times for about
-//! [`TARGET_SECS`] s; the best run is kept (other load only ever slows a run down).
+//! bits, 8 or 4 in 256. Each configuration runs [`REPEATS`] times for about [`TARGET_SECS`] s
+//! in each of [`PASSES`] passes over all configurations; the best run is kept (other load
+//! only ever slows a run down, and a burst of it, such as the writeback after a build, then
+//! spoils one pass of a configuration, not its result).
 
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -27,9 +29,11 @@ const CHAINS_512: usize = 16;
 const CHAINS_256: usize = 12;
 /// Seconds per timed run.
 const TARGET_SECS: f64 = 0.1;
-/// Timed runs per configuration (the best is kept: on a shared machine a run on all cores
-/// reaches the peak only while no other process wants a core).
-const REPEATS: usize = 10;
+/// Timed runs per configuration and pass (the best is kept: on a shared machine a run on
+/// all cores reaches the peak only while no other process wants a core).
+const REPEATS: usize = 4;
+/// Passes over all configurations.
+const PASSES: usize = 3;
 
 /// One measured configuration.
 struct Measurement {
@@ -162,17 +166,20 @@ fn time_threads(kernel: &Kernel, threads: usize, iters: u64) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// The best GFLOP/s of `kernel` on `threads` threads over [`REPEATS`] runs of about
-/// [`TARGET_SECS`] each.
-fn measure(kernel: &Kernel, threads: usize) -> f64 {
-    // Calibrate: double the rounds until a run takes 10 ms, then scale to the target.
+/// The rounds that make a run of `kernel` on `threads` threads last about [`TARGET_SECS`]:
+/// doubled until a run takes 10 ms, then scaled.
+fn calibrate(kernel: &Kernel, threads: usize) -> u64 {
     let mut iters: u64 = 1 << 14;
     let mut secs = time_threads(kernel, threads, iters);
     while secs < 0.01 {
         iters *= 2;
         secs = time_threads(kernel, threads, iters);
     }
-    let iters = ((iters as f64) * TARGET_SECS / secs).max(1.0) as u64;
+    ((iters as f64) * TARGET_SECS / secs).max(1.0) as u64
+}
+
+/// The best GFLOP/s of [`REPEATS`] runs of `kernel` on `threads` threads, `iters` rounds each.
+fn measure(kernel: &Kernel, threads: usize, iters: u64) -> f64 {
     let flops = 2.0 * (kernel.lanes * kernel.chains * threads) as f64 * iters as f64;
     let best = (0..REPEATS).map(|_| time_threads(kernel, threads, iters)).fold(f64::INFINITY, f64::min);
     flops / best / 1e9
@@ -218,38 +225,43 @@ fn main() {
         "FMA peak on {model}, {cores} cores, /proc/cpuinfo {}",
         mhz.map_or("(no MHz)".into(), |f| format!("{f:.0} MHz"))
     );
+    let mut counts = vec![1];
+    if cores > 1 {
+        counts.push(cores);
+    }
+    // (kernel, threads, rounds per run, best GFLOP/s so far), measured pass after pass.
+    let mut configs: Vec<(&Kernel, usize, u64, f64)> =
+        kernels.iter().flat_map(|k| counts.iter().map(move |&t| (k, t, calibrate(k, t), 0.0))).collect();
+    for _ in 0..PASSES {
+        for (kernel, threads, iters, best) in configs.iter_mut() {
+            *best = best.max(measure(kernel, *threads, *iters));
+        }
+    }
     let mut results = Vec::new();
-    for kernel in &kernels {
-        let mut counts = vec![1];
-        if cores > 1 {
-            counts.push(cores);
-        }
-        let mut one_core = f64::NAN;
-        for threads in counts {
-            let gflops = measure(kernel, threads);
-            // All cores reach `cores` × one core's rate only if no other process ran meanwhile.
-            let scaling = if threads == 1 {
-                one_core = gflops;
-                String::new()
-            } else {
-                format!(" = {:.2}× one core", gflops / one_core)
-            };
-            // Flops per cycle per core at the clock /proc/cpuinfo reports: above the ISA's
-            // lanes × 2 × FMA units, the core runs faster than that clock.
-            let per_cycle = mhz.map_or(String::new(), |f| {
-                format!(", {:.1} flops/cycle/core at {f:.0} MHz", gflops * 1e3 / f / threads as f64)
-            });
-            println!(
-                "  {:<8} {} {} thread{}: {gflops:7.1} GFLOP/s{scaling} ({} lanes, {} chains{per_cycle})",
-                kernel.isa,
-                kernel.precision,
-                threads,
-                if threads == 1 { " " } else { "s" },
-                kernel.lanes,
-                kernel.chains,
-            );
-            results.push(Measurement { isa: kernel.isa, precision: kernel.precision, threads, gflops });
-        }
+    let mut one_core = f64::NAN;
+    for &(kernel, threads, _, gflops) in &configs {
+        // All cores reach `cores` × one core's rate only if no other process ran meanwhile.
+        let scaling = if threads == 1 {
+            one_core = gflops;
+            String::new()
+        } else {
+            format!(" = {:.2}× one core", gflops / one_core)
+        };
+        // Flops per cycle per core at the clock /proc/cpuinfo reports: above the ISA's
+        // lanes × 2 × FMA units, the core runs faster than that clock.
+        let per_cycle = mhz.map_or(String::new(), |f| {
+            format!(", {:.1} flops/cycle/core at {f:.0} MHz", gflops * 1e3 / f / threads as f64)
+        });
+        println!(
+            "  {:<8} {} {} thread{}: {gflops:7.1} GFLOP/s{scaling} ({} lanes, {} chains{per_cycle})",
+            kernel.isa,
+            kernel.precision,
+            threads,
+            if threads == 1 { " " } else { "s" },
+            kernel.lanes,
+            kernel.chains,
+        );
+        results.push(Measurement { isa: kernel.isa, precision: kernel.precision, threads, gflops });
     }
     let report = json!({
         "cpu_model": model,

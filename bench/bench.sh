@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: builds ann_bench three ways (default, threading, blas), makes sure the
-# project venv has NumPy, and runs bench/run.py, which prints the comparison table.
-# Environment: BENCH_RUNS (default 5), BENCH_WORKLOADS (default w1,w2,w3,w4; w3 and w4 need
+# project venv has NumPy, measures the machine's FMA peak (fma_peak, written to
+# target/bench/fma_peak.json), and runs bench/run.py, which prints the comparison table.
+# Environment: BENCH_RUNS (default 5), BENCH_PRECISIONS (default f64,f32: f32 adds ann_core's
+# default build, NumPy and PyTorch in f32 on W1-W3, PyTorch f32 on W4; f64 or f32 alone runs
+# only those rows), BENCH_WORKLOADS (default w1,w2,w3,w4; w3 and w4 need
 # Fashion-MNIST in $ANN_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist, else they are left
 # out), BENCH_W4_RUNS (W4's rounds, default 3), BENCH_W4_IMAGES (W4 on the first N images only, for
 # a quick check), BENCH_NUMPY_SINGLE=1 (also time NumPy on one BLAS thread), BENCH_TORCH=1 (install
@@ -41,6 +44,8 @@ build() { # name, cargo feature flags...
 }
 BINS=()
 build default
+# The FMA peak's program does not depend on the build's features.
+cp target/release/fma_peak "$OUT/fma_peak"
 build threading --features threading
 if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\b' || [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ]; then
     build blas --features blas
@@ -56,6 +61,10 @@ TORCH=()
 if .venv/bin/python -c "import torch" 2>/dev/null; then
     TORCH=(--torch)
 fi
+echo "[bench] fma_peak: the machine's FMA peak, f32 and f64" >&2
+"$OUT/fma_peak" --json "$OUT/fma_peak.json"
+echo
 .venv/bin/python bench/run.py "${BINS[@]}" --runs "$RUNS" --workloads "$WORKLOADS" --json "$OUT/results.json" \
+    --precisions "${BENCH_PRECISIONS:-f64,f32}" --fma-peak "$OUT/fma_peak.json" \
     --w4-runs "${BENCH_W4_RUNS:-3}" ${BENCH_W4_IMAGES:+--w4-images "$BENCH_W4_IMAGES"} \
     ${BENCH_NUMPY_SINGLE:+--numpy-single-thread} "${TORCH[@]}"

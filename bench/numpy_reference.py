@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The training of `ann_bench`, written in plain NumPy (f64), for a side-by-side timing.
+"""The training of `ann_bench`, written in plain NumPy (f64, or f32 with `--dtype float32`),
+for a side-by-side timing.
 
 Same data and initial weights (exported by `ann_bench <w1|w2|w3|w4> --export DIR`), same
 layers, ReLU hidden layers, sigmoid + BCE or softmax + CE, Adam (beta1 0.9, beta2 0.999,
@@ -13,13 +14,20 @@ ChaCha8, so their losses agree with ann_core's statistically, not bit for bit. T
 convolutional network (W4, no dropout) takes fit's own batch order from the export, so it
 takes the same steps and its losses agree to rounding.
 
+`--dtype float32` runs the whole computation in single precision: X, Y, the parameters,
+Adam's m and v, every activation, product and gradient, and the scalars they meet (lr, the
+betas, eps, keep_prob, as NumPy float32 scalars: a Python float is a "weak" scalar in
+NumPy 2 and keeps an array's dtype, a float64 would not). The dropout masks are drawn as
+float32 uniforms and scaled by 1/keep_prob as in f64. Before timing, one step's every
+intermediate array is checked to be of the chosen dtype (`check_dtypes`).
+
 Convolutional layers (W4): images as (b, C, H, W) batches; im2col as a strided view
 (sliding_window_view) copied into one matrix, so each layer's forward, dW and dA are one
 matrix product each; col2im as k*k vectorized slice additions; max pooling after the
 activation, a tie going to the first pixel of the window in row-major order (np.argmax's
 first maximum, as in ann_core); the training-set evaluation in chunks of EVAL_CHUNK images.
 
-Usage: numpy_reference.py DIR [--runs N] [--init exported|he]
+Usage: numpy_reference.py DIR [--runs N] [--init exported|he] [--dtype float64|float32]
 Prints one JSON line with the same keys as ann_bench.
 """
 
@@ -76,7 +84,7 @@ def forward(params, x, task, keep=1.0, rng=None):
         if l < n - 1:
             a_next = np.maximum(z, 0)
             if rng is not None and keep < 1.0:
-                d = rng.random(a_next.shape) < keep
+                d = rng.random(a_next.shape, dtype=a_next.dtype) < keep
                 a_next = a_next * d / keep
         else:
             a_next = output_activation(z, task)
@@ -105,7 +113,10 @@ def backward(params, caches, al, y, keep):
 
 class Adam:
     def __init__(self, params, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+        # Scalars of the parameters' dtype, so that f32 stays f32 (t is a Python int:
+        # b1**t is then a scalar of that dtype too).
+        dtype = params[0][0].dtype.type
+        self.lr, self.b1, self.b2, self.eps = dtype(lr), dtype(beta1), dtype(beta2), dtype(eps)
         self.m = [(np.zeros_like(w), np.zeros_like(b)) for w, b in params]
         self.v = [(np.zeros_like(w), np.zeros_like(b)) for w, b in params]
         self.t = 0
@@ -133,15 +144,20 @@ class DenseNet:
     (each example's column contiguous, so that x[:, idx] copies whole columns)."""
 
     def __init__(self, meta, x, y):
-        self.task, self.keep = meta["task"], meta["keep"]
+        self.task, self.keep = meta["task"], x.dtype.type(meta["keep"])
         self.x, self.y = x, y
 
     def step(self, params, idx, rng):
         """J{t} and the gradients of the batch `idx` (dropout masks from `rng`)."""
+        loss, grads, _ = self.traced_step(params, idx, rng)
+        return loss, grads
+
+    def traced_step(self, params, idx, rng):
+        """step(), and the arrays it computed on the way (for check_dtypes)."""
         xb, yb = self.x[:, idx], self.y[:, idx]
         caches, al = forward(params, xb, self.task, self.keep, rng)
         loss = cost(caches[-1][1], yb, self.task)
-        return loss, backward(params, caches, al, yb, self.keep)
+        return loss, backward(params, caches, al, yb, self.keep), [xb, yb, caches, al]
 
     def evaluate(self, params):
         """J and accuracy on the whole data set (eval mode: no dropout)."""
@@ -179,7 +195,7 @@ def col2im(dp, shape, spec):
     h_out, w_out = conv_output(spec)
     dp = dp.reshape(c, k, k, b, h_out, w_out)
     # Channel-major (C, b, H + 2p, W + 2p), the layout of dp's slices.
-    da = np.zeros((c, b, h + 2 * p, w + 2 * p))
+    da = np.zeros((c, b, h + 2 * p, w + 2 * p), dtype=dp.dtype)
     for i in range(k):
         for j in range(k):
             da[:, :, i : i + s * h_out : s, j : j + s * w_out : s] += dp[:, i, j]
@@ -208,7 +224,7 @@ def max_pool_backward(da, winner, shape, pool):
     """dG (shape of g) from dA of the pooled images: each entry goes to its window's winner."""
     w, s = pool["window"], pool["stride"]
     h_out, w_out = da.shape[2], da.shape[3]
-    dg = np.zeros(shape)
+    dg = np.zeros(shape, dtype=da.dtype)
     for t in range(w * w):
         i, j = divmod(t, w)
         dg[:, :, i : i + s * h_out : s, j : j + s * w_out : s] += np.where(winner == t, da, 0.0)
@@ -278,10 +294,15 @@ class ConvNet:
 
     def step(self, params, idx, rng):
         """J{t} and the gradients of the batch `idx` (no dropout: `rng` is not used)."""
-        yb = self.y[:, idx]
-        z, caches = self.forward(params, self.images[idx])
+        loss, grads, _ = self.traced_step(params, idx, rng)
+        return loss, grads
+
+    def traced_step(self, params, idx, rng):
+        """step(), and the arrays it computed on the way (for check_dtypes)."""
+        xb, yb = self.images[idx], self.y[:, idx]
+        z, caches = self.forward(params, xb)
         loss = cost(z, yb, self.task)
-        return loss, self.backward(params, caches, output_activation(z, self.task) - yb)
+        return loss, self.backward(params, caches, output_activation(z, self.task) - yb), [xb, yb, z, caches]
 
     def evaluate(self, params):
         """J and accuracy on the whole data set, EVAL_CHUNK images at a time."""
@@ -298,6 +319,39 @@ class ConvNet:
         return total / m, correct / m
 
 
+def float_arrays(obj):
+    """Every floating-point array in a nest of lists and tuples."""
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f":
+            yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from float_arrays(item)
+
+
+def check_dtypes(net, start, meta, dtype):
+    """One training step from `start` (copied) and one evaluation, asserting that every
+    floating-point array they make (the batch, each layer's cache, the gradients, the updated
+    parameters, Adam's m and v, the evaluation's logits) and the scalars Adam uses are of
+    `dtype`: a float64 anywhere would show in what it touches (NumPy's promotion), except in
+    an in-place operation, which casts back; those are Adam's, whose scalars are checked."""
+    params = [(w.copy(), b.copy()) for w, b in start]
+    idx = np.arange(min(meta["batch_size"], net.y.shape[1]))
+    _, grads, traced = net.traced_step(params, idx, np.random.default_rng(0))
+    adam = Adam(params, meta["lr"])
+    adam.step(params, grads)
+    arrays = list(float_arrays([traced, grads, params, adam.m, adam.v]))
+    scalars = [adam.lr, adam.b1, adam.b2, adam.eps, adam.b1**adam.t, 1 - adam.b2**adam.t]
+    if isinstance(net, DenseNet):
+        scalars.append(net.keep)
+        _, al = forward(params, net.x[:, :EVAL_CHUNK], net.task)
+        arrays.append(al)
+    else:
+        arrays.append(net.forward(params, net.images[:EVAL_CHUNK])[0])
+    wrong = [a.dtype for a in arrays if a.dtype != dtype] + [type(v) for v in scalars if type(v) is not dtype.type]
+    assert not wrong, f"expected only {dtype}, found {wrong}"
+
+
 def train(params, net, meta, epochs, rng, order=None):
     """`epochs` epochs of `net` from `params` (updated in place). Each epoch's batches: the
     consecutive runs of batch_size in order[epoch] (fit's own order) when given, else in a
@@ -310,7 +364,7 @@ def train(params, net, meta, epochs, rng, order=None):
     for epoch in range(epochs):
         t0 = time.perf_counter()
         perm = order[epoch] if order is not None else rng.permutation(m)
-        grad_sum = np.zeros(len(params))
+        grad_sum = np.zeros(len(params), dtype=params[0][0].dtype)
         steps = 0
         for start in range(0, m, batch):
             loss, grads = net.step(params, perm[start : start + batch], rng)
@@ -336,19 +390,24 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--init", choices=["exported", "he"], default="exported")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     args = ap.parse_args()
+    dtype = np.dtype(args.dtype)
     meta, x, y, start, order = load_export(args.dir)
     # Column-major, as on the Rust side: each example's column contiguous, so that
-    # x[:, idx] copies whole columns (about 8x faster than from a row-major x for W2).
-    x, y = np.asfortranarray(x), np.asfortranarray(y)
+    # x[:, idx] copies whole columns (about 8x faster than from a row-major x for W2);
+    # f32: rounded in the same copy.
+    x, y = np.asfortranarray(x, dtype=dtype), np.asfortranarray(y, dtype=dtype)
     if args.init == "he":
         if any(spec["kind"] != "dense" for spec in meta["layers"]):
             ap.error("--init he draws dense layers only")
         start = he_init(meta["sizes"], np.random.default_rng(meta["seed"]))
+    start = [(w.astype(dtype), b.astype(dtype)) for w, b in start]
     kind = ConvNet if any(spec["kind"] == "conv" for spec in meta["layers"]) else DenseNet
     full = kind(meta, x, y)
     warm = meta["warmup_examples"]
     warm_net = full if warm >= meta["m"] else kind(meta, x[:, :warm], y[:, :warm])
+    check_dtypes(full, start, meta, dtype)
 
     def run(epochs, warmup=False):
         fresh = [(w.copy(), b.copy()) for w, b in start]
@@ -357,7 +416,8 @@ def main():
             return train(fresh, warm_net, meta, epochs, rng, order if warm_net is full else None)
         return train(fresh, full, meta, epochs, rng, order)
 
-    measure_and_report("numpy", f"numpy {np.__version__}", meta, args.runs, run)
+    suffix = "" if args.dtype == "float64" else f" {args.dtype}"
+    measure_and_report("numpy", f"numpy {np.__version__}{suffix}", meta, args.runs, run, {"dtype": args.dtype})
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 //! `blas`) next to `bench/numpy_reference.py` and prints the comparison table.
 //!
 //! ```text
-//! ann_bench <w1|w2|w3|w4> [--runs N] [--export DIR] [--images N]
+//! ann_bench <w1|w2|w3|w4> [--runs N] [--export DIR] [--images N] [--precision f64|f32]
 //! ```
 //!
 //! - W1: two moons, m = 10,000, noise 0.2, standardized; [2, 64, 32, 1], ReLU, sigmoid + BCE;
@@ -17,6 +17,11 @@
 //!   max pooling, softmax + CE); He init; Adam lr 0.001; batch 64; no dropout; 1 epoch.
 //!
 //! `--images N` trains W3 or W4 on the first N images only (a quick check, not a benchmark).
+//!
+//! `--precision f32` trains with `TrainConfig::precision = Precision::F32` (dense networks:
+//! W1–W3; `fit` refuses W4's convolutional layers): the same data (f64, rounded to f32 as
+//! `fit` gathers each batch), the same initial weights, batches and dropout masks; the JSON
+//! line says which precision ran (`"precision"`). The default is f64.
 //!
 //! Timing: one warm-up epoch (W4: on its first [`W4_WARMUP_IMAGES`] images only), then
 //! `runs` full trainings from the same initial weights; per run, seconds per epoch = wall
@@ -34,8 +39,8 @@
 
 use ann_core::{
     Activation, Conv2dConfig, DataView, Dropout, EpochInfo, History, Image, Init, LayerKind, LayerSpec,
-    MaxPool2d, Network, Observer, Optimizer, PixelScale, StandardScaler, StepInfo, Task, TrainConfig,
-    Trainer, blobs, fashion_mnist, two_moons,
+    MaxPool2d, Network, Observer, Optimizer, PixelScale, Precision, StandardScaler, StepInfo, Task,
+    TrainConfig, Trainer, blobs, fashion_mnist, two_moons,
 };
 use ndarray::{Array2, s};
 use serde_json::{Value, json};
@@ -148,6 +153,7 @@ impl Workload {
         matches!(self.name, "w3" | "w4")
     }
 
+    /// The training configuration (f64; [`train`] sets the precision of a timed run).
     fn config(&self) -> TrainConfig {
         TrainConfig {
             batch_size: self.batch_size,
@@ -241,7 +247,7 @@ fn cpu_seconds() -> f64 {
 /// Records the wall time of each epoch, of its steps alone, and the RSS after it.
 struct Timer {
     epoch_start: Instant,
-    last_step: Instant,
+    steps_end: Instant,
     epoch_secs: Vec<f64>,
     step_secs: Vec<f64>,
     rss_kb: Vec<u64>,
@@ -252,7 +258,7 @@ impl Timer {
         let now = Instant::now();
         Timer {
             epoch_start: now,
-            last_step: now,
+            steps_end: now,
             epoch_secs: Vec::new(),
             step_secs: Vec::new(),
             rss_kb: Vec::new(),
@@ -261,23 +267,40 @@ impl Timer {
 }
 
 impl Observer for Timer {
-    fn on_step(&mut self, _: &StepInfo<'_>) {
-        self.last_step = Instant::now();
+    /// Steps are timed as a whole (an observer of steps would keep an f32 run from starting).
+    fn observes_steps(&self) -> bool {
+        false
+    }
+    fn on_steps_end(&mut self, _: usize) {
+        self.steps_end = Instant::now();
     }
     fn on_epoch_end(&mut self, _: &EpochInfo<'_>) {
         let now = Instant::now();
         self.epoch_secs.push((now - self.epoch_start).as_secs_f64());
-        self.step_secs.push((self.last_step - self.epoch_start).as_secs_f64());
+        self.step_secs.push((self.steps_end - self.epoch_start).as_secs_f64());
         self.rss_kb.push(proc_kb("VmRSS:"));
         // Reading /proc is not part of the next epoch.
         self.epoch_start = Instant::now();
     }
 }
 
-fn train(w: &Workload, net: &mut Network, data: DataView<'_>, epochs: usize, timer: &mut Timer) -> History {
+/// `epochs` epochs of `w`'s training in `precision`; `fit`'s error (f32 on a convolutional
+/// network) ends the program with its message.
+fn train(
+    w: &Workload,
+    precision: Precision,
+    net: &mut Network,
+    data: DataView<'_>,
+    epochs: usize,
+    timer: &mut Timer,
+) -> History {
     let mut adam = Optimizer::adam(w.lr).expect("valid learning rate");
+    let config = TrainConfig { precision, ..w.config() };
     timer.epoch_start = Instant::now();
-    Trainer::new(&w.config(), epochs).observer(timer).fit(net, &mut adam, data).expect("training succeeds")
+    Trainer::new(&config, epochs).observer(timer).fit(net, &mut adam, data).unwrap_or_else(|e| {
+        eprintln!("ann_bench {} --precision {precision}: {e}", w.name);
+        std::process::exit(1);
+    })
 }
 
 /// Collects each step's X{t}: a stand-in data set's one feature, the example's index.
@@ -395,7 +418,7 @@ fn backend() -> &'static str {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: ann_bench <w1|w2|w3|w4> [--runs N] [--export DIR] [--images N]";
+    let usage = "usage: ann_bench <w1|w2|w3|w4> [--runs N] [--export DIR] [--images N] [--precision f64|f32]";
     let w = match args.get(1).map(String::as_str) {
         Some("w1") => &W1,
         Some("w2") => &W2,
@@ -409,6 +432,14 @@ fn main() {
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let runs: usize = flag("--runs").map(|v| v.parse().expect("--runs takes a number")).unwrap_or(5);
     let images: Option<usize> = flag("--images").map(|v| v.parse().expect("--images takes a number"));
+    let precision = match flag("--precision").as_deref() {
+        None | Some("f64") => Precision::F64,
+        Some("f32") => Precision::F32,
+        Some(other) => {
+            eprintln!("ann_bench: --precision takes f64 or f32, not {other:?}\n{usage}");
+            std::process::exit(2);
+        }
+    };
 
     let (x, y) = dataset(w, images).unwrap_or_else(|e| {
         eprintln!("ann_bench {}: {e}", w.name);
@@ -427,7 +458,7 @@ fn main() {
     // Warm-up: one epoch (on the first examples only, where the workload says so), discarded.
     let warm = w.warmup_examples.unwrap_or(x.ncols()).min(x.ncols());
     let warm_data = DataView::new(x.slice(s![.., ..warm]), y.slice(s![.., ..warm]));
-    train(w, &mut start.clone(), warm_data, 1, &mut Timer::new());
+    train(w, precision, &mut start.clone(), warm_data, 1, &mut Timer::new());
 
     let (mut per_epoch, mut steps_only) = (Vec::new(), Vec::new());
     let mut last: Option<(History, Timer)> = None;
@@ -436,7 +467,7 @@ fn main() {
     for _ in 0..runs.max(1) {
         let mut net = start.clone();
         let mut timer = Timer::new();
-        let h = train(w, &mut net, data, w.epochs, &mut timer);
+        let h = train(w, precision, &mut net, data, w.epochs, &mut timer);
         per_epoch.push(timer.epoch_secs.iter().sum::<f64>() / w.epochs as f64);
         steps_only.push(timer.step_secs.iter().sum::<f64>() / w.epochs as f64);
         if let Some((prev, _)) = &last {
@@ -449,7 +480,8 @@ fn main() {
     let (train_flops, eval_flops) = flops_per_epoch(&layer_flops(&start), x.ncols());
     let med = median(&per_epoch);
     let result = json!({
-        "impl": "rust", "backend": backend(), "workload": w.name, "runs": per_epoch.len(),
+        "impl": "rust", "backend": backend(), "workload": w.name, "precision": precision.name(),
+        "runs": per_epoch.len(),
         "m": x.ncols(), "warmup_examples": warm,
         "epoch_s_min": per_epoch.iter().copied().fold(f64::INFINITY, f64::min),
         "epoch_s_median": med,

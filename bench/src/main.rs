@@ -19,9 +19,10 @@
 //! `--images N` trains W3 or W4 on the first N images only (a quick check, not a benchmark).
 //!
 //! `--precision f32` trains with `TrainConfig::precision = Precision::F32` (dense networks:
-//! W1–W3; `fit` refuses W4's convolutional layers): the same data (f64, rounded to f32 as
-//! `fit` gathers each batch), the same initial weights, batches and dropout masks; the JSON
-//! line says which precision ran (`"precision"`). The default is f64.
+//! W1–W3; `fit` refuses W4's convolutional layers): the same data, held in f32 (each value
+//! rounded once, the f64 arrays dropped before training), the same initial weights, batches
+//! and dropout masks; the JSON line says which precision ran (`"precision"`). The default is
+//! f64.
 //!
 //! Timing: one warm-up epoch (W4: on its first [`W4_WARMUP_IMAGES`] images only), then
 //! `runs` full trainings from the same initial weights; per run, seconds per epoch = wall
@@ -38,7 +39,7 @@
 #![allow(rustdoc::broken_intra_doc_links)]
 
 use ann_core::{
-    Activation, Conv2dConfig, DataView, Dropout, EpochInfo, History, Image, Init, LayerKind, LayerSpec,
+    Activation, Conv2dConfig, Dropout, EpochInfo, Examples, History, Image, Init, LayerKind, LayerSpec,
     MaxPool2d, Network, Observer, Optimizer, PixelScale, Precision, StandardScaler, StepInfo, Task,
     TrainConfig, Trainer, blobs, fashion_mnist, two_moons,
 };
@@ -284,13 +285,29 @@ impl Observer for Timer {
     }
 }
 
+/// A workload's X and Y in the precision of the run.
+enum Data {
+    F64(Array2<f64>, Array2<f64>),
+    F32(Array2<f32>, Array2<f32>),
+}
+
+impl Data {
+    /// The first `n` examples.
+    fn first(&self, n: usize) -> Examples<'_> {
+        match self {
+            Data::F64(x, y) => (x.slice(s![.., ..n]), y.slice(s![.., ..n])).into(),
+            Data::F32(x, y) => (x.slice(s![.., ..n]), y.slice(s![.., ..n])).into(),
+        }
+    }
+}
+
 /// `epochs` epochs of `w`'s training in `precision`; `fit`'s error (f32 on a convolutional
 /// network) ends the program with its message.
 fn train(
     w: &Workload,
     precision: Precision,
     net: &mut Network,
-    data: DataView<'_>,
+    data: Examples<'_>,
     epochs: usize,
     timer: &mut Timer,
 ) -> History {
@@ -445,20 +462,28 @@ fn main() {
         eprintln!("ann_bench {}: {e}", w.name);
         std::process::exit(1);
     });
-    let data = DataView::new(x.view(), y.view());
     let start = w.network().expect("network");
     if let Some(dir) = flag("--export") {
         export(Path::new(&dir), w, &x, &y, &start).expect("export");
     }
+    let m = x.ncols();
+    // An f32 run holds its data in f32 only (half the memory).
+    let data = match precision {
+        Precision::F64 => Data::F64(x, y),
+        Precision::F32 => {
+            let data = Data::F32(x.mapv(|v| v as f32), y.mapv(|v| v as f32));
+            drop((x, y));
+            data
+        }
+    };
     let rss_data_kb = proc_kb("VmRSS:");
     let peak_data_kb = proc_kb("VmHWM:");
     // Reset the peak (VmHWM) so that it measures training, not data generation.
     let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
 
     // Warm-up: one epoch (on the first examples only, where the workload says so), discarded.
-    let warm = w.warmup_examples.unwrap_or(x.ncols()).min(x.ncols());
-    let warm_data = DataView::new(x.slice(s![.., ..warm]), y.slice(s![.., ..warm]));
-    train(w, precision, &mut start.clone(), warm_data, 1, &mut Timer::new());
+    let warm = w.warmup_examples.unwrap_or(m).min(m);
+    train(w, precision, &mut start.clone(), data.first(warm), 1, &mut Timer::new());
 
     let (mut per_epoch, mut steps_only) = (Vec::new(), Vec::new());
     let mut last: Option<(History, Timer)> = None;
@@ -467,7 +492,7 @@ fn main() {
     for _ in 0..runs.max(1) {
         let mut net = start.clone();
         let mut timer = Timer::new();
-        let h = train(w, precision, &mut net, data, w.epochs, &mut timer);
+        let h = train(w, precision, &mut net, data.first(m), w.epochs, &mut timer);
         per_epoch.push(timer.epoch_secs.iter().sum::<f64>() / w.epochs as f64);
         steps_only.push(timer.step_secs.iter().sum::<f64>() / w.epochs as f64);
         if let Some((prev, _)) = &last {
@@ -477,12 +502,12 @@ fn main() {
     }
     let cpu_per_epoch = (cpu_seconds() - cpu_start) / (runs.max(1) * w.epochs) as f64;
     let (h, timer) = last.expect("at least one run");
-    let (train_flops, eval_flops) = flops_per_epoch(&layer_flops(&start), x.ncols());
+    let (train_flops, eval_flops) = flops_per_epoch(&layer_flops(&start), m);
     let med = median(&per_epoch);
     let result = json!({
         "impl": "rust", "backend": backend(), "workload": w.name, "precision": precision.name(),
         "runs": per_epoch.len(),
-        "m": x.ncols(), "warmup_examples": warm,
+        "m": m, "warmup_examples": warm,
         "epoch_s_min": per_epoch.iter().copied().fold(f64::INFINITY, f64::min),
         "epoch_s_median": med,
         "steps_s_min": steps_only.iter().copied().fold(f64::INFINITY, f64::min),

@@ -115,7 +115,7 @@ notebook-times: setup
 # Speed benchmark: ann_core (default, threading, blas builds) against NumPy (and PyTorch) references
 # on the benchmark workloads (W1 small, W2 wide, W3 and W4 on Fashion-MNIST); prints the table of
 # bench/RESULTS.md.
-# BENCH_RUNS (default 5) and BENCH_WORKLOADS (default w1,w2) tune it. Needs no make setup:
+# BENCH_RUNS (default 5) and BENCH_WORKLOADS (default w1,w2,w3,w4) and BENCH_PRECISIONS (default f64,f32) tune it. Needs no make setup:
 # it installs NumPy into .venv itself.
 .PHONY: bench
 bench:

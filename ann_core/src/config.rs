@@ -30,8 +30,9 @@ pub struct TrainConfig {
     pub schedule: LrSchedule,
     /// Early stopping on the validation loss (needs a validation set).
     pub early_stopping: Option<EarlyStopping>,
-    /// The precision the steps run in: f64 (the default), or f32 for dense networks without
-    /// normalization, faster and in half the memory ([`crate::precision`]).
+    /// The precision the steps run in: f64 (the default), or f32 for networks without
+    /// normalization (dense and convolutional layers), faster, and in half the memory when the
+    /// data is f32 too ([`crate::precision`]).
     #[serde(default)]
     pub precision: Precision,
 }
@@ -93,7 +94,8 @@ impl TrainConfig {
     /// training (and validation) data against the network, and, for a normalization that
     /// needs several examples per pass, that every mini-batch has them.
     ///
-    /// Examples in f32 train only in [`Precision::F32`].
+    /// Examples in f32 train only in [`Precision::F32`], which trains dense and convolutional
+    /// layers without normalization.
     pub fn check_run<'a>(
         &self,
         net: &Network,
@@ -102,6 +104,9 @@ impl TrainConfig {
     ) -> Result<()> {
         let train = train.into();
         self.validate(net, validation.is_some())?;
+        if self.precision == Precision::F32 {
+            crate::fast::check_f32(net)?;
+        }
         check_examples(net, "training", train, self.precision)?;
         let m = train.len();
         let last = m % self.batch_size;

@@ -71,7 +71,7 @@ impl Examples<'_> {
         self.len() == 0
     }
 
-    /// "f64" or "f32".
+    /// The precision of X and Y.
     pub fn precision(&self) -> crate::Precision {
         match self {
             Examples::F64(_) => crate::Precision::F64,

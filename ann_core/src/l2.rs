@@ -60,6 +60,12 @@ impl L2 {
             return 0.0;
         }
         let sq: f64 = weights.into_iter().map(|w| w.iter().map(|v| v * v).sum::<f64>()).sum();
+        self.of_squares(sq, m)
+    }
+
+    /// (λ / 2N) · `sq`, for `sq` = Σ_l ‖W[l]‖²_F summed elsewhere (the f32 path sums its f32
+    /// weights).
+    pub(crate) fn of_squares(self, sq: f64, m: usize) -> f64 {
         self.lambda / (2.0 * self.n.unwrap_or(m) as f64) * sq
     }
 

@@ -266,6 +266,19 @@ impl<'a> Trainer<'a> {
             return Err(bad_hyper("checkpoint.every", 0, "must be at least 1"));
         }
         let m = train.len();
+        let mut none = NoObserver;
+        let observer: &mut dyn Observer = match self.observer.take() {
+            Some(o) => o,
+            None => &mut none,
+        };
+        if config.precision == Precision::F32 && observer.observes_steps() {
+            return Err(bad_hyper(
+                "precision",
+                "F32",
+                "has no f64 cache or gradients to show an observer of steps: train with \
+                 Precision::F64 to observe every step",
+            ));
+        }
         let mut run = match self.resume {
             Some(c) => {
                 c.check_resume(net, optimizer, config, m)?;
@@ -277,27 +290,12 @@ impl<'a> Trainer<'a> {
         };
         // The optimizer's state must be (or become) this network's before any work is done.
         optimizer.bind(net)?;
-        let mut none = NoObserver;
-        let observer: &mut dyn Observer = match self.observer.take() {
-            Some(o) => o,
-            None => &mut none,
-        };
         // Everything a step needs is allocated here once: the batch, the cache, the
         // gradients (see `Workspace`), the permutation and the per-layer norms.
         let batch = config.batch_size.min(m);
         let engine = match config.precision {
             Precision::F64 => Engine::F64(Box::new(Workspace::new(net, batch)?)),
-            Precision::F32 => {
-                if observer.observes_steps() {
-                    return Err(bad_hyper(
-                        "precision",
-                        "F32",
-                        "has no f64 cache or gradients to show an observer of steps: train with \
-                         Precision::F64 to observe every step",
-                    ));
-                }
-                Engine::F32(Box::new(Mirror::new(net, optimizer, batch)?))
-            }
+            Precision::F32 => Engine::F32(Box::new(Mirror::new(net, optimizer, batch)?)),
         };
         let mut steps = Steps { engine, order: Vec::with_capacity(m), dw_norms: vec![0.0; net.num_layers()] };
         let started = Instant::now();
@@ -489,13 +487,20 @@ impl Run {
                         Examples::F64(d) => mirror.load_batch(d.x, d.y, idx),
                         Examples::F32(d) => mirror.load_batch(d.x, d.y, idx),
                     }
-                    mirror.forward_train(&config.dropout, &mut self.rng)?;
-                    let loss = mirror.cost(l2)?;
-                    mirror.backward(l2)?;
-                    if !mirror.gradient_norms(dw_norms) || !loss.is_finite() {
-                        mirror.write_back(net, optimizer);
-                        return Err(AnnError::Diverged { epoch, step, loss });
-                    }
+                    let mut pass = || -> Result<f64> {
+                        mirror.forward_train(&config.dropout, &mut self.rng)?;
+                        let loss = mirror.cost(l2)?;
+                        mirror.backward(l2)?;
+                        Ok(loss)
+                    };
+                    let outcome = match pass() {
+                        Ok(loss) if mirror.gradient_norms(dw_norms) && loss.is_finite() => Ok(loss),
+                        Ok(loss) => Err(AnnError::Diverged { epoch, step, loss }),
+                        Err(e) => Err(e),
+                    };
+                    // On any error the network keeps the last f32 values (the last finite
+                    // weights of a diverging run), widened.
+                    let loss = outcome.inspect_err(|_| mirror.write_back(net, optimizer))?;
                     mirror.step(optimizer);
                     loss
                 }

@@ -94,20 +94,16 @@ fn what_f32_does_not_train_is_an_error_that_says_so() {
     let normalized = dense.clone().with_normalization(BatchNormConfig::default()).unwrap();
     let err = fit(&mut normalized.clone(), &mut adam(), (&d.x, &y), &config, 1).unwrap_err().to_string();
     assert!(err.contains("precision") && err.contains("layer 1 is batch norm"), "{err}");
-    let image = Image::new(1, 4, 4);
-    let mut conv = Network::convolutional(
-        image,
-        &[Conv2dConfig::new(2, 3).padding(1).into(), LayerSpec::Dense(1)],
-        Activation::Relu,
-        Task::Binary,
+    let softmax_hidden = Network::with_activations(
+        &[2, 4, 1],
+        &[Activation::Softmax, Activation::Sigmoid],
+        Loss::BinaryCrossEntropy,
         Init::He,
         1,
     )
     .unwrap();
-    let x = ndarray::Array2::from_shape_fn((16, 10), |(i, j)| (i * j) as f64 / 100.0);
-    let y10 = ndarray::Array2::from_shape_fn((1, 10), |(_, j)| (j % 2) as f64);
-    let err = fit(&mut conv, &mut adam(), (&x, &y10), &config, 1).unwrap_err().to_string();
-    assert!(err.contains("layer 1 is a convolutional layer"), "{err}");
+    let err = fit(&mut softmax_hidden.clone(), &mut adam(), (&d.x, &y), &config, 1).unwrap_err().to_string();
+    assert!(err.contains("layer 1 is a softmax hidden layer"), "{err}");
     // An observer of every step needs the f64 cache; one of epochs only is welcome.
     struct Steps;
     impl Observer for Steps {}
@@ -183,4 +179,44 @@ fn f32_examples_train_like_f64_examples_of_the_same_values() {
     let e = fit(&mut start.clone(), &mut Optimizer::adam(0.01).unwrap(), (&x32, &short_y), &config, 1)
         .unwrap_err();
     assert!(e.to_string().contains("training Y"), "{e}");
+}
+
+/// A convolutional network (two convolutions, max pooling, dropout) on the 1,797 digits of
+/// 8×8 pixels: the f32 run follows the f64 one.
+#[test]
+fn a_convolutional_network_in_f32_ends_where_f64_does() {
+    let d = digits().unwrap();
+    let (x, y) = (d.x.mapv(|p| p / 16.0), d.targets(Task::MultiClass));
+    let specs = [
+        Conv2dConfig::new(6, 3).padding(1).pool(2).into(),
+        Conv2dConfig::new(8, 3).padding(1).into(),
+        LayerSpec::Dense(10),
+    ];
+    let run = |precision| {
+        let mut net = Network::convolutional(
+            Image::new(1, 8, 8),
+            &specs,
+            Activation::Relu,
+            Task::MultiClass,
+            Init::He,
+            2,
+        )
+        .unwrap();
+        let config = TrainConfig {
+            batch_size: 32,
+            dropout: Dropout::Hidden(0.9),
+            seed: 5,
+            precision,
+            ..Default::default()
+        };
+        let h = fit(&mut net, &mut Optimizer::adam(0.01).unwrap(), (&x, &y), &config, 8).unwrap();
+        (net, h)
+    };
+    let (_, h64) = run(Precision::F64);
+    let (net32, h32) = run(Precision::F32);
+    let (loss, acc, step) = report("digits, convolutional", &h64, &h32);
+    assert!(loss < 5e-3 && acc < 5e-3 && step < 5e-2, "{loss} {acc} {step}");
+    assert!(h32.final_train_accuracy().unwrap() > 0.9);
+    let (again, h_again) = run(Precision::F32);
+    assert_eq!((net32, h32), (again, h_again));
 }

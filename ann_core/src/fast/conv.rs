@@ -23,7 +23,7 @@
 //! channel only reach that channel's pixels). Without AVX-512 (no `matmul_acc_into`) dW
 //! takes one product over the whole P, as the readable path does.
 
-use super::matmul::{direct_kernel, matmul_acc_into, matmul_into};
+use super::matmul::{Direct, direct_kernel, matmul_acc_into, matmul_into};
 use super::simd::wide;
 use super::threads::{OWN_THREADS, cores, join};
 use crate::conv::{Conv2d, Image, MaxPool2d};
@@ -41,18 +41,29 @@ const SPLIT_MIN_WORK: usize = 1 << 23;
 
 /// A convolution's reusable buffers, grown to the biggest layer and batch they served: per
 /// core a slice of P and of dZᵀ, dWᵀ, and (without AVX-512) the whole P.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ConvScratch {
-    patches: [Vec<f64>; 2],
-    dzt: [Vec<f64>; 2],
-    dwt: Vec<f64>,
-    whole: Vec<f64>,
+#[derive(Debug, Clone)]
+pub(crate) struct ConvScratch<F = f64> {
+    patches: [Vec<F>; 2],
+    dzt: [Vec<F>; 2],
+    dwt: Vec<F>,
+    whole: Vec<F>,
+}
+
+impl<F> Default for ConvScratch<F> {
+    fn default() -> Self {
+        ConvScratch {
+            patches: [Vec::new(), Vec::new()],
+            dzt: [Vec::new(), Vec::new()],
+            dwt: Vec::new(),
+            whole: Vec::new(),
+        }
+    }
 }
 
 /// `buf` with at least `len` entries (grown once, then reused).
-fn at_least(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
+fn at_least<F: Direct>(buf: &mut Vec<F>, len: usize) -> &mut [F] {
     if buf.len() < len {
-        buf.resize(len, 0.0);
+        buf.resize(len, F::of(0.0));
     }
     &mut buf[..len]
 }
@@ -83,13 +94,13 @@ fn source(conv: &Conv2d, out_width: usize, r: usize, p: usize) -> Option<usize> 
 
 /// Rows `rows` and columns `q0..q1` of P for the batch `a_prev` (C·H·W, m), into `out`
 /// (row-major, rows.len() × (q1 − q0)).
-fn im2col_slice(
+fn im2col_slice<F: Direct>(
     conv: &Conv2d,
-    a_prev: ArrayView2<f64>,
+    a_prev: ArrayView2<F>,
     rows: Range<usize>,
     q0: usize,
     q1: usize,
-    out: &mut [f64],
+    out: &mut [F],
 ) {
     let (m, n, ow) = (a_prev.ncols(), q1 - q0, conv.conv_output(1).width);
     for (t, r) in rows.enumerate() {
@@ -97,7 +108,7 @@ fn im2col_slice(
         for (at, p, e0, len) in runs(q0, q1, m) {
             let dst = &mut dst_row[at..at + len];
             match source(conv, ow, r, p) {
-                None => dst.fill(0.0),
+                None => dst.fill(F::of(0.0)),
                 Some(src) => {
                     let src = a_prev.row(src);
                     match src.as_slice() {
@@ -113,13 +124,13 @@ fn im2col_slice(
 /// Adds the slice `dp` (rows `rows`, columns `q0..q1` of dP, row-major) into `da`, the rows
 /// `da_first..` of dA[l−1] (m examples): positions in order, then rows, as the readable
 /// col2im adds them.
-fn col2im_slice(
+fn col2im_slice<F: Direct>(
     conv: &Conv2d,
-    dp: &[f64],
+    dp: &[F],
     rows: Range<usize>,
     q0: usize,
     q1: usize,
-    mut da: ArrayViewMut2<f64>,
+    mut da: ArrayViewMut2<F>,
     da_first: usize,
 ) {
     let (m, n, ow) = (da.ncols(), q1 - q0, conv.conv_output(1).width);
@@ -136,17 +147,17 @@ fn col2im_slice(
 }
 
 /// Z = W P for the batch `a_prev` (C·H·W, m) into `z` (F, H′·W′·m), slice by slice of P.
-pub(super) fn conv_forward(
+pub(super) fn conv_forward<F: Direct>(
     conv: &Conv2d,
-    w: ArrayView2<f64>,
-    a_prev: ArrayView2<f64>,
-    z: ArrayViewMut2<f64>,
-    scratch: &mut ConvScratch,
+    w: ArrayView2<F>,
+    a_prev: ArrayView2<F>,
+    z: ArrayViewMut2<F>,
+    scratch: &mut ConvScratch<F>,
     split: bool,
 ) {
     let (k, n) = (conv.patch_len(), z.ncols());
     let step = slice_columns(k);
-    let run = |cols: Range<usize>, buf: &mut Vec<f64>, mut z: ArrayViewMut2<f64>| {
+    let run = |cols: Range<usize>, buf: &mut Vec<F>, mut z: ArrayViewMut2<F>| {
         let base = cols.start;
         for q0 in cols.clone().step_by(step) {
             let q1 = (q0 + step).min(cols.end);
@@ -169,14 +180,14 @@ pub(super) fn conv_forward(
 /// dW = dZ Pᵀ into `dw` (F, C·k·k), and dA[l−1] = col2im(Wᵀ dZ) into `da` (C·H·W, m) if
 /// given, for the batch `a_prev` and `dz` (F, H′·W′·m).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn conv_backward(
+pub(super) fn conv_backward<F: Direct>(
     conv: &Conv2d,
-    w: ArrayView2<f64>,
-    a_prev: ArrayView2<f64>,
-    dz: ArrayView2<f64>,
-    mut dw: ArrayViewMut2<f64>,
-    da: Option<ArrayViewMut2<f64>>,
-    scratch: &mut ConvScratch,
+    w: ArrayView2<F>,
+    a_prev: ArrayView2<F>,
+    dz: ArrayView2<F>,
+    mut dw: ArrayViewMut2<F>,
+    da: Option<ArrayViewMut2<F>>,
+    scratch: &mut ConvScratch<F>,
     split: bool,
 ) {
     let (k, f, n) = (conv.patch_len(), w.nrows(), dz.ncols());
@@ -215,13 +226,10 @@ pub(super) fn conv_backward(
     let (dwt_low, dwt_high) = dwt.split_at_mut(mid * f);
     let [p_low, p_high] = patches;
     let [t_low, t_high] = dzt;
-    let part = |rows: Range<usize>,
-                p: &mut Vec<f64>,
-                t: &mut Vec<f64>,
-                dwt: &mut [f64],
-                da: Option<ArrayViewMut2<f64>>| {
-        weight_and_input_gradients(conv, w, a_prev, dz, rows, p, t, dwt, da, step)
-    };
+    let part =
+        |rows: Range<usize>, p: &mut Vec<F>, t: &mut Vec<F>, dwt: &mut [F], da: Option<ArrayViewMut2<F>>| {
+            weight_and_input_gradients(conv, w, a_prev, dz, rows, p, t, dwt, da, step)
+        };
     if two {
         join(
             || part(0..mid, p_low, t_low, dwt_low, da_low),
@@ -238,21 +246,21 @@ pub(super) fn conv_backward(
 /// The rows `rows` of dWᵀ = P dZᵀ (into `dwt`, rows.len() × F) and, if `da` (the pixels of
 /// those rows' channels) is given, their share of dA[l−1], slice by slice of P.
 #[allow(clippy::too_many_arguments)]
-fn weight_and_input_gradients(
+fn weight_and_input_gradients<F: Direct>(
     conv: &Conv2d,
-    w: ArrayView2<f64>,
-    a_prev: ArrayView2<f64>,
-    dz: ArrayView2<f64>,
+    w: ArrayView2<F>,
+    a_prev: ArrayView2<F>,
+    dz: ArrayView2<F>,
     rows: Range<usize>,
-    p_buf: &mut Vec<f64>,
-    t_buf: &mut Vec<f64>,
-    dwt: &mut [f64],
-    mut da: Option<ArrayViewMut2<f64>>,
+    p_buf: &mut Vec<F>,
+    t_buf: &mut Vec<F>,
+    dwt: &mut [F],
+    mut da: Option<ArrayViewMut2<F>>,
     step: usize,
 ) {
     let (f, n, r) = (w.nrows(), dz.ncols(), rows.len());
     if let Some(da) = da.as_mut() {
-        da.fill(0.0);
+        da.fill(F::of(0.0));
     }
     let da_first =
         (rows.start / (conv.patch_len() / conv.input.channels)) * conv.input.height * conv.input.width;
@@ -284,17 +292,17 @@ fn weight_and_input_gradients(
 
 /// dA[l−1] (its rows from `da_first`) = col2im(Wᵀ dZ) for the rows `rows` of P, slice by slice.
 #[allow(clippy::too_many_arguments)]
-fn input_gradient(
+fn input_gradient<F: Direct>(
     conv: &Conv2d,
-    w: ArrayView2<f64>,
-    dz: ArrayView2<f64>,
+    w: ArrayView2<F>,
+    dz: ArrayView2<F>,
     rows: Range<usize>,
-    mut da: ArrayViewMut2<f64>,
+    mut da: ArrayViewMut2<F>,
     da_first: usize,
-    buf: &mut Vec<f64>,
+    buf: &mut Vec<F>,
     step: usize,
 ) {
-    da.fill(0.0);
+    da.fill(F::of(0.0));
     let (n, r) = (dz.ncols(), rows.len());
     for q0 in (0..n).step_by(step) {
         let q1 = (q0 + step).min(n);
@@ -314,11 +322,11 @@ fn input_gradient(
 /// A (C·H″·W″, m) = maxpool of `g` (C·H′·W′, m), one `image` per column, and the arg-max of
 /// every window: the first maximum scanning the window row by row, as the readable
 /// pooling finds it.
-pub(super) fn pool_batch(
+pub(super) fn pool_batch<F: Direct>(
     pool: &MaxPool2d,
     image: Image,
-    g: ArrayView2<f64>,
-    mut a: ArrayViewMut2<f64>,
+    g: ArrayView2<F>,
+    mut a: ArrayViewMut2<F>,
     mut argmax: ArrayViewMut2<usize>,
 ) {
     let out = pool.output(image);
@@ -358,19 +366,19 @@ pub(super) fn pool_batch(
 /// dA in order (the readable pooling's order). Windows that do not overlap (stride =
 /// window, `image` pooled by `pool`) cover each pixel once: each row of dG is then written
 /// once, dA where the pixel won and 0 elsewhere, instead of zeroed first and added to.
-pub(super) fn unpool_batch(
+pub(super) fn unpool_batch<F: Direct>(
     pool: &MaxPool2d,
     image: Image,
     argmax: ArrayView2<usize>,
-    da: ArrayView2<f64>,
-    mut dg: ArrayViewMut2<f64>,
+    da: ArrayView2<F>,
+    mut dg: ArrayViewMut2<F>,
 ) {
     let out = pool.output(image);
     let covers_once = pool.stride == pool.window
         && out.height * pool.window == image.height
         && out.width * pool.window == image.width;
     if !covers_once {
-        dg.fill(0.0);
+        dg.fill(F::of(0.0));
         for (winners, grads) in argmax.rows().into_iter().zip(da.rows()) {
             for (e, (&w, &d)) in winners.iter().zip(&grads).enumerate() {
                 dg[[w, e]] += d;
@@ -393,7 +401,7 @@ pub(super) fn unpool_batch(
                         // 0 + dA where this pixel won: the readable sum's value, bit for bit
                         wide(|| {
                             for ((d, &w), &g) in dst.iter_mut().zip(winners).zip(grads) {
-                                *d = if w == pixel { g } else { 0.0 };
+                                *d = if w == pixel { g } else { F::of(0.0) };
                             }
                         });
                     }
@@ -405,7 +413,7 @@ pub(super) fn unpool_batch(
 
 /// `dst` (n × F, row-major) = `src`ᵀ for `src` (F × n) with contiguous rows: read in blocks
 /// of 8 columns so each block of `dst` is written whole.
-fn transpose_into(src: ArrayView2<f64>, dst: &mut [f64]) {
+fn transpose_into<F: Direct>(src: ArrayView2<F>, dst: &mut [F]) {
     let (f, n) = src.dim();
     for j0 in (0..n).step_by(8) {
         let j1 = (j0 + 8).min(n);

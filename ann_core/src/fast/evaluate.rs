@@ -38,7 +38,7 @@ fn view(buf: &mut [f64], rows: usize, cols: usize) -> ArrayViewMut2<'_, f64> {
 /// Evaluations of at least this many multiply-adds (m · Σ n_l n_{l−1}) use two cores: below
 /// it, starting and joining a thread costs about what it saves (10,000 examples through
 /// [2, 64, 32, 1], 22M, already gain; measured on an idle machine).
-const PARALLEL_EVAL_WORK: usize = 1 << 22;
+pub(super) const PARALLEL_EVAL_WORK: usize = 1 << 22;
 
 impl Workspace {
     /// (J + L2, accuracy) of `net` on a whole data set in eval mode, as
@@ -162,13 +162,23 @@ fn eval_columns<T>(
                     .expect("a buffer of rows · chunk entries")
             };
             let mut z = view(&mut buf.z, layer.z_units(), cols);
-            linear_into(layer, a_prev, z.view_mut(), conv_scratch, scratch, split);
+            linear_into(&layer.kind, layer.w.view(), a_prev, z.view_mut(), conv_scratch, scratch, split);
             match (&layer.normalization, layer.pooling()) {
-                (None, None) => add_bias_and_activate(layer, z, view(&mut buf.a, layer.units(), cols), None),
+                (None, None) => {
+                    let a = view(&mut buf.a, layer.units(), cols);
+                    add_bias_and_activate(&layer.kind, layer.activation, layer.b.view(), z, a, None)
+                }
                 (None, Some((window, image))) => {
                     let g = buf.g.as_mut().expect("a pooling layer's buffers");
                     let mut g = view(g, layer.z_units(), cols);
-                    add_bias_and_activate(layer, z, g.view_mut(), None);
+                    add_bias_and_activate(
+                        &layer.kind,
+                        layer.activation,
+                        layer.b.view(),
+                        z,
+                        g.view_mut(),
+                        None,
+                    );
                     let argmax = buf.argmax.as_mut().expect("a pooling layer's buffers");
                     let argmax =
                         ArrayViewMut2::from_shape((layer.units(), cols), &mut argmax[..layer.units() * cols])

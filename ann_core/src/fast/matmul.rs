@@ -204,7 +204,7 @@ pub(crate) fn direct_kernel() -> bool {
 /// C in blocks of 256, as the direct kernel (and matrixmultiply) add them within one call.
 /// So a product over k computed in slices of k, each a multiple of 256 long but the last,
 /// has the bits of one call. Needs [`direct_kernel`]; B and C with contiguous rows.
-pub(crate) fn matmul_acc_into(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+pub(crate) fn matmul_acc_into<F: Direct>(a: ArrayView2<F>, b: ArrayView2<F>, c: ArrayViewMut2<F>) {
     debug_assert!(direct_kernel());
     debug_assert_eq!(a.ncols(), b.nrows());
     debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
@@ -337,9 +337,9 @@ mod avx512 {
 
     /// C += A B, the sums over k added to C block after block (see [`super::matmul_acc_into`]).
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn ab_acc(a: ArrayView2<f64>, b: ArrayView2<f64>, c: ArrayViewMut2<f64>) {
+    pub(super) unsafe fn ab_acc<T: Lanes>(a: ArrayView2<T>, b: ArrayView2<T>, c: ArrayViewMut2<T>) {
         // SAFETY: forwarded.
-        unsafe { ab_any::<f64, true>(a, b, c) }
+        unsafe { ab_any::<T, true>(a, b, c) }
     }
 
     #[inline]

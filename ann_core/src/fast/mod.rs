@@ -17,7 +17,7 @@
 //! | element-wise loops compiled for the CPU's widest vectors | `simd.rs` | all of these |
 //! | a second core | `threads.rs` | all of these |
 //! | an update rule's equations run over a parameter's memory | `update.rs` | [`Optimizer::step`](crate::Optimizer::step) |
-//! | a dense network trained in f32: its parameters, gradients and the optimizer's averages copied into f32, with a step's buffers | `mirror.rs` | the training loop in [`Precision::F32`](crate::Precision) |
+//! | a network trained in f32 (dense and convolutional layers): its parameters, gradients and the optimizer's averages copied into f32, with a step's buffers | `mirror.rs` | the training loop in [`Precision::F32`](crate::Precision) |
 //! | the two precisions the kernels above are written for (generic over f64 and f32) | `real.rs` | all of these |
 //!
 //! Not behind it, so written once, in the math's own modules: the activations' g and g'
@@ -28,7 +28,8 @@
 //!
 //! In f32 the kernels are the same code at the other precision (`real.rs`); g, g', the update
 //! rules and the losses stay the f64 functions of the math's modules, evaluated per entry on
-//! widened values and rounded once, so no formula is written twice. The f32 engine
+//! widened values and rounded once (only softmax's forward pass and the sum of ‖M‖_F have an
+//! f32 body of their own). The f32 engine
 //! (`mirror.rs`) run in f64 gives the workspace's bits (a test checks it): the two paths differ
 //! in their precision only.
 //!
@@ -51,7 +52,7 @@ mod threads;
 pub(crate) mod update;
 mod workspace;
 
-pub(crate) use mirror::Mirror;
+pub(crate) use mirror::{Mirror, check_f32};
 pub(crate) use workspace::Workspace;
 
 /// Ŷ = A[L] of `net` for the columns of `x` (checked against the network) in eval mode,

@@ -2,10 +2,11 @@
 //! (half the bytes per number, twice the numbers per vector instruction).
 //!
 //! The kernels are generic over [`Real`], so each is written once; with `F = f64` they are
-//! the very code the reference's bits are proven against. Formulas are never written twice:
-//! an activation's g and g', an update rule's equations and the losses stay the f64
-//! functions of the math's modules, and in f32 each entry is widened to f64, put through
-//! that function, and rounded back ([`Real::of`]). Only the storage, the products and the
+//! the very code the reference's bits are proven against. An activation's g and g', an update
+//! rule's equations and the losses stay the f64 functions of the math's modules: in f32 each
+//! entry is widened to f64, put through that function, and rounded back ([`Real::of`]). Two
+//! small pieces have an f32 body of their own, computed in f64 over the f32 values: softmax's
+//! forward pass and the summation of ‖M‖_F. Only the storage, the products and the
 //! element-wise plumbing are f32.
 
 use crate::activation::Activation;

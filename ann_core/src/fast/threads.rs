@@ -3,7 +3,7 @@
 //! Every use splits work whose pieces write disjoint outputs and compute each entry exactly
 //! as one piece would, so results never depend on the number of cores.
 
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock, TryLockError};
 
 /// Cores `ann_core` may use: `ANN_CORE_THREADS` if set (1 keeps everything on one core),
 /// else what the OS reports.
@@ -29,8 +29,12 @@ pub(crate) const OWN_THREADS: bool = !cfg!(feature = "threading") && !cfg!(featu
 /// inside `there`) starts a thread of its own, as before.
 pub(crate) fn join<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {
     let worker = Worker::get();
-    let Ok(_taken) = worker.taken.try_lock() else {
-        return scoped_join(here, there);
+    // A panic that unwound through an earlier call poisoned the lock without harming the
+    // worker (it catches the task's panics): the lock is taken all the same.
+    let _taken = match worker.taken.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => return scoped_join(here, there),
     };
     let mut there = Some(there);
     let mut result: Option<std::thread::Result<B>> = None;
@@ -147,9 +151,20 @@ mod tests {
         assert_eq!((left, right), (vec![1; 4], vec![2; 4]));
         assert!(std::panic::catch_unwind(|| join(|| 1, || -> u8 { panic!("there") })).is_err());
         assert!(cores() >= 1);
-        // After a panic the worker serves again; a join inside a join, and joins from several
-        // threads at once, each get their results.
-        assert_eq!(join(|| 3, || 4), (3, 4));
+        // After a panic the worker serves again (its thread runs `there`); a join inside a
+        // join, and joins from several threads at once, each get their results.
+        let on_worker = || std::thread::current().name() == Some("ann_core second core");
+        // (Other tests may hold the worker for a moment: then `there` runs on a thread of its
+        // own, so ask until the worker takes it.)
+        let served = || {
+            (0..10_000).any(|_| {
+                join(|| (), on_worker).1 || {
+                    std::thread::yield_now();
+                    false
+                }
+            })
+        };
+        assert!(served());
         assert_eq!(join(|| join(|| 1, || 2), || join(|| 3, || 4)), ((1, 2), (3, 4)));
         let sums: Vec<(u64, u64)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..4u64)
@@ -172,5 +187,6 @@ mod tests {
         }));
         assert!(r.is_err());
         assert_eq!(written, [7; 3]);
+        assert!(served(), "the worker serves again after a panic in `here`");
     }
 }

@@ -28,7 +28,8 @@
 
 use super::conv::{ConvScratch, conv_backward, conv_forward, pool_batch, unpool_batch};
 use super::kernels::{activate, add_bias, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
-use super::matmul::{dense_backward_products, matmul_into};
+use super::matmul::{Direct, dense_backward_products, matmul_into};
+use super::real::Real;
 use super::simd::wide;
 use crate::activation::Activation;
 use crate::backward::eval_pass;
@@ -124,55 +125,58 @@ impl Slot {
 }
 
 /// A matrix (F·H′·W′, m) in standard layout seen as (F, H′·W′·m): one row per filter.
-pub(super) fn per_filter(z: ArrayViewMut2<'_, f64>, filters: usize) -> ArrayViewMut2<'_, f64> {
+pub(super) fn per_filter<F>(z: ArrayViewMut2<'_, F>, filters: usize) -> ArrayViewMut2<'_, F> {
     let len = z.len();
     z.into_shape_with_order((filters, len / filters)).expect("a standard-layout (F·H′·W′, m) matrix")
 }
 
 /// The read-only [`per_filter`].
-pub(super) fn per_filter_view(z: ArrayView2<'_, f64>, filters: usize) -> ArrayView2<'_, f64> {
+pub(super) fn per_filter_view<F>(z: ArrayView2<'_, F>, filters: usize) -> ArrayView2<'_, F> {
     let len = z.len();
     z.into_shape_with_order((filters, len / filters)).expect("a standard-layout (F·H′·W′, m) matrix")
 }
 
-/// Z[l] = W[l] A[l−1] (dense) or W[l] im2col(A[l−1]) (convolutional), without the bias.
-pub(super) fn linear_into(
-    layer: &Layer,
-    a_prev: ArrayView2<f64>,
-    z: ArrayViewMut2<f64>,
-    conv_scratch: &mut ConvScratch,
-    scratch: &mut Vec<f64>,
+/// Z[l] = W[l] A[l−1] (dense) or W[l] im2col(A[l−1]) (convolutional), without the bias, for
+/// a layer of `kind` with weights `w`.
+pub(super) fn linear_into<F: Direct>(
+    kind: &LayerKind,
+    w: ArrayView2<F>,
+    a_prev: ArrayView2<F>,
+    z: ArrayViewMut2<F>,
+    conv_scratch: &mut ConvScratch<F>,
+    scratch: &mut Vec<F>,
     split: bool,
 ) {
-    match &layer.kind {
+    match kind {
         LayerKind::Conv2d(conv) => {
-            conv_forward(conv, layer.w.view(), a_prev, per_filter(z, layer.w.nrows()), conv_scratch, split)
+            conv_forward(conv, w, a_prev, per_filter(z, w.nrows()), conv_scratch, split)
         }
-        LayerKind::Dense => matmul_into(layer.w.view(), a_prev, z, scratch, split),
+        LayerKind::Dense => matmul_into(w, a_prev, z, scratch, split),
     }
 }
 
 /// Z[l] += b[l] (per unit, or per filter of a convolutional layer) and `out` = g(Z[l]) ⊙ D /
 /// keep_prob: fused into one pass, per filter, for the element-wise activations.
-pub(super) fn add_bias_and_activate(
-    layer: &Layer,
-    z: ArrayViewMut2<f64>,
-    out: ArrayViewMut2<f64>,
-    mask: Option<(ArrayView2<f64>, f64)>,
+pub(super) fn add_bias_and_activate<F: Real>(
+    kind: &LayerKind,
+    activation: Activation,
+    b: ArrayView2<F>,
+    z: ArrayViewMut2<F>,
+    out: ArrayViewMut2<F>,
+    mask: Option<(ArrayView2<F>, F)>,
 ) {
-    let b = layer.b.view();
-    match layer.kind {
-        LayerKind::Dense => activate(layer.activation, Some(b), z, out, mask),
-        LayerKind::Conv2d(_) if layer.activation == Activation::Softmax => {
+    match kind {
+        LayerKind::Dense => activate(activation, Some(b), z, out, mask),
+        LayerKind::Conv2d(_) if activation == Activation::Softmax => {
             // softmax takes each whole column: the bias per filter first, then g
             let mut z = z;
             add_bias(per_filter(z.view_mut(), b.nrows()), b);
-            activate(layer.activation, None, z, out, mask);
+            activate(activation, None, z, out, mask);
         }
         LayerKind::Conv2d(_) => {
             let f = b.nrows();
             let mask = mask.map(|(d, keep)| (per_filter_view(d, f), keep));
-            activate(layer.activation, Some(b), per_filter(z, f), per_filter(out, f), mask);
+            activate(activation, Some(b), per_filter(z, f), per_filter(out, f), mask);
         }
     }
 }
@@ -270,7 +274,15 @@ impl Workspace {
             let a_prev = if i == 0 { &cache.a0 } else { &done[i - 1] };
             let (z, a) = (&mut cache.z[i], &mut rest[0]);
             // Z[l] = W[l] A[l−1], or W[l] im2col(A[l−1])
-            linear_into(layer, a_prev.view(), z.view_mut(), conv_scratch, scratch, true);
+            linear_into(
+                &layer.kind,
+                layer.w.view(),
+                a_prev.view(),
+                z.view_mut(),
+                conv_scratch,
+                scratch,
+                true,
+            );
             let mask = if keep < 1.0 {
                 let d = cache.masks[i].get_or_insert_with(|| Array2::zeros(a.raw_dim()));
                 fill_mask(d.view_mut(), keep, rng);
@@ -282,10 +294,18 @@ impl Workspace {
             cache.keep[i] = keep;
             match (&layer.normalization, &mut pooled[i], &mut cache.pool[i]) {
                 // Z[l] += b[l];  A[l] = g(Z[l]) ⊙ D[l] / keep_prob[l]
-                (None, None, _) => add_bias_and_activate(layer, z.view_mut(), a.view_mut(), mask),
+                (None, None, _) => add_bias_and_activate(
+                    &layer.kind,
+                    layer.activation,
+                    layer.b.view(),
+                    z.view_mut(),
+                    a.view_mut(),
+                    mask,
+                ),
                 // Z[l] += b[l];  G = g(Z[l]);  A[l] = maxpool(G) ⊙ D[l] / keep_prob[l]
                 (None, Some((g, _)), Some(winners)) => {
-                    add_bias_and_activate(layer, z.view_mut(), g.view_mut(), None);
+                    let (kind, act, b) = (&layer.kind, layer.activation, layer.b.view());
+                    add_bias_and_activate(kind, act, b, z.view_mut(), g.view_mut(), None);
                     let (window, image) = layer.pooling().expect("a pooling layer");
                     pool_batch(&window, image, g.view(), a.view_mut(), winners.argmax.view_mut());
                     if let Some((d, keep)) = mask {

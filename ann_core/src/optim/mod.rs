@@ -214,7 +214,7 @@ pub(crate) struct ParamCopy<'a, F> {
 
 /// The precisions a parameter can be stored in while a rule updates it.
 pub(crate) trait Stored: Real {
-    #[doc(hidden)]
+    /// The entries of one parameter in this precision.
     fn entries(parts: Parts<'_, Self>) -> Entries<'_>;
 }
 

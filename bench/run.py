@@ -14,7 +14,7 @@ OPENBLAS_L2_SIZE in their environment (see reference_env), and each reports the 
 Precisions (--precisions, `BENCH_PRECISIONS` in bench.sh; default both): f64 runs every
 --bin, NumPy and PyTorch in f64 as before; f32 adds, on W1-W3, the first --bin with
 `--precision f32`, numpy_reference.py and torch_reference.py with `--dtype float32` (PyTorch
-with fused Adam), and on W4 PyTorch f32 (ann_core's W4 stays f64). Every process must report
+with fused Adam), and on W4 the first --bin and PyTorch in f32 (no NumPy f32 there). Every process must report
 the precision it was asked for (ann_bench's "precision", the references' "dtype"), or the
 run stops. An f32 row's speed-up is against NumPy f32 (W4: NumPy f64, the only NumPy
 there), and its final loss is compared with ann_core f32's; the "NumPy baseline" column
@@ -220,15 +220,15 @@ def main():
                     label = "PyTorch reference (autograd, torch.optim.Adam)"
                     impls.append(("torch", label, torch_ref, reference_env(), "f64"))
             if "f32" in precisions:
+                name = bins[0][0]
+                rust_f32 = rust[0] + ["--precision", "f32"]
+                impls.append((f"{name}-f32", f"Rust ann_core ({name}), f32", rust_f32, None, "f32"))
                 if w == "w4":
-                    # ann_core's convolutional layers train in f64 only.
+                    # No NumPy f32 on W4: its f32 rows are compared with NumPy f64.
                     if args.torch:
                         label = "PyTorch reference, f32 (a different precision)"
                         impls.append(("torch-f32", label, torch_ref + f32, reference_env(), "f32"))
                 else:
-                    name = bins[0][0]
-                    rust_f32 = rust[0] + ["--precision", "f32"]
-                    impls.append((f"{name}-f32", f"Rust ann_core ({name}), f32", rust_f32, None, "f32"))
                     impls.append(("numpy-f32", "NumPy reference, f32", ref + f32, reference_env(), "f32"))
                     if args.torch:
                         label = "PyTorch reference, f32 (fused Adam)"
@@ -322,9 +322,9 @@ def main():
         best = min(r["final_accuracy"] for r in w1)
         print(f"W1 training accuracy >= 95%: {'yes' if best >= 0.95 else 'NO'} (lowest {best * 100:.2f}%)")
     print(f"Rust runs bit-identical from round to round: {'yes' if ok else 'NO'}")
-    # How far each final training loss is from the first Rust build's of the same precision
-    # (W4 f32: from ann_core's f64, the only one there): W1-W3's references shuffle (and drop
-    # units) with their own RNG, W4's take fit's batch order.
+    # How far each final training loss is from the first Rust build's of the same precision:
+    # W1-W3's references shuffle (and drop units) with their own RNG, W4's take fit's batch
+    # order.
     print("Final loss against the first Rust build's of the same precision (|difference|):")
     for w in workloads:
         rows = [r for r in results if r["workload"] == w]

@@ -18,8 +18,8 @@
 //!
 //! `--images N` trains W3 or W4 on the first N images only (a quick check, not a benchmark).
 //!
-//! `--precision f32` trains with `TrainConfig::precision = Precision::F32` (dense networks:
-//! W1–W3; `fit` refuses W4's convolutional layers): the same data, held in f32 (each value
+//! `--precision f32` trains with `TrainConfig::precision = Precision::F32` (every workload,
+//! W4's convolutional layers included): the same data, held in f32 (each value
 //! rounded once, the f64 arrays dropped before training), the same initial weights, batches
 //! and dropout masks; the JSON line says which precision ran (`"precision"`). The default is
 //! f64.
@@ -301,7 +301,7 @@ impl Data {
     }
 }
 
-/// `epochs` epochs of `w`'s training in `precision`; `fit`'s error (f32 on a convolutional
+/// `epochs` epochs of `w`'s training in `precision`; `fit`'s error (f32 on a normalized
 /// network) ends the program with its message.
 fn train(
     w: &Workload,

@@ -11,6 +11,12 @@
 //! masks) and drifts from that run by the accumulated rounding, far below what the
 //! gradient noise of a mini-batch moves it.
 //!
+//! An f32 run repeats bit for bit on one machine (same seed, same bits). On another CPU the
+//! products may run other kernels (the register-tile kernel needs AVX-512; matrixmultiply
+//! picks its kernel when the program starts), which may round some sums differently: two
+//! machines agree to rounding, step by step, not bit for bit, and long runs drift apart as
+//! an f32 run drifts from its f64 twin.
+//!
 //! What stays f64: the network you get back (the f32 parameters widened, exactly, at the end
 //! of every epoch), the recorded history, and everything outside `fit`. Gradient checking
 //! needs f64: its central differences (J(θ + ε) − J(θ − ε)) / 2ε with ε = 10⁻⁷ lose all

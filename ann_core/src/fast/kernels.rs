@@ -7,7 +7,8 @@ use super::real::{Real, at};
 use super::simd::wide;
 use crate::activation::{Activation, Specialized};
 use crate::dropout;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use crate::l2::L2;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
 use rand::rngs::ChaCha8Rng;
 
 /// Writes the columns `idx` of X into `out` (shape (n, |idx|)), without allocating:
@@ -37,6 +38,38 @@ pub(super) fn gather_columns_into<S: Real, F: Real>(
             }
         });
     }
+}
+
+/// `buf` with `x`'s memory order: column-major (each example contiguous) when X is, else
+/// row-major; reallocated (zeros) only when the order changes. Gathering from a column-major X
+/// into a column-major batch copies one block per example.
+pub(super) fn in_memory_order_of<S, F: Real>(buf: &mut Array2<F>, x: ArrayView2<S>) {
+    let column_major = x.strides()[0] == 1 && x.nrows() > 1;
+    if column_major == buf.is_standard_layout() {
+        let shape = buf.raw_dim();
+        *buf = if column_major { Array2::zeros(shape.f()) } else { Array2::zeros(shape) };
+    }
+}
+
+/// dW[l] (holding dZ[l] A[l−1]ᵀ) = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l] in place, for a batch of
+/// `m` examples (the L2 term only when λ ≠ 0).
+pub(super) fn scale_weight_gradient<F: Real>(dw: &mut Array2<F>, w: ArrayView2<F>, l2: L2, m: usize) {
+    let inv_m = F::of(1.0 / m as f64);
+    if l2.lambda != 0.0 {
+        let c = F::of(l2.coefficient(m));
+        zip2_mut(dw, w, |d, w| *d = *d * inv_m + c * w);
+    } else if let Some(dw) = dw.as_slice_mut() {
+        wide(|| dw.iter_mut().for_each(|d| *d *= inv_m));
+    } else {
+        dw.mapv_inplace(|d| d * inv_m);
+    }
+}
+
+/// db[l] = (1/m) Σ dZ[l] over each row of `dz` (the columns, and for a convolutional layer
+/// seen per filter, the positions), for a batch of `m` examples.
+pub(super) fn bias_gradient<F: Real>(db: &mut Array2<F>, dz: ArrayView2<F>, m: usize) {
+    let m = F::of(m as f64);
+    Zip::from(db.rows_mut()).and(dz.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
 }
 
 /// Z += b (broadcast over columns; no bias for a normalized layer, whose Z̃ replaced Z

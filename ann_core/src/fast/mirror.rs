@@ -25,7 +25,10 @@
 
 use super::conv::{ConvScratch, conv_backward, pool_batch, unpool_batch};
 use super::evaluate::{EVAL_CHUNK, PARALLEL_EVAL_WORK};
-use super::kernels::{elementwise_delta, fill_mask, gather_columns_into, zip2_mut, zip3_mut};
+use super::kernels::{
+    bias_gradient, elementwise_delta, fill_mask, gather_columns_into, in_memory_order_of,
+    scale_weight_gradient, zip2_mut, zip3_mut,
+};
 use super::matmul::{Direct, dense_backward_products};
 use super::real::Real;
 use super::threads::{OWN_THREADS, cores, join};
@@ -254,12 +257,7 @@ impl<F: Direct + Stored> Mirror<F> {
             }
         };
         let batch = &mut self.batches[k];
-        // X{t} in X's memory order: from a column-major X each example is one block copy.
-        let column_major = x.strides()[0] == 1 && x.nrows() > 1;
-        if column_major == batch.x.is_standard_layout() {
-            let shape = batch.x.raw_dim();
-            batch.x = if column_major { Array2::zeros(shape.f()) } else { Array2::zeros(shape) };
-        }
+        in_memory_order_of(&mut batch.x, x);
         gather_columns_into(x, idx, batch.x.view_mut());
         gather_columns_into(y, idx, batch.y.view_mut());
         self.active = Some(k);
@@ -351,9 +349,6 @@ impl<F: Direct + Stored> Mirror<F> {
             elementwise_delta(act, z[n - 1].view(), a[n - 1].view(), None, &mut dz[n - 1])
                 .expect("an element-wise output layer (checked in `new`)");
         }
-        let inv_m = F::of(1.0 / cols as f64);
-        let c = F::of(l2.coefficient(cols));
-        let m = F::of(cols as f64);
         for i in (0..n).rev() {
             let layer = &layers[i];
             let (lower, upper) = dz.split_at_mut(i);
@@ -382,16 +377,12 @@ impl<F: Direct + Stored> Mirror<F> {
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l];  db[l] = (1/m) Σ dZ[l] (over the
             // columns, and the positions of a filter)
-            if l2.lambda != 0.0 {
-                zip2_mut(dw, w.view(), |d, w| *d = *d * inv_m + c * w);
-            } else {
-                dw.mapv_inplace(|d| d * inv_m);
-            }
+            scale_weight_gradient(dw, w.view(), l2, cols);
             let dz_l = match layer.kind {
                 LayerKind::Dense => upper[0].view(),
                 LayerKind::Conv2d(_) => per_filter_view(upper[0].view(), w.nrows()),
             };
-            Zip::from(db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
+            bias_gradient(db, dz_l, cols);
             if i == 0 {
                 continue;
             }
@@ -467,10 +458,20 @@ impl<F: Direct + Stored> Mirror<F> {
         if self.averages.is_empty() {
             return;
         }
-        let to_f64 = |a: &Option<Array2<F>>| a.as_ref().map(|a| a.mapv(|v| v.wide()));
-        state.params = (ids.into_iter().zip(&self.averages))
-            .map(|(id, (m, v))| ParamState { id, first: to_f64(m), second: to_f64(v) })
-            .collect();
+        // Into the state's own arrays after the first epoch (the same parameters and averages);
+        // a state without them yet gets new ones.
+        if state.params.len() != ids.len() {
+            state.params = ids.iter().map(|&id| ParamState { id, first: None, second: None }).collect();
+        }
+        let into = |dst: &mut Option<Array2<f64>>, src: &Option<Array2<F>>| match (dst.as_mut(), src) {
+            (Some(d), Some(s)) if d.dim() == s.dim() => d.zip_mut_with(s, |d, &v| *d = v.wide()),
+            _ => *dst = src.as_ref().map(|s| s.mapv(|v| v.wide())),
+        };
+        for ((p, id), (m, v)) in state.params.iter_mut().zip(ids).zip(&self.averages) {
+            p.id = id;
+            into(&mut p.first, m);
+            into(&mut p.second, v);
+        }
     }
 
     /// (J + L2, accuracy) on a whole data set in eval mode, in chunks of columns rounded to F

@@ -27,10 +27,12 @@
 //! training does not allocate at all.
 
 use super::conv::{ConvScratch, conv_backward, conv_forward, pool_batch, unpool_batch};
-use super::kernels::{activate, add_bias, fill_mask, gather_columns_into, hidden_delta, zip2_mut, zip3_mut};
+use super::kernels::{
+    activate, add_bias, bias_gradient, fill_mask, gather_columns_into, hidden_delta, in_memory_order_of,
+    scale_weight_gradient, zip2_mut, zip3_mut,
+};
 use super::matmul::{Direct, dense_backward_products, matmul_into};
 use super::real::Real;
-use super::simd::wide;
 use crate::activation::Activation;
 use crate::backward::eval_pass;
 use crate::cache::{Cache, Train};
@@ -46,7 +48,7 @@ use crate::matrix_norm::frobenius;
 use crate::network::Network;
 use crate::normalization::in_layer;
 use crate::param::ParamKind;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, ShapeBuilder, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rand::rngs::ChaCha8Rng;
 use std::marker::PhantomData;
 
@@ -244,11 +246,7 @@ impl Workspace {
         let slot = &mut self.slots[k];
         // X{t} in X's memory order: from a column-major X each example is one block copy.
         // (The products give the same bits for either layout of X{t}.)
-        let column_major = data.x.strides()[0] == 1 && data.x.nrows() > 1;
-        if column_major == slot.cache.a0.is_standard_layout() {
-            let shape = slot.cache.a0.raw_dim();
-            slot.cache.a0 = if column_major { Array2::zeros(shape.f()) } else { Array2::zeros(shape) };
-        }
+        in_memory_order_of(&mut slot.cache.a0, data.x);
         gather_columns_into(data.x, idx, slot.cache.a0.view_mut());
         gather_columns_into(data.y, idx, slot.y.view_mut());
         self.active = Some(k);
@@ -401,22 +399,14 @@ impl Workspace {
                 }
             }
             // dW[l] = (1/m) dZ[l] A[l−1]ᵀ + (λ/N) W[l]
-            let inv_m = 1.0 / m;
-            if l2.lambda != 0.0 {
-                let c = l2.coefficient(y.ncols());
-                zip2_mut(dw, w.view(), |d, w| *d = *d * inv_m + c * w);
-            } else if let Some(dw) = dw.as_slice_mut() {
-                wide(|| dw.iter_mut().for_each(|d| *d *= inv_m));
-            } else {
-                dw.mapv_inplace(|d| d * inv_m);
-            }
+            scale_weight_gradient(dw, w.view(), l2, y.ncols());
             // db[l] = (1/m) Σ_columns dZ[l] (and over the positions of a filter); 0 where the
             // normalization cancels b[l]
             let db = grads.value_mut(first + 1);
             if bias_cancelled {
                 db.fill(0.0);
             } else {
-                Zip::from(db.rows_mut()).and(dz_l.rows()).for_each(|mut b, row| b[0] = row.sum() / m);
+                bias_gradient(db, dz_l, y.ncols());
             }
             if i == 0 {
                 continue;
